@@ -1,0 +1,38 @@
+"""Small vectorised helpers on sorted arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Boolean mask of the first element of each run of equal keys (sorted input).
+
+    >>> run_starts(np.array([1, 1, 2, 3, 3])).tolist()
+    [True, False, True, True, False]
+    >>> run_starts(np.array([], dtype=int)).tolist()
+    []
+    """
+    n = len(keys[0])
+    out = np.zeros(n, dtype=bool)
+    if n:
+        out[0] = True
+        for k in keys:
+            k = np.asarray(k)
+            diff = k[1:] != k[:-1]
+            out[1:] |= diff if diff.ndim == 1 else diff.any(axis=tuple(range(1, diff.ndim)))
+    return out
+
+
+def run_ends(*keys: np.ndarray) -> np.ndarray:
+    """Boolean mask of the last element of each run of equal keys (sorted input).
+
+    >>> run_ends(np.array([1, 1, 2, 3, 3])).tolist()
+    [False, True, True, False, True]
+    """
+    starts = run_starts(*keys)
+    out = np.zeros_like(starts)
+    if len(starts):
+        out[:-1] = starts[1:]
+        out[-1] = True
+    return out

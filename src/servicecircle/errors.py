@@ -1,0 +1,168 @@
+"""Exceptions and warnings servicecircle raises about the user's data.
+
+Every problem a planner can fix (a missing column, a layer without a coordinate
+system, a typo in a profile) is a :class:`ServiceCircleError`. Its message is
+one plain line that names the file, the layer and the feature where it can, says
+what is wrong and how to fix it. The command line prints that line and exits
+with code 2; anything else is a bug and keeps its traceback (exit code 1).
+
+Problems that can be worked around (a repaired polygon, a dropped Z value, a
+point snapped far) are :class:`DataWarning` warnings. They carry the same
+fields, show up inline in a notebook, and the pipeline collects them into the
+``warnings`` layer and counts them in the summary.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+__all__ = [
+    "ServiceCircleError",
+    "InputDataError",
+    "CRSError",
+    "NetworkError",
+    "ProfileError",
+    "OutputError",
+    "TooLargeError",
+    "DataWarning",
+    "warn_data",
+    "format_location",
+]
+
+
+def format_location(file: Any = None, layer: str | None = None, feature: Any = None) -> str:
+    """Return ``file[layer] feature <id>`` for the parts that are known."""
+    parts = []
+    if file is not None:
+        parts.append(str(file))
+    if layer:
+        parts[-1:] = [f"{parts[-1]} [layer {layer}]"] if parts else [f"layer {layer}"]
+    if feature is not None:
+        parts.append(f"feature {feature}")
+    return " ".join(parts)
+
+
+class ServiceCircleError(Exception):
+    """A problem with the user's input or settings that the user can fix.
+
+    Parameters
+    ----------
+    what
+        What is wrong, in plain words.
+    file, layer, feature
+        Where it is, as far as known.
+    fix
+        How to fix it.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        file: Any = None,
+        layer: str | None = None,
+        feature: Any = None,
+        fix: str | None = None,
+    ) -> None:
+        self.what = what
+        self.file = None if file is None else str(file)
+        self.layer = layer
+        self.feature = feature
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The one-line message shown to the user."""
+        where = format_location(self.file, self.layer, self.feature)
+        text = f"{where}: {self.what}" if where else self.what
+        if self.fix:
+            text = f"{text}. Fix: {self.fix}"
+        return " ".join(text.split())  # always one line
+
+
+class InputDataError(ServiceCircleError):
+    """An input file cannot be read or its content is unusable."""
+
+
+class CRSError(InputDataError):
+    """A coordinate system is missing, unknown or does not fit the data."""
+
+
+class NetworkError(ServiceCircleError):
+    """The walking network cannot be built from what was given."""
+
+
+class ProfileError(ServiceCircleError):
+    """A standards profile is malformed or refers to something unknown."""
+
+
+class OutputError(ServiceCircleError):
+    """An output cannot be written where it was asked for."""
+
+
+class TooLargeError(ServiceCircleError):
+    """An input is too large to process in the memory this machine has."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data was assumed or repaired; the run went on.
+
+    Attributes
+    ----------
+    code
+        A short stable key (``repaired_geometry``, ``far_snap`` ...), used to
+        count warnings in the summary.
+    what, file, layer, feature
+        As for :class:`ServiceCircleError`.
+    count
+        How many features the warning stands for.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        what: str,
+        *,
+        file: Any = None,
+        layer: str | None = None,
+        feature: Any = None,
+        count: int = 1,
+    ) -> None:
+        self.code = code
+        self.what = what
+        self.file = None if file is None else str(file)
+        self.layer = layer
+        self.feature = feature
+        self.count = int(count)
+        where = format_location(self.file, layer, feature)
+        super().__init__(" ".join((f"{where}: {what}" if where else what).split()))
+
+    def as_record(self) -> dict[str, Any]:
+        """The warning as a row of the ``warnings`` table."""
+        return {
+            "code": self.code,
+            "file": self.file,
+            "layer": self.layer,
+            "feature": None if self.feature is None else str(self.feature),
+            "count": self.count,
+            "message": str(self),
+        }
+
+
+def warn_data(
+    code: str,
+    what: str,
+    *,
+    file: Any = None,
+    layer: str | None = None,
+    feature: Any = None,
+    count: int = 1,
+    stacklevel: int = 2,
+) -> None:
+    """Issue a :class:`DataWarning`."""
+    warnings.warn(
+        DataWarning(code, what, file=file, layer=layer, feature=feature, count=count),
+        stacklevel=stacklevel + 1,
+    )

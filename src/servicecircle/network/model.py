@@ -1,0 +1,142 @@
+"""The walking network as servicecircle holds it: flat numpy arrays in a metric CRS.
+
+A :class:`WalkNetwork` is an undirected multigraph whose nodes are street
+intersections and dead ends and whose edges carry their full projected geometry.
+Edge length is always the length of that geometry, so a distance measured along
+an edge and the edge's length can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+
+__all__ = ["WalkNetwork"]
+
+
+@dataclass(frozen=True, eq=False)
+class WalkNetwork:
+    """An undirected walking network in a projected, metric coordinate system.
+
+    Attributes
+    ----------
+    crs
+        The metric CRS of every coordinate.
+    node_id
+        ``int64`` id of each node (the OSM node id where there is one).
+    node_xy
+        ``(n_nodes, 2)`` coordinates in metres.
+    edge_u, edge_v
+        Index (into the node arrays) of each edge's two ends; an edge's geometry
+        runs from ``edge_u`` to ``edge_v``.
+    edge_length
+        Metres, the length of the projected geometry.
+    edge_geometry
+        ``LineString`` of each edge (object array).
+    edge_way
+        OSM way id the edge was built from (``-1`` if unknown).
+    edge_tags
+        ``{"highway": array, "name": array}`` of strings.
+    source
+        Where the network came from (file path, place name ...).
+    info
+        What was done building it (ways read, components dropped ...).
+    """
+
+    crs: pyproj.CRS
+    node_id: np.ndarray
+    node_xy: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length: np.ndarray
+    edge_geometry: np.ndarray
+    edge_way: np.ndarray
+    edge_tags: dict[str, np.ndarray] = field(default_factory=dict)
+    source: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_id)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges."""
+        return len(self.edge_u)
+
+    @property
+    def total_length(self) -> float:
+        """Sum of edge lengths in metres."""
+        return float(self.edge_length.sum())
+
+    @cached_property
+    def edge_index(self) -> shapely.STRtree:
+        """Spatial index over the edge geometries (built on first use)."""
+        return shapely.STRtree(self.edge_geometry)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the nodes, in the network CRS."""
+        lo = self.node_xy.min(axis=0)
+        hi = self.node_xy.max(axis=0)
+        return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+    def __repr__(self) -> str:
+        return (
+            f"<WalkNetwork {self.n_nodes:,} nodes, {self.n_edges:,} edges, "
+            f"{self.total_length / 1000:,.1f} km, {self.crs.to_string()}>"
+        )
+
+    def to_gdfs(self):
+        """Nodes and edges as GeoDataFrames (in the network CRS).
+
+        Returns
+        -------
+        tuple of geopandas.GeoDataFrame
+            ``(nodes, edges)``; edges carry ``u``, ``v`` (node ids), ``length``,
+            ``osmid`` and the edge tags.
+        """
+        import geopandas as gpd
+
+        nodes = gpd.GeoDataFrame(
+            {"osmid": self.node_id, "x": self.node_xy[:, 0], "y": self.node_xy[:, 1]},
+            geometry=shapely.points(self.node_xy),
+            crs=self.crs,
+        )
+        cols = {
+            "u": self.node_id[self.edge_u],
+            "v": self.node_id[self.edge_v],
+            "length": self.edge_length,
+            "osmid": self.edge_way,
+        }
+        cols.update({k: v for k, v in self.edge_tags.items()})
+        edges = gpd.GeoDataFrame(cols, geometry=self.edge_geometry, crs=self.crs)
+        return nodes, edges
+
+    def to_networkx(self):
+        """The network as an undirected ``networkx.MultiGraph``.
+
+        Nodes carry ``x``/``y``; edges carry ``length``, ``geometry``, ``osmid``
+        and the edge tags, as osmnx graphs do.
+        """
+        import networkx as nx
+
+        g = nx.MultiGraph(crs=self.crs.to_string())
+        for i, (x, y) in enumerate(self.node_xy):
+            g.add_node(int(self.node_id[i]), x=float(x), y=float(y))
+        tag_items = list(self.edge_tags.items())
+        for e in range(self.n_edges):
+            attrs = {
+                "length": float(self.edge_length[e]),
+                "geometry": self.edge_geometry[e],
+                "osmid": int(self.edge_way[e]),
+            }
+            attrs.update({k: v[e] for k, v in tag_items})
+            g.add_edge(int(self.node_id[self.edge_u[e]]), int(self.node_id[self.edge_v[e]]), **attrs)
+        return g
