@@ -533,11 +533,11 @@ class Profile:
             )
         lines.append(f"categories ({len(self.categories)}):")
         for c in self.categories.values():
-            extra = "" if c.check else ", no pass/fail"
+            rule = f"{_fmt(c.target_share)}%" if c.check else "no pass/fail"
             origin = " (level)" if c.radius_source == "level" else ""
             lines.append(
                 f"  {c.key:<28} {c.name_zh} / {c.name_en} [{c.level}]: "
-                f"{_fmt(c.radius_m)} m{origin}, {_fmt(c.target_share)}%{extra}{star[c.confirmed]}"
+                f"{_fmt(c.radius_m)} m{origin}, {rule}{star[c.confirmed]}"
             )
         if self.green or self.park_area_per_resident_m2 is not None:
             lines.append("green space:")
@@ -1121,8 +1121,7 @@ class _Builder:
             if f.kind == "items":
                 fix = f"add [[{label}.{name}]] sections"
             elif f.kind == "choice":
-                fix = f'add {name} = "{f.choices[0]}" (or one of ' + \
-                    ", ".join(repr(c) for c in f.choices[1:]) + ")"
+                fix = f'add {name} = "{f.choices[0]}" (allowed: {", ".join(f.choices)})'
             else:
                 fix = f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))}"
             raise _fail(self.where(path), label, name, "missing required field", fix)
