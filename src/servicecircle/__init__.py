@@ -1,0 +1,50 @@
+"""servicecircle: where a city's neighbourhoods fall short of their planning standards.
+
+Community boundaries and facility points in; exact walking-network distances
+over OpenStreetMap; a life-circle check per community against a standards
+profile (GB 50180-2018, the Meishan plan ...); a Folium gap map and a shortfall
+GeoPackage out.
+
+>>> import servicecircle as sc                                    # doctest: +SKIP
+>>> net = sc.load_network("data/network/chengdu_central_2018.osm.gz")  # doctest: +SKIP
+>>> comm = sc.read_boundaries("data/boundaries/chengdu_communities_approx.gpkg", id_column="code")  # doctest: +SKIP
+>>> fac = sc.read_facilities("data/facilities/chengdu_facilities_osm.gpkg", layer="facilities")  # doctest: +SKIP
+>>> result = sc.assess(comm, fac, net, id_column="code")           # doctest: +SKIP
+>>> result.summary; result.map(); result.save("out")               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import settings
+from .assessment import Assessment, assess
+from .errors import DataWarning, InputDataError, NetworkError, ProfileError, ServiceCircleError
+from .inputs import read_boundaries, read_demand, read_facilities, read_layer
+from .network import WalkNetwork, download_network, load_network
+from .profiles import Profile, list_profiles, load_profile
+from .run import run, run_demo
+
+__all__ = [
+    "__version__",
+    "settings",
+    "assess",
+    "Assessment",
+    "load_network",
+    "download_network",
+    "WalkNetwork",
+    "read_boundaries",
+    "read_facilities",
+    "read_demand",
+    "read_layer",
+    "load_profile",
+    "list_profiles",
+    "Profile",
+    "run",
+    "run_demo",
+    "ServiceCircleError",
+    "InputDataError",
+    "NetworkError",
+    "ProfileError",
+    "DataWarning",
+]

@@ -14,6 +14,7 @@ fields, show up inline in a notebook, and the pipeline collects them into the
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -28,6 +29,8 @@ __all__ = [
     "DataWarning",
     "warn_data",
     "format_location",
+    "WarningLog",
+    "collect_warnings",
 ]
 
 
@@ -136,7 +139,12 @@ class DataWarning(UserWarning):
         self.layer = layer
         self.feature = feature
         self.count = int(count)
-        where = format_location(self.file, layer, feature)
+        if feature is not None and self.count > 1:
+            # a warning about many features names the first as an example
+            where = format_location(self.file, layer, None)
+            what = f"{what} (first: feature {feature})"
+        else:
+            where = format_location(self.file, layer, feature)
         super().__init__(" ".join((f"{where}: {what}" if where else what).split()))
 
     def as_record(self) -> dict[str, Any]:
@@ -166,3 +174,33 @@ def warn_data(
         DataWarning(code, what, file=file, layer=layer, feature=feature, count=count),
         stacklevel=stacklevel + 1,
     )
+
+
+class WarningLog(list):
+    """The :class:`DataWarning` warnings raised while a block ran (see :func:`collect_warnings`)."""
+
+    def to_frame(self):
+        """One row per warning: code, file, layer, feature, count, message."""
+        import pandas as pd
+
+        cols = ["code", "file", "layer", "feature", "count", "message"]
+        return pd.DataFrame([w.as_record() for w in self], columns=cols)
+
+
+@contextlib.contextmanager
+def collect_warnings():
+    """Record every :class:`DataWarning` raised inside the block, and still show them.
+
+    >>> with collect_warnings() as log:  # doctest: +SKIP
+    ...     warn_data("demo", "something was assumed")
+    >>> log[0].code  # doctest: +SKIP
+    'demo'
+    """
+    log = WarningLog()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        yield log
+    for w in caught:
+        if isinstance(w.message, DataWarning):
+            log.append(w.message)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -162,6 +162,7 @@ class DistanceEngine:
         self.node_xy = np.vstack([network.node_xy, split_xy])
         self._node_tree: shapely.STRtree | None = None
         self._cache: dict[bytes, np.ndarray] = {}
+        self._targets: tuple | None = None
 
     # ------------------------------------------------------------------ targets
     def attach(self, targets: Snapped) -> Attachment:
@@ -287,6 +288,12 @@ class DistanceEngine:
         """
         return self.point_distances(self.node_distances(sources, limit), targets)
 
+    def _target_tree(self, targets: Attachment, rows: np.ndarray) -> shapely.STRtree:
+        """Spatial index of the snapped targets (kept for the last targets seen)."""
+        if self._targets is None or self._targets[0] != id(targets):
+            self._targets = (id(targets), shapely.STRtree(shapely.points(targets.xy[rows])), targets)
+        return self._targets[1]
+
     def within(
         self, sources: np.ndarray, targets: Attachment, radius: float, *, chunk: int = 32
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -317,7 +324,7 @@ class DistanceEngine:
         if len(idx) and len(t_ok):
             if self._node_tree is None:
                 self._node_tree = shapely.STRtree(shapely.points(self.node_xy))
-            t_tree = shapely.STRtree(shapely.points(targets.xy[t_ok]))
+            t_tree = self._target_tree(targets, t_ok)
             g = self.graph
             local_of = np.full(self.n_graph_nodes, -1, dtype=np.int64)
             src_xy = self.node_xy[self.source_node[idx]]

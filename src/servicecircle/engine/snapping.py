@@ -66,7 +66,9 @@ def _as_points(points) -> np.ndarray:
     return arr
 
 
-def snap_points(network: WalkNetwork, points, max_snap: float | None = None) -> Snapped:
+def snap_points(
+    network: WalkNetwork, points, max_snap: float | None = None, *, report_far: bool = True
+) -> Snapped:
     """Snap points to the nearest edge geometry of ``network``.
 
     Parameters
@@ -79,6 +81,9 @@ def snap_points(network: WalkNetwork, points, max_snap: float | None = None) -> 
     max_snap
         Metres; points farther than this from every edge stay unsnapped.
         Default ``settings.max_snap``.
+    report_far
+        Also measure how far unsnapped points are from the network (a second,
+        unbounded search); skip it where only the snapped points matter.
 
     Returns
     -------
@@ -109,27 +114,27 @@ def snap_points(network: WalkNetwork, points, max_snap: float | None = None) -> 
     if n == 0 or network.n_edges == 0 or not usable.any():
         return Snapped(edge, offset, access, xy, max_snap)
 
-    tree = network.edge_index
+    seg_geom, seg_edge, seg_start, tree = network.segments
     cand = np.flatnonzero(usable)
-    (p_idx, e_idx), dist = tree.query_nearest(
+    (p_idx, s_idx), dist = tree.query_nearest(
         pts[cand], max_distance=max_snap, return_distance=True, all_matches=True
     )
-    order = np.lexsort((e_idx, p_idx))  # lowest edge index first among ties
-    p_idx, e_idx, dist = p_idx[order], e_idx[order], dist[order]
+    order = np.lexsort((s_idx, p_idx))  # lowest edge (then piece) first among ties
+    p_idx, s_idx, dist = p_idx[order], s_idx[order], dist[order]
     first = run_starts(p_idx)
-    p_idx, e_idx, dist = p_idx[first], e_idx[first], dist[first]
+    p_idx, s_idx, dist = p_idx[first], s_idx[first], dist[first]
     within = dist <= max_snap
-    p_idx, e_idx, dist = p_idx[within], e_idx[within], dist[within]
+    p_idx, s_idx, dist = p_idx[within], s_idx[within], dist[within]
     rows = cand[p_idx]
-    geoms = network.edge_geometry[e_idx]
+    e_idx = seg_edge[s_idx]
     edge[rows] = e_idx
     access[rows] = dist
-    off = shapely.line_locate_point(geoms, pts[rows])
+    off = seg_start[s_idx] + shapely.line_locate_point(seg_geom[s_idx], pts[rows])
     offset[rows] = np.clip(off, 0.0, network.edge_length[e_idx])
-    xy[rows] = shapely.get_coordinates(shapely.line_interpolate_point(geoms, offset[rows]))
+    xy[rows] = shapely.get_coordinates(shapely.line_interpolate_point(seg_geom[s_idx], off - seg_start[s_idx]))
 
     far = usable & (edge < 0)
-    if far.any():  # report how far the nearest street is for points left unsnapped
+    if report_far and far.any():  # how far the nearest street is, for points left unsnapped
         far_rows = np.flatnonzero(far)
         (fp, _), far_dist = tree.query_nearest(pts[far_rows], return_distance=True, all_matches=False)
         access[far_rows[fp]] = far_dist

@@ -80,6 +80,30 @@ class WalkNetwork:
         """Spatial index over the edge geometries (built on first use)."""
         return shapely.STRtree(self.edge_geometry)
 
+    @cached_property
+    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree]:
+        """The straight pieces of every edge, indexed (built on first use).
+
+        Returns
+        -------
+        geometry, edge, start, index
+            Two-point LineStrings; the edge each belongs to; metres along that
+            edge where it starts; an STRtree over them. Searching pieces rather
+            than whole (often long and curved) edges keeps the nearest-edge query
+            tight.
+        """
+        coords, owner = shapely.get_coordinates(self.edge_geometry, return_index=True)
+        same = owner[1:] == owner[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        edge = owner[:-1][same]
+        piece = np.hypot(*(b - a).T)
+        cum = np.cumsum(piece)
+        first = np.r_[True, edge[1:] != edge[:-1]] if len(edge) else np.zeros(0, bool)
+        before = np.r_[0.0, cum[:-1]]
+        start = before - np.maximum.accumulate(np.where(first, before, 0.0)) if len(edge) else before
+        geoms = shapely.linestrings(np.stack([a, b], axis=1)) if len(edge) else np.zeros(0, object)
+        return geoms, edge, start, shapely.STRtree(geoms)
+
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of the nodes, in the network CRS."""

@@ -1,0 +1,126 @@
+"""Gap polygons: the part of a community that is out of reach.
+
+The distance field is evaluated on a regular grid of cell centres (``resolution``
+metres) with exactly the same definition as for demand points: snapped to the
+nearest edge within ``max_snap``, access leg included. Cells farther than the
+radius (or not reachable at all) are traced into polygons with rasterio and
+clipped to each failing community, so a gap follows the community's own boundary
+and the street network's reach at the grid's resolution.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+
+from .. import settings
+from .._arrays import run_starts
+from ..errors import warn_data
+from .lifecircle import within
+
+__all__ = ["gap_resolution", "GapGrid", "gap_polygons"]
+
+
+def gap_resolution(bounds: tuple[float, float, float, float], resolution: float | None = None,
+                   max_cells: int | None = None) -> float:
+    """The grid cell size: the asked one, coarsened to keep the cell count bounded."""
+    res = float(resolution or settings.gap_resolution)
+    cap = int(max_cells or settings.max_gap_cells)
+    w = max(bounds[2] - bounds[0], res)
+    h = max(bounds[3] - bounds[1], res)
+    if (w / res) * (h / res) > cap:
+        new = math.ceil(math.sqrt(w * h / cap))
+        warn_data("coarse_gap_grid", f"gap polygons traced on a {new} m grid instead of {res:g} m "
+                  f"(more than {cap:,} cells otherwise)")
+        res = float(new)
+    return res
+
+
+class GapGrid:
+    """Cell centres over an area, snapped once and reused for every check.
+
+    Parameters
+    ----------
+    engine
+        The distance engine.
+    areas
+        Polygons (metric CRS) the grid must cover.
+    resolution
+        Cell size in metres (see :func:`gap_resolution`).
+    max_snap
+        Snapping limit, as for demand points.
+    """
+
+    def __init__(self, engine, areas: np.ndarray, resolution: float, max_snap: float) -> None:
+        from ..engine import snap_points
+
+        minx, miny, maxx, maxy = shapely.total_bounds(areas)
+        self.res = res = resolution
+        self.x0 = math.floor(minx / res) * res
+        self.y1 = math.ceil(maxy / res) * res
+        self.nx = max(int(math.ceil((maxx - self.x0) / res)), 1)
+        self.ny = max(int(math.ceil((self.y1 - miny) / res)), 1)
+        # only cells that touch an area matter (rasterised in compiled code)
+        from rasterio.features import rasterize
+        from rasterio.transform import from_origin
+
+        self.transform = from_origin(self.x0, self.y1, res, res)
+        touched = rasterize(
+            ((g, 1) for g in areas if g is not None and not g.is_empty),
+            out_shape=(self.ny, self.nx), transform=self.transform, all_touched=True, dtype=np.uint8,
+        )
+        hit = np.flatnonzero(touched.ravel())
+        self.cells = hit
+        centres = np.column_stack([self.x0 + (hit % self.nx + 0.5) * res,
+                                   self.y1 - (hit // self.nx + 0.5) * res])
+        self.attachment = engine.attach(snap_points(engine.network, centres, max_snap, report_far=False))
+        self.engine = engine
+
+    def uncovered_polygons(self, node_dist: np.ndarray, radius: float) -> np.ndarray:
+        """Polygons of cells farther than ``radius`` (or unreachable)."""
+        from rasterio.features import shapes
+
+        d = self.engine.point_distances(node_dist, self.attachment)
+        out = ~within(d, radius)
+        raster = np.zeros(self.ny * self.nx, dtype=np.uint8)
+        raster[self.cells[out]] = 1
+        raster = raster.reshape(self.ny, self.nx)
+        if not raster.any():
+            return np.zeros(0, dtype=object)
+        polys = [shape(g) for g, _ in shapes(raster, mask=raster == 1, connectivity=4,
+                                             transform=self.transform)]
+        return np.asarray(polys, dtype=object)
+
+
+def gap_polygons(grid: GapGrid, node_dist: np.ndarray, radius: float,
+                 areas: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """For each area in ``which``, its part farther than ``radius``; ``None`` if no such part.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array parallel to ``which`` of (Multi)Polygons or ``None``.
+    """
+    result = np.full(len(which), None, dtype=object)
+    polys = grid.uncovered_polygons(node_dist, radius)
+    if len(polys) == 0 or len(which) == 0:
+        return result
+    tree = shapely.STRtree(polys)
+    a_idx, p_idx = tree.query(areas[which], predicate="intersects")
+    if len(a_idx) == 0:
+        return result
+    pieces = shapely.intersection(areas[which][a_idx], polys[p_idx])
+    order = np.argsort(a_idx, kind="stable")
+    a_idx, pieces = a_idx[order], pieces[order]
+    starts = np.flatnonzero(run_starts(a_idx))
+    ends = np.r_[starts[1:], len(a_idx)]
+    for s, e in zip(starts, ends):
+        parts = shapely.get_parts(pieces[s:e])
+        parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]  # polygons only
+        parts = parts[shapely.area(parts) > 0]
+        if len(parts):
+            result[a_idx[s]] = shapely.union_all(parts)
+    return result

@@ -1,0 +1,220 @@
+"""The ``servicecircle`` command line (中文/English).
+
+Exit codes: 0 success; 2 a problem with the input or options, printed as one
+plain line (file, layer, feature, what is wrong, how to fix it); 1 a bug, with
+its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from . import __version__, settings
+from .errors import DataWarning, ServiceCircleError
+
+DESCRIPTION = """\
+servicecircle — 社区生活圈缺口分析：按真实步行路网检查每个社区是否达到规划标准。
+Checks every community against its planning standards by walking-network distance,
+and writes a gap map (HTML), a shortfall GeoPackage (CGCS2000) and a summary table."""
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("inputs 输入")
+    g.add_argument("--boundaries", required=True, metavar="FILE",
+                   help="community boundaries 社区边界 (polygons: GeoPackage, shapefile, GeoJSON ...)")
+    g.add_argument("--boundaries-layer", metavar="NAME", help="layer name 图层名 (files with several layers)")
+    g.add_argument("--boundaries-crs", metavar="CRS", help="CRS if the file has none, or gcj02/bd09 坐标系")
+    g.add_argument("--id-column", metavar="COL", help="community id column 社区编码字段 (unique)")
+    g.add_argument("--name-column", metavar="COL", help="community name column 社区名称字段")
+    g.add_argument("--households-column", default="households", metavar="COL",
+                   help="households column 户数字段 (default: households)")
+    g.add_argument("--residents-column", default="residents", metavar="COL",
+                   help="residents column 人口字段 (default: residents)")
+    g.add_argument("--facilities", required=True, metavar="FILE",
+                   help="facility points 设施点 (GIS layer, or CSV with lon/lat)")
+    g.add_argument("--facilities-layer", metavar="NAME", help="layer name 图层名")
+    g.add_argument("--facilities-crs", metavar="CRS",
+                   help="CRS of the facilities: EPSG:4326, EPSG:4490, gcj02 (高德/腾讯), bd09 (百度)")
+    g.add_argument("--category-column", default="category", metavar="COL",
+                   help="facility category column 设施类别字段 (default: category)")
+    g.add_argument("--lon-column", metavar="COL", help="CSV longitude column 经度字段")
+    g.add_argument("--lat-column", metavar="COL", help="CSV latitude column 纬度字段")
+    g.add_argument("--demand", metavar="FILE", help="demand points 需求点 (buildings, households) [optional]")
+    g.add_argument("--demand-layer", metavar="NAME")
+    g.add_argument("--demand-crs", metavar="CRS")
+    g.add_argument("--weight-column", metavar="COL", help="demand weight column 需求权重字段 (households/residents)")
+    g.add_argument("--residential", metavar="FILE",
+                   help="residential land polygons 居住用地 (sampled demand stays inside them) [optional]")
+    n = p.add_argument_group("walking network 步行路网")
+    n.add_argument("--network", metavar="FILE", help="OSM XML (.osm/.osm.gz/.osm.bz2), PBF (.osm.pbf) or GraphML")
+    n.add_argument("--network-place", metavar="PLACE", help="download by place name (online, cached) 在线下载")
+    n.add_argument("--download", action="store_true", help="download the boundaries' extent (online, cached)")
+    n.add_argument("--crs", metavar="CRS",
+                   help="metric CRS for the analysis 分析坐标系 (default: CGCS2000 3° Gauss-Krüger zone)")
+    n.add_argument("--keep-components", choices=["largest", "all"], help="network parts to keep (default: largest)")
+    s = p.add_argument_group("standard and settings 标准与参数")
+    s.add_argument("--standard", metavar="NAME|FILE",
+                   help="standards profile 标准配置: meishan (default), gb50180, sichuan, national, or a .toml file")
+    s.add_argument("--max-snap", type=float, metavar="M",
+                   help=f"max distance to the street network, m 最大接入距离 (default {settings.max_snap:g})")
+    s.add_argument("--spacing", type=float, metavar="M",
+                   help=f"demand sampling spacing, m 需求采样间距 (default {settings.sample_spacing:g})")
+    s.add_argument("--gap-resolution", type=float, metavar="M",
+                   help=f"gap polygon grid, m 缺口栅格 (default {settings.gap_resolution:g})")
+    o = p.add_argument_group("outputs 输出")
+    o.add_argument("--out", default="servicecircle-out", metavar="DIR", help="output folder 输出目录")
+    o.add_argument("--out-crs", metavar="CRS", help=f"CRS of exported layers (default {settings.output_crs}, CGCS2000)")
+    o.add_argument("--offline-map", action="store_true",
+                   help="embed Leaflet in the map (opens without internet) 离线地图")
+    o.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")
+    o.add_argument("--tile-url", metavar="URL", help="your own tile server, e.g. http://host/{z}/{x}/{y}.png 自有瓦片")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or warnings 安静模式")
+
+
+def _map_options(args) -> dict:
+    opts: dict = {"offline": args.offline_map}
+    if args.no_basemap:
+        opts["tiles"] = None
+    if args.tile_url:
+        opts["tile_url"] = args.tile_url
+    return opts
+
+
+def _print_result(result, quiet: bool) -> None:
+    a = result.assessment
+    out = result.outputs
+    if not quiet and len(a.summary):
+        print(f"\n{a.profile.name_zh}  ({a.profile.name_en})")
+        print(f"{'check 检查项':<34} {'radius':>7} {'pass':>5} {'fail':>5} {'city cover':>10}")
+        for _, r in a.summary.iterrows():
+            label = f"{r['name_zh']} {r['name_en']}"[:34]
+            cov = r["citywide_coverage_pct"]
+            print(f"{label:<34} {r['radius_m']:>6.0f}m {r['communities_passed']:>5} "
+                  f"{r['communities_failed']:>5} {cov:>9.1f}%")
+        if len(a.warnings):
+            print(f"\n{len(a.warnings)} data warnings 数据提示 (see the 'warnings' table of the GeoPackage)")
+    print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")
+    print(f"Shortfall GeoPackage:  {out['geopackage']}  (CGCS2000 unless --out-crs)")
+    print(f"Summary 汇总表:         {out['summary']}")
+
+
+def _cmd_run(args) -> int:
+    from .run import run
+
+    result = run(
+        args.boundaries, args.facilities, args.network, out=args.out, demand=args.demand,
+        residential=args.residential, standard=args.standard, crs=args.crs, output_crs=args.out_crs,
+        network_place=args.network_place, download=args.download, boundaries_layer=args.boundaries_layer,
+        boundaries_crs=args.boundaries_crs, facilities_layer=args.facilities_layer,
+        facilities_crs=args.facilities_crs, demand_layer=args.demand_layer, demand_crs=args.demand_crs,
+        id_column=args.id_column, name_column=args.name_column, category_column=args.category_column,
+        households_column=args.households_column, residents_column=args.residents_column,
+        weight_column=args.weight_column, lon_column=args.lon_column, lat_column=args.lat_column,
+        max_snap=args.max_snap, sample_spacing=args.spacing, gap_resolution_m=args.gap_resolution,
+        keep_components=args.keep_components, map_options=_map_options(args),
+        progress=False if args.quiet else None,
+    )
+    _print_result(result, args.quiet)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .run import run_demo
+
+    result = run_demo(args.out, data_dir=args.data, map_options=_map_options(args),
+                      progress=False if args.quiet else None)
+    if not args.quiet:
+        print("Demo: central Chengdu 成都中心城区 (OSM 2018; community polygons and households are "
+              "APPROXIMATE 社区边界与户数为近似估算)")
+    _print_result(result, args.quiet)
+    return 0
+
+
+def _cmd_profiles(args) -> int:
+    from .profiles import list_profiles, load_profile
+
+    if args.name:
+        print(load_profile(args.name).describe())
+    else:
+        for name in list_profiles():
+            prof = load_profile(name)
+            print(f"{name:<10} {prof.name_zh}  {prof.name_en}")
+    return 0
+
+
+def _cmd_network(args) -> int:
+    from .network import load_network
+
+    net = load_network(args.file, crs=args.crs, keep_components=args.keep_components,
+                       progress=False if args.quiet else None)
+    print(net)
+    for k, v in net.info.items():
+        print(f"  {k}: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="servicecircle", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"servicecircle {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p_run = sub.add_parser("run", help="assess your own data 分析自有数据",
+                           description="Assess communities against a standards profile. 按标准评估社区。")
+    _add_run_options(p_run)
+    p_run.set_defaults(func=_cmd_run)
+    p_demo = sub.add_parser("demo", help="run the bundled central-Chengdu demo 运行成都示例")
+    p_demo.add_argument("--out", default="out/demo", metavar="DIR", help="output folder 输出目录")
+    p_demo.add_argument("--data", metavar="DIR", help="folder of the demo data (default: ./data)")
+    p_demo.add_argument("--offline-map", action="store_true", help="embed Leaflet in the map 离线地图")
+    p_demo.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")
+    p_demo.add_argument("--tile-url", metavar="URL", help="your own tile server 自有瓦片")
+    p_demo.add_argument("--quiet", "-q", action="store_true", help="no progress bars 安静模式")
+    p_demo.set_defaults(func=_cmd_demo)
+    p_prof = sub.add_parser("profiles", help="list or show standards profiles 查看标准配置")
+    p_prof.add_argument("name", nargs="?", help="profile name or .toml file")
+    p_prof.set_defaults(func=_cmd_profiles)
+    p_net = sub.add_parser("network", help="build and cache a walking network 构建路网缓存")
+    p_net.add_argument("file", help="OSM XML/PBF or GraphML file")
+    p_net.add_argument("--crs", metavar="CRS")
+    p_net.add_argument("--keep-components", choices=["largest", "all"])
+    p_net.add_argument("--quiet", "-q", action="store_true")
+    p_net.set_defaults(func=_cmd_network)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    text = str(message) if issubclass(category, DataWarning) else warnings.formatwarning(
+        message, category, filename, lineno, line).rstrip()
+    print(f"warning 提示: {text}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``servicecircle`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    quiet = getattr(args, "quiet", False)
+    if quiet:
+        settings.progress = False
+    warnings.showwarning = _show_warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if quiet else "default", DataWarning)
+        if not quiet:
+            warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return int(args.func(args) or 0)
+        except ServiceCircleError as exc:
+            print(f"servicecircle: error 错误: {exc.message}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("servicecircle: interrupted 已中断", file=sys.stderr)
+            return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

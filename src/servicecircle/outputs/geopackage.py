@@ -1,0 +1,105 @@
+"""The shortfall GeoPackage: every input feature and attribute, plus the results.
+
+Layers (see ``docs/geopackage.md`` for the full schema):
+
+``communities``
+    every boundary with every input attribute and the per-check results;
+``demand``
+    every demand point with its attributes, ``snap_m`` and ``dist_<category>``;
+``facilities``
+    every facility with its attributes, ``category_key`` and ``snap_m``;
+``gaps``
+    the uncovered part of each community per failed check;
+
+and attribute tables ``summary`` (one row per check), ``checks`` (every
+threshold used and its source), ``warnings`` and ``run`` (parameters).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import OutputError
+
+__all__ = ["assessment_layers", "write_geopackage", "clean_for_export"]
+
+
+def clean_for_export(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column types GeoPackage can hold: nullable booleans and mixed objects become text/ints."""
+    out = frame.copy()
+    geom = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
+    for col in out.columns:
+        if col == geom:
+            continue
+        s = out[col]
+        if isinstance(s.dtype, pd.BooleanDtype):
+            out[col] = s.astype("Int8")
+        elif s.dtype == object:
+            kinds = {type(v) for v in s.dropna()}
+            if kinds and not kinds <= {str}:
+                if kinds <= {bool, np.bool_}:
+                    out[col] = s.astype("boolean").astype("Int8")
+                else:
+                    out[col] = s.map(lambda v: None if v is None or v is pd.NA or
+                                     (isinstance(v, float) and np.isnan(v)) else str(v))
+    return out
+
+
+def _checks_table(a) -> pd.DataFrame:
+    rows = []
+    for c in a.checks:
+        rows.append({
+            "category": c.category, "name_zh": c.name_zh, "name_en": c.name_en, "level": c.level,
+            "level_zh": c.level_name_zh, "level_en": c.level_name_en, "radius_m": c.radius_m,
+            "target_pct": c.target_share, "confirmed": c.confirmed, "source": c.source,
+            "coverage_column": c.cov_col, "pass_column": c.pass_col, "uncovered_column": c.unc_col,
+        })
+    return pd.DataFrame(rows)
+
+
+def assessment_layers(a) -> dict[str, pd.DataFrame]:
+    """The layers and tables of the shortfall GeoPackage, in order."""
+    from .. import __version__
+
+    run = {"servicecircle_version": __version__, **a.parameters,
+           **{f"time_{k}_s": round(v, 3) for k, v in a.timings.items() if not k.endswith("_m")}}
+    if "gap_grid_m" in a.timings:
+        run["gap_grid_m"] = a.timings["gap_grid_m"]
+    return {
+        "communities": a.communities,
+        "demand": a.demand,
+        "facilities": a.facilities,
+        "gaps": a.gaps,
+        "summary": a.summary,
+        "checks": _checks_table(a),
+        "warnings": a.warnings,
+        "run": pd.DataFrame({"key": list(run), "value": [None if v is None else str(v) for v in run.values()]}),
+    }
+
+
+def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any) -> Path:
+    """Write layers (GeoDataFrames reprojected to ``crs``) and tables to one GeoPackage."""
+    import pyogrio
+
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    for name, frame in layers.items():
+        data = clean_for_export(frame)
+        try:
+            if isinstance(data, gpd.GeoDataFrame):
+                data = data.to_crs(crs)
+                promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
+                pyogrio.write_dataframe(data, path, layer=name, driver="GPKG",
+                                        promote_to_multi=promote or None)
+            else:
+                pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG")
+        except Exception as exc:
+            raise OutputError(f"cannot write layer '{name}' ({' '.join(str(exc).split())})", file=path,
+                              fix="check free disk space and that the folder is writable") from None
+    return path

@@ -1,0 +1,141 @@
+"""The life-circle check end to end, on small networks with hand-computed answers."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import servicecircle as sc
+from servicecircle.network import network_from_arrays
+
+CRS = "EPSG:4544"
+
+
+@pytest.fixture
+def street():
+    """One straight 1000 m street along the x axis."""
+    return network_from_arrays(np.array([[0.0, 0.0], [1000.0, 0.0]]), [0], [1], CRS)
+
+
+def frame(geoms, crs=CRS, **cols):
+    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=crs)
+
+
+def quiet_assess(*args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sc.assess(*args, **kw)
+
+
+def test_coverage_share_is_weighted_by_households(street):
+    comm = frame([shapely.box(0, -50, 1000, 50)], code=["A"])
+    fac = frame([shapely.Point(0, 0)], category=["幼儿园"], name=["K1"])
+    dem = frame([shapely.Point(100, 0), shapely.Point(400, 0), shapely.Point(700, 0)], hh=[1.0, 2.0, 3.0])
+    a = quiet_assess(comm, fac, street, demand=dem, weight_column="hh", id_column="code")
+    row = a.communities.iloc[0]
+    assert row["cov_kindergarten"] == pytest.approx(100 * 1 / 6)
+    assert row["unc_kindergarten"] == pytest.approx(5.0)
+    assert not row["pass_kindergarten"]
+    assert a.demand["dist_kindergarten"].tolist() == pytest.approx([100.0, 400.0, 700.0])
+    # Meishan uses the kindergarten at 300 m (its radius) and 500 m (6个1)
+    assert a.demand["n_kindergarten_300m"].tolist() == [1, 0, 0]
+    assert a.demand["n_kindergarten_500m"].tolist() == [1, 1, 0]
+    s = a.summary.set_index("category").loc["kindergarten"]
+    assert s["communities_failed"] == 1 and s["uncovered_weight"] == pytest.approx(5.0)
+    assert s["citywide_coverage_pct"] == pytest.approx(100 / 6)
+
+
+def test_facility_exactly_at_the_radius_covers(street):
+    comm = frame([shapely.box(0, -50, 1000, 50)], code=["A"])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    dem = frame([shapely.Point(300, 0)], w=[10.0])
+    a = quiet_assess(comm, fac, street, demand=dem, weight_column="w")
+    assert a.demand["dist_kindergarten"].iloc[0] == 300.0
+    assert a.communities["cov_kindergarten"].iloc[0] == 100.0
+    assert bool(a.communities["pass_kindergarten"].iloc[0])
+    assert len(a.gaps) == 0
+
+
+def test_river_without_bridge_is_not_covered():
+    """A straight-line buffer says 100 m; the walk is 2.1 km round by the bridge."""
+    xy = np.array([[0, 0], [1000, 0], [0, 100], [1000, 100]], dtype=float)
+    net = network_from_arrays(xy, [0, 2, 1], [1, 3, 3], CRS)  # banks, bridge at x = 1000
+    comm = frame([shapely.box(-10, 90, 200, 110)], households=[50.0])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    dem = frame([shapely.Point(0, 100)], w=[50.0])
+    a = quiet_assess(comm, fac, net, demand=dem, weight_column="w")
+    assert a.demand["dist_kindergarten"].iloc[0] == pytest.approx(2100.0)
+    assert a.communities["cov_kindergarten"].iloc[0] == 0.0
+    assert shapely.distance(fac.geometry.iloc[0], dem.geometry.iloc[0]) == 100.0
+
+
+def test_sampled_demand_and_gap_polygon_area(street):
+    """Kindergarten at x=0: a cell (x, y) is within 300 m iff x + |y| <= 300."""
+    comm = frame([shapely.box(0, -50, 1000, 50)], code=["A"], households=[400.0])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    a = quiet_assess(comm, fac, street, id_column="code", sample_spacing=50, gap_resolution_m=10)
+    d = a.demand
+    assert len(d) == 40  # a 50 m grid: 20 × 2 points
+    assert d["weight"].tolist() == pytest.approx([10.0] * 40)
+    # points at y = ±25 and x = 25, 75, ...: within iff x + 25 <= 300 → x <= 275: 6 columns
+    assert a.communities["cov_kindergarten"].iloc[0] == pytest.approx(100 * 12 / 40)
+    gaps = a.gaps[a.gaps.category == "kindergarten"]
+    assert len(gaps) == 1
+    covered = 2 * (300 * 50 - 50**2 / 2)  # ∫ (300 - |y|) dy over |y| <= 50
+    want = 1000 * 100 - covered
+    assert gaps["gap_area_m2"].iloc[0] == pytest.approx(want, rel=0.02)
+    assert gaps["uncovered_weight"].iloc[0] == pytest.approx(280.0)
+    assert gaps["community_id"].iloc[0] == "A"
+    assert gaps.geometry.iloc[0].within(comm.geometry.iloc[0].buffer(1e-6))
+
+
+def test_every_input_feature_and_attribute_comes_out(street, tmp_path):
+    comm = frame([shapely.box(0, -50, 500, 50), shapely.box(500, -50, 1000, 50), shapely.Polygon()],
+                 code=["A", "B", "C"], name=["甲社区", "乙社区", "空"], households=[100.0, 200.0, None],
+                 note=["x", None, "z"])
+    fac = frame([shapely.Point(10, 5), shapely.Point(990, 400), shapely.Point(500, 0)],
+                category=["kindergarten", "kindergarten", "不在标准里"], name=["a", "far", "c"])
+    a = quiet_assess(comm.to_crs(4326), fac.to_crs(4326), street, id_column="code", name_column="name")
+    paths = a.save(tmp_path / "out")
+    import pyogrio
+
+    layers = dict(pyogrio.list_layers(paths["geopackage"]))
+    assert {"communities", "demand", "facilities", "gaps", "summary", "checks", "warnings", "run"} <= set(layers)
+    c = gpd.read_file(paths["geopackage"], layer="communities")
+    assert c.crs.to_epsg() == 4490
+    assert c["code"].tolist() == ["A", "B", "C"]
+    assert [None if pd.isna(v) else v for v in c["note"]] == ["x", None, "z"]
+    assert c["name"].tolist() == ["甲社区", "乙社区", "空"]
+    f = gpd.read_file(paths["geopackage"], layer="facilities")
+    assert f["name"].tolist() == ["a", "far", "c"] and len(f) == 3
+    assert f["snapped"].tolist() == [1, 0, 1]
+    assert f["snap_m"].iloc[1] == pytest.approx(400.0, abs=1e-6)
+    assert f["category_key"].tolist() == ["kindergarten", "kindergarten", "不在标准里"]
+    d = gpd.read_file(paths["geopackage"], layer="demand")
+    assert "dist_kindergarten" in d and "dist_不在标准里" in d and "snap_m" in d
+    s = pd.read_csv(paths["summary"], encoding="utf-8-sig")
+    assert s["category"].tolist() == ["kindergarten"]
+    assert paths["summary"].read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    w = gpd.read_file(paths["geopackage"], layer="warnings")
+    assert {"unsnapped", "category_not_in_profile", "empty_geometry"} <= set(w["code"])
+
+
+def test_profile_with_a_lower_target_passes(street, tmp_path):
+    prof = tmp_path / "mine.toml"
+    prof.write_text(
+        'schema = "servicecircle-profile/1"\nkey = "mine"\nname_zh = "我的"\nname_en = "Mine"\n'
+        'source = "test"\nextends = "meishan"\n[defaults]\ntarget_share = 10.0\n'
+        'household_size = 2.62\nhousehold_size_source = "test"\nsource = "test: lower target"\n',
+        encoding="utf-8",
+    )
+    comm = frame([shapely.box(0, -50, 1000, 50)])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    dem = frame([shapely.Point(100, 0), shapely.Point(400, 0), shapely.Point(700, 0)], w=[1.0, 2.0, 3.0])
+    a = quiet_assess(comm, fac, street, demand=dem, weight_column="w", profile=prof)
+    assert bool(a.communities["pass_kindergarten"].iloc[0])  # 16.7 % >= 10 %
+    assert a.summary["target_pct"].iloc[0] == 10.0
