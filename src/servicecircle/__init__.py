@@ -23,7 +23,7 @@ from .errors import DataWarning, InputDataError, NetworkError, ProfileError, Ser
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer
 from .network import WalkNetwork, download_network, load_network
 from .profiles import Profile, list_profiles, load_profile
-from .run import run, run_demo
+from .pipeline import run, run_demo
 
 __all__ = [
     "__version__",

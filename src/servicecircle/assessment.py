@@ -2,7 +2,7 @@
 
 ``assess`` takes GeoDataFrames (any CRS) and a :class:`WalkNetwork` and returns an
 :class:`Assessment` of GeoDataFrames and tables; nothing here reads or writes
-files (see :mod:`servicecircle.run` and :mod:`servicecircle.outputs`).
+files (see :mod:`servicecircle.pipeline` and :mod:`servicecircle.outputs`).
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ def _print_result(result, quiet: bool) -> None:
 
 
 def _cmd_run(args) -> int:
-    from .run import run
+    from .pipeline import run
 
     result = run(
         args.boundaries, args.facilities, args.network, out=args.out, demand=args.demand,
@@ -122,7 +122,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from .run import run_demo
+    from .pipeline import run_demo
 
     result = run_demo(args.out, data_dir=args.data, map_options=_map_options(args),
                       progress=False if args.quiet else None)
