@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 __all__ = ["gap_map", "COVERAGE_BINS", "FAILED_BINS", "embed_assets"]
 
@@ -170,8 +172,10 @@ def gap_map(
         minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(valid, dtype=object))
     else:
         minx, miny, maxx, maxy = 73.5, 18.0, 135.0, 53.5
+    # SVG keeps every shape a clickable DOM element; canvas stays fast with very many
+    many = len(comm) * (1 + len(a.checks)) + len(a.facilities) + len(a.gaps) > 20_000
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13, tiles=None,
-                   control_scale=True, prefer_canvas=True)
+                   control_scale=True, prefer_canvas=many)
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
     m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
     if tile_url:
@@ -183,7 +187,7 @@ def gap_map(
             raise ValueError(f"unknown tiles {tiles!r}; use 'openstreetmap', None or tile_url=")
         url, attr = TILES[key]
         folium.TileLayer(tiles=url, attr=attr, name="底图 Basemap", control=False).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
 
     names = [_label(r, id_col or "", a.name_column) for _, r in comm.iterrows()] if len(comm) else []
     weight_kind = comm["weight_kind"].iloc[0] if "weight_kind" in comm.columns and len(comm) else "weight"
@@ -288,6 +292,21 @@ def gap_map(
     if offline:
         embed_assets(m)
     return m
+
+
+class _FitBounds(MacroElement):
+    """Fit the view to the data at once (no zoom animation), with a small margin."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false, padding: [12, 12]});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds = bounds
 
 
 def _details(fields: list[str], aliases: list[str]) -> dict[str, Any]:

@@ -1,0 +1,154 @@
+"""The gap map in a real headless browser (Debian's chromium, driven by Playwright).
+
+The browser is installed by tools/ensure-browser.sh if it is missing; the map is
+opened offline (Leaflet embedded, no tiles) and every request leaving the page
+is recorded, so a CDN dependency would fail the test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+import servicecircle as sc
+from servicecircle.network import network_from_arrays
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if shutil.which("chromium") is None:
+        subprocess.run([str(ROOT / "tools" / "ensure-browser.sh")], check=False)
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("chromium is not installed and tools/ensure-browser.sh could not install it")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield b
+        b.close()
+
+
+def grid_assessment():
+    """A 3 x 3 block grid with two communities, hostile names included."""
+    xs = np.arange(4) * 300.0
+    xy = np.array([[x, y] for y in xs for x in xs])
+    idx = np.arange(16).reshape(4, 4)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    net = network_from_arrays(xy + [404000.0, 3396000.0], u, v, "EPSG:4544")
+    comm = gpd.GeoDataFrame(
+        {"code": ["A", HOSTILE], "name": ["甲社区", HOSTILE], "households": [300.0, 500.0]},
+        geometry=[shapely.box(404000, 3396000, 404450, 3396900), shapely.box(404450, 3396000, 404900, 3396900)],
+        crs="EPSG:4544")
+    fac = gpd.GeoDataFrame(
+        {"name": ["K1", HOSTILE, "S1"], "category": ["kindergarten", "kindergarten", "小学"]},
+        geometry=shapely.points([[404010, 3396010], [404890, 3396890], [404450, 3396450]]), crs="EPSG:4544")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sc.assess(comm, fac, net, id_column="code", name_column="name", sample_spacing=30)
+
+
+@pytest.fixture(scope="module")
+def map_file(tmp_path_factory):
+    a = grid_assessment()
+    path = tmp_path_factory.mktemp("map") / "gap_map.html"
+    a.map(offline=True, tiles=None).save(str(path))
+    return path, a
+
+
+def open_map(browser, path):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    events = {"errors": [], "dialogs": [], "requests": []}
+    page.on("pageerror", lambda e: events["errors"].append(str(e)))
+    page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
+    page.on("request", lambda r: events["requests"].append(r.url))
+    page.goto(path.as_uri())
+    page.wait_for_selector(".leaflet-control-layers")
+    page.wait_for_timeout(300)
+    return page, events
+
+
+def hover(page, x, y, crs="EPSG:4544"):
+    """Move the mouse to map coordinates (x, y) and return the tooltip text."""
+    import pyproj
+
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(x, y)
+    pt = page.evaluate(
+        """([lat, lon]) => { const m = window[Object.keys(window).find(k => k.startsWith('map_'))];
+        const p = m.latLngToContainerPoint([lat, lon]); const r = m.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(100)
+    page.mouse.move(*pt)
+    page.wait_for_selector(".leaflet-tooltip")
+    return page.locator(".leaflet-tooltip").last.inner_text()
+
+
+def test_map_loads_offline_switches_layers_and_shows_numbers(browser, map_file):
+    path, a = map_file
+    page, events = open_map(browser, path)
+    assert events["errors"] == []
+    assert [u for u in events["requests"] if not u.startswith("file:")] == []
+    labels = [t.strip() for t in page.locator(".leaflet-control-layers-base label").all_inner_texts()]
+    assert labels[0].startswith("总览") and any("Kindergarten" in t for t in labels)
+    overview_paths = page.locator("path.leaflet-interactive").count()
+    assert overview_paths >= 2  # the two communities
+    # switch to the kindergarten layer: communities + gaps + facility markers appear
+    page.locator(".leaflet-control-layers-base label", has_text="Kindergarten").click()
+    page.wait_for_timeout(300)
+    assert page.locator("path.leaflet-interactive").count() > overview_paths
+    # hover a covered spot of community A (next to its kindergarten): its coverage shows
+    cov = a.communities["cov_kindergarten"].iloc[0]
+    tip = hover(page, 404060, 3396060)
+    assert "覆盖率 Coverage" in tip and f"{cov:.1f}%" in tip and "甲社区" in tip
+    # hover the far corner of A, out of reach: the gap polygon and its numbers show
+    gap = a.gaps[(a.gaps.community_id == "A") & (a.gaps.category == "kindergarten")].iloc[0]
+    tip = hover(page, 404430, 3396880)
+    assert "缺口 Gap" in tip and f"{gap.uncovered_weight:,.0f}" in tip
+    legend = page.locator(".sc-legend").inner_text()
+    assert "覆盖率" in legend and "Coverage" in legend and "缺口 Gap" in legend
+    shot = page.screenshot()
+    page.close()
+    from io import BytesIO
+
+    from PIL import Image
+
+    img = np.asarray(Image.open(BytesIO(shot)).convert("RGB"))
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) > 50  # not a blank page
+
+
+def test_hostile_text_is_shown_as_text_and_runs_nothing(browser, map_file):
+    path, _ = map_file
+    html = path.read_text(encoding="utf-8")
+    assert HOSTILE not in html  # only its escaped form is in the page
+    page, events = open_map(browser, path)
+    for label in page.locator(".leaflet-control-layers-base label").all():
+        label.click()
+        page.wait_for_timeout(150)
+        for p in page.locator("path.leaflet-interactive").all()[:12]:
+            try:
+                p.click(timeout=500, force=True)
+            except Exception:
+                pass
+    page.wait_for_timeout(300)
+    assert events["dialogs"] == [] and events["errors"] == []
+    assert page.locator("img[src='x']").count() == 0
+    page.close()
