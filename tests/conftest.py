@@ -9,16 +9,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 DATA = ROOT / "data"
+FIXTURES = ROOT / "tests" / "data"
+#: The project's shared data folder (only for files whose licence keeps them out
+#: of the repository: the Amap POIs).
+SHARED = Path(os.environ.get("SERVICECIRCLE_SHARED", ROOT.parent / "shared" / "data"))
+CHENGDU_OSM = DATA / "network" / "chengdu_central_2018.osm.gz"
+OAKLAND_OSM = FIXTURES / "West-Oakland.osm.bz2"
+AMAP_PARKS = SHARED / "chengdu" / "amap_parks_chengdu_gcj02.csv"
 
 
-def shared_file(*parts: str) -> Path:
-    """A file from ../shared/data (real public data); the test fails loudly if absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"missing shared test data {path}")
-    return path
+def amap_parks() -> Path:
+    """The Amap park POIs (GCJ-02). They carry no licence, so they are not in the
+    repository: tests that need them run where the project's shared data folder is
+    (``../shared/data`` or ``$SERVICECIRCLE_SHARED``) and are skipped elsewhere."""
+    if not AMAP_PARKS.exists():
+        pytest.skip(f"Amap POIs not redistributable; not found at {AMAP_PARKS}")
+    return AMAP_PARKS
 
 
 @pytest.fixture(autouse=True)
@@ -34,12 +41,12 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def oakland_osm() -> Path:
-    return shared_file("fixtures", "West-Oakland.osm.bz2")
+    return OAKLAND_OSM
 
 
 @pytest.fixture(scope="session")
 def chengdu_osm() -> Path:
-    return shared_file("chengdu", "chengdu_central_2018.osm")
+    return CHENGDU_OSM
 
 
 @pytest.fixture(scope="session")

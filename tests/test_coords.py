@@ -8,6 +8,7 @@ real Amap POIs against OpenStreetMap), never output of the code under test.
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 import warnings
 import xml.etree.ElementTree as ET
@@ -37,10 +38,9 @@ from servicecircle.coords import (
 )
 from servicecircle.errors import CRSError, DataWarning
 
-from .conftest import SHARED
+from .conftest import CHENGDU_OSM, amap_parks
 
 GEOD = pyproj.Geod(ellps="WGS84")
-DATA = SHARED / "chengdu"
 
 ALL_FUNCS = [
     wgs84_to_gcj02,
@@ -528,7 +528,8 @@ def test_choose_metric_crs_refuses_bad_bounds(bounds):
 
 def _osm_park_centroid(name: str) -> tuple[float, float]:
     """Centroid (lon, lat) of the OSM way tagged leisure=park with this name."""
-    root = ET.parse(DATA / "chengdu_central_2018.osm").getroot()
+    with gzip.open(CHENGDU_OSM) as fh:
+        root = ET.parse(fh).getroot()
     for way in root.iter("way"):
         tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
         if tags.get("leisure") == "park" and tags.get("name") == name:
@@ -550,7 +551,7 @@ def _osm_park_centroid(name: str) -> tuple[float, float]:
 
 
 def test_amap_peoples_park_lands_on_osm_after_conversion():
-    with open(DATA / "amap_parks_chengdu_gcj02.csv", encoding="utf-8", newline="") as f:
+    with open(amap_parks(), encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["name"] == "人民公园"]
     assert len(rows) == 1
     gcj_lon, gcj_lat = float(rows[0]["lon"]), float(rows[0]["lat"])

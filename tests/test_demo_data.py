@@ -19,7 +19,7 @@ from shapely.geometry import shape
 
 from servicecircle.coords import gcj02_to_wgs84, transform_geometry_array
 
-from .conftest import DATA, ROOT, shared_file
+from .conftest import DATA, ROOT, SHARED, amap_parks
 
 METRIC = "EPSG:4544"
 BOUNDS = (104.0421, 30.6528, 104.1296, 30.7279)
@@ -61,8 +61,13 @@ def test_shipped_files_exist_and_open_in_cgcs2000():
 
 
 def test_osm_extract_is_the_unchanged_source():
-    source = shared_file("chengdu", "chengdu_central_2018.osm").read_bytes()
-    assert gzip.decompress(OSM_GZ.read_bytes()) == source
+    text = gzip.decompress(OSM_GZ.read_bytes())
+    # the extract as ../shared/data/SOURCES.md describes it
+    assert b'<bounds minlat="30.6528" minlon="104.0421" maxlat="30.7279" maxlon="104.1296"/>' in text
+    assert text.count(b"<node ") == 24_617 and text.count(b"<way ") == 3_820
+    original = SHARED / "chengdu" / "chengdu_central_2018.osm"
+    if original.exists():  # byte for byte, where the shared folder is at hand
+        assert text == original.read_bytes()
     # reproducible gzip header: no time stamp
     assert OSM_GZ.read_bytes()[4:8] == b"\x00\x00\x00\x00"
 
@@ -98,7 +103,7 @@ def test_community_polygons_valid_and_not_overlapping(communities):
 
 def test_communities_inside_district_fences_and_bounds(communities):
     for district, group in communities.groupby("district_code"):
-        path = shared_file("chengdu", "adcode", f"fence_{district}.json")
+        path = DATA / "sources" / "chengdu" / "adcode" / f"fence_{district}.json"
         fence = shape(json.loads(path.read_text(encoding="utf-8")))
         fence = transform_geometry_array(fence, gcj02_to_wgs84)
         fence_m = gpd.GeoSeries([fence], crs="EPSG:4326").to_crs(METRIC).iloc[0].buffer(1.0)
@@ -182,7 +187,7 @@ def test_readme_warns_and_attributes():
 
 
 def _amap_pois():
-    path = shared_file("chengdu", "amap_parks_chengdu_gcj02.csv")
+    path = amap_parks()
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert rows

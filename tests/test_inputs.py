@@ -15,7 +15,7 @@ import servicecircle as sc
 from servicecircle.coords import wgs84_to_bd09, wgs84_to_gcj02
 from servicecircle.errors import CRSError, InputDataError
 
-from .conftest import shared_file
+from .conftest import CHENGDU_OSM, amap_parks
 
 COMM = gpd.GeoDataFrame(
     {"code": ["510104022006", "510104022007"], "name": ["总府路社区", "红星路社区"], "households": [1500, 2200]},
@@ -95,14 +95,14 @@ def test_csv_gcj02_and_bd09_are_converted_to_wgs84(tmp_path):
 
 def test_amap_parks_land_on_osm_parks_after_conversion():
     """Real Amap POIs (GCJ-02) against the same parks in OSM (WGS84)."""
-    path = shared_file("chengdu", "amap_parks_chengdu_gcj02.csv")
+    path = amap_parks()
     raw = sc.read_facilities(path, crs="EPSG:4326", category_column="type")  # wrongly declared
     conv = sc.read_facilities(path, crs="gcj02", category_column="type")
     from servicecircle.inputs.osm_features import as_points, read_osm_features
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parks = as_points(read_osm_features(shared_file("chengdu", "chengdu_central_2018.osm")))
+        parks = as_points(read_osm_features(CHENGDU_OSM))
     parks = parks[parks["category"] == "park"].to_crs(4544)
     name = "人民公园"
     osm = parks[parks["name"] == name].geometry.iloc[0]

@@ -318,7 +318,9 @@ def _independent_counts(path):
     way (or a multipolygon relation) with amenity=kindergarten, or named
     幼儿园 and not a transport stop; leisure=park; amenity=marketplace.
     """
-    root = ET.parse(path).getroot()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        root = ET.parse(fh).getroot()
     found: dict[str, set[tuple[str, int]]] = {"kindergarten": set(), "kindergarten_tag": set(),
                                               "park": set(), "marketplace": set(), "residential": set()}
     for el in root:

@@ -6,14 +6,15 @@ Run from the repository root::
     .venv/bin/python tools/build_demo_data.py            # writes data/
     .venv/bin/python tools/build_demo_data.py --out DIR  # writes DIR instead
 
-Inputs (real public data, see ../shared/data/SOURCES.md):
+Inputs (real public data, all in the repository):
 
-- ``chengdu/chengdu_central_2018.osm``: OpenStreetMap extract, ODbL 1.0;
-- ``chengdu/adcode/adcode_5101{04..08}.csv`` and ``fence_5101{04..08}.json``:
-  administrative codes, community centroids and district outlines in GCJ-02,
-  CC BY 4.0 (Vonng/adcode).
+- ``data/network/chengdu_central_2018.osm.gz``: OpenStreetMap extract, ODbL 1.0
+  (``--osm`` may point at the plain ``.osm`` instead);
+- ``data/sources/chengdu/adcode/adcode_5101{04..08}.csv`` and
+  ``fence_5101{04..08}.json``: administrative codes, community centroids and
+  district outlines in GCJ-02, CC BY 4.0 (Vonng/adcode).
 
-The Amap parks CSV next to them has no licence and is never read here.
+The Amap parks CSV of the project's shared data has no licence and is never read here.
 
 Outputs (GeoPackage layers in CGCS2000, EPSG:4490):
 
@@ -42,7 +43,7 @@ import csv
 import gzip
 import json
 import math
-import shutil
+import os
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ from servicecircle.coords import gcj02_to_wgs84, transform_geometry_array
 from servicecircle.inputs.osm_features import as_points, osm_fids, osm_file_bounds, read_osm_features
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SHARED = ROOT.parent / "shared" / "data"
+DEFAULT_SOURCES = ROOT / "data" / "sources"
 DEFAULT_OUT = ROOT / "data"
 
 OSM_NAME = "chengdu_central_2018.osm"
@@ -139,12 +140,12 @@ def household_size() -> tuple[float, str]:
         return FALLBACK_HOUSEHOLD_SIZE, "national average family household size, 2020 census (assumed)"
 
 
-def read_adcode(shared: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_adcode(sources: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """Community rows that carry a centroid, and the names of every code."""
     rows = []
     names: dict[str, str] = {}
     for district in DISTRICTS:
-        path = shared / "chengdu" / "adcode" / f"adcode_{district}.csv"
+        path = sources / "chengdu" / "adcode" / f"adcode_{district}.csv"
         with open(path, encoding="utf-8", newline="") as fh:
             for rec in csv.reader(fh):
                 if not rec:
@@ -164,11 +165,11 @@ def read_adcode(shared: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     return frame, names
 
 
-def read_fences(shared: Path) -> gpd.GeoSeries:
+def read_fences(sources: Path) -> gpd.GeoSeries:
     """District outlines converted from GCJ-02 to WGS84, indexed by district code."""
     geoms = []
     for district in DISTRICTS:
-        path = shared / "chengdu" / "adcode" / f"fence_{district}.json"
+        path = sources / "chengdu" / "adcode" / f"fence_{district}.json"
         with open(path, encoding="utf-8") as fh:
             geom = shapely.geometry.shape(json.load(fh))
         geom = transform_geometry_array(geom, gcj02_to_wgs84)
@@ -184,11 +185,18 @@ def read_fences(shared: Path) -> gpd.GeoSeries:
 
 
 def write_osm_gz(src: Path, dst: Path) -> None:
-    """Gzip the OSM extract with no time stamp and no file name in the header."""
+    """Gzip the OSM extract with no time stamp and no file name in the header.
+
+    ``src`` may be the plain ``.osm`` or an already gzipped copy (the one shipped
+    in ``data/network``), which is decompressed and written again the same way.
+    """
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "rb") as fin, open(dst, "wb") as raw:
+    data = gzip.decompress(src.read_bytes()) if src.suffix == ".gz" else src.read_bytes()
+    tmp = dst.with_suffix(".gz.part")
+    with open(tmp, "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as fout:
-            shutil.copyfileobj(fin, fout, length=1 << 20)
+            fout.write(data)
+    os.replace(tmp, dst)
 
 
 def voronoi_communities(
@@ -321,9 +329,9 @@ Rebuild everything (deterministic, a few seconds):
 .venv/bin/python tools/build_demo_data.py --out DIR  # somewhere else
 ```
 
-The sources are in `../shared/data` (see its `SOURCES.md`); the script reads
-only the OSM extract and the adcode files. The Amap POI file that sits next to
-them has no licence and nothing from it is in `data/`.
+The script reads only the OSM extract (`network/`) and the adcode files
+(`sources/`, see `sources/README.md`). The Amap POI file of the project's shared
+data has no licence and nothing from it is in `data/`.
 
 All layers are GeoPackage in CGCS2000 (EPSG:4490). CGCS2000 and WGS84 differ by
 centimetres, so the WGS84 OSM coordinates are written unchanged.
@@ -463,11 +471,10 @@ boundaries.
 # --------------------------------------------------------------------------
 
 
-def build(out: Path, shared: Path) -> Summary:
+def build(out: Path, sources: Path, osm_src: Path) -> Summary:
     """Build every output file into ``out``; return the summary."""
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": PINNED_DATE})
     s = Summary()
-    osm_src = shared / "chengdu" / OSM_NAME
     osm_gz = out / "network" / f"{OSM_NAME}.gz"
     write_osm_gz(osm_src, osm_gz)
 
@@ -489,9 +496,9 @@ def build(out: Path, shared: Path) -> Summary:
     s.n_residential = len(res_layer)
 
     # Communities.
-    communities, names = read_adcode(shared)
+    communities, names = read_adcode(sources)
     s.n_centroids = len(communities)
-    fences = read_fences(shared)
+    fences = read_fences(sources)
     cells = voronoi_communities(communities, fences, bounds)
     res_m2 = residential_per_community(cells, res_layer)
     size, size_source = household_size()
@@ -614,12 +621,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: data/)")
     parser.add_argument(
-        "--shared", type=Path, default=DEFAULT_SHARED, help="folder with chengdu/ sources (default: ../shared/data)"
+        "--sources", type=Path, default=DEFAULT_SOURCES,
+        help="folder with chengdu/adcode/ sources (default: data/sources)",
+    )
+    parser.add_argument(
+        "--osm", type=Path, default=ROOT / "data" / "network" / f"{OSM_NAME}.gz",
+        help="the OSM extract, .osm or .osm.gz (default: the copy in data/network)",
     )
     args = parser.parse_args(argv)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    summary = build(out, args.shared.resolve())
+    summary = build(out, args.sources.resolve(), args.osm.resolve())
     print_summary(summary, out)
     return 0
 

@@ -20,8 +20,7 @@ import shapely
 
 from . import settings
 from ._progress import bar
-from .checks import coverage, within
-from .checks.gaps import GapGrid, gap_polygons, gap_resolution
+from .checks import CheckOutcome, Context, lifecircle_checks, within
 from .demand import assign_to_communities, sample_demand
 from .engine import DistanceEngine, snap_points
 from .errors import InputDataError, collect_warnings, warn_data
@@ -30,7 +29,17 @@ from .inputs.prepare import numeric_column, prepare_boundaries, prepare_faciliti
 from .network.model import WalkNetwork
 from .profiles import Profile, load_profile
 
-__all__ = ["Assessment", "LifeCircleCheck", "assess", "category_slug"]
+__all__ = ["Assessment", "assess", "category_slug"]
+
+
+GAP_COLUMNS = ["community_id", "check", "category", "name_zh", "name_en", "level", "radius_m", "coverage_pct",
+               "target_pct", "uncovered_weight", "weight_kind", "gap_area_m2", "community_area_m2"]
+SUMMARY_COLUMNS = ["check", "kind", "category", "name_zh", "name_en", "level", "level_zh", "radius_m", "target_pct",
+                   "facilities", "facilities_unsnapped", "communities_assessed", "communities_passed",
+                   "communities_failed", "citywide_coverage_pct", "uncovered_weight", "weight_kind", "confirmed",
+                   "source"]
+SCORECARD_COLUMNS = ["target_key", "name_zh", "name_en", "value", "unit", "target", "comparison", "passed",
+                     "method", "source", "confirmed"]
 
 
 def category_slug(value: str) -> str:
@@ -43,46 +52,6 @@ def category_slug(value: str) -> str:
     """
     text = re.sub(r"[^\w]+", "_", str(value).strip().lower(), flags=re.UNICODE).strip("_")
     return text or "unnamed"
-
-
-@dataclass(frozen=True)
-class LifeCircleCheck:
-    """One life-circle check: a facility category within its service radius."""
-
-    category: str
-    name_zh: str
-    name_en: str
-    level: str
-    level_name_zh: str
-    level_name_en: str
-    radius_m: float
-    target_share: float
-    source: str
-    confirmed: bool
-
-    @property
-    def key(self) -> str:
-        return self.category
-
-    @property
-    def label_zh(self) -> str:
-        return f"{self.name_zh} ≤{self.radius_m:g}米"
-
-    @property
-    def label_en(self) -> str:
-        return f"{self.name_en} ≤ {self.radius_m:g} m"
-
-    @property
-    def cov_col(self) -> str:
-        return f"cov_{self.category}"
-
-    @property
-    def pass_col(self) -> str:
-        return f"pass_{self.category}"
-
-    @property
-    def unc_col(self) -> str:
-        return f"unc_{self.category}"
 
 
 @dataclass
@@ -118,7 +87,8 @@ class Assessment:
     gaps: gpd.GeoDataFrame
     summary: pd.DataFrame
     warnings: pd.DataFrame
-    checks: list[LifeCircleCheck]
+    checks: list[CheckOutcome]
+    scorecard: pd.DataFrame
     profile: Profile
     network: WalkNetwork
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -147,44 +117,51 @@ class Assessment:
         )
 
 
-def _community_weights(
+def community_population(
     boundaries: gpd.GeoDataFrame, profile: Profile, households_column: str | None,
     residents_column: str | None, id_column: str | None,
-) -> tuple[np.ndarray, str]:
-    """Households or residents per community, as the profile's weight asks."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Households and residents per community (``nan`` where unknown).
+
+    Where only one of the two is known, the other is derived with the profile's
+    household size (residents = households × size), with a warning.
+    """
     file, layer = source_of(boundaries)
+    n = len(boundaries)
     has_h = households_column is not None and households_column in boundaries.columns
     has_r = residents_column is not None and residents_column in boundaries.columns
-    h = numeric_column(boundaries, households_column, "households", id_column=id_column) if has_h else None
-    r = numeric_column(boundaries, residents_column, "residents", id_column=id_column) if has_r else None
+    h = numeric_column(boundaries, households_column, "households", id_column=id_column) if has_h else np.full(n, np.nan)
+    r = numeric_column(boundaries, residents_column, "residents", id_column=id_column) if has_r else np.full(n, np.nan)
     size = profile.household_size
-    if profile.weight == "households":
-        if h is not None:
-            if r is not None and size:
-                gap = np.isnan(h) & ~np.isnan(r)
-                h = np.where(gap, r / size, h)
-            return h, "households"
-        if r is not None and size:
-            warn_data("households_from_residents", f"no households column: households = residents ÷ "
-                      f"{size:g} (the profile's household size)", file=file, layer=layer)
-            return r / size, "households"
-    else:
-        if r is not None:
-            if h is not None and size:
-                gap = np.isnan(r) & ~np.isnan(h)
-                r = np.where(gap, h * size, r)
-            return r, "residents"
-        if h is not None and size:
-            warn_data("residents_from_households", f"no residents column: residents = households × "
-                      f"{size:g} (the profile's household size)", file=file, layer=layer)
-            return h * size, "residents"
-    want = households_column if profile.weight == "households" else residents_column
-    raise InputDataError(
-        f"no {profile.weight} column '{want}' in the boundaries and no demand layer was given",
-        file=file, layer=layer,
-        fix="name the households/residents column (households_column= / --households-column) "
-        "or give a demand layer (--demand)",
-    )
+    if size:
+        fill_h = np.isnan(h) & ~np.isnan(r)
+        fill_r = np.isnan(r) & ~np.isnan(h)
+        if fill_h.any():
+            warn_data("households_from_residents", f"households = residents ÷ {size:g} (the profile's "
+                      f"household size) for {int(fill_h.sum())} communities", file=file, layer=layer,
+                      count=int(fill_h.sum()))
+        if fill_r.any() and has_r:
+            warn_data("residents_from_households", f"residents = households × {size:g} (the profile's "
+                      f"household size) for {int(fill_r.sum())} communities", file=file, layer=layer,
+                      count=int(fill_r.sum()))
+        h = np.where(fill_h, r / size, h)
+        r = np.where(fill_r, h * size, r)
+    return h, r
+
+
+def _sampled_weights(households, residents, boundaries, profile, households_column, residents_column):
+    """The per-community weight sampled demand carries, as the profile's weight asks."""
+    weights = households if profile.weight == "households" else residents
+    if np.isnan(weights).all():
+        file, layer = source_of(boundaries)
+        want = households_column if profile.weight == "households" else residents_column
+        raise InputDataError(
+            f"no {profile.weight} column '{want}' in the boundaries and no demand layer was given",
+            file=file, layer=layer,
+            fix="name the households/residents column (households_column= / --households-column) "
+            "or give a demand layer (--demand)",
+        )
+    return weights, profile.weight
 
 
 def _match_categories(facilities: gpd.GeoDataFrame, category_column: str, profile: Profile):
@@ -305,6 +282,9 @@ def assess(
         cat_key, in_profile = _match_categories(fac, category_column, prof)
 
         # ---------------------------------------------------------------- demand
+        comm_households, comm_residents = community_population(
+            boundaries, prof, households_column, residents_column, id_column)
+        d_area = None
         if demand is not None:
             dem = prepare_points(demand, "demand points")
             if dem.crs is None:
@@ -334,8 +314,8 @@ def assess(
             demand_kind = "layer"
             weight_kind = weight_column or "count"
         else:
-            weights, weight_kind = _community_weights(boundaries, prof, households_column,
-                                                      residents_column, id_column)
+            weights, weight_kind = _sampled_weights(comm_households, comm_residents, boundaries, prof,
+                                                    households_column, residents_column)
             res_geoms = None
             if residential is not None:
                 res_geoms = residential.geometry.to_crs(crs)
@@ -344,7 +324,9 @@ def assess(
             d_metric = np.asarray(sampled.geometry.values, dtype=object)
             d_weight = sampled["weight"].to_numpy()
             d_comm = sampled["community"].to_numpy()
-            demand_out = pd.DataFrame({"sampled_in": sampled["sampled_in"].to_numpy()})
+            d_area = sampled["area_m2"].to_numpy()
+            demand_out = pd.DataFrame({"sampled_in": sampled["sampled_in"].to_numpy(),
+                                       "area_m2": d_area})
             demand_kind = "sampled"
         no_weight = np.isnan(np.bincount(np.maximum(d_comm, 0), weights=np.where(d_comm >= 0, d_weight, 0),
                                          minlength=n_comm)) if len(d_comm) else np.zeros(n_comm, bool)
@@ -381,38 +363,23 @@ def assess(
 
         # ----------------------------------------------------------- checks
         t = time.perf_counter()
-        checks: list[LifeCircleCheck] = []
-        comm_cols: dict[str, Any] = {}
-        total = None
-        for key in present:
-            cat = prof.categories.get(key)
-            if cat is None or not cat.check:
-                continue
-            level = prof.levels.get(cat.level)
-            check = LifeCircleCheck(
-                category=key, name_zh=cat.name_zh, name_en=cat.name_en, level=cat.level,
-                level_name_zh=level.name_zh if level else cat.level,
-                level_name_en=level.name_en if level else cat.level,
-                radius_m=float(cat.radius_m), target_share=float(cat.target_share),
-                source=cat.source, confirmed=bool(cat.confirmed),
-            )
-            checks.append(check)
-            reached = within(dist_cols[key], check.radius_m)
-            total, covered, share = coverage(d_comm, d_weight, reached, n_comm)
-            passed = pd.array(np.where(np.isnan(share), False, share >= check.target_share - 1e-9),
-                              dtype="boolean")
-            passed[np.isnan(share)] = pd.NA
-            comm_cols[check.cov_col] = share
-            comm_cols[check.pass_col] = passed
-            comm_cols[check.unc_col] = np.where(np.isnan(share), np.nan, total - covered)
+        ctx = Context(
+            profile=prof, network=network, engine=engine, max_snap=max_snap, progress=progress,
+            boundaries=boundaries, comm_geom=b_metric, comm_ids=comm_ids, households=comm_households,
+            residents=comm_residents, facilities=fac, fac_geom=f_metric, fac_key=cat_key, fac_snap=f_snap,
+            d_geom=d_metric, d_weight=d_weight, d_comm=d_comm, d_snap=d_snap, d_att=d_att,
+            weight_kind=weight_kind, d_area=d_area, gap_resolution_m=gap_resolution_m,
+        )
+        ctx._node_dist.update(node_dist)
+        outcomes: list[CheckOutcome] = []
+        outcomes += lifecircle_checks(ctx, present)
         absent = [k for k, c in prof.categories.items() if c.check and k not in present]
         if absent:
             warn_data("category_absent", f"{len(absent)} categories of profile '{prof.key}' have no "
                       f"facility in the input and were not assessed: {', '.join(absent[:12])}"
                       f"{' ...' if len(absent) > 12 else ''}", count=len(absent))
-        if total is None:
-            total = np.bincount(np.maximum(d_comm, 0), weights=np.where((d_comm >= 0) & np.isfinite(d_weight),
-                                                                         d_weight, 0), minlength=n_comm)
+        total = np.bincount(np.maximum(d_comm, 0), weights=np.where((d_comm >= 0) & np.isfinite(d_weight),
+                                                                     d_weight, 0), minlength=n_comm)
         n_dem = np.bincount(d_comm[d_comm >= 0], minlength=n_comm)
         nodata = (n_dem == 0) | no_weight | (total <= 0)
         if nodata.any():
@@ -422,59 +389,32 @@ def assess(
                       "residents or no demand point) and get no pass/fail", file=file, layer=layer,
                       feature=feature_label(boundaries, first, id_column), count=int(nodata.sum()))
         timings["checks"] = time.perf_counter() - t
-
-        # ----------------------------------------------------------- gaps
-        t = time.perf_counter()
-        gap_rows = []
-        failing_any = np.zeros(n_comm, dtype=bool)
-        for c in checks:
-            failing_any |= np.asarray(comm_cols[c.pass_col].fillna(True)) == False  # noqa: E712
-        if failing_any.any():
-            areas = b_metric[failing_any]
-            res = gap_resolution(tuple(shapely.total_bounds(areas)), gap_resolution_m)
-            grid = GapGrid(engine, areas, res, max_snap)
-            for c in bar(checks, desc="gap polygons", unit="check", progress=progress):
-                fail = np.flatnonzero(np.asarray(comm_cols[c.pass_col].fillna(True)) == False)  # noqa: E712
-                if len(fail) == 0:
-                    continue
-                polys = gap_polygons(grid, node_dist[c.category], c.radius_m, b_metric, fail)
-                for k, poly in zip(fail, polys):
-                    gap_rows.append({
-                        "community_id": comm_ids[k], "category": c.category, "name_zh": c.name_zh,
-                        "name_en": c.name_en, "level": c.level, "radius_m": c.radius_m,
-                        "coverage_pct": comm_cols[c.cov_col][k],
-                        "target_pct": c.target_share,
-                        "uncovered_weight": comm_cols[c.unc_col][k],
-                        "weight_kind": weight_kind,
-                        "gap_area_m2": float(shapely.area(poly)) if poly is not None else 0.0,
-                        "community_area_m2": float(shapely.area(b_metric[k])),
-                        "geometry": poly,
-                    })
-            timings["gap_grid_m"] = res
-        gap_cols = ["community_id", "category", "name_zh", "name_en", "level", "radius_m", "coverage_pct",
-                    "target_pct", "uncovered_weight", "weight_kind", "gap_area_m2", "community_area_m2"]
-        gaps = gpd.GeoDataFrame(gap_rows, columns=gap_cols + ["geometry"], geometry="geometry", crs=crs)
-        timings["gaps"] = time.perf_counter() - t
+        if ctx._gap_grid is not None:
+            timings["gap_grid_m"] = ctx._gap_grid.res
 
         # ----------------------------------------------------------- frames
         comm_out = boundaries.to_crs(crs).copy()
         comm_out["weight_total"] = np.where(nodata, np.nan, total)
         comm_out["weight_kind"] = weight_kind
         comm_out["n_demand"] = n_dem
-        for k, v in comm_cols.items():
-            comm_out[k] = v
-        if checks:
-            passes = np.column_stack([np.asarray(comm_out[c.pass_col].astype("float")) for c in checks])
-            covs = np.column_stack([comm_out[c.cov_col].to_numpy() for c in checks])
+        for o in outcomes:
+            for k, v in o.columns.items():
+                comm_out[k] = v
+        pass_cols = [o.pass_col for o in outcomes if o.pass_col]
+        if pass_cols:
+            passes = np.column_stack([np.asarray(comm_out[c].astype("float")) for c in pass_cols])
             comm_out["checks_assessed"] = np.isfinite(passes).sum(axis=1)
             comm_out["checks_failed"] = (passes == 0).sum(axis=1)
-            with np.errstate(all="ignore"):
-                worst = np.where(np.isfinite(covs).any(axis=1), np.nanmin(np.where(np.isfinite(covs), covs, np.inf),
-                                                                         axis=1), np.nan)
-            comm_out["worst_cov"] = worst
         else:
             comm_out["checks_assessed"] = 0
             comm_out["checks_failed"] = 0
+        covs = [comm_out[o.cov_col].to_numpy() for o in outcomes if o.cov_col]
+        if covs:
+            covs = np.column_stack(covs)
+            with np.errstate(all="ignore"):
+                comm_out["worst_cov"] = np.where(np.isfinite(covs).any(axis=1),
+                                                 np.nanmin(np.where(np.isfinite(covs), covs, np.inf), axis=1), np.nan)
+        else:
             comm_out["worst_cov"] = np.nan
         comm_out.attrs = dict(boundaries.attrs)
 
@@ -506,7 +446,10 @@ def assess(
                       "boundary; they still serve the communities they can reach", file=file, layer=layer,
                       feature=feature_label(fac, int(np.flatnonzero(outside)[0])), count=int(outside.sum()))
 
-        summary = _summary(checks, comm_out, d_comm, d_weight, dist_cols, cat_key, f_snap, prof)
+        gap_rows = [row for o in outcomes for row in o.gaps]
+        gaps = gpd.GeoDataFrame(gap_rows, columns=GAP_COLUMNS + ["geometry"], geometry="geometry", crs=crs)
+        summary = pd.DataFrame([o.summary for o in outcomes if o.summary], columns=SUMMARY_COLUMNS)
+        scorecard = pd.DataFrame([r for o in outcomes for r in o.scorecard], columns=SCORECARD_COLUMNS)
 
     timings["total"] = time.perf_counter() - t0
     params = {
@@ -518,7 +461,7 @@ def assess(
     }
     return Assessment(
         communities=comm_out, demand=d_frame, facilities=f_frame, gaps=gaps, summary=summary,
-        warnings=log.to_frame(), checks=checks, profile=prof, network=network, parameters=params,
+        scorecard=scorecard, warnings=log.to_frame(), checks=outcomes, profile=prof, network=network, parameters=params,
         timings=timings, id_column=id_column or "community_id", name_column=name_column,
     )
 
@@ -532,30 +475,3 @@ def _report_snapping(frame, snapped, what: str, max_snap: float) -> None:
                   f"(e.g. {feature_label(frame, first) if frame is not None else f'#{first + 1}'}: "
                   f"{snapped.access[first]:.0f} m); they get no distance", file=file, layer=layer,
                   count=int(far.sum()))
-
-
-def _summary(checks, comm, d_comm, d_weight, dist_cols, cat_key, f_snap, prof) -> pd.DataFrame:
-    rows = []
-    for c in checks:
-        passed = comm[c.pass_col]
-        assessed = int(passed.notna().sum())
-        n_pass = int((passed == True).sum())  # noqa: E712
-        members = cat_key == c.category
-        use = (d_comm >= 0) & np.isfinite(d_weight)
-        tot = float(d_weight[use].sum())
-        cov = float(d_weight[use & within(dist_cols[c.category], c.radius_m)].sum())
-        rows.append({
-            "category": c.category, "name_zh": c.name_zh, "name_en": c.name_en,
-            "level": c.level, "level_zh": c.level_name_zh, "radius_m": c.radius_m,
-            "target_pct": c.target_share, "facilities": int(members.sum()),
-            "facilities_unsnapped": int((members & ~f_snap.ok).sum()),
-            "communities_assessed": assessed, "communities_passed": n_pass,
-            "communities_failed": assessed - n_pass,
-            "citywide_coverage_pct": 100.0 * cov / tot if tot > 0 else np.nan,
-            "uncovered_weight": tot - cov,
-            "confirmed": c.confirmed, "source": c.source,
-        })
-    cols = ["category", "name_zh", "name_en", "level", "level_zh", "radius_m", "target_pct", "facilities",
-            "facilities_unsnapped", "communities_assessed", "communities_passed", "communities_failed",
-            "citywide_coverage_pct", "uncovered_weight", "confirmed", "source"]
-    return pd.DataFrame(rows, columns=cols)

@@ -101,7 +101,8 @@ def sample_demand(
     -------
     geopandas.GeoDataFrame
         Columns ``community`` (position of the area), ``weight``, ``sampled_in``
-        (``"residential"`` or ``"community"``) and point geometry.
+        (``"residential"`` or ``"community"``), ``area_m2`` (the land each point
+        stands for: the sampled area shared equally) and point geometry.
 
     Examples
     --------
@@ -127,7 +128,8 @@ def sample_demand(
         where[has_land] = "residential"
     if not usable.any():
         return gpd.GeoDataFrame({"community": np.zeros(0, np.int64), "weight": np.zeros(0),
-                                 "sampled_in": np.zeros(0, object)}, geometry=[], crs=areas.crs)
+                                 "sampled_in": np.zeros(0, object), "area_m2": np.zeros(0)},
+                                geometry=[], crs=areas.crs)
     total_area = float(shapely.area(sample_geoms[usable]).sum())
     if total_area / spacing**2 > MAX_SAMPLE_POINTS:
         new = math.sqrt(total_area / MAX_SAMPLE_POINTS)
@@ -150,8 +152,9 @@ def sample_demand(
     order = np.lexsort((pts[:, 0], pts[:, 1], owner))
     pts, owner = pts[order], owner[order]
     w = np.asarray(weight, dtype=float)[owner] / counts[owner]
+    area = shapely.area(sample_geoms)[owner] / counts[owner]
     return gpd.GeoDataFrame(
-        {"community": owner, "weight": w, "sampled_in": where[owner]},
+        {"community": owner, "weight": w, "sampled_in": where[owner], "area_m2": area},
         geometry=shapely.points(pts),
         crs=areas.crs,
     )

@@ -1,6 +1,11 @@
-"""Checks: pure computations on distances, weights and communities."""
+"""Checks: pure computations on distances, weights and communities.
 
+Each check module exposes a function ``f(ctx, ...) -> list[CheckOutcome]``.
+"""
+
+from .context import CheckOutcome, Context
 from .gaps import gap_polygons, gap_resolution
-from .lifecircle import WITHIN_TOLERANCE, coverage, within
+from .lifecircle import WITHIN_TOLERANCE, coverage, lifecircle_checks, reach_outcome, within
 
-__all__ = ["coverage", "within", "WITHIN_TOLERANCE", "gap_polygons", "gap_resolution"]
+__all__ = ["CheckOutcome", "Context", "coverage", "within", "WITHIN_TOLERANCE", "gap_polygons",
+           "gap_resolution", "lifecircle_checks", "reach_outcome"]

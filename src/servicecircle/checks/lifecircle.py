@@ -1,6 +1,6 @@
-"""The life-circle check: the share of each community's people within reach.
+"""Reach checks: the share of each community's people within a walking distance.
 
-For a community *c* and a facility category with service radius *r*::
+For a community *c*, a set of destinations and a radius *r*::
 
     covered(c)   = Σ weight(d)  over demand points d in c with distance(d) ≤ r
     total(c)     = Σ weight(d)  over demand points d in c with a known weight
@@ -10,16 +10,22 @@ For a community *c* and a facility category with service radius *r*::
 
 A demand point that could not be snapped to the network (farther than
 ``max_snap`` from every street) or that lies in a part of the network with no
-facility of the category counts as *not* within reach. A community with no demand
-weight (no households known, or no demand point) has no share and no pass/fail:
-it is reported, not passed.
+destination counts as *not* within reach. A community with no demand weight (no
+households known, or no demand point) has no share and no pass/fail: it is
+reported, not passed. The life-circle check applies this to every facility
+category of the profile found in the input; the green and park checks
+(:mod:`servicecircle.checks.greenspace`) apply it to green-space access points.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import shapely
 
-__all__ = ["WITHIN_TOLERANCE", "within", "coverage"]
+from .context import CheckOutcome, Context
+
+__all__ = ["WITHIN_TOLERANCE", "within", "coverage", "reach_outcome", "lifecircle_checks"]
 
 #: Metres of floating-point slack when comparing a distance with a radius, so a
 #: facility exactly at the radius (300 m on paper, 299.99999999997 in floating
@@ -76,3 +82,91 @@ def coverage(
     # rounding can put covered a hair above total; keep the invariant exact
     share = np.minimum(share, 100.0)
     return total, covered, share
+
+
+def _passed(share: np.ndarray, target: float) -> pd.arrays.BooleanArray:
+    passed = pd.array(np.where(np.isnan(share), False, share >= target - 1e-9), dtype="boolean")
+    passed[np.isnan(share)] = pd.NA
+    return passed
+
+
+def reach_outcome(
+    ctx: Context, *, key: str, kind: str, name_zh: str, name_en: str, radius: float, target: float,
+    source: str, confirmed: bool, dist: np.ndarray, node_dist: np.ndarray, weight: np.ndarray,
+    weight_kind: str, category: str | None = None, level: str = "", level_name_zh: str = "",
+    level_name_en: str = "", destinations: int = 0, destinations_unsnapped: int = 0,
+) -> CheckOutcome:
+    """Coverage, pass/fail, summary, scorecard and gaps of one reach check."""
+    n = ctx.n_comm
+    reached = within(dist, radius)
+    total, covered, share = coverage(ctx.d_comm, weight, reached, n)
+    passed = _passed(share, target)
+    cov_col, pass_col, unc_col = f"cov_{key}", f"pass_{key}", f"unc_{key}"
+    columns = {cov_col: share, pass_col: passed, unc_col: np.where(np.isnan(share), np.nan, total - covered)}
+    assessed = int((~passed.isna()).sum())
+    n_pass = int((passed == True).sum())  # noqa: E712
+    use = (ctx.d_comm >= 0) & np.isfinite(weight)
+    tot = float(weight[use].sum())
+    cov = float(weight[use & reached].sum())
+    city = 100.0 * cov / tot if tot > 0 else np.nan
+    summary = {
+        "check": key, "kind": kind, "category": category or key, "name_zh": name_zh, "name_en": name_en,
+        "level": level, "level_zh": level_name_zh, "radius_m": radius, "target_pct": target,
+        "facilities": destinations, "facilities_unsnapped": destinations_unsnapped,
+        "communities_assessed": assessed, "communities_passed": n_pass, "communities_failed": assessed - n_pass,
+        "citywide_coverage_pct": city, "uncovered_weight": tot - cov, "weight_kind": weight_kind,
+        "confirmed": confirmed, "source": source,
+    }
+    scorecard = [{
+        "target_key": key, "name_zh": f"{name_zh}（{radius:g}米内）", "name_en": f"{name_en} within {radius:g} m",
+        "value": city, "unit": f"% of {weight_kind}", "target": target, "comparison": ">=",
+        "passed": bool(city >= target - 1e-9) if np.isfinite(city) else None,
+        "method": f"share of {weight_kind} whose walking distance to the nearest "
+                  f"{'destination' if category is None else category} is ≤ {radius:g} m (all communities)",
+        "source": source, "confirmed": confirmed,
+    }]
+    out = CheckOutcome(
+        key=key, kind=kind, name_zh=name_zh, name_en=name_en, source=source, confirmed=confirmed,
+        columns=columns, pass_col=pass_col, score_col=cov_col, score_unit="%", summary=summary,
+        scorecard=scorecard, category=category, radius_m=radius, target=target, cov_col=cov_col,
+        unc_col=unc_col, level=level, level_name_zh=level_name_zh, level_name_en=level_name_en,
+    )
+    fail = np.flatnonzero(np.asarray(passed.fillna(True)) == False)  # noqa: E712
+    if len(fail):
+        from .gaps import gap_polygons
+
+        polys = gap_polygons(ctx.gap_grid(), node_dist, radius, ctx.comm_geom, fail)
+        for k, poly in zip(fail, polys):
+            out.gaps.append({
+                "community_id": ctx.comm_ids[k], "check": key, "category": category or key,
+                "name_zh": name_zh, "name_en": name_en, "level": level, "radius_m": radius,
+                "coverage_pct": share[k], "target_pct": target, "uncovered_weight": total[k] - covered[k],
+                "weight_kind": weight_kind,
+                "gap_area_m2": float(shapely.area(poly)) if poly is not None else 0.0,
+                "community_area_m2": float(shapely.area(ctx.comm_geom[k])),
+                "geometry": poly,
+            })
+    return out
+
+
+def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
+    """One reach check per profile category present in the facilities (``check = true``)."""
+    prof = ctx.profile
+    outcomes = []
+    for key in present:
+        cat = prof.categories.get(key)
+        if cat is None or not cat.check:
+            continue
+        level = prof.levels.get(cat.level)
+        members = ctx.members(key)
+        node_dist = ctx.node_distances(key)
+        outcomes.append(reach_outcome(
+            ctx, key=key, kind="lifecircle", name_zh=cat.name_zh, name_en=cat.name_en,
+            radius=float(cat.radius_m), target=float(cat.target_share), source=cat.source,
+            confirmed=bool(cat.confirmed), dist=ctx.engine.point_distances(node_dist, ctx.d_att),
+            node_dist=node_dist, weight=ctx.d_weight, weight_kind=ctx.weight_kind, category=key,
+            level=cat.level, level_name_zh=level.name_zh if level else cat.level,
+            level_name_en=level.name_en if level else cat.level, destinations=len(members),
+            destinations_unsnapped=int((~ctx.fac_snap.ok[members]).sum()),
+        ))
+    return outcomes

@@ -172,8 +172,9 @@ def gap_map(
         minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(valid, dtype=object))
     else:
         minx, miny, maxx, maxy = 73.5, 18.0, 135.0, 53.5
+    reach = [c for c in a.checks if c.cov_col]
     # SVG keeps every shape a clickable DOM element; canvas stays fast with very many
-    many = len(comm) * (1 + len(a.checks)) + len(a.facilities) + len(a.gaps) > 20_000
+    many = len(comm) * (1 + len(reach)) + len(a.facilities) + len(a.gaps) > 20_000
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13, tiles=None,
                    control_scale=True, prefer_canvas=many)
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
@@ -227,9 +228,9 @@ def gap_map(
     name_col = next((c for c in ("name", "名称", "NAME", "Name") if c in fac.columns), None)
     colours = {}
     sampled_note = False
-    for k, check in enumerate(a.checks):
+    for k, check in enumerate(reach):
         colour = PALETTE[k % len(PALETTE)]
-        colours[check.category] = colour
+        colours[check.key] = colour
         fg = folium.FeatureGroup(
             name=_e(f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m"),
             overlay=False, show=False,
@@ -240,7 +241,7 @@ def gap_map(
             passed = r.get(check.pass_col)
             verdict = "—" if passed is None or passed is pd.NA else ("达标 Pass" if passed else "未达标 Fail")
             props.append({
-                "name": _e(names[i]), "cov": _pct(share), "target": _pct(check.target_share),
+                "name": _e(names[i]), "cov": _pct(share), "target": _pct(check.target),
                 "verdict": verdict, "unc": _num(r.get(check.unc_col)),
                 "_fill": _coverage_colour(np.nan if share is None or share is pd.NA else float(share)),
             })
@@ -255,7 +256,7 @@ def gap_map(
                          f"未覆盖{weight_zh} Uncovered {_e(weight_kind)}"],
             ),
         ).add_to(fg)
-        sel = np.flatnonzero((gaps["category"] == check.category).to_numpy()) if len(gaps) else []
+        sel = np.flatnonzero((gaps["check"] == check.key).to_numpy()) if len(gaps) else []
         if len(sel):
             gprops = [{
                 "cat": _e(f"{check.name_zh} {check.name_en}"), "radius": f"{check.radius_m:g} m",
@@ -272,7 +273,8 @@ def gap_map(
                              f"未覆盖{weight_zh} Uncovered"],
                 ),
             ).add_to(fg)
-        members = np.flatnonzero((fac["category_key"] == check.category).to_numpy())
+        members = (np.flatnonzero((fac["category_key"] == check.category).to_numpy()) if check.category
+                   else np.zeros(0, dtype=int))
         if len(members) > max_facilities_per_layer:
             members = np.sort(np.random.default_rng(0).choice(members, max_facilities_per_layer, replace=False))
             sampled_note = True
@@ -280,7 +282,8 @@ def gap_map(
         fg.add_to(m)
 
     # ---- facilities of categories that are not checked
-    others = np.flatnonzero(~fac["category_key"].isin(list(colours)).to_numpy() & fac["category_key"].notna().to_numpy()) \
+    shown = [c.category for c in reach if c.category]
+    others = np.flatnonzero(~fac["category_key"].isin(shown).to_numpy() & fac["category_key"].notna().to_numpy()) \
         if len(fac) else []
     if len(others):
         fg = folium.FeatureGroup(name=_e("其他设施（未评估） Other facilities (not checked)"), show=False)
@@ -352,8 +355,8 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
         f"<div><span class='sc-sw' style='background:{c}'></span>{_e(label)}</div>" for _, c, label in FAILED_BINS
     )
     cats = "".join(
-        f"<div><span class='sc-dot' style='background:{colours[c.category]}'></span>"
-        f"{_e(c.name_zh)} {_e(c.name_en)} ≤{c.radius_m:g} m</div>" for c in a.checks
+        f"<div><span class='sc-dot' style='background:{colours[c.key]}'></span>"
+        f"{_e(c.name_zh)} {_e(c.name_en)} ≤{c.radius_m:g} m</div>" for c in a.checks if c.key in colours
     )
     approx = ""
     if str(a.communities.attrs.get("source", "")).find("approx") >= 0:

@@ -51,13 +51,15 @@ def clean_for_export(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _checks_table(a) -> pd.DataFrame:
+    """Every check, its threshold and target, where they come from, and its columns."""
     rows = []
     for c in a.checks:
         rows.append({
-            "category": c.category, "name_zh": c.name_zh, "name_en": c.name_en, "level": c.level,
-            "level_zh": c.level_name_zh, "level_en": c.level_name_en, "radius_m": c.radius_m,
-            "target_pct": c.target_share, "confirmed": c.confirmed, "source": c.source,
-            "coverage_column": c.cov_col, "pass_column": c.pass_col, "uncovered_column": c.unc_col,
+            "check": c.key, "kind": c.kind, "category": c.category, "name_zh": c.name_zh, "name_en": c.name_en,
+            "level": c.level, "level_zh": c.level_name_zh, "level_en": c.level_name_en, "radius_m": c.radius_m,
+            "target": c.target, "target_unit": c.score_unit, "confirmed": c.confirmed, "source": c.source,
+            "pass_column": c.pass_col, "score_column": c.score_col,
+            "columns": ", ".join(c.columns),
         })
     return pd.DataFrame(rows)
 
@@ -67,7 +69,7 @@ def assessment_layers(a) -> dict[str, pd.DataFrame]:
     from .. import __version__
 
     run = {"servicecircle_version": __version__, **a.parameters,
-           **{f"time_{k}_s": round(v, 3) for k, v in a.timings.items() if not k.endswith("_m")}}
+                  **{f"time_{k}_s": round(v, 3) for k, v in a.timings.items() if not k.endswith("_m")}}
     if "gap_grid_m" in a.timings:
         run["gap_grid_m"] = a.timings["gap_grid_m"]
     return {
@@ -76,6 +78,7 @@ def assessment_layers(a) -> dict[str, pd.DataFrame]:
         "facilities": a.facilities,
         "gaps": a.gaps,
         "summary": a.summary,
+        "scorecard": a.scorecard,
         "checks": _checks_table(a),
         "warnings": a.warnings,
         "run": pd.DataFrame({"key": list(run), "value": [None if v is None else str(v) for v in run.values()]}),

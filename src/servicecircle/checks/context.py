@@ -1,0 +1,154 @@
+"""What every check needs, computed once: the network engine, demand, communities.
+
+A check is a function ``check(ctx) -> list[CheckOutcome]``. It reads the
+:class:`Context` and returns per-community columns, a citywide summary row,
+scorecard rows and gap rows; it never reads or writes files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..engine import Attachment, DistanceEngine, Snapped
+from ..network.model import WalkNetwork
+from ..profiles import Profile
+
+__all__ = ["Context", "CheckOutcome"]
+
+
+@dataclass
+class CheckOutcome:
+    """The result of one check, ready to be merged into the outputs.
+
+    Attributes
+    ----------
+    key
+        Unique key (``kindergarten``, ``green``, ``park``, ``floor_area``, ``six_ones`` ...).
+    kind
+        ``lifecircle``, ``reach``, ``floor_area``, ``six_ones`` or ``indicator``.
+    name_zh, name_en
+        What is checked, for tables and the map.
+    columns
+        Per-community columns (arrays parallel to the communities).
+    pass_col
+        The column holding pass/fail (nullable boolean), if the check has one.
+    score_col, score_unit
+        The column the map colours communities by, and its unit (``%``, ``m²`` ...).
+    summary
+        One citywide row for ``summary``.
+    scorecard
+        Rows for the citywide scorecard (one per target).
+    gaps
+        Rows for the ``gaps`` layer (with a ``geometry``).
+    layers
+        Extra output layers (name → GeoDataFrame), e.g. ``greenspace``.
+    category
+        Facility category the check is about (map markers), if one.
+    radius_m, target
+        The service radius and the target (percent, m² ...) where they apply.
+    cov_col, unc_col
+        Coverage (%) and uncovered-weight columns of reach checks.
+    """
+
+    key: str
+    kind: str
+    name_zh: str
+    name_en: str
+    source: str
+    confirmed: bool
+    columns: dict[str, Any] = field(default_factory=dict)
+    pass_col: str | None = None
+    score_col: str | None = None
+    score_unit: str = "%"
+    summary: dict[str, Any] = field(default_factory=dict)
+    scorecard: list[dict[str, Any]] = field(default_factory=list)
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    layers: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    radius_m: float | None = None
+    target: float | None = None
+    cov_col: str | None = None
+    unc_col: str | None = None
+    level: str = ""
+    level_name_zh: str = ""
+    level_name_en: str = ""
+
+    @property
+    def label_zh(self) -> str:
+        return f"{self.name_zh} ≤{self.radius_m:g}米" if self.radius_m else self.name_zh
+
+    @property
+    def label_en(self) -> str:
+        return f"{self.name_en} ≤ {self.radius_m:g} m" if self.radius_m else self.name_en
+
+
+@dataclass
+class Context:
+    """Shared state of one assessment (all geometry in the network's metric CRS)."""
+
+    profile: Profile
+    network: WalkNetwork
+    engine: DistanceEngine
+    max_snap: float
+    progress: bool | None
+    # communities
+    boundaries: Any  # prepared GeoDataFrame, input CRS
+    comm_geom: np.ndarray
+    comm_ids: np.ndarray
+    households: np.ndarray
+    residents: np.ndarray
+    # facilities
+    facilities: Any  # prepared GeoDataFrame, input CRS
+    fac_geom: np.ndarray
+    fac_key: np.ndarray
+    fac_snap: Snapped
+    # demand
+    d_geom: np.ndarray
+    d_weight: np.ndarray
+    d_comm: np.ndarray
+    d_snap: Snapped
+    d_att: Attachment
+    weight_kind: str
+    d_area: np.ndarray | None = None  # residential area each demand point stands for (m²)
+    gap_resolution_m: float | None = None
+    _node_dist: dict[str, np.ndarray] = field(default_factory=dict)
+    _gap_grid: Any = None
+
+    @property
+    def n_comm(self) -> int:
+        return len(self.comm_geom)
+
+    @property
+    def crs(self):
+        return self.network.crs
+
+    def members(self, categories) -> np.ndarray:
+        """Indices of facilities whose category key is one of ``categories``."""
+        cats = [categories] if isinstance(categories, str) else list(categories)
+        return np.flatnonzero(pd.Series(self.fac_key).isin(cats).to_numpy())
+
+    def node_distances(self, key: str, sources: np.ndarray | None = None) -> np.ndarray:
+        """Node distances to the nearest facility of category ``key`` (cached)."""
+        if key not in self._node_dist:
+            from .. import settings
+
+            idx = self.members(key) if sources is None else sources
+            self._node_dist[key] = self.engine.node_distances(idx, settings.max_distance)
+        return self._node_dist[key]
+
+    def gap_grid(self):
+        """The distance grid over every community (built once, on first use)."""
+        import shapely
+
+        from .gaps import GapGrid, gap_resolution
+
+        if self._gap_grid is None:
+            g = self.comm_geom
+            areas = g[~(shapely.is_missing(g) | shapely.is_empty(g))]
+            res = gap_resolution(tuple(shapely.total_bounds(areas)), self.gap_resolution_m)
+            self._gap_grid = GapGrid(self.engine, areas, res, self.max_snap)
+        return self._gap_grid
