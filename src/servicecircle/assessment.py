@@ -203,6 +203,10 @@ def assess(
     households_column: str | None = "households",
     residents_column: str | None = "residents",
     weight_column: str | None = None,
+    floor_area_column: str | None = "floor_area_m2",
+    build_type_column: str | None = "build_type",
+    places_column: str | None = "places",
+    area_column: str | None = "area_m2",
     residential: gpd.GeoDataFrame | None = None,
     max_snap: float | None = None,
     sample_spacing: float | None = None,
@@ -238,6 +242,10 @@ def assess(
         Community columns used for sampled demand.
     weight_column
         Demand layer weight column (each point counts 1 when omitted).
+    floor_area_column, build_type_column, places_column, area_column
+        Facility columns used by the floor-area check and the per-resident
+        indicators, where the input has them: floor area (m²), whether a site is
+        new or rebuilt/extended/bought/leased, childcare places, site area (m²).
     residential
         Optional residential-land polygons: sampled demand stays inside them.
     max_snap, sample_spacing, gap_resolution_m
@@ -363,6 +371,7 @@ def assess(
 
         # ----------------------------------------------------------- checks
         t = time.perf_counter()
+        f_comm = assign_to_communities(f_metric, b_metric)
         ctx = Context(
             profile=prof, network=network, engine=engine, max_snap=max_snap, progress=progress,
             boundaries=boundaries, comm_geom=b_metric, comm_ids=comm_ids, households=comm_households,
@@ -371,6 +380,9 @@ def assess(
             weight_kind=weight_kind, d_area=d_area, gap_resolution_m=gap_resolution_m,
         )
         ctx._node_dist.update(node_dist)
+        ctx.fac_columns = {"floor_area": floor_area_column, "build_type": build_type_column,
+                           "places": places_column, "area": area_column}
+        ctx.fac_comm = f_comm
         outcomes: list[CheckOutcome] = []
         outcomes += lifecircle_checks(ctx, present)
         absent = [k for k, c in prof.categories.items() if c.check and k not in present]
@@ -436,7 +448,6 @@ def assess(
         f_frame["in_profile"] = in_profile
         f_frame["snap_m"] = f_snap.access
         f_frame["snapped"] = f_snap.ok
-        f_comm = assign_to_communities(f_metric, b_metric)
         f_frame["community_id"] = pd.array([comm_ids[k] if k >= 0 else None for k in f_comm], dtype=object)
         f_frame.attrs = dict(fac.attrs)
         outside = (f_comm < 0) & ~(shapely.is_missing(f_metric) | shapely.is_empty(f_metric))

@@ -114,6 +114,10 @@ class Context:
     d_att: Attachment
     weight_kind: str
     d_area: np.ndarray | None = None  # residential area each demand point stands for (m²)
+    #: facility attribute columns by role: "floor_area", "build_type", "places", "area" (name or None)
+    fac_columns: dict[str, str | None] = field(default_factory=dict)
+    #: community of each facility (position, -1: outside every boundary)
+    fac_comm: np.ndarray | None = None
     gap_resolution_m: float | None = None
     _node_dist: dict[str, np.ndarray] = field(default_factory=dict)
     _gap_grid: Any = None
@@ -125,6 +129,18 @@ class Context:
     @property
     def crs(self):
         return self.network.crs
+
+    def facility_values(self, role: str) -> np.ndarray | None:
+        """A facility attribute as float64 by role (``None`` if the input has no such column).
+
+        Raises the usual one-line error for text or negative numbers.
+        """
+        column = self.fac_columns.get(role)
+        if not column or column not in self.facilities.columns:
+            return None
+        from ..inputs.prepare import numeric_column
+
+        return numeric_column(self.facilities, column, f"facility {role.replace('_', ' ')}")
 
     def members(self, categories) -> np.ndarray:
         """Indices of facilities whose category key is one of ``categories``."""
