@@ -21,6 +21,7 @@ import shapely
 from . import settings
 from ._progress import bar
 from .checks import CheckOutcome, Context, lifecircle_checks, within
+from .checks.greenspace import greenspace_checks
 from .demand import assign_to_communities, sample_demand
 from .engine import DistanceEngine, snap_points
 from .errors import InputDataError, collect_warnings, warn_data
@@ -40,6 +41,34 @@ SUMMARY_COLUMNS = ["check", "kind", "category", "name_zh", "name_en", "level", "
                    "source"]
 SCORECARD_COLUMNS = ["target_key", "name_zh", "name_en", "value", "unit", "target", "comparison", "passed",
                      "method", "source", "confirmed"]
+
+
+def _summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.DataFrame:
+    """One row per check (its citywide score alongside), then citywide-only targets."""
+    rows = []
+    scored = scorecard.set_index("target_key") if len(scorecard) else None
+    used = set()
+    for o in outcomes:
+        if not o.summary:
+            continue
+        row = {c: o.summary.get(c) for c in SUMMARY_COLUMNS}
+        key = o.summary.get("check", o.key)
+        if scored is not None and key in scored.index:
+            sc_row = scored.loc[key]
+            sc_row = sc_row.iloc[0] if isinstance(sc_row, pd.DataFrame) else sc_row
+            row.update({"city_value": sc_row["value"], "city_unit": sc_row["unit"], "city_target": sc_row["target"],
+                        "city_passed": sc_row["passed"], "method": sc_row["method"]})
+            used.add(key)
+        rows.append(row)
+    for _, r in scorecard.iterrows():
+        if r["target_key"] in used:
+            continue
+        rows.append({"check": r["target_key"], "kind": "citywide", "category": r["target_key"],
+                     "name_zh": r["name_zh"], "name_en": r["name_en"], "source": r["source"],
+                     "confirmed": r["confirmed"], "city_value": r["value"], "city_unit": r["unit"],
+                     "city_target": r["target"], "city_passed": r["passed"], "method": r["method"]})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS + ["city_value", "city_unit", "city_target", "city_passed",
+                                                         "method"])
 
 
 def category_slug(value: str) -> str:
@@ -95,6 +124,7 @@ class Assessment:
     timings: dict[str, float] = field(default_factory=dict)
     id_column: str = "community_id"
     name_column: str | None = None
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
     def map(self, **kwargs: Any):
         """The interactive gap map (a ``folium.Map``); see :func:`servicecircle.outputs.gap_map`."""
@@ -208,6 +238,8 @@ def assess(
     places_column: str | None = "places",
     area_column: str | None = "area_m2",
     residential: gpd.GeoDataFrame | None = None,
+    greenspace: gpd.GeoDataFrame | None = None,
+    entrances: gpd.GeoDataFrame | None = None,
     max_snap: float | None = None,
     sample_spacing: float | None = None,
     gap_resolution_m: float | None = None,
@@ -248,6 +280,9 @@ def assess(
         new or rebuilt/extended/bought/leased, childcare places, site area (m²).
     residential
         Optional residential-land polygons: sampled demand stays inside them.
+    greenspace, entrances
+        Green-space polygons for the green and park reach checks, and
+        optionally their mapped entrances (see :mod:`servicecircle.checks.greenspace`).
     max_snap, sample_spacing, gap_resolution_m
         Override ``settings.max_snap``, ``settings.sample_spacing`` and
         ``settings.gap_resolution``.
@@ -385,6 +420,7 @@ def assess(
         ctx.fac_comm = f_comm
         outcomes: list[CheckOutcome] = []
         outcomes += lifecircle_checks(ctx, present)
+        outcomes += greenspace_checks(ctx, greenspace, entrances)
         absent = [k for k, c in prof.categories.items() if c.check and k not in present]
         if absent:
             warn_data("category_absent", f"{len(absent)} categories of profile '{prof.key}' have no "
@@ -440,6 +476,9 @@ def assess(
             d_frame[f"dist_{key}"] = np.where(np.isfinite(col), col, np.nan)
         for k, v in count_cols.items():
             d_frame[k] = v
+        for o in outcomes:
+            for k, v in o.demand_columns.items():
+                d_frame[k] = v
         d_frame = gpd.GeoDataFrame(d_frame, geometry=gpd.GeoSeries(d_metric, crs=crs), crs=crs)
         d_frame.attrs = {"kind": demand_kind, **(dict(demand.attrs) if demand is not None else {})}
 
@@ -459,8 +498,8 @@ def assess(
 
         gap_rows = [row for o in outcomes for row in o.gaps]
         gaps = gpd.GeoDataFrame(gap_rows, columns=GAP_COLUMNS + ["geometry"], geometry="geometry", crs=crs)
-        summary = pd.DataFrame([o.summary for o in outcomes if o.summary], columns=SUMMARY_COLUMNS)
         scorecard = pd.DataFrame([r for o in outcomes for r in o.scorecard], columns=SCORECARD_COLUMNS)
+        summary = _summary_table(outcomes, scorecard)
 
     timings["total"] = time.perf_counter() - t0
     params = {
@@ -474,6 +513,7 @@ def assess(
         communities=comm_out, demand=d_frame, facilities=f_frame, gaps=gaps, summary=summary,
         scorecard=scorecard, warnings=log.to_frame(), checks=outcomes, profile=prof, network=network, parameters=params,
         timings=timings, id_column=id_column or "community_id", name_column=name_column,
+        layers={k: v for o in outcomes for k, v in o.layers.items()},
     )
 
 

@@ -46,6 +46,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--demand-layer", metavar="NAME")
     g.add_argument("--demand-crs", metavar="CRS")
     g.add_argument("--weight-column", metavar="COL", help="demand weight column 需求权重字段 (households/residents)")
+    g.add_argument("--greenspace", metavar="FILE",
+                   help="green-space polygons 绿地/公园面 for the green and park reach checks [optional]")
+    g.add_argument("--greenspace-layer", metavar="NAME")
+    g.add_argument("--entrances", metavar="FILE", help="park entrance points 公园出入口 [optional]")
+    g.add_argument("--entrances-layer", metavar="NAME")
     g.add_argument("--residential", metavar="FILE",
                    help="residential land polygons 居住用地 (sampled demand stays inside them) [optional]")
     n = p.add_argument_group("walking network 步行路网")
@@ -106,7 +111,8 @@ def _cmd_run(args) -> int:
 
     result = run(
         args.boundaries, args.facilities, args.network, out=args.out, demand=args.demand,
-        residential=args.residential, standard=args.standard, crs=args.crs, output_crs=args.out_crs,
+        residential=args.residential, greenspace=args.greenspace, greenspace_layer=args.greenspace_layer,
+        entrances=args.entrances, entrances_layer=args.entrances_layer, standard=args.standard, crs=args.crs, output_crs=args.out_crs,
         network_place=args.network_place, download=args.download, boundaries_layer=args.boundaries_layer,
         boundaries_crs=args.boundaries_crs, facilities_layer=args.facilities_layer,
         facilities_crs=args.facilities_crs, demand_layer=args.demand_layer, demand_crs=args.demand_crs,

@@ -35,6 +35,9 @@ def run(
     out: str | Path = "servicecircle-out",
     demand: str | Path | None = None,
     residential: str | Path | None = None,
+    greenspace: str | Path | None = None,
+    entrances: str | Path | None = None,
+    population: str | Path | None = None,
     standard: str | Path | None = None,
     crs: Any = None,
     output_crs: Any = None,
@@ -47,6 +50,8 @@ def run(
     demand_layer: str | None = None,
     demand_crs: Any = None,
     residential_layer: str | None = None,
+    greenspace_layer: str | None = None,
+    entrances_layer: str | None = None,
     id_column: str | None = None,
     name_column: str | None = None,
     category_column: str = "category",
@@ -74,6 +79,8 @@ def run(
                               category_column=category_column, lon_column=lon_column, lat_column=lat_column)
         dem = read_demand(demand, layer=demand_layer, crs=demand_crs) if demand is not None else None
         res = read_layer(residential, layer=residential_layer) if residential is not None else None
+        green = read_layer(greenspace, layer=greenspace_layer) if greenspace is not None else None
+        ent = read_layer(entrances, layer=entrances_layer) if entrances is not None else None
         if network is not None:
             net = load_network(network, crs=crs, study_area=comm, keep_components=keep_components,
                                progress=progress)
@@ -86,6 +93,7 @@ def run(
         comm, fac, net, profile=standard, demand=dem, id_column=id_column, name_column=name_column,
         category_column=category_column, households_column=households_column,
         residents_column=residents_column, weight_column=weight_column, residential=res,
+        greenspace=green, entrances=ent,
         max_snap=max_snap, sample_spacing=sample_spacing, gap_resolution_m=gap_resolution_m, progress=progress,
     )
     if len(read_log):
@@ -128,7 +136,7 @@ def run_demo(out: str | Path = "out/demo", *, data_dir: str | Path | None = None
     p = demo_paths(data_dir)
     options = dict(
         out=out, residential=p["residential"], facilities_layer="facilities", id_column="code",
-        name_column="name", standard="meishan",
+        name_column="name", standard="meishan", greenspace=p["facilities"], greenspace_layer="greenspace",
     )
     options.update(kwargs)
     return run(p["boundaries"], p["facilities"], p["network"], **options)

@@ -46,6 +46,8 @@ class CheckOutcome:
         Rows for the ``gaps`` layer (with a ``geometry``).
     layers
         Extra output layers (name → GeoDataFrame), e.g. ``greenspace``.
+    demand_columns
+        Columns for the ``demand`` layer (arrays parallel to the demand points).
     category
         Facility category the check is about (map markers), if one.
     radius_m, target
@@ -68,6 +70,7 @@ class CheckOutcome:
     scorecard: list[dict[str, Any]] = field(default_factory=list)
     gaps: list[dict[str, Any]] = field(default_factory=list)
     layers: dict[str, Any] = field(default_factory=dict)
+    demand_columns: dict[str, Any] = field(default_factory=dict)
     category: str | None = None
     radius_m: float | None = None
     target: float | None = None

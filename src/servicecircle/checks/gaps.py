@@ -45,7 +45,8 @@ class GapGrid:
     Parameters
     ----------
     engine
-        The distance engine.
+        The distance engine the cells are first attached to (others can be
+        attached later with :meth:`attachment_for`).
     areas
         Polygons (metric CRS) the grid must cover.
     resolution
@@ -76,15 +77,28 @@ class GapGrid:
         self.cells = hit
         centres = np.column_stack([self.x0 + (hit % self.nx + 0.5) * res,
                                    self.y1 - (hit // self.nx + 0.5) * res])
-        self.attachment = engine.attach(snap_points(engine.network, centres, max_snap, report_far=False))
+        self.centres = centres
+        self.snapped = snap_points(engine.network, centres, max_snap, report_far=False)
+        self._attachments: dict[int, tuple] = {}
         self.engine = engine
 
-    def uncovered_polygons(self, node_dist: np.ndarray, radius: float) -> np.ndarray:
-        """Polygons of cells farther than ``radius`` (or unreachable)."""
+    def attachment_for(self, engine):
+        """The cells attached to ``engine``'s graph (computed once per engine)."""
+        key = id(engine)
+        if key not in self._attachments:
+            self._attachments[key] = (engine, engine.attach(self.snapped))
+        return self._attachments[key][1]
+
+    def distances(self, node_dist: np.ndarray, engine=None) -> np.ndarray:
+        """Distance of every cell centre, from node distances of ``engine`` (default: the grid's)."""
+        engine = engine or self.engine
+        return engine.point_distances(node_dist, self.attachment_for(engine))
+
+    def uncovered_polygons(self, cell_dist: np.ndarray, radius: float) -> np.ndarray:
+        """Polygons of cells farther than ``radius`` (or unreachable), from cell distances."""
         from rasterio.features import shapes
 
-        d = self.engine.point_distances(node_dist, self.attachment)
-        out = ~within(d, radius)
+        out = ~within(cell_dist, radius)
         raster = np.zeros(self.ny * self.nx, dtype=np.uint8)
         raster[self.cells[out]] = 1
         raster = raster.reshape(self.ny, self.nx)
@@ -95,9 +109,20 @@ class GapGrid:
         return np.asarray(polys, dtype=object)
 
 
-def gap_polygons(grid: GapGrid, node_dist: np.ndarray, radius: float,
+def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float,
                  areas: np.ndarray, which: np.ndarray) -> np.ndarray:
     """For each area in ``which``, its part farther than ``radius``; ``None`` if no such part.
+
+    Parameters
+    ----------
+    grid
+        The gap grid.
+    cell_dist
+        Distance of every grid cell (:meth:`GapGrid.distances`).
+    radius
+        Metres.
+    areas, which
+        Community polygons and the positions of those to trace.
 
     Returns
     -------
@@ -105,7 +130,7 @@ def gap_polygons(grid: GapGrid, node_dist: np.ndarray, radius: float,
         Object array parallel to ``which`` of (Multi)Polygons or ``None``.
     """
     result = np.full(len(which), None, dtype=object)
-    polys = grid.uncovered_polygons(node_dist, radius)
+    polys = grid.uncovered_polygons(cell_dist, radius)
     if len(polys) == 0 or len(which) == 0:
         return result
     tree = shapely.STRtree(polys)

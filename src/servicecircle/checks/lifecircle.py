@@ -92,11 +92,15 @@ def _passed(share: np.ndarray, target: float) -> pd.arrays.BooleanArray:
 
 def reach_outcome(
     ctx: Context, *, key: str, kind: str, name_zh: str, name_en: str, radius: float, target: float,
-    source: str, confirmed: bool, dist: np.ndarray, node_dist: np.ndarray, weight: np.ndarray,
+    source: str, confirmed: bool, dist: np.ndarray, cell_dist, weight: np.ndarray,
     weight_kind: str, category: str | None = None, level: str = "", level_name_zh: str = "",
     level_name_en: str = "", destinations: int = 0, destinations_unsnapped: int = 0,
 ) -> CheckOutcome:
-    """Coverage, pass/fail, summary, scorecard and gaps of one reach check."""
+    """Coverage, pass/fail, summary, scorecard and gaps of one reach check.
+
+    ``dist`` is the distance of every demand point; ``cell_dist`` a function
+    ``grid -> distances of the gap grid's cells`` (called only if a community fails).
+    """
     n = ctx.n_comm
     reached = within(dist, radius)
     total, covered, share = coverage(ctx.d_comm, weight, reached, n)
@@ -135,7 +139,8 @@ def reach_outcome(
     if len(fail):
         from .gaps import gap_polygons
 
-        polys = gap_polygons(ctx.gap_grid(), node_dist, radius, ctx.comm_geom, fail)
+        grid = ctx.gap_grid()
+        polys = gap_polygons(grid, cell_dist(grid), radius, ctx.comm_geom, fail)
         for k, poly in zip(fail, polys):
             out.gaps.append({
                 "community_id": ctx.comm_ids[k], "check": key, "category": category or key,
@@ -164,7 +169,7 @@ def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
             ctx, key=key, kind="lifecircle", name_zh=cat.name_zh, name_en=cat.name_en,
             radius=float(cat.radius_m), target=float(cat.target_share), source=cat.source,
             confirmed=bool(cat.confirmed), dist=ctx.engine.point_distances(node_dist, ctx.d_att),
-            node_dist=node_dist, weight=ctx.d_weight, weight_kind=ctx.weight_kind, category=key,
+            cell_dist=lambda grid, nd=node_dist: grid.distances(nd), weight=ctx.d_weight, weight_kind=ctx.weight_kind, category=key,
             level=cat.level, level_name_zh=level.name_zh if level else cat.level,
             level_name_en=level.name_en if level else cat.level, destinations=len(members),
             destinations_unsnapped=int((~ctx.fac_snap.ok[members]).sum()),

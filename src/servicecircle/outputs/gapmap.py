@@ -49,6 +49,7 @@ FAILED_BINS = (
 )
 NO_DATA = "#bdbdbd"
 GAP_COLOUR = "#54278f"
+GREEN_COLOUR = "#5aae61"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
 
@@ -176,7 +177,7 @@ def gap_map(
     # SVG keeps every shape a clickable DOM element; canvas stays fast with very many
     many = len(comm) * (1 + len(reach)) + len(a.facilities) + len(a.gaps) > 20_000
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13, tiles=None,
-                   control_scale=True, prefer_canvas=many)
+                   control_scale=False, prefer_canvas=many)
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
     m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
     if tile_url:
@@ -231,10 +232,9 @@ def gap_map(
     for k, check in enumerate(reach):
         colour = PALETTE[k % len(PALETTE)]
         colours[check.key] = colour
-        fg = folium.FeatureGroup(
-            name=_e(f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m"),
-            overlay=False, show=False,
-        )
+        label = (f"{check.name_zh} · {check.name_en}" if check.kind == "reach"
+                 else f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m")
+        fg = folium.FeatureGroup(name=_e(label), overlay=False, show=False)
         props = []
         for i, (_, r) in enumerate(comm.iterrows()):
             share = r.get(check.cov_col)
@@ -273,12 +273,51 @@ def gap_map(
                              f"未覆盖{weight_zh} Uncovered"],
                 ),
             ).add_to(fg)
+        spaces = a.layers.get("greenspace")
+        flag = f"is_{check.key.removesuffix('_reach')}"
+        if spaces is not None and flag in spaces.columns and bool(spaces[flag].any()):
+            q = spaces[spaces[flag].astype(bool)]
+            gprops = [{"name": _e(r["names"] or "—"), "area": _num(r["area_m2"]) + " m²",
+                       "how": _e(r["reach_method"]), "n": _e(int(r["n_access"]))} for _, r in q.iterrows()]
+            folium.GeoJson(
+                _feature_collection(_to_wgs84(q.geometry.values, q.crs, simplify_m), gprops),
+                style_function=lambda f: {"fillColor": GREEN_COLOUR, "color": "#1b7837", "weight": 1,
+                                          "fillOpacity": 0.6},
+                **_details(["name", "area", "how", "n"],
+                           ["绿地 Green space", "面积 Area", "到达方式 Reached at", "出入口/边界点 Access points"]),
+            ).add_to(fg)
         members = (np.flatnonzero((fac["category_key"] == check.category).to_numpy()) if check.category
                    else np.zeros(0, dtype=int))
         if len(members) > max_facilities_per_layer:
             members = np.sort(np.random.default_rng(0).choice(members, max_facilities_per_layer, replace=False))
             sampled_note = True
-        _facility_layer(fac, fac_geo, members, name_col, colour, f"{check.name_zh} {check.name_en}").add_to(fg)
+        if len(members):
+            _facility_layer(fac, fac_geo, members, name_col, colour,
+                            f"{check.name_zh} {check.name_en}").add_to(fg)
+        fg.add_to(m)
+
+    # ---- checks without a coverage share (floor area, 6个1, indicators): pass / fail
+    for check in [c for c in a.checks if not c.cov_col and c.pass_col and c.pass_col in comm.columns]:
+        fg = folium.FeatureGroup(name=_e(f"{check.name_zh} · {check.name_en}"), overlay=False, show=False)
+        props = []
+        for i, (_, r) in enumerate(comm.iterrows()):
+            passed = r.get(check.pass_col)
+            score = r.get(check.score_col) if check.score_col else None
+            verdict = "—" if passed is None or passed is pd.NA else ("达标 Pass" if passed else "未达标 Fail")
+            value = "—" if score is None or score is pd.NA or (isinstance(score, float) and np.isnan(score)) \
+                else (f"{score:,.1f} {check.score_unit}" if isinstance(score, (int, float, np.number))
+                      else _e(score))
+            props.append({"name": _e(names[i]), "value": _e(value), "verdict": verdict,
+                          "target": "—" if check.target is None else _e(f"{check.target:g} {check.score_unit}"),
+                          "_fill": NO_DATA if verdict == "—" else ("#1a9850" if passed else "#d73027")})
+        folium.GeoJson(
+            _feature_collection(comm_geo, props),
+            style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555", "weight": 0.6,
+                                      "fillOpacity": 0.55},
+            highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+            **_details(["name", "value", "target", "verdict"],
+                       ["社区 Community", "数值 Value", "目标 Target", "结论 Result"]),
+        ).add_to(fg)
         fg.add_to(m)
 
     # ---- facilities of categories that are not checked
@@ -290,7 +329,8 @@ def gap_map(
         _facility_layer(fac, fac_geo, others[:max_facilities_per_layer], name_col, "#555555", None).add_to(fg)
         fg.add_to(m)
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    n_layers = 2 + len(a.checks)
+    folium.LayerControl(collapsed=n_layers > 10).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend_html(a, colours, title, sampled_note)))
     if offline:
         embed_assets(m)
@@ -298,11 +338,12 @@ def gap_map(
 
 
 class _FitBounds(MacroElement):
-    """Fit the view to the data at once (no zoom animation), with a small margin."""
+    """Fit the view to the data at once (no zoom animation) and add a metric scale bar."""
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false, padding: [12, 12]});"
+        "L.control.scale({imperial: false, position: 'bottomright'}).addTo({{ this._parent.get_name() }});"
         "{% endmacro %}"
     )
 
@@ -356,7 +397,8 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
     )
     cats = "".join(
         f"<div><span class='sc-dot' style='background:{colours[c.key]}'></span>"
-        f"{_e(c.name_zh)} {_e(c.name_en)} ≤{c.radius_m:g} m</div>" for c in a.checks if c.key in colours
+        f"{_e(c.name_zh)} {_e(c.name_en)} ≤{c.radius_m:g} m</div>" for c in a.checks
+        if c.key in colours and c.category
     )
     approx = ""
     if str(a.communities.attrs.get("source", "")).find("approx") >= 0:
@@ -375,6 +417,9 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
 .sc-dot {{display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 50%;}}
 .sc-legend h4 {{margin: 6px 0 2px; font-size: 12px;}}
 .sc-warn {{color: #a50f15; margin-top: 6px;}}
+.leaflet-control-layers-expanded {{max-height: 60vh; overflow-y: auto; font-size: 12px;}}
+.sc-card table {{border-collapse: collapse; font-size: 11px;}}
+.sc-card td, .sc-card th {{border-bottom: 1px solid #ddd; padding: 1px 4px; text-align: left;}}
 </style>
 <div class="sc-title"><b>社区生活圈缺口 Life-circle gaps</b> — {heading}</div>
 <div class="sc-legend">
@@ -385,10 +430,29 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
 <h4>设施 Facilities</h4>{cats}
 <div><span class='sc-dot' style='background:#555'></span>其他设施 Other facilities</div>
 {note}{approx}
+{_scorecard_html(a)}
 <div style="margin-top:6px;color:#555">步行网络距离 Walking-network distance · servicecircle<br>
 路网 Network © OpenStreetMap contributors</div>
 </div>
 """
+
+
+def _scorecard_html(a) -> str:
+    """The citywide scorecard as a small collapsible table."""
+    sc = getattr(a, "scorecard", None)
+    if sc is None or len(sc) == 0:
+        return ""
+    rows = []
+    for _, r in sc.iterrows():
+        value = r["value"]
+        shown = "—" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:,.1f}"
+        mark = "—" if r["passed"] is None or r["passed"] is pd.NA else ("✔" if r["passed"] else "✘")
+        cmp_ = "≥" if r["comparison"] == ">=" else ("≤" if r["comparison"] == "<=" else "∈")
+        rows.append(f"<tr><td>{_e(r['name_zh'])}<br><small>{_e(r['name_en'])}</small></td>"
+                    f"<td>{_e(shown)}</td><td>{_e(cmp_)} {_e(r['target'])}</td><td>{_e(mark)}</td></tr>")
+    return ("<details class='sc-card'><summary><b>市级指标 Citywide scorecard</b></summary>"
+            "<table><tr><th>指标 Target</th><th>数值 Value</th><th>目标</th><th></th></tr>"
+            + "".join(rows) + "</table></details>")
 
 
 def embed_assets(m) -> None:

@@ -77,6 +77,7 @@ def assessment_layers(a) -> dict[str, pd.DataFrame]:
         "demand": a.demand,
         "facilities": a.facilities,
         "gaps": a.gaps,
+        **a.layers,
         "summary": a.summary,
         "scorecard": a.scorecard,
         "checks": _checks_table(a),

@@ -66,6 +66,8 @@ __all__ = [
     "load_profile",
     "list_profiles",
     "DEFAULT_PROFILE",
+    "MEASURES",
+    "ATTRIBUTES",
 ]
 
 #: The format identifier every profile file must declare as ``schema``.
@@ -289,6 +291,20 @@ class Indicator:
     categories : tuple of str
         Category keys the indicator is about, if any.
     notes : str
+    measure : str or None
+        How the value is computed (``None``: not computed, only listed):
+        ``"attribute_per_resident"`` (sum of the facility attribute
+        :attr:`attribute` over :attr:`categories` ÷ residents × :attr:`per`),
+        ``"community_households"``, ``"community_residents"``,
+        ``"nearest_distance"`` (walking distance from each facility of
+        :attr:`categories` to the nearest facility of :attr:`to_categories`) or
+        ``"park_area_per_resident"`` (computed by the green-space check).
+    attribute : str or None
+        ``"area"``, ``"floor_area"`` or ``"places"`` (``attribute_per_resident``).
+    per : float
+        Residents the value is counted per (1 or 1000; ``attribute_per_resident``).
+    to_categories : tuple of str
+        Category keys distances are measured to (``nearest_distance``).
     """
 
     key: str
@@ -302,6 +318,10 @@ class Indicator:
     confirmed: bool
     categories: tuple[str, ...] = ()
     notes: str = ""
+    measure: str | None = None
+    attribute: str | None = None
+    per: float = 1.0
+    to_categories: tuple[str, ...] = ()
 
     def is_met(self, x: float) -> bool:
         """Return whether the measured value ``x`` meets the target.
@@ -370,6 +390,11 @@ class Profile:
     household_size_confirmed : bool
     park_area_per_resident_source : str or None
     six_ones_name_zh, six_ones_name_en, six_ones_source : str or None
+    six_ones_reach_share : float
+        Percent of a community's demand weight that must have a facility of a
+        6个1 item within the item's ``radius_m`` for the item to count as
+        reachable (when none lies inside the community); 50 unless the
+        profile's ``[six_ones] reach_share`` says otherwise.
     """
 
     key: str
@@ -395,6 +420,7 @@ class Profile:
     six_ones_name_zh: str | None = None
     six_ones_name_en: str | None = None
     six_ones_source: str | None = None
+    six_ones_reach_share: float = 50.0
     _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -563,7 +589,8 @@ class Profile:
                 + f"; counts {', '.join(fa.categories)} ({fa.assignment}){star[fa.confirmed]}"
             )
         if self.six_ones:
-            lines.append(f"{self.six_ones_name_zh or '6个1'} / {self.six_ones_name_en or ''}:")
+            lines.append(f"{self.six_ones_name_zh or '6个1'} / {self.six_ones_name_en or ''} "
+                         f"(within reach: >= {_fmt(self.six_ones_reach_share)}% of {self.weight}):")
             for it in self.six_ones:
                 lines.append(
                     f"  {it.key:<12} {it.name_zh} / {it.name_en}: {', '.join(it.categories)} "
@@ -576,9 +603,10 @@ class Profile:
                     target = f"{_fmt(ind.value)}-{_fmt(ind.value_max)}"
                 else:
                     target = f"{ind.comparison} {_fmt(ind.value)}"
+                how = f" [{ind.measure}]" if ind.measure else " [not computed]"
                 lines.append(
                     f"  {ind.key:<28} {ind.name_zh} / {ind.name_en}: {target} {ind.unit}"
-                    f"{star[ind.confirmed]}"
+                    f"{how}{star[ind.confirmed]}"
                 )
         n = len(self.unconfirmed())
         if n:
@@ -636,12 +664,30 @@ _ITEM: dict[str, _F] = {
 }
 _SIX: dict[str, _F] = {
     "name_zh": _T, "name_en": _T, "source": _T, "items": _F("items", True, sub=_ITEM),
-    "notes": _t,
+    "reach_share": _F("percent"), "notes": _t,
 }
+#: How an indicator's value is computed (``[indicators.<key>] measure``).
+MEASURES = ("attribute_per_resident", "community_households", "community_residents",
+            "nearest_distance", "park_area_per_resident")
+#: Facility attributes ``attribute_per_resident`` can sum.
+ATTRIBUTES = ("area", "floor_area", "places")
+#: The fields each measure needs (beyond the common ones), and those it allows.
+_MEASURE_NEEDS: dict[str, tuple[str, ...]] = {
+    "attribute_per_resident": ("attribute", "categories"),
+    "nearest_distance": ("categories", "to_categories"),
+}
+_MEASURE_ALLOWS: dict[str, frozenset[str]] = {
+    "attribute_per_resident": frozenset({"attribute", "per"}),
+    "nearest_distance": frozenset({"to_categories"}),
+}
+
 _INDICATOR: dict[str, _F] = {
     "name_zh": _T, "name_en": _T, "value": _F("number", True), "unit": _T,
     "comparison": _F("choice", True, (">=", "<=", "between")), "value_max": _F("number"),
     "source": _T, "confirmed": _B, "categories": _F("keys"), "notes": _t,
+    "measure": _F("choice", False, MEASURES),
+    "attribute": _F("choice", False, ATTRIBUTES),
+    "per": _F("positive"), "to_categories": _F("keys"),
 }
 _DEFAULTS: dict[str, _F] = {
     "target_share": _F("percent", True),
@@ -666,6 +712,7 @@ _EXAMPLES = {
     "radius_m": "300", "target_share": "95", "household_size": "2.62",
     "min_area_m2": "400", "boundary_spacing_m": "20", "rate_m2_per_100_households": "30",
     "catchment_radius_m": "500", "categories": '["kindergarten"]', "value": "1",
+    "to_categories": '["elderly_day_care"]', "per": "1000", "reach_share": "50",
     "unit": '"m2/resident"', "value_max": "2", "confirmed": "false",
 }
 
@@ -1009,6 +1056,7 @@ _CITED: list[tuple[tuple[str, ...], str, frozenset[str] | None]] = [
     (("greenspace", "green"), "source", None),
     (("greenspace", "park"), "source", None),
     (("floor_area",), "source", None),
+    (("six_ones",), "source", frozenset({"reach_share"})),
     (("indicators", "*"), "source", None),
     (("greenspace",), "source_per_resident", frozenset({"park_area_per_resident_m2"})),
     (("defaults",), "household_size_source",
@@ -1237,6 +1285,11 @@ class _Builder:
         so = d.get("six_ones")
         if so is not None:
             self.require(so, _SIX, ("six_ones",))
+            if "reach_share" in so and so["reach_share"] <= 0:
+                raise _fail(self.where(("six_ones", "reach_share")), "six_ones", "reach_share",
+                            f"must be greater than 0, got {_fmt(so['reach_share'])}",
+                            "give the percent of demand weight that must be within reach, "
+                            "e.g. reach_share = 50")
             seen: set[str] = set()
             for i, e in enumerate(so["items"], 1):
                 path = ("six_ones", "items")
@@ -1284,9 +1337,25 @@ class _Builder:
                             f"only used with comparison = \"between\", not {e['comparison']!r}",
                             'remove value_max or write comparison = "between"')
             cats = known(e.get("categories", []), path, label) if "categories" in e else ()
+            measure = e.get("measure")
+            self.check_measure(e, path, label)
+            to_cats: tuple[str, ...] = ()
+            if "to_categories" in e:
+                for k in e["to_categories"]:
+                    if k not in categories:
+                        raise self.unknown_ref(path, label, "to_categories", k, list(categories),
+                                               "category", "categories")
+                to_cats = tuple(dict.fromkeys(e["to_categories"]))
+                both = [k for k in to_cats if k in cats]
+                if both:
+                    raise _fail(self.where(path + ("to_categories",)), label, "to_categories",
+                                f"{both[0]!r} is also in categories (a facility would be its own "
+                                "nearest)", "list each category in categories or in to_categories, "
+                                "not both")
             indicators[key] = Indicator(
                 key, e["name_zh"], e["name_en"], float(e["value"]), e["unit"], e["comparison"],
                 _opt_float(vmax), e["source"], e.get("confirmed", True), cats, e.get("notes", ""),
+                measure, e.get("attribute"), float(e.get("per", 1.0)), to_cats,
             )
 
         return Profile(
@@ -1301,7 +1370,27 @@ class _Builder:
             six_ones_name_zh=None if so is None else so["name_zh"],
             six_ones_name_en=None if so is None else so["name_en"],
             six_ones_source=None if so is None else so["source"],
+            six_ones_reach_share=50.0 if so is None else float(so.get("reach_share", 50.0)),
         )
+
+    def check_measure(self, e: dict[str, Any], path: tuple[str, ...], label: str) -> None:
+        """The fields an indicator's ``measure`` needs are there, and no others."""
+        measure = e.get("measure")
+        for name in _MEASURE_NEEDS.get(measure, ()):
+            if name not in e:
+                raise _fail(self.where(path), label, name,
+                            f"missing; required when measure = {measure!r}",
+                            f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))}"
+                            if name != "attribute" else
+                            f'add attribute = "{ATTRIBUTES[0]}" (allowed: {", ".join(ATTRIBUTES)})')
+        allowed = _MEASURE_ALLOWS.get(measure, frozenset())
+        for name in ("attribute", "per", "to_categories"):
+            if name in e and name not in allowed:
+                users = [m for m, fields in _MEASURE_ALLOWS.items() if name in fields]
+                now = f"not with measure = {measure!r}" if measure else "and this indicator has no measure"
+                raise _fail(self.where(path + (name,)), label, name,
+                            f"only used with measure = {users[0]!r}, {now}",
+                            f"remove {name} or write measure = \"{users[0]}\"")
 
     def check_aliases(self, categories: dict[str, Category]) -> None:
         owner: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,420 @@
+"""Residents from a population raster (WorldPop, GHS-POP, a census grid).
+
+A population raster gives people per cell. :func:`population_demand` turns the
+cells under the community boundaries into demand points whose weight is the
+number of residents they stand for:
+
+* a cell wholly inside one community gives one point at the cell centre,
+  carrying the cell's whole population;
+* a cell cut by community boundaries gives one point per piece, placed inside
+  the piece (:func:`shapely.point_on_surface`), carrying the cell's population
+  times the piece's share of the cell's area (residents are assumed to be spread
+  evenly over a cell);
+* the part of a cell outside every community is dropped, and the number of
+  people dropped that way is reported (a ``population_outside`` warning).
+
+Only the window of the raster that covers the communities is read, in blocks of
+rows, so a national raster can be used for one district. Areas are measured in
+the communities' metric CRS: each cell's four corners are transformed there, so
+the cells tile the communities with no gap or overlap and every person in the
+window is either assigned or reported as outside.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+
+from . import settings
+from .coords import parse_crs
+from .errors import CRSError, InputDataError, TooLargeError, warn_data
+
+__all__ = ["population_demand", "COLUMNS"]
+
+#: Columns of the frame :func:`population_demand` returns (plus ``geometry``).
+COLUMNS = ["community", "residents", "households", "cell_row", "cell_col", "cell_fraction", "area_m2"]
+
+#: Cells turned into polygons at a time (bounds memory for large windows).
+_CHUNK_CELLS = 1_000_000
+
+#: A community is reported as outside the raster when more than this share of
+#: its area is not under any cell of the raster.
+_UNCOVERED_SHARE = 0.01
+
+_POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygonal part of a geometry (drops the points and lines of a collection)."""
+    if geom is None or shapely.get_type_id(geom) in _POLYGONAL:
+        return geom
+    parts = shapely.get_parts(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)]
+    return shapely.union_all(parts) if len(parts) else shapely.Polygon()
+
+
+def _areas_crs(areas: gpd.GeoSeries) -> pyproj.CRS:
+    if areas.crs is None:
+        raise CRSError("the communities have no coordinate system",
+                       fix="set it (areas.set_crs(...)) and project them to a metric CRS")
+    crs = pyproj.CRS(areas.crs)
+    units = {(a.unit_name or "").lower() for a in crs.axis_info}
+    if not crs.is_projected or not units <= {"metre", "meter", "m"}:
+        raise CRSError(
+            f"the communities are in {crs.name}, not a projected CRS in metres",
+            fix="project them first (areas.to_crs(servicecircle.coords.choose_metric_crs(...)))",
+        )
+    return crs
+
+
+def _owned_geometries(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each community minus the communities listed before it (overlaps go to the first).
+
+    Returns the owned geometries and a mask of the communities that lost area.
+    """
+    owned = geoms.copy()
+    lost = np.zeros(len(geoms), dtype=bool)
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    idx = np.flatnonzero(usable)
+    if len(idx) < 2:
+        return owned, lost
+    tree = shapely.STRtree(geoms[idx])
+    later, earlier = tree.query(geoms[idx], predicate="intersects")
+    keep = earlier < later
+    later, earlier = idx[later[keep]], idx[earlier[keep]]
+    if not len(later):
+        return owned, lost
+    overlap = shapely.area(shapely.intersection(geoms[later], geoms[earlier])) > 0
+    later, earlier = later[overlap], earlier[overlap]
+    for j in np.unique(later):  # one loop per overlapping community, not per cell
+        before = shapely.union_all(geoms[earlier[later == j]])
+        owned[j] = _polygonal(shapely.difference(geoms[j], before))
+        lost[j] = True
+    return owned, lost
+
+
+def _reason(exc: BaseException) -> str:
+    """GDAL's own words: the innermost cause ("Read failed. See previous exception" says nothing)."""
+    seen = [exc]
+    while (nxt := seen[-1].__cause__ or seen[-1].__context__) is not None and nxt not in seen:
+        seen.append(nxt)
+    return " ".join(str(seen[-1]).split()) or type(exc).__name__
+
+
+def _open(path: Path):
+    import rasterio
+
+    try:
+        return rasterio.open(path)
+    except (rasterio.errors.RasterioError, OSError) as exc:
+        raise InputDataError(
+            f"cannot open this file as a raster ({_reason(exc)})", file=path,
+            fix="check that the file is a complete GeoTIFF (a truncated or half-copied file cannot be read)",
+        ) from None
+
+
+def _raster_crs(src, crs: Any, path: Path) -> pyproj.CRS:
+    declared = None if src.crs is None else pyproj.CRS.from_user_input(src.crs.to_wkt())
+    if crs is None:
+        if declared is None:
+            raise CRSError("the raster has no coordinate system", file=path,
+                           fix="pass crs= (WorldPop and most population grids are 'EPSG:4326')")
+        return declared
+    parsed = parse_crs(crs)
+    if isinstance(parsed, str):
+        raise CRSError(f"a population raster in {parsed.upper()} coordinates is not supported", file=path,
+                       fix="warp the raster to WGS84 or CGCS2000 first")
+    if declared is not None and not declared.equals(parsed, ignore_axis_order=True):
+        warn_data("crs_overridden", f"the file declares {declared.name}; using {parsed.name} as asked",
+                  file=path)
+    return parsed
+
+
+def _window(src, raster_crs: pyproj.CRS, to_raster: pyproj.Transformer | None,
+            bounds: np.ndarray, path: Path) -> tuple[int, int, int, int]:
+    """(row_off, col_off, height, width) of the cells that cover ``bounds`` (areas CRS)."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    if to_raster is not None:
+        minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+            raise CRSError(f"the communities cannot be placed in the raster's coordinate system "
+                           f"({raster_crs.name})", file=path, fix="check the raster's coordinate system (crs=)")
+    inv = ~src.transform
+    xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
+    cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
+    eps = 1e-9
+    pad = 0 if to_raster is None else 1  # cover curvature of the reprojected bounds
+    col0 = max(math.floor(min(cols) + eps) - pad, 0)
+    col1 = min(math.ceil(max(cols) - eps) + pad, src.width)
+    row0 = max(math.floor(min(rows) + eps) - pad, 0)
+    row1 = min(math.ceil(max(rows) - eps) + pad, src.height)
+    if col1 <= col0 or row1 <= row0:
+        rb = ", ".join(f"{v:.6g}" for v in src.bounds)
+        raise InputDataError(
+            f"the raster ({rb} in {raster_crs.name}) does not overlap the communities", file=path,
+            fix="use a raster that covers the study area, or check its coordinate system (crs=)",
+        )
+    return row0, col0, row1 - row0, col1 - col0
+
+
+def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, path: Path) -> np.ndarray:
+    """People per cell of a block of rows: float64, nodata/NaN as 0; refuses negative values."""
+    import rasterio
+    from rasterio.windows import Window
+
+    try:
+        data = src.read(band, window=Window(col0, row0, width, nrows), masked=True)
+    except (rasterio.errors.RasterioError, OSError) as exc:
+        raise InputDataError(
+            f"cannot read the raster ({_reason(exc)})", file=path,
+            fix="check that the file is complete (a truncated or half-copied file cannot be read)",
+        ) from None
+    values = np.asarray(data.data, dtype=np.float64)
+    scale, offset = src.scales[band - 1], src.offsets[band - 1]
+    if scale not in (None, 1) or offset not in (None, 0):
+        values = values * (1.0 if scale is None else scale) + (offset or 0.0)
+    empty = np.ma.getmaskarray(data) | np.isnan(values)
+    bad = ~empty & ((values < 0) | ~np.isfinite(values))
+    if bad.any():
+        i, j = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
+        raise InputDataError(
+            f"a population cell is {values[i, j]:g} at row {row0 + i}, column {col0 + j} "
+            f"({int(bad.sum()):,} such cells in the window)", file=path,
+            fix="population must be 0 or more; set the raster's nodata value if that is what it means",
+        )
+    values[empty] = 0.0
+    return values
+
+
+def _empty(crs: Any) -> gpd.GeoDataFrame:
+    frame = {c: np.zeros(0, dtype=np.int64 if c in ("community", "cell_row", "cell_col") else float)
+             for c in COLUMNS}
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def population_demand(
+    path: str | Path,
+    areas: gpd.GeoSeries,
+    *,
+    band: int = 1,
+    crs: Any = None,
+    household_size: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Demand points weighted by residents, from a population raster.
+
+    Parameters
+    ----------
+    path
+        A raster GDAL reads (GeoTIFF) of people per cell, e.g. WorldPop 100 m
+        (EPSG:4326, float32, nodata -99999). Cells that are nodata (as declared
+        by the file or its mask) or NaN count as **0 people**; a negative or
+        infinite value is an error.
+    areas
+        Community polygons in a projected CRS in metres. The result is in that
+        CRS. Overlapping communities: the overlap belongs to the community
+        listed first (as in :func:`~servicecircle.demand.assign_to_communities`).
+    band
+        Band of the raster to read (1-based).
+    crs
+        The raster's coordinate system when the file has none (or to override
+        it, with a ``crs_overridden`` warning).
+    household_size
+        People per household: fills ``households`` = residents ÷ size.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One point per piece of a cell in a community, ordered by community,
+        row, column. Columns ``community`` (position in ``areas``),
+        ``residents``, ``households`` (``nan`` without ``household_size``),
+        ``cell_row``, ``cell_col`` (in the whole raster), ``cell_fraction``
+        (share of the cell's area in the piece, in (0, 1]), ``area_m2`` (the
+        piece's area) and point geometry. ``attrs`` holds ``source``,
+        ``window`` (row offset, column offset, height, width of the cells
+        read), ``window_residents`` (people in those cells) and
+        ``outside_residents`` (people in them but in no community); the two
+        add up: ``residents.sum() + outside_residents == window_residents``.
+
+    Raises
+    ------
+    InputDataError
+        Missing, unreadable or truncated file; bad band; negative values; a
+        raster that does not overlap the communities.
+    CRSError
+        The raster has no CRS and ``crs=`` is not given; the communities are
+        not in a metric projected CRS.
+    TooLargeError
+        The window covering the communities has more than
+        ``settings.max_raster_cells`` cells (checked before anything is read).
+
+    Notes
+    -----
+    Each cell is a quadrilateral whose corners are the raster cell's corners
+    transformed to the communities' CRS (straight edges between them: at 100 m
+    the bending of a cell's edge is far below a millimetre). Transforming
+    between WGS84 and CGCS2000 applies no datum shift (they differ by a few
+    centimetres). Residents are assumed to be spread evenly within a cell.
+
+    Examples
+    --------
+    Two cells of 10 and 30 people; the second is cut in half by two communities.
+
+    >>> import tempfile, pathlib, numpy as np, rasterio, geopandas as gpd, shapely
+    >>> from rasterio.transform import from_origin
+    >>> tif = pathlib.Path(tempfile.mkdtemp()) / "pop.tif"
+    >>> with rasterio.open(tif, "w", driver="GTiff", width=2, height=1, count=1, dtype="float32",
+    ...                    crs="EPSG:4544", transform=from_origin(500000, 3300100, 100, 100)) as dst:
+    ...     dst.write(np.array([[10, 30]], dtype="float32"), 1)
+    >>> areas = gpd.GeoSeries([shapely.box(500000, 3300000, 500150, 3300100),
+    ...                        shapely.box(500150, 3300000, 500200, 3300100)], crs="EPSG:4544")
+    >>> d = population_demand(tif, areas, household_size=2.5)
+    >>> d[["community", "residents", "households", "cell_col", "cell_fraction"]].values.tolist()
+    [[0.0, 10.0, 4.0, 0.0, 1.0], [0.0, 15.0, 6.0, 1.0, 0.5], [1.0, 15.0, 6.0, 1.0, 0.5]]
+    >>> d.geometry.iloc[0].coords[0]
+    (500050.0, 3300050.0)
+    """
+    path = Path(path)
+    if household_size is not None and not (math.isfinite(household_size) and household_size > 0):
+        raise InputDataError(f"household size must be a positive number, not {household_size!r}",
+                             fix="give the average number of people per household (e.g. 2.6)")
+    if isinstance(areas, gpd.GeoDataFrame):
+        areas = areas.geometry
+    a_crs = _areas_crs(areas)
+    if not path.exists():
+        raise InputDataError("file not found", file=path, fix="check the path")
+
+    geoms = np.asarray(areas.values, dtype=object)
+    invalid = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
+    if invalid.any():  # prepare_boundaries repairs and reports these; be safe when called directly
+        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+    owned, lost = _owned_geometries(geoms)
+    usable = ~(shapely.is_missing(owned) | shapely.is_empty(owned)) & (shapely.area(owned) > 0)
+
+    with _open(path) as src:
+        if not 1 <= band <= src.count:
+            raise InputDataError(f"the raster has {src.count} band(s), there is no band {band}", file=path,
+                                 fix=f"pass band= between 1 and {src.count}")
+        if src.transform.is_identity:
+            raise InputDataError("the raster has no georeferencing (no geotransform)", file=path,
+                                 fix="georeference it (gdalwarp) so that each cell has a position")
+        r_crs = _raster_crs(src, crs, path)
+        if not usable.any():
+            return _empty(areas.crs)
+        same = r_crs.equals(a_crs, ignore_axis_order=True)
+        to_areas = None if same else pyproj.Transformer.from_crs(r_crs, a_crs, always_xy=True)
+        to_raster = None if same else pyproj.Transformer.from_crs(a_crs, r_crs, always_xy=True)
+        row0, col0, height, width = _window(src, r_crs, to_raster, shapely.total_bounds(owned[usable]), path)
+        cells = height * width
+        if cells > settings.max_raster_cells:
+            raise TooLargeError(
+                f"the raster window covering the communities has {cells:,} cells ({height:,} × {width:,}), "
+                f"more than the limit of {settings.max_raster_cells:,}", file=path,
+                fix="clip the raster to the study area (gdal_translate -projwin), or raise "
+                "settings.max_raster_cells",
+            )
+
+        comm_idx = np.flatnonzero(usable)
+        targets = owned[comm_idx]
+        shapely.prepare(targets)
+        tree = shapely.STRtree(targets)
+        aff = src.transform
+
+        def to_metric(col: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            x = aff.a * col + aff.b * row + aff.c
+            y = aff.d * col + aff.e * row + aff.f
+            if to_areas is not None:
+                x, y = to_areas.transform(x, y)
+            return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+        pieces: list[tuple[np.ndarray, ...]] = []
+        window_total = 0.0
+        step = max(1, _CHUNK_CELLS // width)
+        for r0 in range(row0, row0 + height, step):
+            nr = min(step, row0 + height - r0)
+            values = _read_rows(src, band, r0, col0, nr, width, path)
+            window_total += float(values.sum())
+            # corners of the block's cells, in the communities' CRS
+            cc, rr = np.meshgrid(np.arange(col0, col0 + width + 1, dtype=float),
+                                 np.arange(r0, r0 + nr + 1, dtype=float))
+            cx, cy = to_metric(cc, rr)
+            if not (np.isfinite(cx).all() and np.isfinite(cy).all()):
+                raise CRSError(f"cells of the raster cannot be placed in {a_crs.name}", file=path,
+                               fix="check the raster's coordinate system (crs=)")
+            if not len(tree.query(shapely.box(cx.min(), cy.min(), cx.max(), cy.max()))):
+                continue
+            ring = np.stack([
+                np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1), np.stack([cx[:-1, 1:], cy[:-1, 1:]], -1),
+                np.stack([cx[1:, 1:], cy[1:, 1:]], -1), np.stack([cx[1:, :-1], cy[1:, :-1]], -1),
+                np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
+            ], axis=2).reshape(-1, 5, 2)
+            polys = shapely.polygons(ring)
+            cell_area = shapely.area(polys)
+            ci, ti = tree.query(polys, predicate="intersects")
+            if not len(ci):
+                continue
+            whole = shapely.covers(targets[ti], polys[ci])
+            frac = np.ones(len(ci))
+            area = cell_area[ci].copy()
+            pts = np.empty(len(ci), dtype=object)
+            # whole cells: the cell centre
+            wi = ci[whole]
+            mx, my = to_metric(col0 + wi % width + 0.5, r0 + wi // width + 0.5)
+            pts[whole] = shapely.points(mx, my)
+            # cut cells: a point inside each piece
+            cut = ~whole
+            inter = shapely.intersection(polys[ci[cut]], targets[ti[cut]])
+            area[cut] = shapely.area(inter)
+            frac[cut] = np.minimum(area[cut] / cell_area[ci[cut]], 1.0)
+            pts[cut] = shapely.point_on_surface(inter)
+            keep = area > 0
+            ci, ti = ci[keep], ti[keep]
+            pieces.append((comm_idx[ti], values.ravel()[ci] * frac[keep], r0 + ci // width,
+                           col0 + ci % width, frac[keep], area[keep], pts[keep]))
+
+    if pieces:
+        comm, res, rows, cols, frac, area, pts = (np.concatenate(p) for p in zip(*pieces))
+    else:
+        comm = rows = cols = np.zeros(0, dtype=np.int64)
+        res = frac = area = np.zeros(0)
+        pts = np.zeros(0, dtype=object)
+    if not len(comm):
+        raise InputDataError("the raster covers none of the communities", file=path,
+                             fix="use a raster that covers the study area, or check its coordinate system (crs=)")
+    order = np.lexsort((cols, rows, comm))
+    comm, res, rows, cols, frac, area, pts = (a[order] for a in (comm, res, rows, cols, frac, area, pts))
+    households = res / household_size if household_size else np.full(len(res), np.nan)
+    out = gpd.GeoDataFrame(
+        {"community": comm.astype(np.int64), "residents": res, "households": households,
+         "cell_row": rows.astype(np.int64), "cell_col": cols.astype(np.int64), "cell_fraction": frac,
+         "area_m2": area},
+        geometry=gpd.GeoSeries(pts, crs=areas.crs), crs=areas.crs,
+    )
+    assigned = float(res.sum())
+    outside = window_total - assigned
+    out.attrs.update(source=str(path), layer=None, window=(row0, col0, height, width),
+                     window_residents=window_total, outside_residents=outside)
+
+    if outside > 1e-9 * max(window_total, 1.0):
+        warn_data("population_outside", f"{outside:,.1f} of the {window_total:,.1f} people in the raster "
+                  "cells read lie outside every community and are not counted", file=path)
+    if lost.any():
+        first = int(np.flatnonzero(lost)[0])
+        warn_data("overlapping_communities", f"{int(lost.sum())} communities overlap communities listed "
+                  "before them; residents in an overlap count for the one listed first", file=path,
+                  feature=f"#{first + 1}", count=int(lost.sum()))
+    covered = np.bincount(comm, weights=area, minlength=len(owned))
+    owned_area = np.where(usable, shapely.area(owned), 0.0)
+    short = usable & (covered < (1 - _UNCOVERED_SHARE) * owned_area)
+    if short.any():
+        first = int(np.flatnonzero(short)[0])
+        pct = 100 * (1 - covered[first] / owned_area[first])
+        warn_data("raster_partial", f"{int(short.sum())} communities lie partly or wholly outside the raster "
+                  f"(#{first + 1}: {pct:.0f}% of its area); their residents there are unknown", file=path,
+                  feature=f"#{first + 1}", count=int(short.sum()))
+    return out
