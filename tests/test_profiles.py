@@ -1068,3 +1068,167 @@ def test_shipped_name_wins_over_same_named_file_for_extends(tmp_path):
     write(tmp_path, "this is not read", "gb50180.toml")
     p = load_profile(write(tmp_path, HEAD + 'extends = "gb50180"\n'))
     assert p.categories["kindergarten"].radius_m == 300.0
+
+
+# --------------------------------------------------------------------------- #
+# indicator measures and the 6个1 reach share
+# --------------------------------------------------------------------------- #
+
+NURSERY = """
+[categories.nursery]
+name_zh = "托儿所"
+name_en = "Nursery"
+level = "l5"
+source = "test"
+"""
+
+PLACES = """
+[indicators.places]
+name_zh = "托位数"
+name_en = "Childcare places"
+value = 4.5
+unit = "places/1000 residents"
+comparison = ">="
+source = "plan"
+categories = ["nursery"]
+"""
+
+
+def test_meishan_indicator_measures():
+    ind = load_profile("meishan").indicators
+    got = {k: (i.measure, i.attribute, i.per) for k, i in ind.items() if i.measure}
+    assert got == {
+        "sports_ground_per_resident": ("attribute_per_resident", "area", 1.0),
+        "childcare_places_per_1000": ("attribute_per_resident", "places", 1000.0),
+        "health_floor_area_per_1000": ("attribute_per_resident", "floor_area", 1000.0),
+        "community_households": ("community_households", None, 1.0),
+        "community_residents": ("community_residents", None, 1.0),
+        "health_next_to_elderly_care": ("nearest_distance", None, 1.0),
+    }
+    adj = ind["health_next_to_elderly_care"]
+    assert adj.categories == ("community_health_centre",)
+    assert adj.to_categories == ("elderly_service_centre", "elderly_day_care", "elderly_care_home")
+    # without a measure: listed, not computed
+    assert ind["rest_station_per_community"].measure is None
+    assert load_profile("gb50180").indicators["green_per_resident_l15"].measure is None
+
+
+def test_meishan_six_ones_reach_share():
+    assert load_profile("meishan").six_ones_reach_share == 50.0
+    text = (PROFILES_DIR / "meishan.toml").read_text(encoding="utf-8")
+    before = text[: text.index("reach_share = 50")]
+    assert "# interpretation" in before[before.rindex("[six_ones]"):]
+    assert "within reach: >= 50% of households" in load_profile("meishan").describe()
+
+
+def test_describe_shows_measures():
+    text = load_profile("meishan").describe()
+    assert "community_households" in text and "1500-4000 households [community_households]" in text
+    assert "[not computed]" in text  # e.g. rest_station_per_community
+
+
+def test_indicator_measure_fields_load(tmp_path):
+    p = load_profile(write(tmp_path, MINI + NURSERY + PLACES
+                           + 'measure = "attribute_per_resident"\nattribute = "places"\nper = 1000\n'))
+    i = p.indicators["places"]
+    assert (i.measure, i.attribute, i.per, i.to_categories) == ("attribute_per_resident", "places", 1000.0, ())
+    p = load_profile(write(tmp_path, MINI + NURSERY + PLACES + 'measure = "attribute_per_resident"\n'
+                           'attribute = "places"\n'))
+    assert p.indicators["places"].per == 1.0  # default
+    p = load_profile(write(tmp_path, MINI + NURSERY + PLACES.replace('"nursery"', '"kindergarten"')
+                           + 'measure = "nearest_distance"\nto_categories = ["nursery", "nursery"]\n'))
+    assert p.indicators["places"].to_categories == ("nursery",)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('measure = "attribute_per_residents"\n',
+     "measure: must be one of 'attribute_per_resident', 'community_households', 'community_residents', "
+     "'nearest_distance', 'park_area_per_resident', not 'attribute_per_residents'. "
+     "Fix: did you mean 'attribute_per_resident'?"),
+    ('measure = "attribute_per_resident"\n',
+     'attribute: missing; required when measure = "attribute_per_resident". '
+     'Fix: add attribute = "area" (allowed: area, floor_area, places)'),
+    ('measure = "attribute_per_resident"\nattribute = "seats"\n',
+     "attribute: must be one of 'area', 'floor_area', 'places', not 'seats'. Fix: write attribute = \"area\""),
+    ('measure = "attribute_per_resident"\nattribute = "places"\nper = 0\n',
+     "per: must be greater than 0, got 0. Fix: give a positive number"),
+    ('measure = "attribute_per_resident"\nattribute = "places"\nper = "1000"\n',
+     "per: must be a number, not the string '1000'. Fix: write per = 1000 without quotes"),
+    ("per = 1000\n",
+     'per: only used with measure = "attribute_per_resident", and this indicator has no measure. '
+     'Fix: remove per or write measure = "attribute_per_resident"'),
+    ('measure = "community_households"\nattribute = "places"\n',
+     'attribute: only used with measure = "attribute_per_resident", not with measure = '
+     '"community_households". Fix: remove attribute or write measure = "attribute_per_resident"'),
+    ('measure = "attribute_per_resident"\nattribute = "places"\nto_categories = ["kindergarten"]\n',
+     'to_categories: only used with measure = "nearest_distance", not with measure = '
+     '"attribute_per_resident". Fix: remove to_categories or write measure = "nearest_distance"'),
+    ('measure = "nearest_distance"\n',
+     'to_categories: missing; required when measure = "nearest_distance". '
+     'Fix: add to_categories = ["elderly_day_care"]'),
+    ('measure = "nearest_distance"\nto_categories = ["kindergarden"]\n',
+     "to_categories: 'kindergarden' is not a defined category. Fix: did you mean 'kindergarten'?"),
+    ('measure = "nearest_distance"\nto_categories = ["elderly"]\n',
+     "to_categories: 'elderly' is not a defined category. "
+     "Fix: add a [categories.elderly] section or use a defined category key"),
+    ('measure = "nearest_distance"\nto_categories = ["kindergarten", "nursery"]\n',
+     "to_categories: 'nursery' is also in categories (a facility would be its own nearest). "
+     "Fix: list each category in categories or in to_categories, not both"),
+    ('measure = "nearest_distance"\nto_categories = []\n',
+     'to_categories: must name at least one category. Fix: write to_categories = ["kindergarten"]'),
+])
+def test_error_indicator_measure_fields(tmp_path, extra, message):
+    path = write(tmp_path, MINI + NURSERY + PLACES + extra)
+    assert error_of(path) == f"{path}: [indicators.places] {message}"
+
+
+def test_error_attribute_per_resident_needs_categories(tmp_path):
+    path = write(tmp_path, MINI + PLACES.replace('categories = ["nursery"]\n', "")
+                 + 'measure = "attribute_per_resident"\nattribute = "places"\n')
+    assert error_of(path) == (
+        f'{path}: [indicators.places] categories: missing; required when measure = '
+        '"attribute_per_resident". Fix: add categories = ["kindergarten"]'
+    )
+
+
+def test_six_ones_reach_share_loads_and_defaults(tmp_path):
+    p = load_profile(write(tmp_path, MINI + NURSERY + SIX))
+    assert p.six_ones_reach_share == 50.0
+    p = load_profile(write(tmp_path, MINI + NURSERY + SIX.replace('source = "plan"\n',
+                                                                  'source = "plan"\nreach_share = 75\n', 1)))
+    assert p.six_ones_reach_share == 75.0
+
+
+@pytest.mark.parametrize("value, message", [
+    ("120", "must be a percent between 0 and 100, got 120. Fix: write reach_share as a percent, "
+            "e.g. reach_share = 95"),
+    ("0", "must be greater than 0, got 0. Fix: give the percent of demand weight that must be within "
+          "reach, e.g. reach_share = 50"),
+    ('"50"', "must be a percent between 0 and 100, not the string '50'. Fix: write reach_share = 50 "
+             "without quotes"),
+])
+def test_error_six_ones_reach_share(tmp_path, value, message):
+    path = write(tmp_path, MINI + NURSERY + SIX.replace('source = "plan"\n',
+                                                        f'source = "plan"\nreach_share = {value}\n', 1))
+    assert error_of(path) == f"{path}: [six_ones] reach_share: {message}"
+
+
+def test_error_reach_share_change_needs_source(tmp_path):
+    path = write(tmp_path, HEAD + 'extends = "meishan"\n\n[six_ones]\nreach_share = 60\n')
+    assert error_of(path) == (
+        f"{path}: [six_ones] reach_share: changes 50 inherited from meishan.toml to 60 but this table "
+        'gives no source. Fix: add source = "..." to [six_ones] saying where 60 comes from'
+    )
+    p = load_profile(write(tmp_path, HEAD + 'extends = "meishan"\n\n[six_ones]\nreach_share = 60\n'
+                           'source = "local guide: 60 percent"\n'))
+    assert p.six_ones_reach_share == 60.0
+    assert len(p.six_ones) == 6  # the items are inherited
+
+
+def test_error_measure_change_needs_source(tmp_path):
+    path = write(tmp_path, HEAD + 'extends = "meishan"\n\n[indicators.childcare_places_per_1000]\nper = 100\n')
+    assert error_of(path) == (
+        f"{path}: [indicators.childcare_places_per_1000] per: changes 1000 inherited from meishan.toml "
+        "to 100 but this table gives no source. Fix: add source = \"...\" to "
+        "[indicators.childcare_places_per_1000] saying where 100 comes from"
+    )

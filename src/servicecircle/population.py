@@ -266,10 +266,9 @@ def population_demand(
     Two cells of 10 and 30 people; the second is cut in half by two communities.
 
     >>> import tempfile, pathlib, numpy as np, rasterio, geopandas as gpd, shapely
-    >>> from rasterio.transform import from_origin
     >>> tif = pathlib.Path(tempfile.mkdtemp()) / "pop.tif"
     >>> with rasterio.open(tif, "w", driver="GTiff", width=2, height=1, count=1, dtype="float32",
-    ...                    crs="EPSG:4544", transform=from_origin(500000, 3300100, 100, 100)) as dst:
+    ...                    crs="EPSG:4544", transform=rasterio.Affine(100, 0, 500000, 0, -100, 3300100)) as dst:
     ...     dst.write(np.array([[10, 30]], dtype="float32"), 1)
     >>> areas = gpd.GeoSeries([shapely.box(500000, 3300000, 500150, 3300100),
     ...                        shapely.box(500150, 3300000, 500200, 3300100)], crs="EPSG:4544")

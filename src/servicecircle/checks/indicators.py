@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from .. import settings
 from ..engine import Snapped
@@ -190,6 +189,14 @@ def _subset(snapped: Snapped, idx: np.ndarray) -> Snapped:
                    xy=snapped.xy[idx], max_snap=snapped.max_snap)
 
 
+def _community_ids(ctx: Context, pos: np.ndarray) -> np.ndarray:
+    """Community id for each position (``None`` for -1)."""
+    out = np.full(len(pos), None, dtype=object)
+    inside = pos >= 0
+    out[inside] = np.asarray(ctx.comm_ids, dtype=object)[pos[inside]]
+    return out
+
+
 def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     src = ctx.members(ind.categories)
     dst = ctx.members(ind.to_categories)
@@ -239,7 +246,7 @@ def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     }
     fac_rows = gpd.GeoDataFrame({
         "facility": src + 1, "category": ctx.fac_key[src],
-        "community_id": np.where(inside, np.asarray(ctx.comm_ids, dtype=object)[np.maximum(fc, 0)], None),
+        "community_id": _community_ids(ctx, fc),
         "nearest_m": shown, "to_categories": to_cats, "target": target,
         "passed": _nullable(ok, known),
     }, geometry=gpd.GeoSeries(ctx.fac_geom[src], crs=ctx.crs), crs=ctx.crs)

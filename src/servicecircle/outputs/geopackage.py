@@ -68,8 +68,8 @@ def assessment_layers(a) -> dict[str, pd.DataFrame]:
     """The layers and tables of the shortfall GeoPackage, in order."""
     from .. import __version__
 
-    run = {"servicecircle_version": __version__, **a.parameters,
-                  **{f"time_{k}_s": round(v, 3) for k, v in a.timings.items() if not k.endswith("_m")}}
+    # parameters only: timings would make two runs on the same inputs differ
+    run = {"servicecircle_version": __version__, **a.parameters}
     if "gap_grid_m" in a.timings:
         run["gap_grid_m"] = a.timings["gap_grid_m"]
     return {

@@ -1379,7 +1379,7 @@ class _Builder:
         for name in _MEASURE_NEEDS.get(measure, ()):
             if name not in e:
                 raise _fail(self.where(path), label, name,
-                            f"missing; required when measure = {measure!r}",
+                            f'missing; required when measure = "{measure}"',
                             f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))}"
                             if name != "attribute" else
                             f'add attribute = "{ATTRIBUTES[0]}" (allowed: {", ".join(ATTRIBUTES)})')
@@ -1387,9 +1387,9 @@ class _Builder:
         for name in ("attribute", "per", "to_categories"):
             if name in e and name not in allowed:
                 users = [m for m, fields in _MEASURE_ALLOWS.items() if name in fields]
-                now = f"not with measure = {measure!r}" if measure else "and this indicator has no measure"
+                now = f'not with measure = "{measure}"' if measure else "and this indicator has no measure"
                 raise _fail(self.where(path + (name,)), label, name,
-                            f"only used with measure = {users[0]!r}, {now}",
+                            f'only used with measure = "{users[0]}", {now}',
                             f"remove {name} or write measure = \"{users[0]}\"")
 
     def check_aliases(self, categories: dict[str, Category]) -> None:

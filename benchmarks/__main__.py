@@ -1,0 +1,316 @@
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--case NAME ...]``.
+
+Cases: ``chengdu``, ``grid200k``, ``grid1m`` (servicecircle and its peers on one
+network, one set of facilities and demand points per case, in this process;
+servicecircle's full pipeline in a fresh subprocess), ``demo`` (the bundled demo
+cold and warm, as subprocesses) and ``growth`` (the distance stage at several
+sizes × 1, 5, 30 categories, with a log-log plot). Default: all of them.
+Results go to ``out/bench/`` (JSON per case and ``report.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from . import growth as growth_mod
+from .cases import CASES, CHENGDU_OSM, QUICK, ROOT, CaseSpec, Problem, chengdu_problem, grid_problem
+from .measure import Recorder
+from .methods import networkx_multi, osmnx_way, pandana_peer, scipy_floor, servicecircle_engine
+from .report import fmt_mb, fmt_s, machine, md_table, stage_table, summary_table
+
+ALL = ("chengdu", "grid200k", "grid1m", "demo", "growth")
+
+
+def parse(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    ap.add_argument("--case", action="append", choices=ALL + ("all",),
+                    help="run only this case (repeatable; default: all)")
+    ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke run, about a minute)")
+    ap.add_argument("--budget", type=float, default=600.0,
+                    help="seconds a slow peer's distance stage may take before it is capped and "
+                         "extrapolated (default 600)")
+    ap.add_argument("--pandana-1m", action="store_true",
+                    help="really build pandana's network at 1M nodes (long); estimated otherwise")
+    ap.add_argument("--no-pandana", action="store_true", help="leave pandana out")
+    ap.add_argument("--map", action="store_true", default=True, help=argparse.SUPPRESS)
+    ap.add_argument("--profile", action="store_true",
+                    help="write pyinstrument profiles of the pipeline (and the warm demo) to out/bench/profiles/")
+    ap.add_argument("--demo-repeats", type=int, default=3)
+    ap.add_argument("--out", default=str(ROOT / "out" / "bench"), help="results folder (default out/bench)")
+    ap.add_argument("--plot", default=None,
+                    help="growth plot PNG (default docs/img/growth.png; out/bench/growth-quick.png with --quick)")
+    args = ap.parse_args(argv)
+    cases = args.case or ["all"]
+    args.cases = list(ALL) if "all" in cases else list(dict.fromkeys(cases))
+    args.out = Path(args.out)
+    args.cache = args.out / "cache"
+    if args.plot is None:
+        args.plot = args.out / "growth-quick.png" if args.quick else ROOT / "docs" / "img" / "growth.png"
+    return args
+
+
+def _header(title: str) -> None:
+    print(f"\n=== {title} " + "=" * max(0, 70 - len(title)), flush=True)
+
+
+# ----------------------------------------------------------------- pipeline
+def run_pipeline(args, case: str) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.pipeline", "--case", case, "--cache-dir", str(args.cache),
+           "--out-dir", str(args.out / "pipeline"), "--map"]
+    if args.quick:
+        cmd.append("--quick")
+    if args.profile:
+        (args.out / "profiles").mkdir(parents=True, exist_ok=True)
+        cmd += ["--profile", str(args.out / "profiles" / f"pipeline-{case}.txt")]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pipeline {case} failed:\n{proc.stderr[-4000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall_s"] = time.perf_counter() - t
+    for k, v in res["stages"].items():
+        print(f"  {'servicecircle pipeline':<28} {k:<40} {v:9.3f} s", flush=True)
+    print(f"  {'servicecircle pipeline':<28} {'cache → GeoPackage':<40} {res['pipeline_s']:9.3f} s  "
+          f"peak RSS {res['peak_rss_mb']:,.0f} MB", flush=True)
+    return res
+
+
+def pipeline_table(res: dict) -> str:
+    rows = [[k, fmt_s(v)] for k, v in res["stages"].items()]
+    rows.append(["**cached network → GeoPackage**", f"**{fmt_s(res['pipeline_s'])}**"])
+    rows.append(["peak RSS of the process (up to the GeoPackage)", f"{fmt_mb(res['peak_rss_mb'])} MB"])
+    if "map_peak_rss_mb" in res:
+        rows.append(["peak RSS while drawing the map", f"{fmt_mb(res['map_peak_rss_mb'])} MB"])
+        rows.append(["map HTML size", f"{res['map_mb']:.1f} MB"])
+    rows.append(["GeoPackage size", f"{res['gpkg_mb']:.1f} MB"])
+    rows.append(["checks / gap rows / demand points",
+                 f"{res['checks']} / {res['gaps']:,} / {res['demand_points']:,}"])
+    if res.get("gap_grid_m"):
+        rows.append(["gap grid cell", f"{res['gap_grid_m']:g} m"])
+    return md_table(["servicecircle end to end, fresh process", "value"], rows)
+
+
+# -------------------------------------------------------------------- cases
+def build_servicecircle(rec: Recorder, spec: CaseSpec, args):
+    """Time servicecircle's network build (cold) and cache load (warm); return the Problem."""
+    from servicecircle import settings
+
+    m = "servicecircle"
+    settings.progress = False
+    settings.cache_folder = args.cache / "servicecircle"
+    if spec.nodes is None:
+        import servicecircle as sc
+
+        from .cases import chengdu_inputs
+
+        _, comm, _, _ = chengdu_inputs()
+        rec.start_method(m)
+        with rec.stage(m, "build", "cold: parse OSM, build, project (cache off)"):
+            sc.load_network(CHENGDU_OSM, study_area=comm, use_cache=False)
+        sc.load_network(CHENGDU_OSM, study_area=comm)  # writes the cache entry
+        with rec.stage(m, "build (warm: cache)", "warm: load the cached network"):
+            net = sc.load_network(CHENGDU_OSM, study_area=comm)
+        return chengdu_problem(net)
+    from servicecircle.network import network_from_arrays
+    from servicecircle.network.cache import load_cached_network, save_network
+
+    from .synth import CRS, GridSpec, grid_arrays
+
+    g = GridSpec(spec.nodes)
+    xy, u, v = grid_arrays(g)
+    rec.start_method(m)
+    with rec.stage(m, "build", "network_from_arrays (edges, geometry, components)"):
+        net = network_from_arrays(xy, u, v, CRS, source=g.key)
+    path = args.cache / f"{g.key}.npz"
+    with rec.stage(m, "cache write", "save_network (.npz)"):
+        save_network(net, path)
+    del net, xy, u, v
+    with rec.stage(m, "build (warm: cache)", "load_cached_network"):
+        load_cached_network(path)
+    return grid_problem(spec, args.cache)
+
+
+def pandana_estimate(rec: Recorder, P: Problem, args) -> None:
+    """pandana at this size from the measured smaller cases (power law of nodes), clearly an estimate."""
+    pts = []
+    for name in ("chengdu", "grid200k"):
+        f = args.out / f"{name}.json"
+        if f.exists():
+            d = json.loads(f.read_text())
+            rows = {r["stage"]: r for r in d["rows"] if r["method"] == "pandana"}
+            if "build" in rows and rows["build"]["seconds"]:
+                pts.append((d["problem"]["nodes"], rows["build"]["seconds"], rows, d["problem"]))
+    m = "pandana"
+    if not pts:
+        rec.add(m, "build", None, status="skipped",
+                note="not run at this size (--pandana-1m runs it); no smaller case measured to estimate from")
+        return
+    import math
+
+    pts.sort()
+    n1, t1, rows1, prob1 = pts[-1]
+    if len(pts) >= 2:
+        n0, t0 = pts[0][0], pts[0][1]
+        expo = math.log(t1 / t0) / math.log(n1 / n0)
+    else:
+        expo = 1.0
+    expo = max(expo, 1.0)
+    build = t1 * (P.n / n1) ** expo
+    rec.add(m, "build", build, status="estimated",
+            note=f"not run (--pandana-1m runs it): {t1:.0f} s at {n1:,} nodes × ({P.n:,}/{n1:,})^{expo:.2f}")
+    for stage in ("distances", "distances @radius"):
+        r = rows1.get(stage)
+        if r and r["seconds"]:
+            per_cat = r["seconds"] / prob1["categories"]
+            est = per_cat * (P.n / n1) * len(P.categories)
+            rec.add(m, stage, est, status="estimated",
+                    note=f"{per_cat:.2f} s per category at {n1:,} nodes, × node ratio × {len(P.categories)} categories")
+
+
+def run_case(name: str, args) -> dict:
+    spec = (QUICK if args.quick else CASES)[name]
+    _header(f"case {name}: {spec.description}")
+    rec = Recorder(name)
+    load0 = os.getloadavg()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        P = build_servicecircle(rec, spec, args)
+        print(f"  {P.n:,} nodes, {P.net.n_edges:,} edges, {len(P.categories)} categories, "
+              f"{P.n_facilities:,} facilities, {len(P.demand_xy):,} demand points", flush=True)
+        for note in P.notes:
+            print(f"  note: {note}")
+        ref = scipy_floor(rec, P)
+        servicecircle_engine(rec, P, ref)
+        pipe = run_pipeline(args, name)
+        G = networkx_multi(rec, P, ref, args.budget)
+        osmnx_way(rec, P, ref, args.budget, G)
+        del G
+        big = P.n > 300_000
+        if args.no_pandana:
+            rec.add("pandana", "build", None, status="skipped", note="--no-pandana")
+        elif big and not args.pandana_1m:
+            pandana_estimate(rec, P, args)
+        elif args.quick and name == "grid1m":
+            pandana_estimate(rec, P, args)
+        else:
+            pandana_peer(rec, P, ref, args.budget)
+    rows = [r.to_dict() for r in rec.rows]
+    dem = next((r["extra"].get("demand_vs_nearest_node") for r in rows
+                if r["method"] == "servicecircle" and r["stage"] == "distances"), None)
+    result = {
+        "case": name, "description": spec.description, "quick": args.quick,
+        "problem": {"nodes": P.n, "edges": P.net.n_edges, "categories": len(P.categories),
+                    "category_keys": P.categories, "facilities": P.n_facilities,
+                    "facilities_per_category": [len(f) for f in P.fac_nodes], "demand": len(P.demand_xy),
+                    "communities": len(P.communities) if P.communities is not None else None,
+                    "notes": P.notes},
+        "load_average": {"start": load0, "end": os.getloadavg()},
+        "rows": rows, "pipeline": pipe, "demand_vs_nearest_node": dem, "machine": machine(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+    print()
+    print(case_markdown(result))
+    return result
+
+
+def case_markdown(res: dict) -> str:
+    p = res["problem"]
+    parts = [f"### {res['case']}: {res['description']}",
+             f"{p['nodes']:,} nodes, {p['edges']:,} edges, {p['categories']} categories, "
+             f"{p['facilities']:,} facilities on nodes, {p['demand']:,} demand points"
+             + (f", {p['communities']:,} communities" if p.get("communities") else "") + "."
+             + (" Load average (1 min) at start / end: "
+                f"{res['load_average']['start'][0]:.2f} / {res['load_average']['end'][0]:.2f}."
+                if res.get("load_average") else ""),
+             "", summary_table(res["rows"]), "", stage_table(res["rows"]), "", pipeline_table(res["pipeline"])]
+    dem = res.get("demand_vs_nearest_node")
+    if dem and dem.get("mean_abs_m") is not None:
+        parts += ["", f"Demand points, nearest-node reading (peers) vs servicecircle's nearest-edge distance: "
+                      f"mean |difference| {dem['mean_abs_m']:.1f} m, max {dem['max_abs_m']:.1f} m "
+                      "(a difference of definition, not an error of either)."]
+    return "\n".join(parts)
+
+
+def run_demo(args) -> dict:
+    from . import demo
+
+    _header("demo: servicecircle demo, cold (empty cache) and warm")
+    res = demo.run(repeats=1 if args.quick else args.demo_repeats)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import servicecircle.cli"], check=True, cwd=ROOT)
+    res["import_s"] = time.perf_counter() - t
+    print(f"  python -c 'import servicecircle.cli': {res['import_s']:.2f} s")
+    if args.profile:
+        (args.out / "profiles").mkdir(parents=True, exist_ok=True)
+        demo.profile(args.out / "profiles" / "demo-warm.txt")
+    res["machine"] = machine()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "demo.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
+def demo_markdown(res: dict) -> str:
+    rows = [["cold (empty cache: OSM parsed)", f"{min(res['cold']):.2f} s",
+             ", ".join(f"{x:.2f}" for x in res["cold"]), f"{max(res['cold_rss_mb']):,.0f}", "< 20 s"],
+            ["warm (network cached)", f"{min(res['warm']):.2f} s", ", ".join(f"{x:.2f}" for x in res["warm"]),
+             f"{max(res['warm_rss_mb']):,.0f}", "< 5 s"]]
+    return md_table(["servicecircle demo", "best", "all runs (s)", "peak RSS MB", "target"], rows) + \
+        f"\n\nInterpreter start + `import servicecircle.cli` alone: {res['import_s']:.2f} s."
+
+
+def run_growth(args) -> dict:
+    _header("growth: distance stage vs nodes × categories")
+    sizes = growth_mod.QUICK_SIZES if args.quick else growth_mod.SIZES
+    pts = growth_mod.run(args.cache, sizes)
+    slopes = growth_mod.plot(pts, Path(args.plot))
+    print(f"  fitted log-log slope: time {slopes['time_slope']:.2f}, memory {slopes['memory_slope']:.2f}; "
+          f"plot: {args.plot}")
+    res = {"points": pts, **slopes, "plot": str(args.plot), "machine": machine()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "growth.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
+def growth_markdown(res: dict) -> str:
+    rows = [[f"{p['nodes']:,}", p["categories"], f"{p['facilities']:,}", f"{p['demand']:,}",
+             fmt_s(p["seconds"]), fmt_mb(p["delta_mb"])] for p in res["points"]]
+    return md_table(["nodes", "categories", "facilities", "demand points", "distance stage", "peak Δ MB"], rows) \
+        + f"\n\nFitted log-log slope against nodes × categories: time {res['time_slope']:.2f}, " \
+          f"memory {res['memory_slope']:.2f}."
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    print(f"machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, {info['ram_gb']} GB RAM, "
+          f"Python {info['python']}; {info['date']}")
+    print(f"results: {args.out}{'  (quick)' if args.quick else ''}")
+    md = [f"# Benchmark report{' (quick)' if args.quick else ''}", "",
+          f"`{' '.join(['python -m benchmarks'] + (argv if argv is not None else sys.argv[1:]))}` — "
+          f"{info['cpu']}, {info['usable_cpus']} CPUs, {info['ram_gb']} GB, Python {info['python']}, "
+          f"{info['date']}", ""]
+    t0 = time.perf_counter()
+    for case in args.cases:
+        if case in CASES:
+            md += [case_markdown(run_case(case, args)), ""]
+        elif case == "demo":
+            md += ["### demo", "", demo_markdown(run_demo(args)), ""]
+        elif case == "growth":
+            md += ["### growth", "", growth_markdown(run_growth(args)), ""]
+    (args.out / "report.md").write_text("\n".join(md))
+    print(f"\nall done in {time.perf_counter() - t0:.0f} s; report: {args.out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""servicecircle end to end in a fresh process: cached network → assess → GeoPackage (→ map).
+
+Run by the harness as a subprocess, so that its peak memory is its own::
+
+    python -m benchmarks.pipeline --case grid1m --cache-dir out/bench/cache --out-dir out/bench/pipeline
+
+Prints one JSON object (stage timings, peak RSS) as its last line of output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+from .measure import _status_kb, peak_rss
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--case", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--cache-dir", required=True)
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--map", action="store_true", help="also time the gap map (separately)")
+    ap.add_argument("--profile", metavar="FILE", help="pyinstrument profile of assess + GeoPackage to FILE")
+    args = ap.parse_args(argv)
+
+    import servicecircle as sc
+    from servicecircle import settings
+
+    from .cases import CASES, QUICK, chengdu_inputs, grid_problem
+
+    settings.progress = False
+    settings.cache_folder = Path(args.cache_dir) / "servicecircle"
+    spec = (QUICK if args.quick else CASES)[args.case]
+    res: dict = {"case": args.case, "stages": {}}
+    t_all = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if spec.nodes is None:
+            paths, comm, fac, resid = chengdu_inputs()
+            t = time.perf_counter()
+            net = sc.load_network(paths["network"], study_area=comm)
+            res["stages"]["network (cache)"] = time.perf_counter() - t
+            kwargs = dict(profile="meishan", id_column="code", name_column="name", residential=resid)
+            dem = None
+        else:
+            t = time.perf_counter()
+            P = grid_problem(spec, Path(args.cache_dir))
+            if not P.from_cache:
+                raise SystemExit("the network is not cached yet; the harness writes it first")
+            res["stages"]["network (cache)"] = P.build_seconds
+            res["stages"]["(making the synthetic inputs, not counted)"] = time.perf_counter() - t - P.build_seconds
+            net, comm, fac, dem = P.net, P.communities, P.facilities_frame(), P.demand_frame()
+            kwargs = dict(profile="meishan", id_column="code", demand=dem, weight_column="households")
+        res["nodes"], res["edges"] = net.n_nodes, net.n_edges
+        res["facilities"], res["communities"] = len(fac), len(comm)
+
+        prof = None
+        if args.profile:
+            from pyinstrument import Profiler
+
+            prof = Profiler(interval=0.005)
+            prof.start()
+        t = time.perf_counter()
+        result = sc.assess(comm, fac, net, **kwargs)
+        res["stages"]["assess total"] = time.perf_counter() - t
+        for k, v in result.timings.items():
+            if k != "total" and isinstance(v, float) and not k.endswith("_m"):
+                res["stages"][f"assess: {k}"] = v
+        res["demand_points"] = len(result.demand)
+        res["checks"] = len(result.checks)
+        res["gaps"] = len(result.gaps)
+        res["gap_grid_m"] = result.timings.get("gap_grid_m")
+        out = Path(args.out_dir) / args.case
+        t = time.perf_counter()
+        from servicecircle.outputs import save_assessment
+
+        written = save_assessment(result, out, write_map=False)
+        res["stages"]["GeoPackage + CSV"] = time.perf_counter() - t
+        if prof is not None:
+            prof.stop()
+            Path(args.profile).write_text(prof.output_text(unicode=True, color=False, show_all=False))
+        res["gpkg_mb"] = written["geopackage"].stat().st_size / 2**20
+        res["pipeline_s"] = (res["stages"]["network (cache)"] + res["stages"]["assess total"]
+                             + res["stages"]["GeoPackage + CSV"])
+        res["peak_rss_mb"] = (_status_kb("VmHWM") or 0) / 1024
+        if args.map:
+            from servicecircle.outputs import gap_map
+
+            with peak_rss() as mem:
+                t = time.perf_counter()
+                m = gap_map(result)
+                html = out / "gap_map.html"
+                m.save(str(html))
+                res["stages"]["map (HTML)"] = time.perf_counter() - t
+            res["map_peak_rss_mb"] = mem["peak_mb"]
+            res["map_mb"] = html.stat().st_size / 2**20
+    res["process_s"] = time.perf_counter() - t_all
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

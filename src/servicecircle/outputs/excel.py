@@ -1,0 +1,554 @@
+"""An Excel workbook a planner can paste into a report.
+
+:func:`write_excel` writes one ``.xlsx`` file with:
+
+``说明 README``
+    the profile, the run date (only when the run recorded one, so reruns compare
+    equal), the inputs, the parameters, how to read the workbook and, when the
+    community data are approximate, a note saying so;
+``汇总 Summary``
+    the ``summary`` table, one row per check;
+``指标 Scorecard``
+    the citywide targets and whether the city meets them;
+one sheet per check
+    community id and name, then the check's columns; pass/fail as 达标/未达标;
+``缺口 Gaps``
+    the gap table without geometry (areas in m²);
+``提示 Warnings``
+    every data warning.
+
+Every header is bilingual (``覆盖率 Coverage (%)``), the header row is frozen
+and filtered, numbers keep their full value (percentages as 0–100 with one
+decimal shown, areas with thousands separators) and 6/9/12-digit
+administrative codes are text cells, never numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OutputError
+
+__all__ = ["write_excel", "column_labels", "column_header", "sheet_names", "PASS_TEXT", "FAIL_TEXT"]
+
+PASS_TEXT = "达标"
+FAIL_TEXT = "未达标"
+NO_DATA_TEXT = "无数据"
+YES_TEXT, NO_TEXT = "是", "否"
+
+#: column -> (zh, en, unit) for columns whose meaning does not depend on a check
+_FIXED: dict[str, tuple[str, str, str]] = {
+    # communities
+    "community_id": ("社区编号", "Community id", ""),
+    "weight_total": ("需求总量", "Demand total", ""),
+    "weight_kind": ("需求计量", "Weight counts", ""),
+    "n_demand": ("需求点数", "Demand points", ""),
+    "checks_assessed": ("评估项数", "Checks assessed", ""),
+    "checks_failed": ("未达标项数", "Checks failed", ""),
+    "worst_cov": ("最低覆盖率", "Lowest coverage", "%"),
+    "households": ("户数", "Households", ""),
+    "residents": ("常住人口", "Residents", ""),
+    "name": ("名称", "Name", ""),
+    "code": ("代码", "Code", ""),
+    "district": ("区县", "District", ""),
+    "district_code": ("区县代码", "District code", ""),
+    "subdistrict": ("街道（乡镇）", "Sub-district", ""),
+    "subdistrict_code": ("街道（乡镇）代码", "Sub-district code", ""),
+    "area_m2": ("面积", "Area", "m²"),
+    "residential_area_m2": ("居住用地面积", "Residential area", "m²"),
+    "approximate": ("近似数据", "Approximate", ""),
+    "clipped_to_extract": ("按范围裁剪", "Clipped to extract", ""),
+    "method": ("方法", "Method", ""),
+    # summary
+    "check": ("检查项", "Check", ""),
+    "kind": ("类型", "Kind", ""),
+    "category": ("设施类别", "Category", ""),
+    "name_zh": ("中文名称", "Name (Chinese)", ""),
+    "name_en": ("英文名称", "Name (English)", ""),
+    "level": ("层级代码", "Level", ""),
+    "level_zh": ("生活圈层级", "Life-circle level", ""),
+    "level_en": ("生活圈层级（英文）", "Life-circle level (English)", ""),
+    "radius_m": ("服务半径", "Radius", "m"),
+    "target_pct": ("目标覆盖率", "Target", "%"),
+    "facilities": ("设施数", "Facilities", ""),
+    "facilities_unsnapped": ("未接入路网的设施", "Facilities off the network", ""),
+    "communities_assessed": ("评估社区数", "Communities assessed", ""),
+    "communities_passed": ("达标社区数", "Communities passed", ""),
+    "communities_failed": ("未达标社区数", "Communities failed", ""),
+    "citywide_coverage_pct": ("全市覆盖率", "Citywide coverage", "%"),
+    "uncovered_weight": ("未覆盖需求", "Uncovered demand", ""),
+    "confirmed": ("标准已核实", "Confirmed in source", ""),
+    "source": ("标准依据", "Source", ""),
+    "city_value": ("全市指标值", "Citywide value", ""),
+    "city_unit": ("单位", "Unit", ""),
+    "city_target": ("全市目标", "Citywide target", ""),
+    "city_passed": ("全市达标", "Citywide result", ""),
+    # scorecard
+    "target_key": ("指标", "Indicator", ""),
+    "value": ("数值", "Value", ""),
+    "unit": ("单位", "Unit", ""),
+    "target": ("目标", "Target", ""),
+    "comparison": ("比较", "Comparison", ""),
+    "passed": ("结果", "Result", ""),
+    # gaps
+    "coverage_pct": ("覆盖率", "Coverage", "%"),
+    "gap_area_m2": ("缺口面积", "Gap area", "m²"),
+    "community_area_m2": ("社区面积", "Community area", "m²"),
+    # facilities / demand
+    "category_key": ("标准类别", "Profile category", ""),
+    "in_profile": ("属于标准", "In profile", ""),
+    "snap_m": ("至道路距离", "Distance to street", "m"),
+    "snapped": ("已接入路网", "Snapped", ""),
+    "sampled_in": ("采样范围", "Sampled in", ""),
+    "weight": ("权重", "Weight", ""),
+    # floor area
+    "fa_households": ("户数（用房）", "Households (floor area)", ""),
+    "fa_required_m2": ("应配建筑面积", "Required floor area", "m²"),
+    "fa_provided_m2": ("已配建筑面积", "Provided floor area", "m²"),
+    "fa_shortfall_m2": ("建筑面积缺口", "Floor-area shortfall", "m²"),
+    "fa_per_100hh": ("每百户建筑面积", "Floor area per 100 households", "m²"),
+    "fa_facilities": ("计入用房数", "Facilities counted", ""),
+    "fa_undersized": ("规模不足用房数", "Undersized facilities", ""),
+    "fa_min_m2": ("最小规模", "Minimum size", "m²"),
+    "fa_rule": ("规则", "Rule", ""),
+    # 6个1
+    "six_present": ("具备项数", "Items present", ""),
+    "six_missing": ("缺项", "Missing items", ""),
+    # green
+    "green_area_m2": ("公园绿地面积", "Park green area", "m²"),
+    "green_m2_per_resident": ("人均公园绿地面积", "Park green area per resident", "m²/人"),
+    "gs_id": ("绿地编号", "Green space id", ""),
+    "names": ("名称", "Names", ""),
+    "categories": ("类别", "Categories", ""),
+    "n_polygons": ("面数", "Polygons", ""),
+    "reach_method": ("可达方式", "Reach method", ""),
+    "n_access": ("出入口数", "Access points", ""),
+    "is_green": ("计入见绿", "Counts as green", ""),
+    "is_park": ("计入见园", "Counts as park", ""),
+    # checks / run tables
+    "target_unit": ("目标单位", "Target unit", ""),
+    "pass_column": ("达标字段", "Pass column", ""),
+    "score_column": ("评分字段", "Score column", ""),
+    "columns": ("字段", "Columns", ""),
+    "key": ("参数", "Parameter", ""),
+}
+#: per-table meanings that differ from the above
+_BY_LAYER: dict[str, dict[str, tuple[str, str, str]]] = {
+    "warnings": {
+        "code": ("提示代码", "Warning code", ""), "file": ("文件", "File", ""), "layer": ("图层", "Layer", ""),
+        "feature": ("要素", "Feature", ""), "count": ("数量", "Count", ""), "message": ("说明", "Message", ""),
+    },
+    "run": {"value": ("值", "Value", "")},
+    "scorecard": {"name_zh": ("指标名称", "Indicator (Chinese)", ""), "name_en": ("指标名称（英文）",
+                                                                          "Indicator (English)", "")},
+}
+_WEIGHT_ZH = {"households": ("户数", "households"), "residents": ("人口", "residents"),
+              "count": ("需求点", "demand points"), "residential area (m²)": ("居住用地面积", "residential area (m²)")}
+_SIX_STATUS = {"inside": "社区内 inside", "missing": "缺 missing"}
+
+
+def _names(a, key: str) -> tuple[str, str]:
+    """Chinese and English name of a check, category or 6个1 item."""
+    if a is not None:
+        for o in a.checks:
+            if o.key == key:
+                return o.name_zh, o.name_en
+        cat = a.profile.categories.get(key) if getattr(a.profile, "categories", None) else None
+        if cat is not None:
+            return cat.name_zh, cat.name_en
+        for it in getattr(a.profile, "six_ones", ()) or ():
+            if it.key == key:
+                return it.name_zh, it.name_en
+    return key, key
+
+
+def _weight_kind(a, key: str | None) -> tuple[str, str]:
+    kind = None
+    if a is not None:
+        for o in a.checks:
+            if o.key == key:
+                kind = o.summary.get("weight_kind")
+        kind = kind or a.parameters.get("weight")
+    zh, en = _WEIGHT_ZH.get(str(kind), (str(kind or "需求"), str(kind or "demand")))
+    return zh, en
+
+
+def column_labels(col: str, a=None, *, layer: str | None = None, short: bool = False) -> tuple[str, str, str]:
+    """``(zh, en, unit)`` for an output column.
+
+    ``short`` drops the check's name from per-check columns (for a sheet that
+    is about one check already): ``cov_kindergarten`` is ``幼儿园覆盖率`` /
+    ``Kindergarten coverage`` in full and ``覆盖率`` / ``Coverage`` short.
+    """
+    if layer in _BY_LAYER and col in _BY_LAYER[layer]:
+        return _BY_LAYER[layer][col]
+    if col in _FIXED:
+        return _FIXED[col]
+    m = re.fullmatch(r"(cov|pass|unc)_(.+)", col)
+    if m:
+        kind, key = m.groups()
+        zh, en = ("", "") if short else _names(a, key)
+        if kind == "cov":
+            return f"{zh}覆盖率", (f"{en} coverage" if en else "Coverage"), "%"
+        if kind == "pass":
+            return f"{zh}是否达标", (f"{en} result" if en else "Result"), ""
+        wz, we = _weight_kind(a, key)
+        return f"{zh}未覆盖{wz}", (f"{en}: uncovered {we}" if en else f"Uncovered {we}"), ""
+    m = re.fullmatch(r"dist_(.+)", col)
+    if m:
+        zh, en = _names(a, m.group(1))
+        return f"至{zh}步行距离", f"Walk to {en}", "m"
+    m = re.fullmatch(r"n_(.+)_(\d+(?:\.\d+)?)m", col)
+    if m:
+        zh, en = _names(a, m.group(1))
+        return f"{m.group(2)}米内{zh}数", f"{en} within {m.group(2)} m", ""
+    m = re.fullmatch(r"six_(.+)", col)
+    if m:
+        zh, en = _names(a, m.group(1))
+        return f"6个1：{zh}", f"Six ones: {en}", ""
+    if a is not None:
+        for o in a.checks:
+            if o.score_col == col and col in o.columns:
+                unit = o.score_unit if o.score_unit not in ("%",) else "%"
+                return o.name_zh, o.name_en, unit
+    return col, col, ""
+
+
+def column_header(col: str, a=None, *, layer: str | None = None, short: bool = False) -> str:
+    """``"覆盖率 Coverage (%)"``: the bilingual header of a column."""
+    zh, en, unit = column_labels(col, a, layer=layer, short=short)
+    text = zh if zh == en else f"{zh} {en}"
+    return f"{text} ({unit})" if unit else text
+
+
+# ------------------------------------------------------------------ cell values
+def _plain(v: Any) -> Any:
+    """A value openpyxl can write (``None`` for missing)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (float, np.floating)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, str):
+        return _clean_text(v)
+    return _clean_text(str(v))
+
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _clean_text(text: str) -> str:
+    """Text Excel accepts: no control characters (formulas are prevented when the cell is written)."""
+    return _ILLEGAL.sub("", text)
+
+
+def _pass_text(v: Any) -> str:
+    v = _plain(v)
+    if v is None:
+        return NO_DATA_TEXT
+    return PASS_TEXT if bool(v) else FAIL_TEXT
+
+
+def _yes_no(v: Any) -> str | None:
+    v = _plain(v)
+    if v is None:
+        return None
+    return YES_TEXT if bool(v) else NO_TEXT
+
+
+def _six_text(v: Any) -> str | None:
+    v = _plain(v)
+    if v is None:
+        return NO_DATA_TEXT
+    m = re.fullmatch(r"within_(\d+(?:\.\d+)?)m", str(v))
+    if m:
+        return f"{m.group(1)}米内 within {m.group(1)} m"
+    return _SIX_STATUS.get(str(v), str(v))
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+# ------------------------------------------------------------------ sheets
+_BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_names(wanted: list[str]) -> list[str]:
+    """Valid, unique sheet names (≤ 31 characters, none of ``[]:*?/\\``; Excel compares case-blind)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in wanted:
+        base = _BAD_SHEET.sub("_", name).strip("' ") or "Sheet"
+        base = base[:31].rstrip()
+        cand, k = base, 1
+        while cand.lower() in seen:
+            k += 1
+            suffix = f"~{k}"
+            cand = base[:31 - len(suffix)].rstrip() + suffix
+        seen.add(cand.lower())
+        out.append(cand)
+    return out
+
+
+def _number_format(col: str, unit: str, series: pd.Series) -> str | None:
+    if unit == "%":
+        return "0.0"
+    if unit in ("m", "m²"):
+        return "#,##0"
+    if unit.startswith("m²/"):
+        return "0.00"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return "0"
+    if pd.api.types.is_float_dtype(series.dtype):
+        if col in ("uncovered_weight", "weight_total", "households", "residents", "weight") or col.startswith("unc_"):
+            return "#,##0.0"
+        return "#,##0.00"
+    return None
+
+
+class _Table:
+    """One table sheet: headers, per-column converters and formats."""
+
+    def __init__(self, frame: pd.DataFrame, a, layer: str | None, short: bool = False,
+                 converters: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+        from .filegdb import admin_code_columns
+
+        self.frame = frame
+        self.columns = [c for c in frame.columns if c != "geometry"]
+        self.codes = set(admin_code_columns(frame[self.columns]))
+        self.converters = converters or {}
+        self.headers = {c: (headers or {}).get(c) or column_header(str(c), a, layer=layer, short=short)
+                        for c in self.columns}
+        self.formats = {}
+        for c in self.columns:
+            if c in self.codes:
+                self.formats[c] = "@"
+            elif c in self.converters:
+                self.formats[c] = None
+            else:
+                unit = column_labels(str(c), a, layer=layer, short=short)[2]
+                self.formats[c] = _number_format(str(c), unit, frame[c])
+
+    def write(self, ws) -> None:
+        from openpyxl.styles import Alignment, Font, PatternFill
+        from openpyxl.utils import get_column_letter
+
+        from .filegdb import _code_text
+
+        bold = Font(bold=True)
+        fill = PatternFill("solid", fgColor="DDEBF7")
+        ws.append([self.headers[c] for c in self.columns])
+        for cell in ws[1]:
+            cell.font = bold
+            cell.fill = fill
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        widths = [min(max(_display_width(self.headers[c]) // 2 + 2, 8), 40) for c in self.columns]
+        for row in self.frame[self.columns].itertuples(index=False, name=None):
+            values = []
+            for j, (c, v) in enumerate(zip(self.columns, row)):
+                if c in self.converters:
+                    v = self.converters[c](v)
+                elif c in self.codes:
+                    v = _code_text(v) if _plain(v) is not None else None
+                else:
+                    v = _plain(v)
+                    if isinstance(v, bool):
+                        v = YES_TEXT if v else NO_TEXT
+                values.append(v)
+                if v is not None:
+                    text = f"{v:,.2f}" if isinstance(v, float) else str(v)
+                    widths[j] = max(widths[j], min(_display_width(text) + 2, 60))
+            ws.append(values)
+            r = ws.max_row
+            for j, v in enumerate(values, start=1):
+                if isinstance(v, str) and v.startswith("="):  # text stays text, never a formula
+                    ws.cell(r, j).data_type = "s"
+        for j, c in enumerate(self.columns, start=1):
+            letter = get_column_letter(j)
+            ws.column_dimensions[letter].width = widths[j - 1]
+            fmt = self.formats[c]
+            if fmt:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = fmt
+        lines = max((math.ceil(_display_width(self.headers[c]) / max(widths[j], 1))
+                     for j, c in enumerate(self.columns)), default=1)
+        ws.row_dimensions[1].height = 15 * max(lines, 1) + 3
+        ws.freeze_panes = "A2"
+        if self.columns:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(ws.max_row, 1)}"
+
+
+def _community_frame(a) -> tuple[pd.DataFrame, list[str]]:
+    """Id (and name) columns of the communities, in input order."""
+    comm = a.communities
+    cols: dict[str, Any] = {}
+    if a.id_column in comm.columns:
+        cols[a.id_column] = comm[a.id_column].to_numpy()
+    else:
+        cols[a.id_column] = np.arange(1, len(comm) + 1)
+    if a.name_column and a.name_column in comm.columns and a.name_column != a.id_column:
+        cols[a.name_column] = comm[a.name_column].to_numpy()
+    return pd.DataFrame(cols), list(cols)
+
+
+def _source_text(frame) -> str | None:
+    attrs = getattr(frame, "attrs", {}) or {}
+    src = attrs.get("source")
+    if not src:
+        return None
+    return f"{src} [{attrs['layer']}]" if attrs.get("layer") else str(src)
+
+
+def _readme_rows(a, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]]:
+    """(label, value, is_heading) rows of the README sheet."""
+    from .. import __version__
+
+    p = a.profile
+    params = dict(a.parameters)
+    run_date = params.pop("run_date", None) or params.pop("date", None)
+    rows: list[tuple[str, Any, bool]] = [
+        ("社区生活圈达标评估 Community life-circle assessment", f"servicecircle {__version__}", True),
+        ("标准 Profile", f"{p.key}: {getattr(p, 'name_zh', '')} / {getattr(p, 'name_en', '')}", False),
+        ("标准依据 Profile source", getattr(p, "source", None), False),
+    ]
+    if run_date:
+        rows.append(("评估日期 Run date", str(run_date), False))
+    rows.append(("输入 Inputs", None, True))
+    rows.append(("社区边界 Communities", _source_text(a.communities) or "(in memory 内存数据)", False))
+    rows.append(("设施 Facilities", _source_text(a.facilities) or "(in memory 内存数据)", False))
+    if a.demand.attrs.get("kind") == "layer":
+        rows.append(("需求点 Demand points", _source_text(a.demand) or "(in memory 内存数据)", False))
+    else:
+        rows.append(("需求点 Demand points", "在社区内按网格采样 sampled on a grid inside the communities", False))
+    rows.append(("步行网络 Walking network", getattr(a.network, "source", None), False))
+    rows.append(("数量 Counts", f"{len(a.communities)} 个社区 communities, {len(a.facilities)} 个设施 facilities, "
+                 f"{len(a.demand)} 个需求点 demand points, {len(a.checks)} 项检查 checks", False))
+    rows.append(("参数 Parameters", None, True))
+    for k, v in params.items():
+        rows.append((k, None if v is None else str(v), False))
+    rows.append(("如何阅读 How to read", None, True))
+    for zh_en in (
+        "覆盖率：社区内需求（户、人口或居住用地面积）中步行距离在服务半径以内的比例（0–100）。"
+        " Coverage: the share (0–100) of a community's demand (households, residents or residential area) "
+        "whose walking distance along streets is within the service radius.",
+        "达标 / 未达标：覆盖率不低于标准目标为达标；无数据表示该社区无户数或需求点。"
+        " 达标 = passed, 未达标 = failed: coverage at or above the standard's target; 无数据 = no demand data.",
+        "未覆盖：服务半径以外的户数（或人口、面积），即需要新增设施服务的需求。"
+        " Uncovered: households (or residents, area) beyond the radius — the demand a new facility would serve.",
+        "缺口面积：社区内距离设施超过服务半径的范围（按网格计算）。"
+        " Gap area: the part of the community farther than the radius (traced on a grid).",
+        "标准已核实 = 否：该数值尚未与原文核对，引用前请核实。"
+        " Confirmed = 否 (no): the number has not been checked against its source document; verify before citing.",
+        "距离为沿道路的步行距离，不是直线距离。 Distances are walking distances along streets, not straight lines.",
+    ):
+        rows.append(("", zh_en, False))
+    source = str(a.communities.attrs.get("source") or "")
+    approx = "approx" in source.lower()
+    if approx:
+        rows.append(("近似数据 Approximate data", None, True))
+        rows.append(("", "社区边界与户数为近似数据（见 data/README.md），结果仅用于演示方法，不可作为规划依据。"
+                     " The community boundaries and household numbers are approximate (see data/README.md): "
+                     "the results show the method and must not be used as planning evidence.", False))
+    rows.append(("工作表 Sheets", None, True))
+    for name, what in sheets:
+        rows.append((name, what, False))
+    rows.append(("", "地图数据 © OpenStreetMap contributors (ODbL)。 Map data © OpenStreetMap contributors (ODbL).",
+                 False))
+    return rows
+
+
+def _write_readme(ws, rows) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 110
+    for label, value, heading in rows:
+        ws.append([label, _plain(value) if value is not None else None])
+        r = ws.max_row
+        for j in (1, 2):
+            if ws.cell(r, j).data_type == "f":
+                ws.cell(r, j).data_type = "s"
+        if heading:
+            ws.cell(r, 1).font = Font(bold=True, size=13 if r == 1 else 11)
+            ws.cell(r, 2).font = Font(bold=r == 1)
+        ws.cell(r, 2).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(r, 1).alignment = Alignment(vertical="top")
+    ws.freeze_panes = "A2"
+
+
+def _check_sheet(a, o) -> tuple[pd.DataFrame, dict]:
+    base, _ = _community_frame(a)
+    cols = [c for c in o.columns if c in a.communities.columns]
+    frame = pd.concat([base, a.communities[cols].reset_index(drop=True)], axis=1)
+    conv = {}
+    for c in cols:
+        if c == o.pass_col or c.startswith("pass_"):
+            conv[c] = _pass_text
+        elif c.startswith("six_") and c not in ("six_present", "six_missing"):
+            conv[c] = _six_text
+    return frame, conv
+
+
+def write_excel(assessment, path: str | Path) -> Path:
+    """Write the assessment as an ``.xlsx`` workbook (see the module doc); return its path.
+
+    Parameters
+    ----------
+    assessment
+        The :class:`~servicecircle.assessment.Assessment`.
+    path
+        File to write (replaced if it exists).
+    """
+    from openpyxl import Workbook
+
+    a = assessment
+    path = Path(path)
+    plan: list[tuple[str, str, Any]] = []  # (wanted sheet name, description, writer)
+
+    summary = a.summary
+    plan.append(("汇总 Summary", "每项检查的全市汇总 one row per check, citywide",
+                 _Table(summary, a, "summary", converters={"confirmed": _yes_no, "city_passed": _pass_text})))
+    plan.append(("指标 Scorecard", "全市指标与目标 citywide indicators against their targets",
+                 _Table(a.scorecard, a, "scorecard", converters={"passed": _pass_text, "confirmed": _yes_no})))
+    for o in a.checks:
+        frame, conv = _check_sheet(a, o)
+        label = o.label_zh if o.radius_m else o.name_zh
+        plan.append((f"{label} {o.key}", f"{o.label_zh} {o.label_en}: 每个社区的结果 per community",
+                     _Table(frame, a, "communities", short=True, converters=conv)))
+    gaps = pd.DataFrame(a.gaps.drop(columns=a.gaps.geometry.name))
+    if a.name_column and a.name_column in a.communities.columns and len(gaps):
+        base, _ = _community_frame(a)
+        lookup = dict(zip(base[a.id_column].astype(str), base[a.name_column]))
+        gaps.insert(1, a.name_column, [lookup.get(str(v)) for v in gaps["community_id"]])
+    plan.append(("缺口 Gaps", "未达标社区的服务缺口（无图形，面积单位平方米） gaps of failed checks (no geometry, m²)",
+                 _Table(gaps, a, "gaps")))
+    plan.append(("提示 Warnings", "数据提示 data warnings", _Table(a.warnings, a, "warnings")))
+
+    names = sheet_names(["说明 README"] + [p[0] for p in plan])
+    wb = Workbook()
+    ws = wb.active
+    ws.title = names[0]
+    _write_readme(ws, _readme_rows(a, [(n, p[1]) for n, p in zip(names[1:], plan)]))
+    for name, (_, _, table) in zip(names[1:], plan):
+        table.write(wb.create_sheet(name))
+    wb.properties.creator = "servicecircle"
+    wb.properties.title = "社区生活圈达标评估 Community life-circle assessment"
+    try:
+        if path.exists():
+            path.unlink()
+        wb.save(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write the Excel workbook ({exc.strerror})", file=path,
+                          fix="close the file in Excel and check the folder is writable") from None
+    return path

@@ -1,0 +1,414 @@
+"""Esri File Geodatabase (``.gdb``) for the national land-space planning database.
+
+The national master-plan database exchanges File Geodatabases (see
+``docs/exports.md``). :func:`write_filegdb` writes the layers and tables of the
+shortfall GeoPackage into one ``.gdb`` folder with GDAL's OpenFileGDB driver
+(GDAL ≥ 3.6 writes it; no Esri library is needed) and a ``FIELD_MAP`` table that
+says, for every field, where it came from and what it means in Chinese and
+English.
+
+Field names
+-----------
+File Geodatabase field names must be at most 64 characters of ASCII letters,
+digits and underscores, start with a letter, and avoid reserved words. Column
+names are renamed by :func:`gdb_field_names`, deterministically:
+
+* where a national convention exists it is used: the community's own
+  administrative code becomes ``XZQDM`` (行政区代码) and its name ``XZQMC``
+  (行政区名称), the field codes of the land-space planning "one map" databases;
+* every other name keeps its ASCII letters, digits and underscores; characters
+  outside them (Chinese column names, spaces, ``-``) are dropped and a short hash
+  of the original name is appended so two names never merge;
+* a name that does not start with a letter gets ``F_`` in front; a reserved word
+  or a system field name (``OBJECTID``, ``SHAPE`` ...) gets ``_1`` after it;
+* names are compared case-insensitively (as the geodatabase does); a later
+  duplicate gets ``_2``, ``_3`` ...
+
+Administrative codes
+--------------------
+6-digit (county), 9-digit (township / sub-district) and 12-digit (village /
+community) codes are identifiers, not numbers: :func:`admin_code_columns` finds
+them and :func:`codes_as_text` makes sure they are written as text in every
+export (a 12-digit number in a spreadsheet turns into ``5.10104E+11``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import OutputError
+
+__all__ = [
+    "write_filegdb",
+    "gdb_field_names",
+    "field_map",
+    "admin_code_columns",
+    "codes_as_text",
+    "is_admin_code",
+    "RESERVED_WORDS",
+    "SYSTEM_FIELDS",
+    "CONVENTION_SOURCE",
+]
+
+#: Words a File Geodatabase refuses as field names: Esri's list of reserved
+#: words for the file geodatabase (as GDAL's OpenFileGDB driver carries it,
+#: ``filegdb_reserved_keywords.h``), plus the words Esri's tool message 010085
+#: says to avoid in any geodatabase ("data, day, month, table, text, user, when,
+#: where, year, zone").
+RESERVED_WORDS = frozenset({
+    "ADD", "ALTER", "AND", "BETWEEN", "BY", "COLUMN", "CREATE", "DELETE", "DROP", "EXISTS", "FOR", "FROM",
+    "GROUP", "IN", "INSERT", "INTO", "IS", "LIKE", "NOT", "NULL", "OR", "ORDER", "SELECT", "SET", "TABLE",
+    "UPDATE", "VALUES", "WHERE",
+    "DATA", "DAY", "MONTH", "TEXT", "USER", "WHEN", "YEAR", "ZONE",
+})
+#: Fields the geodatabase (or GDAL writing it) creates itself.
+SYSTEM_FIELDS = frozenset({"OBJECTID", "FID", "SHAPE", "SHAPE_LENGTH", "SHAPE_AREA", "GLOBALID"})
+MAX_FIELD_LENGTH = 64
+
+#: Where the XZQDM / XZQMC field codes come from (see docs/exports.md).
+CONVENTION_SOURCE = ("自然资源部《市级国土空间总体规划数据库规范（试行）》2021年3月，6.2.1 行政区属性结构 "
+                     "(MNR, municipal land-space master-plan database specification, trial, 2021)")
+
+#: Aliases of the convention fields (zh, en).
+CONVENTION_ALIASES = {"XZQDM": ("行政区代码", "Administrative division code"),
+                      "XZQMC": ("行政区名称", "Administrative division name")}
+
+#: GB/T 2260 province-level prefixes (the first two digits of every code).
+PROVINCE_PREFIXES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
+    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+})
+_CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
+#: Column-name hints that a numeric column holds codes (numbers need a hint; text does not).
+_CODE_NAME_RE = re.compile(r"(code|adcode|dm$|_dm|xzq|qh|区划|代码|编码|编号)", re.IGNORECASE)
+_LEVELS = {6: ("县级", "county"), 9: ("乡级", "township / sub-district"), 12: ("村级", "village / community")}
+
+#: Layer aliases (zh en), shown by ArcGIS next to the layer name.
+LAYER_ALIASES = {
+    "communities": "社区 Communities",
+    "demand": "需求点 Demand points",
+    "facilities": "设施 Facilities",
+    "gaps": "服务缺口 Gaps",
+    "greenspace": "绿地公园 Green spaces",
+    "greenspace_access": "绿地出入口 Green-space access points",
+    "summary": "汇总 Summary",
+    "scorecard": "指标 Scorecard",
+    "checks": "检查项 Checks",
+    "warnings": "提示 Warnings",
+    "run": "运行参数 Run parameters",
+    "FIELD_MAP": "字段对照 Field map",
+}
+
+
+# ------------------------------------------------------------------ admin codes
+def is_admin_code(value: Any) -> bool:
+    """Whether ``value`` looks like a 6/9/12-digit administrative division code.
+
+    >>> is_admin_code("510104022006"), is_admin_code(511400), is_admin_code("123456")
+    (True, True, False)
+    """
+    text = _code_text(value)
+    return text is not None and bool(_CODE_RE.match(text)) and text[:2] in PROVINCE_PREFIXES
+
+
+def _code_text(value: Any) -> str | None:
+    """The digits of a code given as text, an integer or an integral float (else ``None``)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value) or value != np.floor(value) or abs(value) >= 1e15:
+            return None
+        return str(int(value))
+    return None
+
+
+def admin_code_columns(frame: pd.DataFrame) -> dict[str, int]:
+    """Columns that hold administrative codes, with their (longest) number of digits.
+
+    A text column qualifies when every non-empty value is a 6, 9 or 12-digit code
+    with a valid province prefix. A numeric column qualifies only if, in
+    addition, its name says it is a code (``code``, ``adcode``, ``XZQDM``,
+    ``代码`` ...), so that a count such as 510 000 residents is never mistaken
+    for one.
+    """
+    found: dict[str, int] = {}
+    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    for col in frame.columns:
+        if col == geom:
+            continue
+        s = frame[col]
+        numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+        if not (numeric or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
+            continue
+        if numeric and not _CODE_NAME_RE.search(str(col)):
+            continue
+        values = s.dropna()
+        if numeric:
+            values = values[np.isfinite(values.astype(float))]
+        if len(values) == 0:
+            continue
+        texts = [_code_text(v) for v in values.unique()]
+        if all(t is not None and _CODE_RE.match(t) and t[:2] in PROVINCE_PREFIXES for t in texts):
+            found[str(col)] = max(len(t) for t in texts)
+    return found
+
+
+def codes_as_text(frame: pd.DataFrame, columns: dict[str, int] | list[str] | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` with its administrative-code columns as text (``None`` where empty).
+
+    ``510104022006`` (int) and ``510104022006.0`` (float) both become
+    ``"510104022006"``; text codes are kept exactly as they are.
+    """
+    cols = admin_code_columns(frame) if columns is None else columns
+    out = frame.copy()
+    for col in cols:
+        s = out[col]
+        if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_numeric_dtype(s.dtype):
+            continue
+        out[col] = pd.Series([_code_text(v) if not _isna(v) else None for v in s], index=s.index, dtype=object)
+    if isinstance(frame, gpd.GeoDataFrame):
+        out.attrs = dict(frame.attrs)
+    return out
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+# ------------------------------------------------------------------ field names
+def _launder(name: str) -> str:
+    """ASCII letters/digits/underscores; a hash of the original where anything was dropped."""
+    text = str(name)
+    ascii_part = re.sub(r"[^A-Za-z0-9_]+", "_", text)
+    ascii_part = re.sub(r"_+", "_", ascii_part).strip("_")
+    if ascii_part != text:
+        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+        ascii_part = f"{ascii_part}_h{digest}" if ascii_part else f"h{digest}"
+    if not ascii_part[0].isalpha():
+        ascii_part = f"F_{ascii_part}"
+    if ascii_part.upper() in RESERVED_WORDS or ascii_part.upper() in SYSTEM_FIELDS:
+        ascii_part = f"{ascii_part}_1"
+    if len(ascii_part) > MAX_FIELD_LENGTH:
+        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+        ascii_part = f"{ascii_part[:MAX_FIELD_LENGTH - 8]}_h{digest}"
+    return ascii_part
+
+
+def gdb_field_names(columns: list[str], conventions: dict[str, str] | None = None) -> dict[str, str]:
+    """Map column names to valid, unique File Geodatabase field names (see the module doc).
+
+    ``conventions`` maps columns to the national field codes they take
+    (``{"code": "XZQDM"}``); those are placed first, so they always keep their
+    code and an input column that already had that name is renamed instead.
+
+    >>> gdb_field_names(["code", "name", "dist_菜市场", "2nd", "where", "Name"],
+    ...                 {"code": "XZQDM", "name": "XZQMC"})["dist_菜市场"]
+    'dist_hc8645d'
+    """
+    conventions = conventions or {}
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col, code in conventions.items():
+        if col in columns:
+            out[col] = code
+            used.add(code.upper())
+    for col in columns:
+        if col in out:
+            continue
+        base = _launder(col)
+        name, k = base, 1
+        while name.upper() in used:
+            k += 1
+            suffix = f"_{k}"
+            name = f"{base[:MAX_FIELD_LENGTH - len(suffix)]}{suffix}"
+        used.add(name.upper())
+        out[col] = name
+    return {c: out[c] for c in columns}
+
+
+# ------------------------------------------------------------------ conventions
+def _conventions(layer: str, frame: pd.DataFrame, a, codes: dict[str, int]) -> dict[str, str]:
+    """National field codes for this layer's columns (only where the meaning matches)."""
+    key = _community_code_column(a)
+    if key is None:
+        return {}
+    if layer == "communities":
+        conv = {key: "XZQDM"}
+        if a.name_column and a.name_column in frame.columns and a.name_column != key:
+            conv[a.name_column] = "XZQMC"
+        return conv
+    if layer == "gaps" and "community_id" in frame.columns and "community_id" in codes:
+        # a gap polygon is part of one community: it carries that community's code
+        return {"community_id": "XZQDM"}
+    return {}
+
+
+def _community_code_column(a) -> str | None:
+    """The column holding each community's own administrative code, if any."""
+    comm = a.communities
+    codes = admin_code_columns(comm)
+    if a.id_column in codes:
+        return a.id_column
+    unique = [c for c in codes if comm[c].dropna().is_unique and comm[c].notna().all()]
+    if not unique:
+        return None
+    return max(unique, key=lambda c: (codes[c], -list(comm.columns).index(c)))
+
+
+# ------------------------------------------------------------------ the writer
+def field_map(a, layers: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The ``FIELD_MAP`` table of :func:`write_filegdb` without writing anything."""
+    return _prepare(a, layers)[1]
+
+
+def _prepare(a, layers=None):
+    from .excel import column_labels
+    from .geopackage import assessment_layers, clean_for_export
+
+    layers = assessment_layers(a) if layers is None else layers
+    prepared: dict[str, pd.DataFrame] = {}
+    rows = []
+    for layer, frame in layers.items():
+        codes = admin_code_columns(frame)
+        data = clean_for_export(codes_as_text(frame, codes))
+        geom = data.geometry.name if isinstance(data, gpd.GeoDataFrame) else None
+        columns = [c for c in data.columns if c != geom]
+        conv = _conventions(layer, frame, a, codes)
+        names = gdb_field_names([str(c) for c in columns], conv)
+        data = data.rename(columns={c: names[str(c)] for c in columns})
+        for col in data.columns:
+            if col == geom:
+                continue
+            data[col] = _fit_type(data[col])
+        prepared[layer] = data
+        for c in columns:
+            zh, en, unit = column_labels(str(c), a, layer=layer)
+            note = ""
+            if str(c) in conv:
+                note = f"{conv[str(c)]}: {CONVENTION_SOURCE}"
+                zh, en = CONVENTION_ALIASES[conv[str(c)]]
+            if str(c) in codes:
+                lz, le = _LEVELS.get(codes[str(c)], ("", ""))
+                code_note = (f"行政区划代码（{codes[str(c)]}位，{lz}），按文本保存 "
+                             f"administrative code ({codes[str(c)]} digits, {le} level), kept as text")
+                note = f"{note}; {code_note}" if note else code_note
+            rows.append({
+                "layer": layer, "source_name": str(c), "gdb_name": names[str(c)],
+                "alias_zh": zh + (f"（{unit}）" if unit else ""), "alias_en": en + (f" ({unit})" if unit else ""),
+                "field_type": _type_name(data[names[str(c)]]), "admin_code": int(str(c) in codes),
+                "renamed": int(names[str(c)] != str(c)), "note": note,
+            })
+    fmap = pd.DataFrame(rows, columns=["layer", "source_name", "gdb_name", "alias_zh", "alias_en", "field_type",
+                                       "admin_code", "renamed", "note"])
+    return prepared, fmap
+
+
+def _fit_type(s: pd.Series) -> pd.Series:
+    """Types every ArcGIS reads: 64-bit integers become 32-bit where they fit (else doubles)."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("Int16") if isinstance(s.dtype, pd.BooleanDtype) else s.astype("int16")
+    if pd.api.types.is_integer_dtype(s.dtype) and s.dtype.itemsize > 4:
+        vals = s.dropna()
+        if len(vals) == 0 or (vals.min() >= -(2**31) + 1 and vals.max() <= 2**31 - 1):
+            return s.astype("Int32") if isinstance(s.dtype, pd.api.extensions.ExtensionDtype) else s.astype("int32")
+        return s.astype("float64")
+    return s
+
+
+def _type_name(s: pd.Series) -> str:
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(s.dtype):
+        return "double"
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return "integer"
+    return "text"
+
+
+def _geometry_type(frame: gpd.GeoDataFrame, layer: str) -> str:
+    kinds = set(frame.geometry.dropna().geom_type)
+    if kinds & {"Polygon", "MultiPolygon"}:
+        return "MultiPolygon"
+    if kinds & {"LineString", "MultiLineString"}:
+        return "MultiLineString"
+    if kinds == {"MultiPoint"}:
+        return "MultiPoint"
+    if kinds & {"Point"}:
+        return "Point"
+    return "MultiPolygon" if layer in ("communities", "gaps", "greenspace") else "Point"
+
+
+def write_filegdb(assessment, path: str | Path, crs: Any = "EPSG:4490") -> pd.DataFrame:
+    """Write the assessment to an Esri File Geodatabase; return its ``FIELD_MAP`` table.
+
+    Parameters
+    ----------
+    assessment
+        The :class:`~servicecircle.assessment.Assessment`.
+    path
+        The ``.gdb`` folder to write (replaced if it exists; ``.gdb`` is
+        appended when missing, as the format requires).
+    crs
+        CRS of the feature classes (default CGCS2000, EPSG:4490).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per field: ``layer``, ``source_name`` (the GeoPackage column),
+        ``gdb_name``, ``alias_zh``, ``alias_en``, ``field_type``, ``admin_code``
+        (1 for 6/9/12-digit codes, written as text), ``renamed`` and ``note``
+        (the national convention a name follows, with its source). The same
+        table is written into the geodatabase as ``FIELD_MAP``.
+    """
+    import pyogrio
+
+    if "OpenFileGDB" not in pyogrio.list_drivers(write=True):
+        raise OutputError(f"this GDAL ({pyogrio.__gdal_version_string__}) cannot write File Geodatabases",
+                          file=path, fix="install pyogrio built with GDAL 3.6 or later (pip install -U pyogrio)")
+    path = Path(path)
+    if path.suffix.lower() != ".gdb":
+        path = path.with_name(path.name + ".gdb")
+    if path.exists():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    prepared, fmap = _prepare(assessment)
+    tables = {**prepared, "FIELD_MAP": fmap}
+    import warnings
+
+    for layer, data in tables.items():
+        options = {"LAYER_ALIAS": LAYER_ALIASES.get(layer, layer)}
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*will be written as a Float64.*")
+                if isinstance(data, gpd.GeoDataFrame):
+                    out = data.to_crs(crs)
+                    gtype = _geometry_type(out, layer)
+                    pyogrio.write_dataframe(out, path, layer=layer, driver="OpenFileGDB", geometry_type=gtype,
+                                            promote_to_multi=gtype.startswith("Multi"), layer_options=options)
+                else:
+                    pyogrio.write_dataframe(pd.DataFrame(data), path, layer=layer, driver="OpenFileGDB",
+                                            layer_options=options)
+        except Exception as exc:
+            raise OutputError(f"cannot write layer '{layer}' to the File Geodatabase "
+                              f"({' '.join(str(exc).split())})", file=path,
+                              fix="check free disk space and that the folder is writable") from None
+    return fmap
