@@ -1,6 +1,7 @@
 """Growth: servicecircle's distance stage against nodes × categories.
 
-For each network size a fresh subprocess loads the (cached) synthetic grid,
+For each network size and number of categories a fresh subprocess (so that
+memory freed by one point cannot hide the next one's peak) loads the (cached) synthetic grid,
 snaps the facilities and 0.1 demand points per node, then, for 1, 5 and 30
 categories, times the distance stage (insert the facilities into the graph,
 attach the demand, one Dijkstra per category, distances at the demand points)
@@ -58,11 +59,12 @@ def _point(nodes: int, cache_dir: Path, categories=CATEGORIES) -> list[dict]:
     return out
 
 
-def run(cache_dir: Path, sizes=SIZES, echo=True) -> list[dict]:
-    """Each size in its own subprocess; returns all points."""
+def run(cache_dir: Path, sizes=SIZES, categories=CATEGORIES, echo=True) -> list[dict]:
+    """Each (size, categories) point in its own subprocess; returns all points."""
     points = []
-    for n in sizes:
-        cmd = [sys.executable, "-m", "benchmarks.growth", "--nodes", str(n), "--cache-dir", str(cache_dir)]
+    for n, k in ((n, k) for n in sizes for k in categories):
+        cmd = [sys.executable, "-m", "benchmarks.growth", "--nodes", str(n), "--categories", str(k),
+               "--cache-dir", str(cache_dir)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if proc.returncode != 0:
             raise RuntimeError(f"growth point {n} failed:\n{proc.stderr[-3000:]}")
@@ -118,12 +120,13 @@ def plot(points: list[dict], path: Path) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, required=True)
+    ap.add_argument("--categories", type=int, action="append")
     ap.add_argument("--cache-dir", required=True)
     args = ap.parse_args(argv)
     import warnings
 
     warnings.simplefilter("ignore")
-    print(json.dumps(_point(args.nodes, Path(args.cache_dir))))
+    print(json.dumps(_point(args.nodes, Path(args.cache_dir), tuple(args.categories or CATEGORIES))))
     return 0
 
 

@@ -268,6 +268,23 @@ def pandana_peer(rec: Recorder, P: Problem, ref, budget: float) -> dict:
     return {"build_s": build_s}
 
 
+def pandana_build_probe(rec: Recorder, nodes: int, cache_dir) -> None:
+    """Time pandana's ``Network()`` alone on a smaller grid (basis of the estimate at 1M nodes)."""
+    import pandas as pd
+    import pandana
+
+    from .synth import GridSpec, grid_arrays
+
+    xy, u, v = grid_arrays(GridSpec(nodes))
+    w = np.hypot(*(xy[u] - xy[v]).T)
+    with rec.stage("pandana", "build probe", f"Network() alone on a {len(xy):,}-node grid") as row:
+        with quiet_stdout():
+            pn = pandana.Network(pd.Series(xy[:, 0]), pd.Series(xy[:, 1]), pd.Series(u), pd.Series(v),
+                                 pd.DataFrame({"length": w}), twoway=True)
+        row.extra["nodes"] = len(xy)
+    del pn
+
+
 class _RadiusAgreement:
     """Agreement within the radius only (beyond it pandana returns no distance)."""
 

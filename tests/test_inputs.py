@@ -124,3 +124,36 @@ def test_polygons_as_facilities_become_points_inside(tmp_path):
     with pytest.warns(UserWarning, match="1 facilities are polygons; a point inside each was used"):
         got = sc.assessment.prepare_facilities(fac)
     assert got.geometry.iloc[0].within(fac.geometry.iloc[0])
+
+
+def test_gcj02_declared_as_wgs84_is_detected_against_the_network(tmp_path):
+    """Real OSM facilities shifted into GCJ-02, then declared as WGS84."""
+    from servicecircle.coords import wgs84_to_gcj02
+    from servicecircle.network import load_network
+
+    from .conftest import CHENGDU_OSM, DATA
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = load_network(CHENGDU_OSM)
+        fac = sc.read_facilities(DATA / "facilities" / "chengdu_facilities_osm.gpkg", layer="facilities")
+        comm = sc.read_boundaries(DATA / "boundaries" / "chengdu_communities_approx.gpkg", id_column="code")
+    fac = fac[fac["category"] == "bus_stop"].to_crs(4326)  # points on the street, as most POIs are
+    x, y = wgs84_to_gcj02(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+    path = tmp_path / "amap_schools.csv"
+    pd.DataFrame({"name": fac["name"], "category": fac["category"], "lon": x, "lat": y}).to_csv(path, index=False)
+    wrong = sc.read_facilities(path, crs="EPSG:4326")
+    with pytest.raises(CRSError) as err:
+        sc.assess(comm, wrong, net, id_column="code")
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: these points look like GCJ-02 (Amap/Tencent) coordinates declared as WGS84")
+    assert msg.endswith("Fix: read the layer with crs='gcj02' (--facilities-crs gcj02)")
+    # read correctly, the same file runs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ok = sc.assess(comm, sc.read_facilities(path, crs="gcj02"), net, id_column="code")
+    assert ok.summary.set_index("check").loc["bus_stop", "facilities"] == len(fac)
+    # and the true WGS84 points are not flagged
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.assess(comm, fac, net, id_column="code")

@@ -24,7 +24,7 @@ from .checks import CheckOutcome, Context, lifecircle_checks, within
 from .checks.greenspace import greenspace_checks
 from .demand import assign_to_communities, sample_demand
 from .engine import DistanceEngine, snap_points
-from .errors import InputDataError, collect_warnings, warn_data
+from .errors import CRSError, InputDataError, collect_warnings, warn_data
 from .inputs.layers import feature_label, source_of
 from .inputs.prepare import numeric_column, prepare_boundaries, prepare_facilities, prepare_points, require_column
 from .network.model import WalkNetwork
@@ -313,8 +313,6 @@ def assess(
         for frame, what in ((boundaries, "boundaries"), (fac, "facilities")):
             if frame.crs is None:
                 file, layer = source_of(frame)
-                from .errors import CRSError
-
                 raise CRSError(f"the {what} have no coordinate system", file=file, layer=layer,
                                fix="set one (GeoDataFrame.set_crs) or read the file with crs=")
         b_metric = np.asarray(boundaries.geometry.to_crs(crs).values, dtype=object)
@@ -331,8 +329,6 @@ def assess(
         if demand is not None:
             dem = prepare_points(demand, "demand points")
             if dem.crs is None:
-                from .errors import CRSError
-
                 file, layer = source_of(dem)
                 raise CRSError("the demand points have no coordinate system", file=file, layer=layer,
                                fix="set one, or read the file with crs=")
@@ -382,6 +378,7 @@ def assess(
         engine = DistanceEngine(network, f_snap)
         d_att = engine.attach(d_snap)
         timings["snapping"] = time.perf_counter() - t
+        _check_web_datum(fac, f_snap, network, max_snap)
         _report_snapping(fac, f_snap, "facilities", max_snap)
         _report_snapping(demand if demand is not None else None, d_snap, "demand points", max_snap)
 
@@ -515,6 +512,60 @@ def assess(
         timings=timings, id_column=id_column or "community_id", name_column=name_column,
         layers={k: v for o in outcomes for k, v in o.layers.items()},
     )
+
+
+def _check_web_datum(frame: gpd.GeoDataFrame, snapped, network: WalkNetwork, max_snap: float) -> None:
+    """Refuse points that are really GCJ-02 / BD-09 but were declared as WGS84.
+
+    Amap/Tencent (GCJ-02) and Baidu (BD-09) coordinates sit 300–1000 m off the
+    map in Chinese cities. The test registers the points against the walking
+    network: a layer is refused when, converted from GCJ-02 (or BD-09), its
+    points sit on the streets (median distance ≤ 15 m, at least 60 % within
+    20 m) while as declared they do not (at least twice as far, and at most half
+    as many within 20 m). It is deliberately conservative: layers whose points
+    are not on streets (school campuses, parks) give no verdict and pass.
+    """
+    if frame.attrs.get("converted_from") or len(frame) < 8:
+        return
+    from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china
+
+    geo = frame.geometry.to_crs(4326)
+    lon, lat = geo.x.to_numpy(), geo.y.to_numpy()
+    use = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+    if len(use) < 8 or out_of_china(float(np.mean(lon[use])), float(np.mean(lat[use]))):
+        return
+    if len(use) > 2000:  # a fixed, spread sample is plenty
+        use = use[np.linspace(0, len(use) - 1, 2000).astype(int)]
+    to_metric = gpd.GeoSeries(shapely.points(lon[use], lat[use]), crs=4326).to_crs(network.crs)
+    xy = shapely.get_coordinates(to_metric.values)
+    cap = 2 * max_snap
+
+    def distances(points_xy: np.ndarray) -> np.ndarray:
+        d = snap_points(network, points_xy, cap).access
+        return np.where(np.isfinite(d), np.minimum(d, cap), cap)
+
+    d_declared = distances(xy)
+    declared = float(np.median(d_declared))
+    near_declared = float(np.mean(d_declared <= 20.0))
+    for datum, func in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
+        x, y = func(lon[use], lat[use])
+        conv = shapely.get_coordinates(gpd.GeoSeries(shapely.points(x, y), crs=4326).to_crs(network.crs).values)
+        size = float(np.hypot(*np.median(conv - xy, axis=0)))
+        if size < 50:
+            continue
+        d_conv = distances(conv)
+        converted = float(np.median(d_conv))
+        near_conv = float(np.mean(d_conv <= 20.0))
+        if converted <= 15.0 and near_conv >= 0.6 and declared >= 2 * converted and near_declared <= near_conv / 2:
+            file, layer = source_of(frame)
+            name = {"gcj02": "GCJ-02 (Amap/Tencent)", "bd09": "BD-09 (Baidu)"}[datum]
+            raise CRSError(
+                f"these points look like {name} coordinates declared as WGS84: as declared their median "
+                f"distance to the nearest street is {declared:.0f} m ({100 * near_declared:.0f}% within 20 m); "
+                f"converted from {datum} ({size:.0f} m away) it is {converted:.0f} m "
+                f"({100 * near_conv:.0f}% within 20 m)", file=file, layer=layer,
+                fix=f"read the layer with crs='{datum}' (--facilities-crs {datum})",
+            )
 
 
 def _report_snapping(frame, snapped, what: str, max_snap: float) -> None:

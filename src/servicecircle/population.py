@@ -354,7 +354,9 @@ def population_demand(
             ], axis=2).reshape(-1, 5, 2)
             polys = shapely.polygons(ring)
             cell_area = shapely.area(polys)
-            ci, ti = tree.query(polys, predicate="intersects")
+            # the communities query a tree of the cells: the (complex) communities are then the
+            # prepared side of each test, the simple cells the other
+            ti, ci = shapely.STRtree(polys).query(targets, predicate="intersects")
             if not len(ci):
                 continue
             whole = shapely.covers(targets[ti], polys[ci])

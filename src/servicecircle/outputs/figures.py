@@ -1,0 +1,469 @@
+"""Static report figures (matplotlib, Agg): citywide overview, one check, the scorecard.
+
+Every figure has a bilingual title and legend. Chinese text needs a CJK font:
+:func:`cjk_font` finds one (Noto Sans CJK from Debian's ``fonts-noto-cjk``,
+Source Han Sans, WenQuanYi, Microsoft YaHei, SimHei ...) through matplotlib's
+font list, the system font folders and ``fc-list``, and raises
+:class:`~servicecircle.errors.OutputError` saying how to install one when there
+is none: a figure never shows empty boxes for Chinese characters silently. Set
+``SERVICECIRCLE_CJK_FONT`` to a font file to choose one.
+
+``make_*`` return a :class:`matplotlib.figure.Figure` (shown inline in a
+notebook); ``figure_*`` write it to a file (PNG at the asked DPI, or PDF/SVG by
+the file extension).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OutputError, ServiceCircleError
+
+__all__ = ["cjk_font", "make_overview", "make_check", "make_scorecard", "figure_overview", "figure_check",
+           "figure_scorecard", "ATTRIBUTION", "PREFERRED_FONTS"]
+
+ATTRIBUTION = "© OpenStreetMap contributors"
+#: CJK families tried in this order (Simplified Chinese forms first).
+PREFERRED_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Heiti SC",
+    "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR", "Noto Sans CJK HK", "Droid Sans Fallback",
+    "Noto Serif CJK SC", "AR PL UMing CN", "AR PL UKai CN", "SimSun",
+)
+_FILE_HINT = re.compile(r"(cjk|sourcehan|wqy|wenquanyi|droidsansfallback|simhei|simsun|msyh|yahei|pingfang|"
+                        r"uming|ukai|notosanssc|notoserifsc|hei)", re.IGNORECASE)
+_INSTALL_FIX = ("install a Chinese font: on Debian/Ubuntu `apt-get install fonts-noto-cjk` (or run "
+                "tools/ensure-browser.sh), on other systems any of Noto Sans CJK SC, Source Han Sans, "
+                "Microsoft YaHei or SimHei; or set SERVICECIRCLE_CJK_FONT to a .ttf/.otf/.ttc file")
+_SAMPLE = "社区达标"
+_found: tuple[str, str] | None = None
+
+
+# ------------------------------------------------------------------ fonts
+def _has_glyphs(path: str, text: str = _SAMPLE) -> bool:
+    try:
+        from matplotlib.ft2font import FT2Font
+
+        font = FT2Font(path)
+        return all(font.get_char_index(ord(ch)) != 0 for ch in text)
+    except Exception:
+        return False
+
+
+def _candidate_files() -> list[str]:
+    from matplotlib import font_manager
+
+    files = [f for f in font_manager.findSystemFonts() if _FILE_HINT.search(os.path.basename(f))]
+    if shutil.which("fc-list"):
+        try:
+            out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20)
+            files += [line.split(":")[0].strip() for line in out.stdout.splitlines() if line.strip()]
+        except (OSError, subprocess.SubprocessError):
+            pass
+    seen, unique = set(), []
+    for f in sorted(files):
+        if f not in seen and os.path.isfile(f):
+            seen.add(f)
+            unique.append(f)
+    return unique
+
+
+def cjk_font(refresh: bool = False) -> tuple[str, str]:
+    """``(family, file)`` of a font with Chinese glyphs, registered with matplotlib.
+
+    Raises
+    ------
+    OutputError
+        When no such font is installed (the message says how to install one).
+    """
+    global _found
+    if _found is not None and not refresh:
+        return _found
+    from matplotlib import font_manager
+
+    fm = font_manager.fontManager
+    env = os.environ.get("SERVICECIRCLE_CJK_FONT")
+    if env:
+        if not os.path.isfile(env):
+            raise OutputError("the font file named by SERVICECIRCLE_CJK_FONT does not exist", file=env,
+                              fix=_INSTALL_FIX)
+        fm.addfont(env)
+        entries = [e for e in fm.ttflist if os.path.abspath(e.fname) == os.path.abspath(env)]
+        if not entries or not _has_glyphs(env):
+            raise OutputError("the font named by SERVICECIRCLE_CJK_FONT has no Chinese glyphs", file=env,
+                              fix=_INSTALL_FIX)
+        names = [e.name for e in entries]
+        pick = next((n for n in PREFERRED_FONTS if n in names), names[0])
+        _found = (pick, env)
+        return _found
+
+    def lookup() -> tuple[str, str] | None:
+        by_name: dict[str, str] = {}
+        for e in sorted(fm.ttflist, key=lambda e: (e.style != "normal", abs(_weight(e.weight) - 400), e.fname)):
+            by_name.setdefault(e.name, e.fname)
+        for name in PREFERRED_FONTS:
+            if name in by_name and _has_glyphs(by_name[name]):
+                return name, by_name[name]
+        return None
+
+    hit = lookup()
+    if hit is None:  # matplotlib's font cache may predate the font's installation
+        known = {e.fname for e in fm.ttflist}
+        for f in _candidate_files():
+            if f not in known:
+                with contextlib.suppress(Exception):
+                    fm.addfont(f)
+        hit = lookup()
+        if hit is None:
+            for e in fm.ttflist:
+                if _FILE_HINT.search(os.path.basename(e.fname)) and _has_glyphs(e.fname):
+                    hit = (e.name, e.fname)
+                    break
+    if hit is None:
+        raise OutputError("no font with Chinese characters was found, so Chinese labels would show as boxes",
+                          fix=_INSTALL_FIX)
+    _found = hit
+    return _found
+
+
+def _weight(w: Any) -> int:
+    from matplotlib.font_manager import weight_dict
+
+    return int(w) if isinstance(w, (int, float)) or str(w).isdigit() else int(weight_dict.get(str(w), 400))
+
+
+@contextlib.contextmanager
+def _style():
+    """matplotlib settings for every figure: the CJK font first, DejaVu Sans as fallback."""
+    import matplotlib
+
+    family, _ = cjk_font()
+    with matplotlib.rc_context({
+        "font.family": "sans-serif",
+        "font.sans-serif": [family, "DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "svg.fonttype": "none",
+        "pdf.fonttype": 42,
+    }):
+        yield
+
+
+def _new_figure(size: tuple[float, float]):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: str | Path, dpi: float) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _style():
+            fig.savefig(path, dpi=dpi, facecolor="white")
+    except OSError as exc:
+        raise OutputError(f"cannot write the figure ({exc.strerror})", file=path,
+                          fix="check the folder exists and is writable") from None
+    return path
+
+
+# ------------------------------------------------------------------ map furniture
+def _metric(frame):
+    """The frame in metres (its own CRS if projected, else a UTM zone)."""
+    if frame.crs is not None and frame.crs.is_geographic:
+        return frame.to_crs(frame.estimate_utm_crs())
+    return frame
+
+
+def _nice_length(span: float) -> float:
+    target = max(span / 5.0, 1.0)
+    base = 10 ** math.floor(math.log10(target))
+    for m in (5, 2, 1):
+        if m * base <= target:
+            return m * base
+    return base
+
+
+def _furniture(fig, ax, a, extent_width: float) -> None:
+    """North arrow, scale bar and attribution."""
+    from matplotlib.font_manager import FontProperties
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    ax.annotate("北\nN", xy=(0.95, 0.97), xytext=(0.95, 0.85), xycoords="axes fraction",
+                textcoords="axes fraction", ha="center", va="center", fontsize=9, fontweight="bold",
+                arrowprops={"facecolor": "black", "edgecolor": "black", "width": 3, "headwidth": 9,
+                            "headlength": 9})
+    length = _nice_length(extent_width)
+    label = f"{length / 1000:g} 公里 km" if length >= 1000 else f"{length:g} 米 m"
+    bar = AnchoredSizeBar(ax.transData, length, label, loc="lower left", pad=0.6, borderpad=0.6, sep=4,
+                          frameon=True, size_vertical=extent_width / 250, fontproperties=FontProperties(size=8))
+    bar.patch.set_alpha(0.75)
+    ax.add_artist(bar)
+    note = ATTRIBUTION
+    source = str(a.communities.attrs.get("source") or "")
+    if "approx" in source.lower():
+        note += "    社区边界与户数为近似数据 approximate community boundaries and households"
+    fig.text(0.01, 0.005, note, fontsize=7, color="#444444", ha="left", va="bottom")
+
+
+def _legend(ax, items: list[tuple[str, str, dict]], title: str, loc: str = "upper left") -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = []
+    for kind, label, style in items:
+        if kind == "patch":
+            handles.append(Patch(label=label, **style))
+        else:
+            handles.append(Line2D([], [], linestyle="", label=label, **style))
+    leg = ax.legend(handles=handles, title=title, loc=loc, fontsize=8, title_fontsize=9, framealpha=0.85)
+    leg.set_zorder(10)
+
+
+def _failed_colours(comm: pd.DataFrame) -> list[str]:
+    from .gapmap import FAILED_BINS, NO_DATA
+
+    out = []
+    for n, assessed in zip(comm["checks_failed"].to_numpy(), comm["checks_assessed"].to_numpy()):
+        if not assessed:
+            out.append(NO_DATA)
+            continue
+        for upper, colour, _ in FAILED_BINS:
+            if n <= upper:
+                out.append(colour)
+                break
+    return out
+
+
+def _coverage_colour(v: Any) -> str:
+    from .gapmap import COVERAGE_BINS, NO_DATA
+
+    if v is None or v is pd.NA or not np.isfinite(float(v)):
+        return NO_DATA
+    for upper, colour, _ in COVERAGE_BINS:
+        if float(v) <= upper:
+            return colour
+    return COVERAGE_BINS[-1][1]
+
+
+def _map_axes(fig, frame):
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    xmin, ymin, xmax, ymax = frame.total_bounds
+    pad = 0.03 * max(xmax - xmin, ymax - ymin, 1.0)
+    ax.set_xlim(xmin - pad, xmax + pad)
+    ax.set_ylim(ymin - pad, ymax + pad)
+    return ax, (xmax - xmin)
+
+
+def _drawable(frame):
+    geom = frame.geometry
+    return frame[~(geom.isna() | geom.is_empty)]
+
+
+# ------------------------------------------------------------------ figures
+def make_overview(assessment, *, figsize: tuple[float, float] = (8.0, 8.6)):
+    """Communities coloured by how many checks they fail (a :class:`~matplotlib.figure.Figure`)."""
+    from .gapmap import FAILED_BINS, NO_DATA
+
+    a = assessment
+    with _style():
+        comm = _metric(a.communities)
+        fig = _new_figure(figsize)
+        shown = _drawable(comm)
+        ax, width = _map_axes(fig, shown if len(shown) else comm)
+        if len(shown):
+            shown.plot(ax=ax, color=_failed_colours(shown), edgecolor="white", linewidth=0.4)
+        items = [("patch", f"{label} 项", {"facecolor": colour, "edgecolor": "white"})
+                 for _, colour, label in FAILED_BINS]
+        items.append(("patch", "无数据 no data", {"facecolor": NO_DATA, "edgecolor": "white"}))
+        _legend(ax, items, "未达标项数 Checks failed")
+        p = a.profile
+        n_checks = len([o for o in a.checks if o.pass_col])
+        fig.suptitle("社区生活圈达标概览 Life-circle overview", fontsize=14, fontweight="bold")
+        ax.set_title(f"{getattr(p, 'name_zh', p.key)} — {len(comm)} 个社区 communities, "
+                     f"{n_checks} 项检查 checks", fontsize=9, color="#333333")
+        _furniture(fig, ax, a, width)
+    return fig
+
+
+def _find_check(a, key: str):
+    for o in a.checks:
+        if o.key == key:
+            return o
+    keys = ", ".join(o.key for o in a.checks) or "none"
+    raise ServiceCircleError(f"no check '{key}' in this assessment", fix=f"use one of: {keys}")
+
+
+def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.0, 8.6)):
+    """One check: communities by coverage (or pass/fail), its gap polygons and its facilities."""
+    from .gapmap import COVERAGE_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA
+    from .excel import FAIL_TEXT, PASS_TEXT
+
+    a = assessment
+    o = _find_check(a, check_key)
+    with _style():
+        comm = _metric(a.communities)
+        crs = comm.crs
+        fig = _new_figure(figsize)
+        shown = _drawable(comm)
+        ax, width = _map_axes(fig, shown if len(shown) else comm)
+        items: list[tuple[str, str, dict]] = []
+        if o.cov_col and o.cov_col in shown.columns:
+            colours = [_coverage_colour(v) for v in shown[o.cov_col].to_numpy(dtype=float, na_value=np.nan)]
+            items += [("patch", label, {"facecolor": colour, "edgecolor": "white"})
+                      for _, colour, label in COVERAGE_BINS]
+            legend_title = "覆盖率 Coverage"
+        else:
+            passed = shown[o.pass_col] if o.pass_col in shown.columns else pd.Series([None] * len(shown))
+            colours = ["#1a9850" if v is True or v == 1 else "#d73027" if v is False or v == 0 else NO_DATA
+                       for v in passed.astype(object).where(passed.notna(), None)]
+            items += [("patch", f"{PASS_TEXT} passed", {"facecolor": "#1a9850", "edgecolor": "white"}),
+                      ("patch", f"{FAIL_TEXT} failed", {"facecolor": "#d73027", "edgecolor": "white"})]
+            legend_title = "结果 Result"
+        items.append(("patch", "无数据 no data", {"facecolor": NO_DATA, "edgecolor": "white"}))
+        if len(shown):
+            shown.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.4, zorder=1)
+        gaps = a.gaps[a.gaps["check"] == o.key] if "check" in a.gaps.columns else a.gaps.iloc[0:0]
+        gaps = _drawable(gaps)
+        if len(gaps):
+            gaps.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor=GAP_COLOUR, hatch="////", linewidth=0.0,
+                                  zorder=2)
+            gaps.to_crs(crs).boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=0.5, zorder=2)
+            items.append(("patch", "服务缺口 gap", {"facecolor": "white", "edgecolor": GAP_COLOUR, "hatch": "////"}))
+        green_flag = {"green_reach": "is_green", "park_reach": "is_park"}.get(o.key)
+        spaces = a.layers.get("greenspace")
+        if green_flag and spaces is not None and len(spaces):
+            sel = spaces[spaces[green_flag].astype(bool)] if green_flag in spaces.columns else spaces
+            sel = _drawable(sel)
+            if len(sel):
+                sel.to_crs(crs).plot(ax=ax, facecolor=GREEN_COLOUR, edgecolor="#1b7837", linewidth=0.4,
+                                     alpha=0.8, zorder=3)
+                items.append(("patch", "绿地 green space" if o.key == "green_reach" else "公园 park",
+                              {"facecolor": GREEN_COLOUR, "edgecolor": "#1b7837"}))
+        elif o.category:
+            fac = a.facilities[a.facilities["category_key"] == o.category]
+            fac = _drawable(fac)
+            if len(fac):
+                fac.to_crs(crs).plot(ax=ax, color="black", markersize=14, marker="o", edgecolor="white",
+                                     linewidth=0.5, zorder=4)
+                items.append(("marker", f"{o.name_zh} {o.name_en}",
+                              {"marker": "o", "color": "black", "markeredgecolor": "white", "markersize": 6}))
+        _legend(ax, items, legend_title)
+        fig.suptitle(_check_title(o), fontsize=14, fontweight="bold")
+        ax.set_title(_check_subtitle(a, o), fontsize=9, color="#333333")
+        _furniture(fig, ax, a, width)
+    return fig
+
+
+def _check_title(o) -> str:
+    """``幼儿园 ≤300米  Kindergarten ≤ 300 m`` (without repeating a radius the name already has)."""
+    if not o.radius_m:
+        return f"{o.name_zh}  {o.name_en}"
+    r = f"{o.radius_m:g}"
+    zh = o.name_zh if r in o.name_zh else o.label_zh
+    en = o.name_en if r in o.name_en else o.label_en
+    return f"{zh}  {en}"
+
+
+def _check_subtitle(a, o) -> str:
+    row = a.summary[a.summary["check"] == o.key]
+    parts = []
+    if len(row):
+        r = row.iloc[0]
+        cov = r.get("citywide_coverage_pct")
+        if cov is not None and pd.notna(cov):
+            target = r.get("target_pct")
+            parts.append(f"全市覆盖率 citywide {float(cov):.1f}%" +
+                         (f"（目标 target {float(target):g}%）" if target is not None and pd.notna(target) else ""))
+        elif pd.notna(r.get("city_value", np.nan)):
+            parts.append(f"全市 citywide {float(r['city_value']):.2f} {r.get('city_unit', '')}"
+                         f"（目标 target {r.get('city_target')}）")
+        if pd.notna(r.get("communities_assessed", np.nan)):
+            parts.append(f"未达标社区 failed {int(r['communities_failed'])}/{int(r['communities_assessed'])}")
+    return "；".join(parts)
+
+
+def make_scorecard(assessment, *, width: float = 9.0):
+    """Citywide value against target for every scorecard row (horizontal bars)."""
+    a = assessment
+    sc = a.scorecard.reset_index(drop=True)
+    n = max(len(sc), 1)
+    with _style():
+        fig = _new_figure((width, 0.42 * n + 1.8))
+        ax = fig.add_subplot(1, 1, 1)
+        labels, values, targets, colours, texts = [], [], [], [], []
+        for _, r in sc.iterrows():
+            value = float(r["value"]) if pd.notna(r["value"]) else np.nan
+            target = float(r["target"]) if pd.notna(r["target"]) else np.nan
+            unit = str(r["unit"] or "")
+            if unit.startswith("%"):
+                x, tx = value, target
+                text = f"{value:.1f}%" if np.isfinite(value) else "—"
+            else:  # a quantity: drawn as the share of its target
+                x = 100.0 * value / target if np.isfinite(value) and np.isfinite(target) and target else np.nan
+                tx = 100.0
+                shown = f"{value:,.2f}" if np.isfinite(value) else "—"
+                text = f"{shown} / {target:,.6g} {unit}"
+            passed = r["passed"]
+            colour = "#bdbdbd" if passed is None or pd.isna(passed) else ("#1a9850" if bool(passed) else "#d73027")
+            labels.append(f"{r['name_zh']}\n{r['name_en']}")
+            values.append(x)
+            targets.append(tx)
+            colours.append(colour)
+            texts.append(text)
+        y = np.arange(len(labels))[::-1]
+        vals = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
+        ax.barh(y, np.minimum(vals, 150.0), color=colours, height=0.62, zorder=2)
+        for yi, t in zip(y, targets):
+            if np.isfinite(t):
+                ax.plot([min(t, 150.0)] * 2, [yi - 0.4, yi + 0.4], color="black", linewidth=1.6, zorder=3)
+        for yi, v, text in zip(y, vals, texts):
+            ax.text(min(v, 150.0) + 1.5, yi, text, va="center", fontsize=7.5, zorder=4)
+        ax.set_yticks(y, labels, fontsize=7.5)
+        ax.set_xlim(0, 150 if (vals > 100).any() else 125)
+        ax.set_ylim(-0.7, len(labels) - 0.3)
+        ax.set_xlabel("全市覆盖率，或指标值占目标的比例 (%)  citywide coverage, or value as a share of the target (%)",
+                      fontsize=8)
+        ax.grid(axis="x", color="#dddddd", zorder=0)
+        ax.spines[["top", "right"]].set_visible(False)
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        fig.legend(handles=[Patch(color="#1a9850", label="达标 passed"), Patch(color="#d73027", label="未达标 failed"),
+                            Patch(color="#bdbdbd", label="无数据 no data"),
+                            Line2D([], [], color="black", linewidth=1.6, label="目标 target")],
+                   loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+        p = a.profile
+        fig.suptitle("全市指标 Citywide scorecard", fontsize=13, fontweight="bold")
+        ax.set_title(f"{getattr(p, 'name_zh', p.key)}", fontsize=8.5, color="#333333")
+        fig.text(0.01, 0.003, ATTRIBUTION, fontsize=7, color="#444444", ha="left", va="bottom")
+    return fig
+
+
+def figure_overview(assessment, path: str | Path, dpi: float = 300) -> Path:
+    """Write the citywide overview map (communities by checks failed); return the path."""
+    return _save(make_overview(assessment), path, dpi)
+
+
+def figure_check(assessment, check_key: str, path: str | Path, dpi: float = 300) -> Path:
+    """Write the map of one check (coverage, gaps, facilities); return the path."""
+    return _save(make_check(assessment, check_key), path, dpi)
+
+
+def figure_scorecard(assessment, path: str | Path, dpi: float = 300) -> Path:
+    """Write the citywide scorecard bar chart; return the path."""
+    return _save(make_scorecard(assessment), path, dpi)

@@ -1,0 +1,409 @@
+"""QGIS layer styles stored inside the shortfall GeoPackage.
+
+QGIS keeps the styles it saves "in the database" in a table ``layer_styles``
+(one row per style, the QML document in ``styleQML``, ``useAsDefault`` marking
+the one a layer opens with). :func:`add_qgis_styles` writes that table itself,
+as QGIS would, so that dragging ``shortfall.gpkg`` into QGIS opens:
+
+``communities``
+    graduated by ``checks_failed`` (green → red, grey where no check could be
+    assessed), the same classes as the gap map;
+``gaps``
+    semi-transparent purple;
+``facilities``
+    categorized by ``category_key`` (one colour per profile category, grey for
+    the rest);
+``greenspace``
+    green.
+
+Field aliases (bilingual column descriptions) travel in the same QML, so the
+attribute table shows ``幼儿园覆盖率 Kindergarten coverage (%)`` above
+``cov_kindergarten``. An SLD version of each style goes in ``styleSLD`` for
+other clients.
+
+The table is an attribute table registered in ``gpkg_contents``
+(``data_type = 'attributes'``), exactly as QGIS (through GDAL) creates it: GDAL
+lists it as a table without geometry and every spatial layer stays as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputError
+
+__all__ = ["add_qgis_styles", "layer_qml", "STYLE_NAME", "STYLED_LAYERS"]
+
+STYLE_NAME = "servicecircle"
+STYLED_LAYERS = ("communities", "gaps", "facilities", "greenspace")
+QGIS_VERSION = "3.28.0-Firenze"  # the QML dialect written (read by QGIS 3.x)
+_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+_OUTLINE = "35,35,35,255"
+_OTHER = "#9e9e9e"
+
+_DDL = """
+CREATE TABLE layer_styles (
+  "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  "f_table_catalog" TEXT(256),
+  "f_table_schema" TEXT(256),
+  "f_table_name" TEXT(256),
+  "f_geometry_column" TEXT(256),
+  "styleName" TEXT(30),
+  "styleQML" TEXT,
+  "styleSLD" TEXT,
+  "useAsDefault" BOOLEAN,
+  "description" TEXT,
+  "owner" TEXT(30),
+  "ui" TEXT(30),
+  "update_time" DATETIME
+)"""
+
+
+# ------------------------------------------------------------------ colours
+def _rgba(colour: str, alpha: int = 255) -> str:
+    """``#54278f`` -> ``"84,39,143,255"`` (QGIS colour text)."""
+    c = colour.lstrip("#")
+    r, g, b = (int(c[i:i + 2], 16) for i in (0, 2, 4))
+    return f"{r},{g},{b},{alpha}"
+
+
+def _palette():
+    from .gapmap import FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA, PALETTE
+
+    return FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA, PALETTE
+
+
+# ------------------------------------------------------------------ QML pieces
+def _symbol(parent: ET.Element, name: str, kind: str, props: dict[str, str]) -> ET.Element:
+    """A ``<symbol>`` with one simple layer; properties both as an Option map
+    (QGIS ≥ 3.26 reads this) and as legacy ``<prop>`` elements (older 3.x)."""
+    sym = ET.SubElement(parent, "symbol", {"type": kind, "name": name, "alpha": "1", "clip_to_extent": "1",
+                                           "force_rhr": "0"})
+    cls = {"fill": "SimpleFill", "marker": "SimpleMarker", "line": "SimpleLine"}[kind]
+    layer = ET.SubElement(sym, "layer", {"class": cls, "enabled": "1", "locked": "0", "pass": "0"})
+    opt = ET.SubElement(layer, "Option", {"type": "Map"})
+    for k, v in props.items():
+        ET.SubElement(opt, "Option", {"type": "QString", "name": k, "value": v})
+    for k, v in props.items():
+        ET.SubElement(layer, "prop", {"k": k, "v": v})
+    return sym
+
+
+def _fill(colour: str, alpha: int = 255, outline: str = _OUTLINE, width: float = 0.26) -> dict[str, str]:
+    return {"color": _rgba(colour, alpha), "style": "solid", "outline_color": outline, "outline_style": "solid",
+            "outline_width": f"{width:g}", "outline_width_unit": "MM", "joinstyle": "bevel",
+            "offset": "0,0", "offset_unit": "MM"}
+
+
+def _marker(colour: str, size: float = 2.4) -> dict[str, str]:
+    return {"name": "circle", "color": _rgba(colour), "outline_color": "255,255,255,255", "outline_style": "solid",
+            "outline_width": "0.2", "outline_width_unit": "MM", "size": f"{size:g}", "size_unit": "MM",
+            "angle": "0", "scale_method": "diameter", "joinstyle": "bevel", "offset": "0,0", "offset_unit": "MM"}
+
+
+def _root(categories: str = "Symbology|Fields") -> ET.Element:
+    return ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": categories, "labelsEnabled": "0"})
+
+
+def _renderer(root: ET.Element, kind: str, **attrs: str) -> ET.Element:
+    return ET.SubElement(root, "renderer-v2", {"type": kind, "symbollevels": "0", "forceraster": "0",
+                                               "enableorderby": "0", "referencescale": "-1", **attrs})
+
+
+def _aliases(root: ET.Element, fields: list[str], aliases: dict[str, str]) -> None:
+    if not aliases:
+        return
+    el = ET.SubElement(root, "aliases")
+    for i, f in enumerate(fields):
+        if f in aliases:
+            ET.SubElement(el, "alias", {"field": f, "index": str(i), "name": aliases[f]})
+
+
+def _finish(root: ET.Element, geometry: int) -> str:
+    ET.SubElement(root, "layerGeometryType").text = str(geometry)
+    ET.indent(root, space="  ")
+    return _DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def communities_qml(fields: list[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Graduated by checks failed; grey where no check was assessed."""
+    failed_bins, _, _, no_data, _ = _palette()
+    root = _root()
+    expr = 'CASE WHEN "checks_assessed" = 0 THEN -1 ELSE "checks_failed" END'
+    r = _renderer(root, "graduatedSymbol", attr=expr, graduatedMethod="GraduatedColor")
+    ranges = ET.SubElement(r, "ranges")
+    symbols = ET.SubElement(r, "symbols")
+    classes = [(-1, -1, no_data, "无数据 no data")]
+    lower = 0
+    for upper, colour, label in failed_bins:
+        hi = 9999 if upper == float("inf") else int(upper)
+        classes.append((lower, hi, colour, f"{label} 项未达标 checks failed"))
+        lower = hi + 1
+    for i, (lo, hi, colour, label) in enumerate(classes):
+        ET.SubElement(ranges, "range", {"lower": f"{lo:.6f}", "upper": f"{hi:.6f}", "symbol": str(i),
+                                        "label": label, "render": "true"})
+        _symbol(symbols, str(i), "fill", _fill(colour, 200))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 2)
+
+
+def gaps_qml(fields: list[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Semi-transparent purple."""
+    _, gap, _, _, _ = _palette()
+    root = _root()
+    r = _renderer(root, "singleSymbol")
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(gap, 110, _rgba(gap), 0.4))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 2)
+
+
+def greenspace_qml(fields: list[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Green."""
+    _, _, green, _, _ = _palette()
+    root = _root()
+    r = _renderer(root, "singleSymbol")
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(green, 170, _rgba("#1b7837"), 0.3))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 2)
+
+
+def facilities_qml(categories: list[tuple[str, str]], fields: list[str] = (),
+                   aliases: dict[str, str] | None = None) -> str:
+    """Categorized by ``category_key``: ``categories`` is ``[(value, label)]``; others grey."""
+    _, _, _, _, palette = _palette()
+    root = _root()
+    r = _renderer(root, "categorizedSymbol", attr="category_key")
+    cats = ET.SubElement(r, "categories")
+    symbols = ET.SubElement(r, "symbols")
+    for i, (value, label) in enumerate(categories):
+        ET.SubElement(cats, "category", {"type": "string", "value": value, "symbol": str(i), "label": label,
+                                         "render": "true"})
+        _symbol(symbols, str(i), "marker", _marker(palette[i % len(palette)]))
+    k = len(categories)
+    ET.SubElement(cats, "category", {"type": "string", "value": "", "symbol": str(k),
+                                     "label": "其他 other", "render": "true"})
+    _symbol(symbols, str(k), "marker", _marker(_OTHER, 1.6))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 0)
+
+
+# ------------------------------------------------------------------ SLD
+_SLD_NS = {"sld": "http://www.opengis.net/sld", "se": "http://www.opengis.net/se",
+           "ogc": "http://www.opengis.net/ogc"}
+
+
+def _sld(layer: str, rules: list[dict[str, Any]], geometry: int) -> str:
+    """A small SLD 1.1 document: one rule per class."""
+    se, ogc, sld = "{http://www.opengis.net/se}", "{http://www.opengis.net/ogc}", "{http://www.opengis.net/sld}"
+    for prefix, uri in _SLD_NS.items():
+        ET.register_namespace(prefix, uri)
+    root = ET.Element(f"{sld}StyledLayerDescriptor", {"version": "1.1.0"})
+    named = ET.SubElement(root, f"{sld}NamedLayer")
+    ET.SubElement(named, f"{se}Name").text = layer
+    style = ET.SubElement(named, f"{sld}UserStyle")
+    ET.SubElement(style, f"{se}Name").text = layer
+    fts = ET.SubElement(style, f"{se}FeatureTypeStyle")
+    for rule in rules:
+        el = ET.SubElement(fts, f"{se}Rule")
+        ET.SubElement(el, f"{se}Name").text = rule["name"]
+        desc = ET.SubElement(el, f"{se}Description")
+        ET.SubElement(desc, f"{se}Title").text = rule["name"]
+        flt = rule.get("filter")
+        if flt is not None:
+            f = ET.SubElement(el, f"{ogc}Filter")
+            _sld_filter(f, flt, ogc)
+        colour, opacity = rule["colour"], rule.get("opacity", 1.0)
+        if geometry == 0:
+            sym = ET.SubElement(el, f"{se}PointSymbolizer")
+            g = ET.SubElement(sym, f"{se}Graphic")
+            mark = ET.SubElement(g, f"{se}Mark")
+            ET.SubElement(mark, f"{se}WellKnownName").text = "circle"
+            fill = ET.SubElement(mark, f"{se}Fill")
+            ET.SubElement(fill, f"{se}SvgParameter", {"name": "fill"}).text = colour
+            ET.SubElement(g, f"{se}Size").text = "7"
+        else:
+            sym = ET.SubElement(el, f"{se}PolygonSymbolizer")
+            fill = ET.SubElement(sym, f"{se}Fill")
+            ET.SubElement(fill, f"{se}SvgParameter", {"name": "fill"}).text = colour
+            ET.SubElement(fill, f"{se}SvgParameter", {"name": "fill-opacity"}).text = f"{opacity:.2f}"
+            stroke = ET.SubElement(sym, f"{se}Stroke")
+            ET.SubElement(stroke, f"{se}SvgParameter", {"name": "stroke"}).text = rule.get("stroke", "#232323")
+            ET.SubElement(stroke, f"{se}SvgParameter", {"name": "stroke-width"}).text = "1"
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _sld_filter(parent: ET.Element, flt: tuple, ogc: str) -> None:
+    op = flt[0]
+    if op == "and":
+        el = ET.SubElement(parent, f"{ogc}And")
+        for sub in flt[1:]:
+            _sld_filter(el, sub, ogc)
+    elif op == "between":
+        _, prop, lo, hi = flt
+        el = ET.SubElement(parent, f"{ogc}PropertyIsBetween")
+        ET.SubElement(el, f"{ogc}PropertyName").text = prop
+        ET.SubElement(ET.SubElement(el, f"{ogc}LowerBoundary"), f"{ogc}Literal").text = str(lo)
+        ET.SubElement(ET.SubElement(el, f"{ogc}UpperBoundary"), f"{ogc}Literal").text = str(hi)
+    else:  # ("eq" | "gt", prop, value)
+        _, prop, value = flt
+        tag = {"eq": "PropertyIsEqualTo", "gt": "PropertyIsGreaterThan"}[op]
+        el = ET.SubElement(parent, f"{ogc}{tag}")
+        ET.SubElement(el, f"{ogc}PropertyName").text = prop
+        ET.SubElement(el, f"{ogc}Literal").text = str(value)
+
+
+def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
+    failed_bins, gap, green, no_data, palette = _palette()
+    if layer == "communities":
+        rules = [{"name": "无数据 no data", "colour": no_data, "opacity": 0.8,
+                  "filter": ("eq", "checks_assessed", 0)}]
+        lower = 0
+        for upper, colour, label in failed_bins:
+            hi = 9999 if upper == float("inf") else int(upper)
+            rules.append({"name": f"{label} 项未达标 checks failed", "colour": colour, "opacity": 0.8,
+                          "filter": ("and", ("gt", "checks_assessed", 0), ("between", "checks_failed", lower, hi))})
+            lower = hi + 1
+        return _sld(layer, rules, 2)
+    if layer == "gaps":
+        return _sld(layer, [{"name": "服务缺口 gap", "colour": gap, "opacity": 0.43, "stroke": gap}], 2)
+    if layer == "greenspace":
+        return _sld(layer, [{"name": "绿地 green space", "colour": green, "opacity": 0.67, "stroke": "#1b7837"}], 2)
+    rules = [{"name": label, "colour": palette[i % len(palette)], "filter": ("eq", "category_key", value)}
+             for i, (value, label) in enumerate(categories)]
+    return _sld(layer, rules, 0)
+
+
+# ------------------------------------------------------------------ the table
+def layer_qml(layer: str, *, fields: list[str] = (), aliases: dict[str, str] | None = None,
+              categories: list[tuple[str, str]] | None = None) -> str:
+    """The QML document for one of :data:`STYLED_LAYERS`."""
+    if layer == "communities":
+        return communities_qml(fields, aliases)
+    if layer == "gaps":
+        return gaps_qml(fields, aliases)
+    if layer == "greenspace":
+        return greenspace_qml(fields, aliases)
+    if layer == "facilities":
+        return facilities_qml(categories or [], fields, aliases)
+    raise ValueError(f"no style for layer {layer!r}")
+
+
+def _facility_categories(con: sqlite3.Connection, assessment) -> list[tuple[str, str]]:
+    """(value, bilingual label) for the profile categories present in the facilities layer."""
+    cols = [r[1] for r in con.execute('PRAGMA table_info("facilities")')]
+    if "category_key" not in cols:
+        return []
+    where = ' WHERE "in_profile" = 1' if "in_profile" in cols else ""
+    values = [r[0] for r in con.execute(
+        f'SELECT DISTINCT "category_key" FROM "facilities"{where} ORDER BY "category_key"') if r[0] is not None]
+    out = []
+    for v in values:
+        zh, en = str(v), str(v)
+        if assessment is not None:
+            cat = assessment.profile.categories.get(str(v))
+            if cat is not None:
+                zh, en = cat.name_zh, cat.name_en
+        out.append((str(v), f"{zh} {en}" if zh != en else zh))
+    return out
+
+
+def _fields_and_aliases(con: sqlite3.Connection, table: str, geom_col: str, assessment, layer: str):
+    from .excel import column_header
+
+    info = list(con.execute(f'PRAGMA table_info("{table}")'))
+    fields = [r[1] for r in info if r[1] != geom_col]
+    aliases = {}
+    if assessment is not None:
+        for f in fields:
+            header = column_header(f, assessment, layer=layer)
+            if header != f:
+                aliases[f] = header
+    return fields, aliases
+
+
+def add_qgis_styles(gpkg_path: str | Path, assessment=None) -> list[str]:
+    """Store default QGIS styles for the styled layers in ``gpkg_path``; return the layers styled.
+
+    Layers the GeoPackage does not have (``greenspace`` without green-space
+    input) are skipped. Running it twice replaces this package's styles and
+    leaves any other style a user saved in place (no longer the default).
+
+    Parameters
+    ----------
+    gpkg_path
+        The shortfall GeoPackage (written by :func:`write_geopackage`).
+    assessment
+        Optional: the assessment, for bilingual category labels and field
+        aliases (the styles work without it).
+    """
+    path = Path(gpkg_path)
+    if not path.is_file():
+        raise OutputError("no GeoPackage to add styles to", file=path,
+                          fix="write the GeoPackage first (write_geopackage / Assessment.save)")
+    try:
+        con = sqlite3.connect(path)
+    except sqlite3.Error as exc:  # pragma: no cover - unreadable file
+        raise OutputError(f"cannot open the GeoPackage ({exc})", file=path) from None
+    styled: list[str] = []
+    try:
+        with con:
+            geoms = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+            _ensure_table(con)
+            for layer in STYLED_LAYERS:
+                if layer not in geoms:
+                    continue
+                fields, aliases = _fields_and_aliases(con, layer, geoms[layer], assessment, layer)
+                cats = _facility_categories(con, assessment) if layer == "facilities" else []
+                qml = layer_qml(layer, fields=fields, aliases=aliases, categories=cats)
+                sld = _sld_for(layer, cats)
+                con.execute('DELETE FROM layer_styles WHERE f_table_name = ? AND "styleName" = ?',
+                            (layer, STYLE_NAME))
+                con.execute('UPDATE layer_styles SET "useAsDefault" = 0 WHERE f_table_name = ?', (layer,))
+                con.execute(
+                    'INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, '
+                    '"styleName", "styleQML", "styleSLD", "useAsDefault", description, owner, ui, update_time) '
+                    "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'servicecircle', '', NULL)",
+                    (layer, geoms[layer], STYLE_NAME, qml, sld, _DESCRIPTIONS[layer]),
+                )
+                styled.append(layer)
+            _update_counts(con)
+    except sqlite3.Error as exc:
+        raise OutputError(f"cannot write QGIS styles into the GeoPackage ({exc})", file=path,
+                          fix="close the GeoPackage in QGIS and check the file is writable") from None
+    finally:
+        con.close()
+    return styled
+
+
+_DESCRIPTIONS = {
+    "communities": "社区按未达标项数分级 communities graduated by checks failed",
+    "gaps": "服务缺口（半透明紫色） gaps, semi-transparent purple",
+    "facilities": "设施按标准类别分类 facilities categorized by profile category",
+    "greenspace": "绿地公园 green spaces",
+}
+
+
+def _ensure_table(con: sqlite3.Connection) -> None:
+    """Create ``layer_styles`` and register it as an attribute table, as QGIS does through GDAL."""
+    exists = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'layer_styles'").fetchone()
+    if not exists:
+        con.execute(_DDL)
+    registered = con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone()
+    if not registered:
+        con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+                    "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', "
+                    "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
+
+
+def _update_counts(con: sqlite3.Connection) -> None:
+    """Keep GDAL's feature-count cache (``gpkg_ogr_contents``) right for the styles table."""
+    has = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_ogr_contents'").fetchone()
+    if not has:
+        return
+    n = con.execute("SELECT COUNT(*) FROM layer_styles").fetchone()[0]
+    con.execute("DELETE FROM gpkg_ogr_contents WHERE table_name = 'layer_styles'")
+    con.execute("INSERT INTO gpkg_ogr_contents (table_name, feature_count) VALUES ('layer_styles', ?)", (n,))
