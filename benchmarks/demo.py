@@ -24,32 +24,34 @@ def servicecircle_exe() -> str:
     return str(exe) if exe.exists() else "servicecircle"
 
 
-def _timed(cmd: list[str], env: dict) -> tuple[float, float, int, str]:
+def _timed(cmd: list[str], env: dict) -> tuple[float, float, float, int, str]:
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     took = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return took, usage.ru_maxrss / 1024, proc.returncode, out.decode(errors="replace")
+    cpu = usage.ru_utime + usage.ru_stime
+    return took, cpu, usage.ru_maxrss / 1024, proc.returncode, out.decode(errors="replace")
 
 
 def run(repeats: int = 3, echo: bool = True) -> dict:
     """Cold once per repeat (a fresh cache each time), warm after each cold run; best and all times."""
-    res = {"cold": [], "warm": [], "cold_rss_mb": [], "warm_rss_mb": []}
+    res = {"cold": [], "warm": [], "cold_cpu": [], "warm_cpu": [], "cold_rss_mb": [], "warm_rss_mb": []}
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="sc-bench-cache-") as cache, \
                 tempfile.TemporaryDirectory(prefix="sc-bench-demo-") as out:
             env = dict(os.environ, SERVICECIRCLE_CACHE=cache)
             cmd = [servicecircle_exe(), "demo", "--out", out, "--quiet"]
             for kind in ("cold", "warm"):
-                took, rss, rc, text = _timed(cmd, env)
+                took, cpu, rss, rc, text = _timed(cmd, env)
                 if rc != 0:
                     raise RuntimeError(f"servicecircle demo failed ({kind}):\n{text[-3000:]}")
                 res[kind].append(took)
                 res[f"{kind}_rss_mb"].append(rss)
+                res[f"{kind}_cpu"].append(cpu)
                 if echo:
-                    print(f"  demo {kind:<4} {took:7.2f} s   peak RSS {rss:6.0f} MB", flush=True)
+                    print(f"  demo {kind:<4} {took:7.2f} s (cpu {cpu:6.2f})   peak RSS {rss:6.0f} MB", flush=True)
     res["command"] = "SERVICECIRCLE_CACHE=<empty dir> servicecircle demo --out <tmp> --quiet"
     return res
 

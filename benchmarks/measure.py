@@ -104,6 +104,7 @@ class Row:
     method: str
     stage: str
     seconds: float | None = None
+    cpu_seconds: float | None = None  # user + system CPU of the whole process during the stage
     peak_mb: float | None = None
     delta_mb: float | None = None
     status: str = "measured"  # measured | estimated | skipped | capped
@@ -133,12 +134,15 @@ class Recorder:
         base = self._method_start.get(method)
         with peak_rss() as mem:
             t = time.perf_counter()
+            c = time.process_time()
             try:
                 yield row
             finally:
                 took = time.perf_counter() - t
+                cpu = time.process_time() - c
         if row.seconds is None:
             row.seconds = took
+            row.cpu_seconds = cpu
         row.peak_mb = mem["peak_mb"]
         row.delta_mb = mem["peak_mb"] - (base if base is not None else mem["start_mb"])
         self.rows.append(row)
@@ -156,6 +160,8 @@ class Recorder:
     @staticmethod
     def _print(row: Row) -> None:
         sec = "—" if row.seconds is None else f"{row.seconds:9.3f} s"
+        if row.cpu_seconds is not None:
+            sec += f" (cpu {row.cpu_seconds:8.3f})"
         mem = "" if row.peak_mb is None else f"  peak {row.peak_mb:8.0f} MB (Δ {row.delta_mb:+7.0f})"
         flag = "" if row.status == "measured" else f"  [{row.status}]"
         print(f"  {row.method:<28} {row.stage:<26} {sec}{mem}{flag}  {row.note}", flush=True)

@@ -74,9 +74,10 @@ def stage_table(rows: list[dict]) -> str:
         note = r["note"]
         if r["status"] not in ("measured", "estimated"):
             note = f"**{r['status']}**: {note}"
-        body.append([r["method"], r["stage"], fmt_s(r["seconds"], r["status"]), fmt_mb(r["peak_mb"]),
+        cpu = "—" if r.get("cpu_seconds") is None else fmt_s(r["cpu_seconds"])
+        body.append([r["method"], r["stage"], fmt_s(r["seconds"], r["status"]), cpu, fmt_mb(r["peak_mb"]),
                      fmt_mb(r["delta_mb"]), agree, note])
-    return md_table(["method", "stage", "wall time", "peak RSS MB", "Δ over method start MB",
+    return md_table(["method", "stage", "wall time", "CPU time", "peak RSS MB", "Δ over method start MB",
                      "max abs diff at nodes vs scipy (m)", "note"], body)
 
 

@@ -364,6 +364,9 @@ def assess(
             d_weight = sampled["weight"].to_numpy()
             d_comm = sampled["community"].to_numpy()
             d_area = sampled["area_m2"].to_numpy()
+            if residential is not None:
+                # residential land is the denominator: communities without any have none to measure
+                d_area = np.where(sampled["sampled_in"].to_numpy() == "residential", d_area, np.nan)
             demand_out = pd.DataFrame({"sampled_in": sampled["sampled_in"].to_numpy(),
                                        "area_m2": d_area})
             demand_kind = "sampled"

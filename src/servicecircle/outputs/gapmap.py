@@ -122,6 +122,10 @@ def _label(row: pd.Series, id_column: str, name_column: str | None) -> str:
     return str(ident)
 
 
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
 def gap_map(
     assessment,
     *,
@@ -134,6 +138,9 @@ def gap_map(
     max_facilities_per_layer: int = 20_000,
 ):
     """Build the interactive gap map of an assessment.
+
+    Every geometry is written into the page once; each layer styles and filters
+    it in the browser, so the file stays small and fast with many checks.
 
     Parameters
     ----------
@@ -166,7 +173,6 @@ def gap_map(
     comm = a.communities
     crs = comm.crs
     id_col = a.id_column if a.id_column in comm.columns else None
-    ids = comm[id_col].to_numpy() if id_col else np.arange(1, len(comm) + 1)
     comm_geo = _to_wgs84(comm.geometry.values, crs, simplify_m)
     valid = [g for g in comm_geo if g is not None and not shapely.is_empty(g)]
     if valid:
@@ -174,8 +180,11 @@ def gap_map(
     else:
         minx, miny, maxx, maxy = 73.5, 18.0, 135.0, 53.5
     reach = [c for c in a.checks if c.cov_col]
+    flagged = [c for c in a.checks if not c.cov_col and c.pass_col and c.pass_col in comm.columns]
+    fac = a.facilities
+    gaps = a.gaps
     # SVG keeps every shape a clickable DOM element; canvas stays fast with very many
-    many = len(comm) * (1 + len(reach)) + len(a.facilities) + len(a.gaps) > 20_000
+    many = len(comm) + len(fac) + len(gaps) > 20_000
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13, tiles=None,
                    control_scale=False, prefer_canvas=many)
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
@@ -191,145 +200,151 @@ def gap_map(
         folium.TileLayer(tiles=url, attr=attr, name="底图 Basemap", control=False).add_to(m)
     _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
 
-    names = [_label(r, id_col or "", a.name_column) for _, r in comm.iterrows()] if len(comm) else []
     weight_kind = comm["weight_kind"].iloc[0] if "weight_kind" in comm.columns and len(comm) else "weight"
     weight_zh = {"households": "户数", "residents": "人口"}.get(weight_kind, "权重")
 
-    # ---- overview
-    props = []
-    for i, (_, r) in enumerate(comm.iterrows()):
-        props.append({
-            "name": _e(names[i]),
+    # ---- one property table for the communities: every layer reads its own columns
+    cprops: list[dict[str, Any]] = []
+    for _, r in comm.iterrows():
+        assessed = r.get("checks_assessed") or 0
+        cprops.append({
+            "name": _e(_label(r, id_col or "", a.name_column)),
             "weight": _num(r.get("weight_total")),
-            "failed": _e(int(r["checks_failed"])) if r.get("checks_assessed") else "—",
-            "assessed": _e(int(r.get("checks_assessed") or 0)),
-            "worst": _pct(r.get("worst_cov")),
-            "_fill": _failed_colour(r.get("checks_failed") or 0, r.get("checks_assessed") or 0),
+            "o_fill": _failed_colour(r.get("checks_failed") or 0, assessed),
+            "o_failed": _e(int(r["checks_failed"])) if assessed else "—",
+            "o_assessed": _e(int(assessed)),
+            "o_worst": _pct(r.get("worst_cov")),
         })
-    # the overview and the per-check layers are mutually exclusive (radio buttons)
-    overview = folium.FeatureGroup(name=_e("总览：未达标项数 Overview: checks failed"), overlay=False, show=True)
-    folium.GeoJson(
-        _feature_collection(comm_geo, props),
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#444444",
-                                  "weight": 0.8, "fillOpacity": 0.6},
-        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        **_details(
-            fields=["name", "weight", "assessed", "failed", "worst"],
-            aliases=["社区 Community", f"{weight_zh} {_e(weight_kind.capitalize())}",
-                     "评估项 Checks", "未达标 Failed", "最低覆盖率 Lowest coverage"],
-        ),
-    ).add_to(overview)
-    overview.add_to(m)
-
-    # ---- per check
-    fac = a.facilities
-    fac_geo = _to_wgs84(fac.geometry.values, fac.crs, 0) if len(fac) else np.zeros(0, dtype=object)
-    gaps = a.gaps
-    gap_geo = _to_wgs84(gaps.geometry.values, gaps.crs, simplify_m) if len(gaps) else np.zeros(0, object)
-    name_col = next((c for c in ("name", "名称", "NAME", "Name") if c in fac.columns), None)
-    colours = {}
-    sampled_note = False
-    for k, check in enumerate(reach):
-        colour = PALETTE[k % len(PALETTE)]
-        colours[check.key] = colour
-        label = (f"{check.name_zh} · {check.name_en}" if check.kind == "reach"
-                 else f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m")
-        fg = folium.FeatureGroup(name=_e(label), overlay=False, show=False)
-        props = []
+    for j, check in enumerate(reach):
         for i, (_, r) in enumerate(comm.iterrows()):
-            share = r.get(check.cov_col)
-            passed = r.get(check.pass_col)
-            verdict = "—" if passed is None or passed is pd.NA else ("达标 Pass" if passed else "未达标 Fail")
-            props.append({
-                "name": _e(names[i]), "cov": _pct(share), "target": _pct(check.target),
-                "verdict": verdict, "unc": _num(r.get(check.unc_col)),
-                "_fill": _coverage_colour(np.nan if share is None or share is pd.NA else float(share)),
+            share, passed = r.get(check.cov_col), r.get(check.pass_col)
+            cprops[i].update({
+                f"f{j}": _coverage_colour(np.nan if _missing(share) else float(share)),
+                f"c{j}": _pct(share),
+                f"r{j}": "—" if _missing(passed) else ("达标 Pass" if passed else "未达标 Fail"),
+                f"u{j}": _num(r.get(check.unc_col)),
             })
-        folium.GeoJson(
-            _feature_collection(comm_geo, props),
-            style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555",
-                                      "weight": 0.6, "fillOpacity": 0.55},
-            highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(
-                fields=["name", "cov", "target", "verdict", "unc"],
-                aliases=["社区 Community", "覆盖率 Coverage", "目标 Target", "结论 Result",
-                         f"未覆盖{weight_zh} Uncovered {_e(weight_kind)}"],
-            ),
-        ).add_to(fg)
-        sel = np.flatnonzero((gaps["check"] == check.key).to_numpy()) if len(gaps) else []
-        if len(sel):
-            gprops = [{
-                "cat": _e(f"{check.name_zh} {check.name_en}"), "radius": f"{check.radius_m:g} m",
-                "area": _num(gaps["gap_area_m2"].iloc[i]), "unc": _num(gaps["uncovered_weight"].iloc[i]),
-                "comm": _e(gaps["community_id"].iloc[i]),
-            } for i in sel]
-            folium.GeoJson(
-                _feature_collection(gap_geo[sel], gprops),
-                style_function=lambda f: {"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 0.8,
-                                          "fillOpacity": 0.55},
-                **_details(
-                    fields=["cat", "radius", "comm", "area", "unc"],
-                    aliases=["缺口 Gap", "服务半径 Radius", "社区 Community", "面积 m² Area m²",
-                             f"未覆盖{weight_zh} Uncovered"],
-                ),
-            ).add_to(fg)
-        spaces = a.layers.get("greenspace")
-        flag = f"is_{check.key.removesuffix('_reach')}"
-        if spaces is not None and flag in spaces.columns and bool(spaces[flag].any()):
-            q = spaces[spaces[flag].astype(bool)]
-            gprops = [{"name": _e(r["names"] or "—"), "area": _num(r["area_m2"]) + " m²",
-                       "how": _e(r["reach_method"]), "n": _e(int(r["n_access"]))} for _, r in q.iterrows()]
-            folium.GeoJson(
-                _feature_collection(_to_wgs84(q.geometry.values, q.crs, simplify_m), gprops),
-                style_function=lambda f: {"fillColor": GREEN_COLOUR, "color": "#1b7837", "weight": 1,
-                                          "fillOpacity": 0.6},
-                **_details(["name", "area", "how", "n"],
-                           ["绿地 Green space", "面积 Area", "到达方式 Reached at", "出入口/边界点 Access points"]),
-            ).add_to(fg)
-        members = (np.flatnonzero((fac["category_key"] == check.category).to_numpy()) if check.category
-                   else np.zeros(0, dtype=int))
-        if len(members) > max_facilities_per_layer:
-            members = np.sort(np.random.default_rng(0).choice(members, max_facilities_per_layer, replace=False))
-            sampled_note = True
-        if len(members):
-            _facility_layer(fac, fac_geo, members, name_col, colour,
-                            f"{check.name_zh} {check.name_en}").add_to(fg)
-        fg.add_to(m)
-
-    # ---- checks without a coverage share (floor area, 6个1, indicators): pass / fail
-    for check in [c for c in a.checks if not c.cov_col and c.pass_col and c.pass_col in comm.columns]:
-        fg = folium.FeatureGroup(name=_e(f"{check.name_zh} · {check.name_en}"), overlay=False, show=False)
-        props = []
+    for j, check in enumerate(flagged):
         for i, (_, r) in enumerate(comm.iterrows()):
             passed = r.get(check.pass_col)
             score = r.get(check.score_col) if check.score_col else None
-            verdict = "—" if passed is None or passed is pd.NA else ("达标 Pass" if passed else "未达标 Fail")
-            value = "—" if score is None or score is pd.NA or (isinstance(score, float) and np.isnan(score)) \
-                else (f"{score:,.1f} {check.score_unit}" if isinstance(score, (int, float, np.number))
-                      else _e(score))
-            props.append({"name": _e(names[i]), "value": _e(value), "verdict": verdict,
-                          "target": "—" if check.target is None else _e(f"{check.target:g} {check.score_unit}"),
-                          "_fill": NO_DATA if verdict == "—" else ("#1a9850" if passed else "#d73027")})
-        folium.GeoJson(
-            _feature_collection(comm_geo, props),
-            style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555", "weight": 0.6,
-                                      "fillOpacity": 0.55},
-            highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-            **_details(["name", "value", "target", "verdict"],
-                       ["社区 Community", "数值 Value", "目标 Target", "结论 Result"]),
-        ).add_to(fg)
-        fg.add_to(m)
+            if _missing(score):
+                value = "—"
+            elif isinstance(score, (int, float, np.number)):
+                value = _e(f"{score:,.1f} {check.score_unit}")
+            else:
+                value = _e(score)
+            cprops[i].update({
+                f"pf{j}": NO_DATA if _missing(passed) else ("#1a9850" if passed else "#d73027"),
+                f"pv{j}": value,
+                f"pr{j}": "—" if _missing(passed) else ("达标 Pass" if passed else "未达标 Fail"),
+            })
+    data = {"communities": _feature_collection(comm_geo, cprops)}
 
-    # ---- facilities of categories that are not checked
-    shown = [c.category for c in reach if c.category]
-    others = np.flatnonzero(~fac["category_key"].isin(shown).to_numpy() & fac["category_key"].notna().to_numpy()) \
-        if len(fac) else []
-    if len(others):
+    # ---- gaps, facilities, green spaces: one collection each, filtered per layer
+    if len(gaps):
+        # the grid's stair steps carry no information: smooth them for display
+        gap_geo = _to_wgs84(gaps.geometry.values, gaps.crs, max(simplify_m, a.timings.get("gap_grid_m", 0) / 2))
+        data["gaps"] = _feature_collection(gap_geo, [{
+            "check": str(r["check"]), "cat": _e(f"{r['name_zh']} {r['name_en']}"),
+            "radius": f"{r['radius_m']:g} m", "comm": _e(r["community_id"]), "area": _num(r["gap_area_m2"]),
+            "unc": _num(r["uncovered_weight"]),
+        } for _, r in gaps.iterrows()])
+    name_col = next((c for c in ("name", "名称", "NAME", "Name") if c in fac.columns), None)
+    colours: dict[str, str] = {}
+    sampled_note = False
+    shown: list[int] = []
+    for k, check in enumerate(reach):
+        colours[check.key] = PALETTE[k % len(PALETTE)]
+        if check.category:
+            members = np.flatnonzero((fac["category_key"] == check.category).to_numpy())
+            if len(members) > max_facilities_per_layer:
+                members = np.sort(np.random.default_rng(0).choice(members, max_facilities_per_layer, replace=False))
+                sampled_note = True
+            shown.extend(members.tolist())
+    in_checks = {c.category for c in reach if c.category}
+    others = [i for i in np.flatnonzero(fac["category_key"].notna().to_numpy()) if fac["category_key"].iloc[i]
+              not in in_checks][:max_facilities_per_layer] if len(fac) else []
+    draw = sorted(set(shown) | set(others))
+    if draw:
+        fac_geo = _to_wgs84(fac.geometry.values[draw], fac.crs, 0)
+        check_of = {c.category: c for c in reach if c.category}
+        fprops = []
+        for i in draw:
+            key = fac["category_key"].iloc[i]
+            c = check_of.get(key)
+            fprops.append({
+                "cat_key": str(key), "name": _e(fac[name_col].iloc[i]) if name_col else "—",
+                "cat": _e(f"{c.name_zh} {c.name_en}" if c else key),
+                "snap": _num(fac["snap_m"].iloc[i]) + " m",
+                "placed": "是 Yes" if bool(fac["snapped"].iloc[i]) else "否：离路网过远 No: too far from the network",
+                "fill": colours.get(c.key, "#555555") if c else "#555555",
+                "op": 0.95 if bool(fac["snapped"].iloc[i]) else 0.25,
+            })
+        data["facilities"] = _feature_collection(fac_geo, fprops)
+    spaces = a.layers.get("greenspace")
+    if spaces is not None and len(spaces):
+        flags = [c for c in spaces.columns if c.startswith("is_")]
+        data["green"] = _feature_collection(_to_wgs84(spaces.geometry.values, spaces.crs, simplify_m), [{
+            "name": _e(r["names"] or "—"), "area": _num(r["area_m2"]) + " m²", "how": _e(r["reach_method"]),
+            "n": _e(int(r["n_access"])), **{f: bool(r[f]) for f in flags},
+        } for _, r in spaces.iterrows()])
+    store = _SharedData(data)
+    store.add_to(m)
+
+    outline = {"color": "#555555", "weight": 0.6, "fillOpacity": 0.55}
+    comm_fields = ["name", "weight", "o_assessed", "o_failed", "o_worst"]
+    comm_aliases = ["社区 Community", f"{weight_zh} {_e(weight_kind.capitalize())}", "评估项 Checks",
+                    "未达标 Failed", "最低覆盖率 Lowest coverage"]
+    # the overview and the per-check layers are mutually exclusive (radio buttons)
+    overview = folium.FeatureGroup(name=_e("总览：未达标项数 Overview: checks failed"), overlay=False, show=True)
+    _JsonLayer(store, "communities", fields=comm_fields, aliases=comm_aliases, fill_key="o_fill",
+               style={"color": "#444444", "weight": 0.8, "fillOpacity": 0.6}).add_to(overview)
+    overview.add_to(m)
+    fac_fields, fac_aliases = ["name", "cat", "snap", "placed"], ["名称 Name", "类别 Category",
+                                                                  "接入距离 Snap distance", "接入路网 On the network"]
+    for j, check in enumerate(reach):
+        label = (f"{check.name_zh} · {check.name_en}" if check.kind == "reach"
+                 else f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m")
+        fg = folium.FeatureGroup(name=_e(label), overlay=False, show=False)
+        _JsonLayer(store, "communities", fill_key=f"f{j}", style=outline,
+                   fields=["name", f"c{j}", f"r{j}", f"u{j}"],
+                   aliases=["社区 Community", "覆盖率 Coverage", "结论 Result",
+                            f"未覆盖{weight_zh} Uncovered {_e(weight_kind)}"],
+                   note=f"目标 Target: ≥ {check.target:g}%").add_to(fg)
+        flag = f"is_{check.key.removesuffix('_reach')}"
+        if "green" in data and spaces is not None and flag in spaces.columns:
+            _JsonLayer(store, "green", filter=(flag, True),
+                       style={"fillColor": GREEN_COLOUR, "color": "#1b7837", "weight": 1, "fillOpacity": 0.6},
+                       fields=["name", "area", "how", "n"],
+                       aliases=["绿地 Green space", "面积 Area", "到达方式 Reached at",
+                                "出入口/边界点 Access points"]).add_to(fg)
+        if "gaps" in data:
+            _JsonLayer(store, "gaps", filter=("check", check.key),
+                       style={"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 0.8, "fillOpacity": 0.55},
+                       fields=["cat", "radius", "comm", "area", "unc"],
+                       aliases=["缺口 Gap", "服务半径 Radius", "社区 Community", "面积 m² Area m²",
+                                f"未覆盖{weight_zh} Uncovered"]).add_to(fg)
+        if check.category and "facilities" in data:
+            _JsonLayer(store, "facilities", filter=("cat_key", check.category), point=True, fill_key="fill",
+                       style={"color": "#ffffff", "weight": 1.5, "radius": 5}, opacity_key="op",
+                       fields=fac_fields, aliases=fac_aliases).add_to(fg)
+        fg.add_to(m)
+    for j, check in enumerate(flagged):
+        fg = folium.FeatureGroup(name=_e(f"{check.name_zh} · {check.name_en}"), overlay=False, show=False)
+        target = "—" if check.target is None else f"{check.target:g} {check.score_unit}"
+        _JsonLayer(store, "communities", fill_key=f"pf{j}", style=outline, fields=["name", f"pv{j}", f"pr{j}"],
+                   aliases=["社区 Community", "数值 Value", "结论 Result"],
+                   note=f"目标 Target: {target}").add_to(fg)
+        fg.add_to(m)
+    if others and "facilities" in data:
         fg = folium.FeatureGroup(name=_e("其他设施（未评估） Other facilities (not checked)"), show=False)
-        _facility_layer(fac, fac_geo, others[:max_facilities_per_layer], name_col, "#555555", None).add_to(fg)
+        _JsonLayer(store, "facilities", filter_out=("cat_key", sorted(in_checks)), point=True,
+                   style={"color": "#555555", "weight": 1, "radius": 3, "fillColor": "#555555", "fillOpacity": 0.6},
+                   fields=fac_fields, aliases=fac_aliases).add_to(fg)
         fg.add_to(m)
 
-    n_layers = 2 + len(a.checks)
+    n_layers = 2 + len(reach) + len(flagged)
     folium.LayerControl(collapsed=n_layers > 10).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend_html(a, colours, title, sampled_note)))
     if offline:
@@ -353,38 +368,71 @@ class _FitBounds(MacroElement):
         self.bounds = bounds
 
 
-def _details(fields: list[str], aliases: list[str]) -> dict[str, Any]:
-    """A hover tooltip and a click popup showing the same (already escaped) fields."""
-    import folium
-
-    return {"tooltip": folium.GeoJsonTooltip(fields=fields, aliases=aliases),
-            "popup": folium.GeoJsonPopup(fields=fields, aliases=aliases)}
+def _script_json(obj: Any) -> str:
+    """JSON that is safe inside a <script> element (no '<', '>' or '&' left raw)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _facility_layer(fac, fac_geo, members, name_col, colour: str, category_label: str | None):
-    """Facilities as one GeoJSON layer of circle markers, with tooltips and click popups."""
-    import folium
+class _SharedData(MacroElement):
+    """The map's data, written into the page once as a JavaScript object."""
 
-    props = []
-    for i in members:
-        snapped = bool(fac["snapped"].iloc[i])
-        props.append({
-            "name": _e(fac[name_col].iloc[i]) if name_col else "—",
-            "cat": _e(category_label or fac["category_key"].iloc[i]),
-            "snap": _num(fac["snap_m"].iloc[i]) + " m",
-            "placed": "是 Yes" if snapped else "否：离路网过远 No: too far from the network",
-            "_fill": colour,
-            "_opacity": 0.95 if snapped else 0.25,
-        })
-    fields = ["name", "cat", "snap", "placed"]
-    aliases = ["名称 Name", "类别 Category", "接入距离 Snap distance", "接入路网 On the network"]
-    return folium.GeoJson(
-        _feature_collection(np.asarray(fac_geo, dtype=object)[np.asarray(members, dtype=int)], props),
-        marker=folium.CircleMarker(radius=5, weight=1.5, fill=True),
-        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#ffffff",
-                                  "fillOpacity": f["properties"]["_opacity"], "weight": 1.5},
-        **_details(fields, aliases),
+    _template = Template(
+        "{% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.payload }};{% endmacro %}"
     )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "ScData"
+        self.payload = _script_json(data)
+
+
+class _JsonLayer(MacroElement):
+    """One Leaflet GeoJSON layer over a collection of the shared data.
+
+    Styles come from feature properties (``fill_key``), features can be filtered
+    by a property, and every feature gets a tooltip (hover) and popup (click)
+    listing ``fields`` — values that were HTML-escaped in Python.
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function(){var cfg = {{ this.cfg }};"
+        "var data = {{ this.store.get_name() }}[cfg.collection];"
+        "function sty(f){var s = Object.assign({}, cfg.style);"
+        " if (cfg.fill_key) { s.fillColor = f.properties[cfg.fill_key]; }"
+        " if (cfg.opacity_key) { s.fillOpacity = f.properties[cfg.opacity_key]; } return s;}"
+        "function html(f){var rows = cfg.fields.map(function(k, i){var v = f.properties[k];"
+        " return '<tr><th>' + cfg.aliases[i] + '</th><td>' + (v === undefined || v === null ? '—' : v)"
+        " + '</td></tr>';}).join('');"
+        " return '<table class=\"sc-tip\">' + rows + (cfg.note ? '<tr><td colspan=\"2\"><i>' + cfg.note"
+        " + '</i></td></tr>' : '') + '</table>';}"
+        "var opts = {style: sty, onEachFeature: function(f, l){var h = html(f);"
+        " l.bindTooltip(h, {sticky: true}); l.bindPopup(h, {maxWidth: 320});"
+        " if (!cfg.point) { l.on('mouseover', function(){ l.setStyle({weight: 2.5, color: '#000'}); });"
+        "  l.on('mouseout', function(){ l.setStyle(sty(f)); }); }}};"
+        "if (cfg.filter) { opts.filter = function(f){ return f.properties[cfg.filter[0]] === cfg.filter[1]; }; }"
+        "if (cfg.filter_out) { opts.filter = function(f){"
+        " return cfg.filter_out[1].indexOf(f.properties[cfg.filter_out[0]]) < 0; }; }"
+        "if (cfg.point) { opts.pointToLayer = function(f, ll){ return L.circleMarker(ll, sty(f)); }; }"
+        "if (data) { L.geoJson(data, opts).addTo({{ this._parent.get_name() }}); }"
+        "})();"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, store: _SharedData, collection: str, *, fields: list[str], aliases: list[str],
+                 style: dict[str, Any], fill_key: str | None = None, opacity_key: str | None = None,
+                 filter: tuple[str, Any] | None = None, filter_out: tuple[str, list] | None = None,  # noqa: A002
+                 point: bool = False, note: str | None = None) -> None:
+        super().__init__()
+        self._name = "ScLayer"
+        self.store = store
+        self.cfg = _script_json({
+            "collection": collection, "fields": fields, "aliases": aliases, "style": style,
+            "fill_key": fill_key, "opacity_key": opacity_key, "filter": list(filter) if filter else None,
+            "filter_out": [filter_out[0], list(filter_out[1])] if filter_out else None, "point": point,
+            "note": _e(note) if note else None,
+        })
 
 
 def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -> str:
@@ -418,6 +466,7 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
 .sc-legend h4 {{margin: 6px 0 2px; font-size: 12px;}}
 .sc-warn {{color: #a50f15; margin-top: 6px;}}
 .leaflet-control-layers-expanded {{max-height: 60vh; overflow-y: auto; font-size: 12px;}}
+.sc-tip th {{text-align: left; padding-right: 6px; font-weight: 600;}}
 .sc-card table {{border-collapse: collapse; font-size: 11px;}}
 .sc-card td, .sc-card th {{border-bottom: 1px solid #ddd; padding: 1px 4px; text-align: left;}}
 </style>
