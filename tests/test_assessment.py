@@ -119,7 +119,7 @@ def test_every_input_feature_and_attribute_comes_out(street, tmp_path):
     d = gpd.read_file(paths["geopackage"], layer="demand")
     assert "dist_kindergarten" in d and "dist_不在标准里" in d and "snap_m" in d
     s = pd.read_csv(paths["summary"], encoding="utf-8-sig")
-    assert s["category"].tolist() == ["kindergarten"]
+    assert s.loc[s["kind"] == "lifecircle", "category"].tolist() == ["kindergarten"]
     assert paths["summary"].read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
     w = gpd.read_file(paths["geopackage"], layer="warnings")
     assert {"unsnapped", "category_not_in_profile", "empty_geometry"} <= set(w["code"])

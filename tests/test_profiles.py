@@ -1143,7 +1143,7 @@ def test_indicator_measure_fields_load(tmp_path):
 @pytest.mark.parametrize("extra, message", [
     ('measure = "attribute_per_residents"\n',
      "measure: must be one of 'attribute_per_resident', 'community_households', 'community_residents', "
-     "'nearest_distance', 'park_area_per_resident', not 'attribute_per_residents'. "
+     "'nearest_distance', not 'attribute_per_residents'. "
      "Fix: did you mean 'attribute_per_resident'?"),
     ('measure = "attribute_per_resident"\n',
      'attribute: missing; required when measure = "attribute_per_resident". '

@@ -21,7 +21,10 @@ import shapely
 from . import settings
 from ._progress import bar
 from .checks import CheckOutcome, Context, lifecircle_checks, within
+from .checks.floorarea import floor_area_checks
 from .checks.greenspace import greenspace_checks
+from .checks.indicators import indicator_checks
+from .checks.sixones import six_ones_checks
 from .demand import assign_to_communities, sample_demand
 from .engine import DistanceEngine, snap_points
 from .errors import CRSError, InputDataError, collect_warnings, warn_data
@@ -421,6 +424,9 @@ def assess(
         outcomes: list[CheckOutcome] = []
         outcomes += lifecircle_checks(ctx, present)
         outcomes += greenspace_checks(ctx, greenspace, entrances)
+        outcomes += floor_area_checks(ctx)
+        outcomes += six_ones_checks(ctx)
+        outcomes += indicator_checks(ctx)
         absent = [k for k, c in prof.categories.items() if c.check and k not in present]
         if absent:
             warn_data("category_absent", f"{len(absent)} categories of profile '{prof.key}' have no "

@@ -88,17 +88,30 @@ def _map_options(args) -> dict:
     return opts
 
 
+def _fmt_value(value, unit) -> str:
+    if value is None or value != value:  # NaN
+        return "—"
+    unit = str(unit or "")
+    if unit.startswith("%"):
+        return f"{value:.1f}%"
+    return f"{value:,.1f} {unit}".strip()
+
+
 def _print_result(result, quiet: bool) -> None:
     a = result.assessment
     out = result.outputs
     if not quiet and len(a.summary):
         print(f"\n{a.profile.name_zh}  ({a.profile.name_en})")
-        print(f"{'check 检查项':<34} {'radius':>7} {'pass':>5} {'fail':>5} {'city cover':>10}")
+        print(f"{'check 检查项':<40} {'citywide 全市':>22} {'target 目标':>16} {'pass':>5} {'fail':>5}")
         for _, r in a.summary.iterrows():
-            label = f"{r['name_zh']} {r['name_en']}"[:34]
-            cov = r["citywide_coverage_pct"]
-            print(f"{label:<34} {r['radius_m']:>6.0f}m {r['communities_passed']:>5} "
-                  f"{r['communities_failed']:>5} {cov:>9.1f}%")
+            label = f"{r['name_zh']} {r['name_en']}"[:40]
+            value = _fmt_value(r.get("city_value"), r.get("city_unit"))
+            target = _fmt_value(r.get("city_target"), r.get("city_unit"))
+            n_pass = "" if r.get("communities_passed") != r.get("communities_passed") else \
+                f"{int(r['communities_passed'])}"
+            n_fail = "" if r.get("communities_failed") != r.get("communities_failed") else \
+                f"{int(r['communities_failed'])}"
+            print(f"{label:<40} {value:>22} {target:>16} {n_pass:>5} {n_fail:>5}")
         if len(a.warnings):
             print(f"\n{len(a.warnings)} data warnings 数据提示 (see the 'warnings' table of the GeoPackage)")
     print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")

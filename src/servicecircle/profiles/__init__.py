@@ -297,8 +297,9 @@ class Indicator:
         :attr:`attribute` over :attr:`categories` ÷ residents × :attr:`per`),
         ``"community_households"``, ``"community_residents"``,
         ``"nearest_distance"`` (walking distance from each facility of
-        :attr:`categories` to the nearest facility of :attr:`to_categories`) or
-        ``"park_area_per_resident"`` (computed by the green-space check).
+        :attr:`categories` to the nearest facility of :attr:`to_categories`).
+        Park green area per resident is not an indicator: it is set in
+        ``[greenspace] park_area_per_resident_m2`` and computed by the green-space check.
     attribute : str or None
         ``"area"``, ``"floor_area"`` or ``"places"`` (``attribute_per_resident``).
     per : float
@@ -668,7 +669,7 @@ _SIX: dict[str, _F] = {
 }
 #: How an indicator's value is computed (``[indicators.<key>] measure``).
 MEASURES = ("attribute_per_resident", "community_households", "community_residents",
-            "nearest_distance", "park_area_per_resident")
+            "nearest_distance")
 #: Facility attributes ``attribute_per_resident`` can sum.
 ATTRIBUTES = ("area", "floor_area", "places")
 #: The fields each measure needs (beyond the common ones), and those it allows.
