@@ -139,3 +139,25 @@ def test_profile_with_a_lower_target_passes(street, tmp_path):
     a = quiet_assess(comm, fac, street, demand=dem, weight_column="w", profile=prof)
     assert bool(a.communities["pass_kindergarten"].iloc[0])  # 16.7 % >= 10 %
     assert a.summary["target_pct"].iloc[0] == 10.0
+
+
+def test_population_raster_weights_coverage_by_residents(street, tmp_path):
+    """Two 100 m cells along the street: 30 and 10 residents; only the first within 300 m."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "pop.tif"
+    values = np.array([[30.0, 0.0, 0.0, 10.0]], dtype="float32")  # cells x = 0-100, ..., 300-400
+    with rasterio.open(path, "w", driver="GTiff", height=1, width=4, count=1, dtype="float32", crs=CRS,
+                       transform=from_origin(0, 50, 100, 100), nodata=-1) as dst:
+        dst.write(values, 1)
+    comm = frame([shapely.box(0, -50, 400, 50)], code=["A"])  # no households column: the raster gives them
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    a = quiet_assess(comm, fac, street, population=path, id_column="code")
+    # cell centres at x = 50 (30 people, 50 m away) and x = 350 (10 people, 350 m away)
+    d = a.demand[a.demand["residents"] > 0]
+    assert d["residents"].tolist() == pytest.approx([30.0, 10.0])
+    assert d["dist_kindergarten"].tolist() == pytest.approx([50.0, 350.0])
+    assert a.communities["cov_kindergarten"].iloc[0] == pytest.approx(75.0)
+    assert a.communities["weight_kind"].iloc[0] == "households"
+    assert a.communities["weight_total"].iloc[0] == pytest.approx(40.0 / 2.62)

@@ -387,3 +387,18 @@ def test_conservation(tmp_path_factory, layout, cells, chunk):
     inside = sum(people.ravel()[k] * shapely.area(shapely.intersection(cell_polys[k], seen)) / 1e4
                  for k in range(64))
     assert math.isclose(d.residents.sum(), inside, rel_tol=1e-7, abs_tol=1e-6)
+
+
+def test_invalid_community_is_repaired_without_touching_the_input(tmp_path):
+    tif = write_tif(tmp_path / "pop.tif", VALUES)
+    bowtie = shapely.Polygon([(X0, Y0 - 300), (X0 + 300, Y0), (X0 + 300, Y0 - 300), (X0, Y0)])
+    areas = gpd.GeoSeries([bowtie], crs=METRIC)
+    with pytest.warns(DataWarning, match="outside every community"):
+        d = population_demand(tif, areas)
+    # repaired into two triangles meeting at the centre: the left and right columns are half
+    # (top, bottom) or wholly (middle) inside; the centre cell holds a quarter of each triangle
+    assert d.residents.sum() == 0.5 * 1 + 4 + 0.5 * 7 + 0.5 * 3 + 6 + 0.5 * 9 + 0.5 * 5  # = 22.5
+    centre = d[(d.cell_row == 1) & (d.cell_col == 1)]
+    assert len(centre) == 1 and centre.cell_fraction.iloc[0] == 0.5  # one point per (cell, community)
+    assert not (d.cell_row.isin([0, 2]) & (d.cell_col == 1)).any()
+    assert not areas.is_valid.iloc[0]  # the caller's geometry is unchanged

@@ -230,6 +230,7 @@ def assess(
     *,
     profile: Profile | str | Path | None = None,
     demand: gpd.GeoDataFrame | None = None,
+    population: str | Path | None = None,
     id_column: str | None = None,
     name_column: str | None = None,
     category_column: str = "category",
@@ -268,6 +269,10 @@ def assess(
         Optional demand points (buildings, households, raster cells). Without
         it, demand is sampled inside the communities (see
         :mod:`servicecircle.demand`).
+    population
+        Optional population raster (GeoTIFF, e.g. WorldPop 100 m): one demand
+        point per raster cell (per piece, where a boundary splits a cell)
+        carrying its residents (see :mod:`servicecircle.population`).
     id_column, name_column
         Community id and name columns (the id must be unique; default: the
         row number, 1-based).
@@ -355,6 +360,31 @@ def assess(
             demand_out = dem.drop(columns=dem.geometry.name).copy()
             demand_kind = "layer"
             weight_kind = weight_column or "count"
+        elif population is not None:
+            from .population import population_demand
+
+            pop = population_demand(population, gpd.GeoSeries(b_metric, crs=crs),
+                                    household_size=prof.household_size)
+            d_metric = np.asarray(pop.geometry.values, dtype=object)
+            d_comm = pop["community"].to_numpy()
+            res_sum = np.bincount(d_comm, weights=pop["residents"].to_numpy(), minlength=n_comm)
+            if prof.weight == "households" and prof.household_size:
+                d_weight, weight_kind = pop["households"].to_numpy(), "households"
+            else:
+                d_weight, weight_kind = pop["residents"].to_numpy(), "residents"
+            # communities without a population of their own take the raster's
+            fill = np.isnan(comm_residents)
+            if fill.any():
+                comm_residents = np.where(fill, res_sum, comm_residents)
+                if prof.household_size:
+                    comm_households = np.where(np.isnan(comm_households), comm_residents / prof.household_size,
+                                               comm_households)
+                warn_data("population_from_raster", f"residents of {int(fill.sum())} communities taken from the "
+                          f"population raster (households = residents ÷ {prof.household_size:g})",
+                          file=str(population), count=int(fill.sum()))
+            demand_out = pd.DataFrame({c: pop[c].to_numpy() for c in
+                                       ("residents", "households", "cell_row", "cell_col", "cell_fraction", "area_m2")})
+            demand_kind = "raster"
         else:
             weights, weight_kind = _sampled_weights(comm_households, comm_residents, boundaries, prof,
                                                     households_column, residents_column)

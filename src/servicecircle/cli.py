@@ -46,6 +46,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--demand-layer", metavar="NAME")
     g.add_argument("--demand-crs", metavar="CRS")
     g.add_argument("--weight-column", metavar="COL", help="demand weight column 需求权重字段 (households/residents)")
+    g.add_argument("--population", metavar="FILE",
+                   help="population raster 人口栅格 (GeoTIFF, e.g. WorldPop 100 m) for demand [optional]")
     g.add_argument("--greenspace", metavar="FILE",
                    help="green-space polygons 绿地/公园面 for the green and park reach checks [optional]")
     g.add_argument("--greenspace-layer", metavar="NAME")
@@ -124,7 +126,7 @@ def _cmd_run(args) -> int:
 
     result = run(
         args.boundaries, args.facilities, args.network, out=args.out, demand=args.demand,
-        residential=args.residential, greenspace=args.greenspace, greenspace_layer=args.greenspace_layer,
+        residential=args.residential, population=args.population, greenspace=args.greenspace, greenspace_layer=args.greenspace_layer,
         entrances=args.entrances, entrances_layer=args.entrances_layer, standard=args.standard, crs=args.crs, output_crs=args.out_crs,
         network_place=args.network_place, download=args.download, boundaries_layer=args.boundaries_layer,
         boundaries_crs=args.boundaries_crs, facilities_layer=args.facilities_layer,

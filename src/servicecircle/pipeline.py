@@ -90,7 +90,7 @@ def run(
             raise InputDataError("no walking network given",
                                  fix="pass --network FILE (OSM, PBF or GraphML), or --network-place / --download")
     result = assess(
-        comm, fac, net, profile=standard, demand=dem, id_column=id_column, name_column=name_column,
+        comm, fac, net, profile=standard, demand=dem, population=population, id_column=id_column, name_column=name_column,
         category_column=category_column, households_column=households_column,
         residents_column=residents_column, weight_column=weight_column, residential=res,
         greenspace=green, entrances=ent,

@@ -288,7 +288,7 @@ def population_demand(
     if not path.exists():
         raise InputDataError("file not found", file=path, fix="check the path")
 
-    geoms = np.asarray(areas.values, dtype=object)
+    geoms = np.array(areas.values, dtype=object)  # a copy: the caller's series is left alone
     invalid = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
     if invalid.any():  # prepare_boundaries repairs and reports these; be safe when called directly
         geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
