@@ -103,3 +103,12 @@ def test_access_point_methods():
     xy, owner, how = access_points(spaces, net, method="entrances", spacing=20,
                                    entrances=np.array([[150.0, 95.0], [1000.0, 1000.0]]))
     assert xy.tolist() == [[150.0, 95.0]] and how.tolist() == ["entrances"]
+
+
+def test_green_spaces_count_for_the_six_ones_open_green_item(street):
+    park = shapely.box(100, 10, 300, 110)  # 2 ha, 100 m along the street from the home
+    a = run(street, [(0, 0)], [1.0], [park])
+    assert a.communities["six_public_green"].iloc[0] == "inside"
+    far = run(street, [(0, 0)], [1.0], [shapely.box(150, 10, 350, 110)],
+              community=shapely.box(-100, -100, 120, 100))
+    assert far.communities["six_public_green"].iloc[0] == "within_300m"  # 150 + 10 m away, not inside

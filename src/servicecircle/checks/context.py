@@ -121,6 +121,9 @@ class Context:
     fac_columns: dict[str, str | None] = field(default_factory=dict)
     #: community of each facility (position, -1: outside every boundary)
     fac_comm: np.ndarray | None = None
+    #: destinations that are not facility points, by category key (e.g. "public_green" from the green
+    #: spaces): {"inside": bool per community, "dist": distance per demand point}
+    destinations: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     gap_resolution_m: float | None = None
     _node_dist: dict[str, np.ndarray] = field(default_factory=dict)
     _gap_grid: Any = None

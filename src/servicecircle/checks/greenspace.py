@@ -274,6 +274,18 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
         out.demand_columns[f"dist_{rule.key}"] = np.where(np.isfinite(dist), dist, np.nan)
         out.demand_columns[f"n_{rule.key}_{rule.radius_m:g}m"] = counts
         outcomes.append(out)
+    # the smallest green spaces that count are the plan's "open public green space" (6个1)
+    smallest = min(rules, key=lambda r: r.min_area_m2)
+    q_small = area >= smallest.min_area_m2
+    if q_small.any():
+        nd = engine.node_distances(np.flatnonzero(q_small[owner]))
+        dist_small = np.where(inside(ctx.d_geom, q_small), 0.0, engine.point_distances(nd, d_att))
+        comm_ok = ~(shapely.is_missing(ctx.comm_geom) | shapely.is_empty(ctx.comm_geom))
+        touches = np.zeros(ctx.n_comm, dtype=bool)
+        c_idx, g_idx = shapely.STRtree(sp_geom[q_small]).query(ctx.comm_geom[comm_ok], predicate="intersects")
+        hit = shapely.area(shapely.intersection(ctx.comm_geom[comm_ok][c_idx], sp_geom[q_small][g_idx])) > 0
+        touches[np.flatnonzero(comm_ok)[c_idx[hit]]] = True
+        ctx.destinations["public_green"] = {"inside": touches, "dist": dist_small}
     # park (green) area per resident
     target = prof.park_area_per_resident_m2
     green_rule = min(rules, key=lambda r: r.min_area_m2)

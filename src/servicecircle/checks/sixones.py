@@ -17,6 +17,11 @@ empty (``None``)
     no facility of any of the item's categories (then the item is not
     assessed at all, with a warning: the data probably leaves them out).
 
+Destinations that are not facility points count too: with a green-space layer,
+the open public green space item (category ``public_green``) is met by a green
+space large enough to count as green (profile ``[greenspace.green]``) inside the
+community or within the item's radius.
+
 Per community: ``six_present`` (items inside or within reach), ``six_missing``
 (the missing items' keys) and ``pass_six_ones``: true when every item is
 present, false when one is missing, empty when none is missing but one could
@@ -59,7 +64,8 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
     for item in items:  # six of them
         members = ctx.members(item.categories)
         status = np.full(n, None, dtype=object)
-        if len(members) == 0:
+        other = [ctx.destinations[c] for c in item.categories if c in ctx.destinations]
+        if len(members) == 0 and not other:
             absent.append(item.key)
             n_unknown += 1
             columns[f"six_{item.key}"] = status
@@ -68,8 +74,14 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         fc = fac_comm[members]
         inside = np.zeros(n, dtype=bool)
         inside[fc[fc >= 0]] = True
-        node_dist = ctx.engine.node_distances(members, settings.max_distance)
-        reached = within(ctx.engine.point_distances(node_dist, ctx.d_att), item.radius_m)
+        dist = np.full(len(d_comm), np.inf)
+        if len(members):
+            node_dist = ctx.engine.node_distances(members, settings.max_distance)
+            dist = ctx.engine.point_distances(node_dist, ctx.d_att)
+        for dest in other:  # e.g. green spaces for "open public green space"
+            inside |= dest["inside"]
+            dist = np.fmin(dist, dest["dist"])
+        reached = within(dist, item.radius_m)
         _, _, share = coverage(d_comm, weight, reached, n)
         with np.errstate(invalid="ignore"):
             near = ~inside & np.isfinite(share) & (share >= need - 1e-9)
