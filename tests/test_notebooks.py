@@ -20,11 +20,12 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
-    # the map really rendered inline
-    html = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-            if "text/html" in o.get("data", {}) and "leaflet" in o["data"]["text/html"].lower()]
-    assert html, "the folium map did not render in the notebook"
+    if path.name.startswith("01-"):  # the map really rendered inline
+        html = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if "text/html" in o.get("data", {}) and "leaflet" in o["data"]["text/html"].lower()]
+        assert html, "the folium map did not render in the notebook"
 
 
 def test_there_are_notebooks():
-    assert any(p.name == "01-quickstart.ipynb" for p in NOTEBOOKS)
+    names = {p.name for p in NOTEBOOKS}
+    assert {"01-quickstart.ipynb", "02-your-own-data.ipynb", "03-custom-standard.ipynb"} <= names

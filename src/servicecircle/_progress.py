@@ -21,6 +21,15 @@ def _in_notebook() -> bool:
         return False
 
 
+def _has_widgets() -> bool:
+    try:
+        import ipywidgets  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
 def enabled(progress: bool | None = None) -> bool:
     """Whether to draw progress bars: the argument, else the setting, else auto."""
     choice = settings.progress if progress is None else progress
@@ -40,7 +49,10 @@ def bar(
     """A tqdm bar (``tqdm.auto``: widgets in Jupyter), or a silent stand-in."""
     if not enabled(progress):
         return _Silent(iterable)
-    from tqdm.auto import tqdm
+    if _in_notebook() and _has_widgets():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm.std import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
 
