@@ -128,6 +128,8 @@ class Assessment:
     id_column: str = "community_id"
     name_column: str | None = None
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: what a scenario can reuse (demand, snapping, grid, outcomes); not exported
+    state: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def map(self, **kwargs: Any):
         """The interactive gap map (a ``folium.Map``); see :func:`servicecircle.outputs.gap_map`."""
@@ -248,6 +250,8 @@ def assess(
     sample_spacing: float | None = None,
     gap_resolution_m: float | None = None,
     progress: bool | None = None,
+    _reuse: Assessment | None = None,
+    _changed: set[str] | None = None,
 ) -> Assessment:
     """Check every community against the profile's life-circle standards.
 
@@ -331,10 +335,16 @@ def assess(
         cat_key, in_profile = _match_categories(fac, category_column, prof)
 
         # ---------------------------------------------------------------- demand
-        comm_households, comm_residents = community_population(
-            boundaries, prof, households_column, residents_column, id_column)
+        st = _reuse.state if _reuse is not None else None
+        if st is None:
+            comm_households, comm_residents = community_population(
+                boundaries, prof, households_column, residents_column, id_column)
         d_area = None
-        if demand is not None:
+        if st is not None:  # a scenario: the people did not move
+            comm_households, comm_residents = st["households"], st["residents"]
+            d_metric, d_weight, d_comm, d_area = st["d_metric"], st["d_weight"], st["d_comm"], st["d_area"]
+            demand_out, demand_kind, weight_kind = st["demand_out"], st["demand_kind"], st["weight_kind"]
+        elif demand is not None:
             dem = prepare_points(demand, "demand points")
             if dem.crs is None:
                 file, layer = source_of(dem)
@@ -410,13 +420,14 @@ def assess(
         # ----------------------------------------------------------- snapping
         t = time.perf_counter()
         f_snap = snap_points(network, f_metric, max_snap)
-        d_snap = snap_points(network, d_metric, max_snap)
+        d_snap = st["d_snap"] if st is not None else snap_points(network, d_metric, max_snap)
         engine = DistanceEngine(network, f_snap)
         d_att = engine.attach(d_snap)
         timings["snapping"] = time.perf_counter() - t
         _check_web_datum(fac, f_snap, network, max_snap)
         _report_snapping(fac, f_snap, "facilities", max_snap)
-        _report_snapping(demand if demand is not None else None, d_snap, "demand points", max_snap)
+        if st is None:
+            _report_snapping(demand if demand is not None else None, d_snap, "demand points", max_snap)
 
         # ----------------------------------------------------------- distances
         t = time.perf_counter()
@@ -425,7 +436,14 @@ def assess(
         dist_cols: dict[str, np.ndarray] = {}
         count_cols: dict[str, np.ndarray] = {}
         node_dist: dict[str, np.ndarray] = {}
-        for key in bar(present, desc="distances", unit="category", progress=progress):
+        reused = set()
+        if st is not None:  # categories the scenario did not touch keep their distances and checks
+            reused = {k for k in present if k in st["dist"] and k not in (_changed or set())}
+            for key in reused:
+                dist_cols[key] = st["dist"][key]
+                count_cols.update({c: v for c, v in st["counts"].items() if c.startswith(f"n_{key}_")})
+        for key in bar([k for k in present if k not in reused], desc="distances", unit="category",
+                       progress=progress):
             members = np.flatnonzero(cat_key == key)
             node_dist[key] = engine.node_distances(members, settings.max_distance)
             dist_cols[key] = engine.point_distances(node_dist[key], d_att)
@@ -451,9 +469,18 @@ def assess(
         ctx.fac_columns = {"floor_area": floor_area_column, "build_type": build_type_column,
                            "places": places_column, "area": area_column}
         ctx.fac_comm = f_comm
+        if st is not None:
+            ctx._gap_grid = st["gap_grid"]
         outcomes: list[CheckOutcome] = []
-        outcomes += lifecircle_checks(ctx, present)
-        outcomes += greenspace_checks(ctx, greenspace, entrances)
+        fresh = {o.key: o for o in lifecircle_checks(ctx, [k for k in present if k not in reused])}
+        old_lc = {o.key: o for o in _reuse.checks if o.kind == "lifecircle"} if _reuse is not None else {}
+        outcomes += [fresh[k] if k in fresh else old_lc[k] for k in present if k in fresh or k in old_lc]
+        if st is not None:  # green spaces are not part of a facility scenario
+            outcomes += [o for o in _reuse.checks if o.key in st["green_keys"]]
+            ctx.destinations.update(st["destinations"])
+        else:
+            outcomes += greenspace_checks(ctx, greenspace, entrances)
+        green_keys = [o.key for o in outcomes if o.kind != "lifecircle"]
         outcomes += floor_area_checks(ctx)
         outcomes += six_ones_checks(ctx)
         outcomes += indicator_checks(ctx)
@@ -545,11 +572,26 @@ def assess(
         "network": network.source, "network_crs": crs.to_string(),
         "max_distance_m": settings.max_distance,
     }
+    state = {
+        "households": comm_households, "residents": comm_residents, "d_metric": d_metric, "d_weight": d_weight,
+        "d_comm": d_comm, "d_area": d_area, "d_snap": d_snap, "demand_out": demand_out,
+        "demand_kind": demand_kind, "weight_kind": weight_kind, "gap_grid": ctx._gap_grid,
+        "dist": dist_cols, "counts": count_cols, "destinations": dict(ctx.destinations),
+        "green_keys": set(green_keys), "boundaries": communities, "facilities": facilities, "profile": prof,
+        "kwargs": dict(
+            demand=demand, population=population, id_column=id_column, name_column=name_column,
+            category_column=category_column, households_column=households_column,
+            residents_column=residents_column, weight_column=weight_column,
+            floor_area_column=floor_area_column, build_type_column=build_type_column,
+            places_column=places_column, area_column=area_column, residential=residential,
+            greenspace=greenspace, entrances=entrances, max_snap=max_snap, sample_spacing=sample_spacing,
+            gap_resolution_m=gap_resolution_m),
+    }
     return Assessment(
         communities=comm_out, demand=d_frame, facilities=f_frame, gaps=gaps, summary=summary,
-        scorecard=scorecard, warnings=log.to_frame(), checks=outcomes, profile=prof, network=network, parameters=params,
-        timings=timings, id_column=id_column or "community_id", name_column=name_column,
-        layers={k: v for o in outcomes for k, v in o.layers.items()},
+        scorecard=scorecard, warnings=log.to_frame(), checks=outcomes, profile=prof, network=network,
+        parameters=params, timings=timings, id_column=id_column or "community_id", name_column=name_column,
+        layers={k: v for o in outcomes for k, v in o.layers.items()}, state=state,
     )
 
 

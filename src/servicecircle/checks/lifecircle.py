@@ -169,7 +169,7 @@ def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
             ctx, key=key, kind="lifecircle", name_zh=cat.name_zh, name_en=cat.name_en,
             radius=float(cat.radius_m), target=float(cat.target_share), source=cat.source,
             confirmed=bool(cat.confirmed), dist=ctx.engine.point_distances(node_dist, ctx.d_att),
-            cell_dist=lambda grid, nd=node_dist: grid.distances(nd), weight=ctx.d_weight, weight_kind=ctx.weight_kind, category=key,
+            cell_dist=lambda grid, nd=node_dist: grid.distances(nd, ctx.engine), weight=ctx.d_weight, weight_kind=ctx.weight_kind, category=key,
             level=cat.level, level_name_zh=level.name_zh if level else cat.level,
             level_name_en=level.name_en if level else cat.level, destinations=len(members),
             destinations_unsnapped=int((~ctx.fac_snap.ok[members]).sum()),
