@@ -124,10 +124,17 @@ def _print_result(result, quiet: bool) -> None:
 def _cmd_run(args) -> int:
     from .pipeline import run
 
-    result = run(
-        args.boundaries, args.facilities, args.network, out=args.out, demand=args.demand,
-        residential=args.residential, population=args.population, greenspace=args.greenspace, greenspace_layer=args.greenspace_layer,
-        entrances=args.entrances, entrances_layer=args.entrances_layer, standard=args.standard, crs=args.crs, output_crs=args.out_crs,
+    result = run(args.boundaries, args.facilities, args.network, out=args.out, output_crs=args.out_crs,
+                 map_options=_map_options(args), **_run_kwargs(args))
+    _print_result(result, args.quiet)
+    return 0
+
+
+def _run_kwargs(args) -> dict:
+    return dict(
+        demand=args.demand, residential=args.residential, population=args.population,
+        greenspace=args.greenspace, greenspace_layer=args.greenspace_layer, entrances=args.entrances,
+        entrances_layer=args.entrances_layer, standard=args.standard, crs=args.crs,
         network_place=args.network_place, download=args.download, boundaries_layer=args.boundaries_layer,
         boundaries_crs=args.boundaries_crs, facilities_layer=args.facilities_layer,
         facilities_crs=args.facilities_crs, demand_layer=args.demand_layer, demand_crs=args.demand_crs,
@@ -135,10 +142,34 @@ def _cmd_run(args) -> int:
         households_column=args.households_column, residents_column=args.residents_column,
         weight_column=args.weight_column, lon_column=args.lon_column, lat_column=args.lat_column,
         max_snap=args.max_snap, sample_spacing=args.spacing, gap_resolution_m=args.gap_resolution,
-        keep_components=args.keep_components, map_options=_map_options(args),
-        progress=False if args.quiet else None,
+        keep_components=args.keep_components, progress=False if args.quiet else None,
     )
-    _print_result(result, args.quiet)
+
+
+def _cmd_propose(args) -> int:
+    from .inputs import read_layer
+    from .outputs import save_assessment
+    from .pipeline import assess_files
+    from .scenario import compare
+    from .siting import propose_sites
+
+    base = assess_files(args.boundaries, args.facilities, args.network, **_run_kwargs(args))
+    parcels = read_layer(args.parcels, layer=args.parcels_layer) if args.parcels else None
+    source = args.candidates if args.candidates in ("gaps", "parcels", "both") else "gaps"
+    proposal = propose_sites(base, args.check, k=args.k, objective=args.objective, candidates=source,
+                             parcels=parcels, spacing=args.candidate_spacing, method=args.method,
+                             time_limit=args.time_limit, capacity=args.capacity)
+    after = proposal.scenario()
+    after.layers["before_after"] = compare(base, after)
+    outputs = save_assessment(after, args.out, crs=args.out_crs, map_options=_map_options(args))
+    if not args.quiet:
+        print(f"\n{proposal!r}")
+        print(proposal.sites.drop(columns="geometry").to_string(index=False))
+        s = proposal.solver
+        print(f"solver: {s['method']}; {s['status']}; {s['candidates']:,} candidates, {s['demand_groups']:,} "
+              f"demand groups; matrix {s['time_matrix_s']:.2f} s, solve {s['time_solve_s']:.2f} s")
+    print(f"\nScenario map 方案地图:   {outputs.get('map', '(not written)')}")
+    print(f"GeoPackage (proposals, gaps_closed, before_after): {outputs['geopackage']}")
     return 0
 
 
@@ -186,6 +217,26 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Assess communities against a standards profile. 按标准评估社区。")
     _add_run_options(p_run)
     p_run.set_defaults(func=_cmd_run)
+    p_prop = sub.add_parser("propose", help="propose sites that close the gaps 补缺选址",
+                            description="Propose new facility sites for one check (location-allocation), "
+                            "re-run the checks with them and write the scenario. 选址建议。")
+    _add_run_options(p_prop)
+    g = p_prop.add_argument_group("siting 选址")
+    g.add_argument("--check", required=True, metavar="CATEGORY", help="the check to close, e.g. kindergarten 检查项")
+    g.add_argument("--k", type=int, metavar="N", help="number of sites (max cover) 选址数量")
+    g.add_argument("--objective", choices=["max_cover", "set_cover"], default="max_cover",
+                   help="max_cover: most uncovered weight with k sites; set_cover: fewest sites covering all")
+    g.add_argument("--method", choices=["exact", "greedy"], default="exact",
+                   help="exact (HiGHS MILP, optimal or with the remaining gap) or greedy (fast heuristic)")
+    g.add_argument("--candidates", choices=["gaps", "parcels", "both"], default="gaps",
+                   help="candidate sites: streets inside the gaps, your parcels, or both 候选点")
+    g.add_argument("--parcels", metavar="FILE", help="candidate land, e.g. vacant public land 可用地块")
+    g.add_argument("--parcels-layer", metavar="NAME")
+    g.add_argument("--candidate-spacing", type=float, default=50.0, metavar="M",
+                   help="metres between candidate positions along streets in the gaps (default 50)")
+    g.add_argument("--capacity", type=float, metavar="W", help="most weight one site can serve 容量")
+    g.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds for the exact solver")
+    p_prop.set_defaults(func=_cmd_propose)
     p_demo = sub.add_parser("demo", help="run the bundled central-Chengdu demo 运行成都示例")
     p_demo.add_argument("--out", default="out/demo", metavar="DIR", help="output folder 输出目录")
     p_demo.add_argument("--data", metavar="DIR", help="folder of the demo data (default: ./data)")

@@ -12,7 +12,7 @@ from .errors import InputDataError, collect_warnings
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer
 from .network import download_network, load_network
 
-__all__ = ["run", "run_demo", "demo_paths", "RunResult"]
+__all__ = ["run", "assess_files", "run_demo", "demo_paths", "RunResult"]
 
 
 @dataclass
@@ -27,12 +27,11 @@ class RunResult:
         return f"<RunResult {self.assessment!r} → {files}>"
 
 
-def run(
+def assess_files(
     boundaries: str | Path,
     facilities: str | Path,
     network: str | Path | None = None,
     *,
-    out: str | Path = "servicecircle-out",
     demand: str | Path | None = None,
     residential: str | Path | None = None,
     greenspace: str | Path | None = None,
@@ -40,7 +39,6 @@ def run(
     population: str | Path | None = None,
     standard: str | Path | None = None,
     crs: Any = None,
-    output_crs: Any = None,
     network_place: str | None = None,
     download: bool = False,
     boundaries_layer: str | None = None,
@@ -64,14 +62,11 @@ def run(
     sample_spacing: float | None = None,
     gap_resolution_m: float | None = None,
     keep_components: str | None = None,
-    map_options: dict[str, Any] | None = None,
     progress: bool | None = None,
-) -> RunResult:
-    """Read the inputs, build (or load the cached) network, assess and write the outputs.
+) -> Assessment:
+    """Read the input files, build (or load the cached) network and assess; write nothing.
 
-    This is ``servicecircle run`` as a function; see :func:`servicecircle.assess`
-    for the meaning of the options and :func:`servicecircle.outputs.save_assessment`
-    for the outputs.
+    See :func:`servicecircle.assess` for the meaning of the options.
     """
     with collect_warnings() as read_log:
         comm = read_boundaries(boundaries, layer=boundaries_layer, crs=boundaries_crs, id_column=id_column)
@@ -100,6 +95,26 @@ def run(
         import pandas as pd
 
         result.warnings = pd.concat([read_log.to_frame(), result.warnings], ignore_index=True)
+    return result
+
+
+def run(
+    boundaries: str | Path,
+    facilities: str | Path,
+    network: str | Path | None = None,
+    *,
+    out: str | Path = "servicecircle-out",
+    output_crs: Any = None,
+    map_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> RunResult:
+    """Read the inputs, build (or load the cached) network, assess and write the outputs.
+
+    This is ``servicecircle run`` as a function; ``options`` are those of
+    :func:`assess_files` (see :func:`servicecircle.assess` for their meaning), and
+    :func:`servicecircle.outputs.save_assessment` describes the outputs.
+    """
+    result = assess_files(boundaries, facilities, network, **options)
     outputs = result.save(out, crs=output_crs, map_options=map_options)
     return RunResult(result, outputs)
 

@@ -109,7 +109,8 @@ def _feature_collection(geoms: np.ndarray, props: list[dict[str, Any]], digits: 
     for g, p in zip(geoms, props):
         if g is None or shapely.is_empty(g):
             continue
-        geo = json.loads(shapely.to_geojson(shapely.set_precision(g, 10 ** -digits)))
+        # round coordinates for a smaller page (display only; no topology repair needed)
+        geo = json.loads(shapely.to_geojson(shapely.transform(g, lambda c: np.round(c, digits))))
         feats.append({"type": "Feature", "geometry": geo, "properties": p})
     return {"type": "FeatureCollection", "features": feats}
 
@@ -342,6 +343,36 @@ def gap_map(
         _JsonLayer(store, "facilities", filter_out=("cat_key", sorted(in_checks)), point=True,
                    style={"color": "#555555", "weight": 1, "radius": 3, "fillColor": "#555555", "fillOpacity": 0.6},
                    fields=fac_fields, aliases=fac_aliases).add_to(fg)
+        fg.add_to(m)
+
+    # ---- a scenario's proposed sites and the gaps they close
+    closed = a.layers.get("gaps_closed")
+    if closed is not None and len(closed):
+        data_c = _feature_collection(_to_wgs84(closed.geometry.values, closed.crs, simplify_m), [{
+            "comm": _e(r["community_id"]), "area": _num(r["closed_area_m2"]) + " m²", "check": _e(r["check"]),
+        } for _, r in closed.iterrows()])
+        store_c = _SharedData({"closed": data_c})
+        store_c.add_to(m)
+        fg = folium.FeatureGroup(name=_e("缺口已补 Gaps closed"), show=True)
+        _JsonLayer(store_c, "closed", style={"fillColor": "#1a9850", "color": "#1a9850", "weight": 1,
+                                             "fillOpacity": 0.5},
+                   fields=["check", "comm", "area"], aliases=["检查项 Check", "社区 Community",
+                                                               "已补面积 Area closed"]).add_to(fg)
+        fg.add_to(m)
+    props_layer = a.layers.get("proposals")
+    if props_layer is not None and len(props_layer):
+        geo = _to_wgs84(props_layer.geometry.values, props_layer.crs, 0)
+        pdata = _feature_collection(geo, [{
+            "rank": _e(int(r["rank"])), "cat": _e(r["category"]), "gain": _num(r["covered_weight"]),
+            "how": _e(f"{r['objective']} · {r['method']}"),
+        } for _, r in props_layer.iterrows()])
+        store_p = _SharedData({"proposals": pdata})
+        store_p.add_to(m)
+        fg = folium.FeatureGroup(name=_e("建议选址 Proposed sites"), show=True)
+        _JsonLayer(store_p, "proposals", point=True,
+                   style={"color": "#000000", "weight": 2, "radius": 8, "fillColor": "#ffd700", "fillOpacity": 1},
+                   fields=["rank", "cat", "gain", "how"],
+                   aliases=["序号 Rank", "类别 Category", f"新覆盖{weight_zh} Newly covered", "方法 Method"]).add_to(fg)
         fg.add_to(m)
 
     n_layers = 2 + len(reach) + len(flagged)
