@@ -326,7 +326,9 @@ def propose_sites(
         cands = candidate_sites(assessment, check, spacing=spacing, parcels=parcels, source=candidates)
     else:
         pts = candidates.to_crs(assessment.network.crs)
-        cands = gpd.GeoDataFrame({"candidate": np.arange(len(pts)), "source": "given", "parcel": -1},
+        cands = gpd.GeoDataFrame({"candidate": np.arange(len(pts)),
+                                  "source": pts["source"].to_numpy() if "source" in pts else "given",
+                                  "parcel": pts["parcel"].to_numpy() if "parcel" in pts else -1},
                                  geometry=shapely.point_on_surface(np.asarray(pts.geometry.values, dtype=object)),
                                  crs=assessment.network.crs)
     radius = float(chk.radius_m)
