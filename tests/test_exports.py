@@ -323,8 +323,6 @@ def test_geopackage_keeps_text_codes(small, tmp_path):
     assert types["code"] == "TEXT" and types["district_code"] == "TEXT"
 
 
-@pytest.mark.xfail(strict=True, reason="write_geopackage does not yet pass frames through "
-                   "outputs.filegdb.codes_as_text: integer codes in the input are written as INTEGER")
 def test_geopackage_carries_numeric_input_codes_as_text(small, tmp_path):
     comm = small.communities.copy()
     comm["adcode"] = np.array([int(c) for c in CODES], dtype="int64")
@@ -403,3 +401,61 @@ def test_qgis_styles_skip_missing_layers(tmp_path):
     path = tmp_path / "plain.gpkg"
     pyogrio.write_dataframe(comm, path, layer="communities", driver="GPKG")
     assert add_qgis_styles(path) == ["communities"]
+
+
+_QGIS_SCRIPT = r"""
+import os, sys, json
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for name in sys.argv[2:]:
+    lyr = QgsVectorLayer(sys.argv[1] + "|layername=" + name, name, "ogr")
+    r = lyr.renderer()
+    info = {"valid": lyr.isValid(), "renderer": r.type()}
+    if r.type() == "graduatedSymbol":
+        info["classes"] = [[x.lowerValue(), x.upperValue(), x.symbol().color().name()] for x in r.ranges()]
+    if r.type() == "categorizedSymbol":
+        info["values"] = [c.value() for c in r.categories()]
+    i = lyr.fields().indexOf("cov_kindergarten")
+    info["alias"] = lyr.attributeAlias(i) if i >= 0 else None
+    out[name] = info
+print(json.dumps(out), flush=True)
+os._exit(0)  # QGIS can crash while tearing down offscreen; the answer is out
+"""
+
+
+def _system_qgis() -> str | None:
+    import shutil
+    import subprocess
+
+    py = shutil.which("python3", path="/usr/bin")
+    if not py:
+        return None
+    ok = subprocess.run([py, "-c", "import qgis.core"], capture_output=True, timeout=60)
+    return py if ok.returncode == 0 else None
+
+
+def test_qgis_itself_opens_the_layers_styled(small, gpkg, tmp_path):
+    """With QGIS installed (Debian's python3-qgis), the layers open with these styles as default."""
+    import json
+    import subprocess
+
+    py = _system_qgis()
+    if py is None:
+        pytest.skip("QGIS (python3-qgis) is not installed")
+    add_qgis_styles(gpkg, small)
+    script = tmp_path / "check.py"
+    script.write_text(_QGIS_SCRIPT, encoding="utf-8")
+    res = subprocess.run([py, str(script), str(gpkg), *STYLED_LAYERS], capture_output=True, text=True,
+                         timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert res.returncode == 0, res.stderr[-2000:]
+    info = json.loads(res.stdout.strip().splitlines()[-1])
+    assert all(v["valid"] for v in info.values())
+    assert info["communities"]["renderer"] == "graduatedSymbol"
+    assert info["communities"]["classes"][1] == [0.0, 0.0, "#1a9850"]
+    assert info["communities"]["alias"] == "幼儿园覆盖率 Kindergarten coverage (%)"
+    assert info["facilities"]["renderer"] == "categorizedSymbol"
+    assert "kindergarten" in info["facilities"]["values"]
+    assert info["gaps"]["renderer"] == info["greenspace"]["renderer"] == "singleSymbol"

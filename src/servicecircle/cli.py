@@ -74,6 +74,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("outputs 输出")
     o.add_argument("--out", default="servicecircle-out", metavar="DIR", help="output folder 输出目录")
     o.add_argument("--out-crs", metavar="CRS", help=f"CRS of exported layers (default {settings.output_crs}, CGCS2000)")
+    o.add_argument("--gdb", action="store_true", help="also write an Esri File Geodatabase (shortfall.gdb) 国土空间数据库格式")
+    o.add_argument("--figures", action="store_true", help="also write report figures (PNG, 300 dpi) 报告插图")
+    o.add_argument("--no-excel", action="store_true", help="do not write the Excel workbook 不输出 Excel")
     o.add_argument("--offline-map", action="store_true",
                    help="embed Leaflet in the map (opens without internet) 离线地图")
     o.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")
@@ -119,15 +122,24 @@ def _print_result(result, quiet: bool) -> None:
     print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")
     print(f"Shortfall GeoPackage:  {out['geopackage']}  (CGCS2000 unless --out-crs)")
     print(f"Summary 汇总表:         {out['summary']}")
+    for key, label in (("excel", "Excel workbook 工作簿:  "), ("filegdb", "File Geodatabase:      "),
+                       ("figures", "Figures 插图:           ")):
+        if key in out:
+            print(f"{label}{out[key]}")
 
 
 def _cmd_run(args) -> int:
     from .pipeline import run
 
     result = run(args.boundaries, args.facilities, args.network, out=args.out, output_crs=args.out_crs,
-                 map_options=_map_options(args), **_run_kwargs(args))
+                 map_options=_map_options(args), save_options=_save_options(args), **_run_kwargs(args))
     _print_result(result, args.quiet)
     return 0
+
+
+def _save_options(args) -> dict:
+    return {"excel": not getattr(args, "no_excel", False), "filegdb": getattr(args, "gdb", False),
+            "figures": getattr(args, "figures", False)}
 
 
 def _run_kwargs(args) -> dict:
@@ -161,7 +173,8 @@ def _cmd_propose(args) -> int:
                              time_limit=args.time_limit, capacity=args.capacity)
     after = proposal.scenario()
     after.layers["before_after"] = compare(base, after)
-    outputs = save_assessment(after, args.out, crs=args.out_crs, map_options=_map_options(args))
+    outputs = save_assessment(after, args.out, crs=args.out_crs, map_options=_map_options(args),
+                              **_save_options(args))
     if not args.quiet:
         print(f"\n{proposal!r}")
         print(proposal.sites.drop(columns="geometry").to_string(index=False))
@@ -177,7 +190,7 @@ def _cmd_demo(args) -> int:
     from .pipeline import run_demo
 
     result = run_demo(args.out, data_dir=args.data, map_options=_map_options(args),
-                      progress=False if args.quiet else None)
+                      save_options=_save_options(args), progress=False if args.quiet else None)
     if not args.quiet:
         print("Demo: central Chengdu 成都中心城区 (OSM 2018; community polygons and households are "
               "APPROXIMATE 社区边界与户数为近似估算)")
@@ -241,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--out", default="out/demo", metavar="DIR", help="output folder 输出目录")
     p_demo.add_argument("--data", metavar="DIR", help="folder of the demo data (default: ./data)")
     p_demo.add_argument("--offline-map", action="store_true", help="embed Leaflet in the map 离线地图")
+    p_demo.add_argument("--gdb", action="store_true", help="also write an Esri File Geodatabase 国土空间数据库格式")
+    p_demo.add_argument("--figures", action="store_true", help="also write report figures (PNG) 报告插图")
+    p_demo.add_argument("--no-excel", action="store_true", help="do not write the Excel workbook")
     p_demo.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")
     p_demo.add_argument("--tile-url", metavar="URL", help="your own tile server 自有瓦片")
     p_demo.add_argument("--quiet", "-q", action="store_true", help="no progress bars 安静模式")

@@ -106,6 +106,7 @@ def run(
     out: str | Path = "servicecircle-out",
     output_crs: Any = None,
     map_options: dict[str, Any] | None = None,
+    save_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> RunResult:
     """Read the inputs, build (or load the cached) network, assess and write the outputs.
@@ -115,7 +116,7 @@ def run(
     :func:`servicecircle.outputs.save_assessment` describes the outputs.
     """
     result = assess_files(boundaries, facilities, network, **options)
-    outputs = result.save(out, crs=output_crs, map_options=map_options)
+    outputs = result.save(out, crs=output_crs, map_options=map_options, **(save_options or {}))
     return RunResult(result, outputs)
 
 

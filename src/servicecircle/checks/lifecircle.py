@@ -122,7 +122,10 @@ def reach_outcome(
         "confirmed": confirmed, "source": source,
     }
     scorecard = [{
-        "target_key": key, "name_zh": f"{name_zh}（{radius:g}米内）", "name_en": f"{name_en} within {radius:g} m",
+        "target_key": key,
+        # green rules carry their radius in their name already ("300米见绿")
+        "name_zh": name_zh if f"{radius:g}" in name_zh else f"{name_zh}（{radius:g}米内）",
+        "name_en": name_en if f"{radius:g}" in name_en else f"{name_en} within {radius:g} m",
         "value": city, "unit": f"% of {weight_kind}", "target": target, "comparison": ">=",
         "passed": bool(city >= target - 1e-9) if np.isfinite(city) else None,
         "method": f"share of {weight_kind} whose walking distance to the nearest "

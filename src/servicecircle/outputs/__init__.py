@@ -23,7 +23,8 @@ from .tables import write_csv
 __all__ = ["save_assessment", "gap_map", "embed_assets", "write_geopackage", "assessment_layers", "write_csv",
            "OUTPUT_FILES"]
 
-OUTPUT_FILES = {"geopackage": "shortfall.gpkg", "map": "gap_map.html", "summary": "summary.csv"}
+OUTPUT_FILES = {"geopackage": "shortfall.gpkg", "map": "gap_map.html", "summary": "summary.csv",
+                "excel": "shortfall.xlsx", "filegdb": "shortfall.gdb", "figures": "figures"}
 _TMP_PREFIX = ".servicecircle-tmp-"
 
 
@@ -45,8 +46,16 @@ def save_assessment(
     crs: Any = None,
     map_options: dict[str, Any] | None = None,
     write_map: bool = True,
+    excel: bool = True,
+    filegdb: bool = False,
+    figures: bool = False,
+    styles: bool = True,
 ) -> dict[str, Path]:
-    """Write ``shortfall.gpkg``, ``gap_map.html`` and ``summary.csv`` into ``out_dir``.
+    """Write the outputs of an assessment into ``out_dir``.
+
+    Always ``shortfall.gpkg`` (with QGIS layer styles) and ``summary.csv``; by
+    default also ``gap_map.html`` and ``shortfall.xlsx``; on request a File
+    Geodatabase ``shortfall.gdb`` and report figures in ``figures/``.
 
     Parameters
     ----------
@@ -58,13 +67,14 @@ def save_assessment(
         CRS of the exported layers (default ``settings.output_crs``, CGCS2000).
     map_options
         Keyword arguments for :func:`gap_map`.
-    write_map
-        Skip the HTML map when False.
+    write_map, excel, filegdb, figures, styles
+        Which outputs to write (figures need a Chinese font, see
+        :func:`servicecircle.outputs.figures.cjk_font`).
 
     Returns
     -------
     dict
-        ``{"geopackage": path, "map": path, "summary": path}``.
+        Output name → path.
     """
     out_dir = Path(out_dir)
     try:
@@ -80,17 +90,51 @@ def save_assessment(
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=out_dir))
     written: dict[str, Path] = {}
     try:
-        staged = {}
+        staged: dict[str, Path] = {}
         staged["geopackage"] = tmp / OUTPUT_FILES["geopackage"]
         write_geopackage(assessment_layers(assessment), staged["geopackage"], crs)
+        if styles:
+            from .qgis_styles import add_qgis_styles
+
+            add_qgis_styles(staged["geopackage"], assessment)
         staged["summary"] = tmp / OUTPUT_FILES["summary"]
         write_csv(assessment.summary, staged["summary"])
         if write_map:
             staged["map"] = tmp / OUTPUT_FILES["map"]
             gap_map(assessment, **(map_options or {})).save(str(staged["map"]))
+        if excel:
+            from .excel import write_excel
+
+            staged["excel"] = tmp / OUTPUT_FILES["excel"]
+            write_excel(assessment, staged["excel"])
+        if filegdb:
+            from .filegdb import write_filegdb
+
+            staged["filegdb"] = tmp / OUTPUT_FILES["filegdb"]
+            write_filegdb(assessment, staged["filegdb"], crs=crs)
+        if figures:
+            from .figures import figure_check, figure_overview, figure_scorecard
+
+            folder = staged["figures"] = tmp / OUTPUT_FILES["figures"]
+            folder.mkdir()
+            figure_overview(assessment, folder / "overview.png")
+            figure_scorecard(assessment, folder / "scorecard.png")
+            for check in assessment.checks:
+                if check.cov_col:
+                    figure_check(assessment, check.key, folder / f"check_{check.key}.png")
         for key, path in staged.items():
             final = out_dir / OUTPUT_FILES[key]
-            os.replace(path, final)
+            if path.is_dir():
+                # a folder cannot be replaced atomically: swap it in by two renames
+                old = None
+                if final.exists():
+                    old = tmp / f"{final.name}.old"
+                    os.replace(final, old)
+                os.replace(path, final)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(path, final)
             written[key] = final
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

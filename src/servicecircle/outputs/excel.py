@@ -36,7 +36,8 @@ import pandas as pd
 
 from ..errors import OutputError
 
-__all__ = ["write_excel", "column_labels", "column_header", "sheet_names", "PASS_TEXT", "FAIL_TEXT"]
+__all__ = ["write_excel", "column_labels", "column_header", "check_labels", "sheet_names", "PASS_TEXT",
+           "FAIL_TEXT"]
 
 PASS_TEXT = "达标"
 FAIL_TEXT = "未达标"
@@ -219,6 +220,15 @@ def column_labels(col: str, a=None, *, layer: str | None = None, short: bool = F
                 unit = o.score_unit if o.score_unit not in ("%",) else "%"
                 return o.name_zh, o.name_en, unit
     return col, col, ""
+
+
+def check_labels(o) -> tuple[str, str]:
+    """``("幼儿园 ≤300米", "Kindergarten ≤ 300 m")``: a check's names with its radius, not repeated
+    when the name already has it (``300米见绿``)."""
+    if not o.radius_m:
+        return o.name_zh, o.name_en
+    r = f"{o.radius_m:g}"
+    return (o.name_zh if r in o.name_zh else o.label_zh), (o.name_en if r in o.name_en else o.label_en)
 
 
 def column_header(col: str, a=None, *, layer: str | None = None, short: bool = False) -> str:
@@ -523,8 +533,8 @@ def write_excel(assessment, path: str | Path) -> Path:
                  _Table(a.scorecard, a, "scorecard", converters={"passed": _pass_text, "confirmed": _yes_no})))
     for o in a.checks:
         frame, conv = _check_sheet(a, o)
-        label = o.label_zh if o.radius_m else o.name_zh
-        plan.append((f"{label} {o.key}", f"{o.label_zh} {o.label_en}: 每个社区的结果 per community",
+        zh, en = check_labels(o)
+        plan.append((f"{zh} {o.key}", f"{zh} {en}: 每个社区的结果 per community",
                      _Table(frame, a, "communities", short=True, converters=conv)))
     gaps = pd.DataFrame(a.gaps.drop(columns=a.gaps.geometry.name))
     if a.name_column and a.name_column in a.communities.columns and len(gaps):

@@ -144,13 +144,16 @@ def _weight(w: Any) -> int:
 
 @contextlib.contextmanager
 def _style():
-    """matplotlib settings for every figure: the CJK font first, DejaVu Sans as fallback."""
+    """matplotlib settings for every figure: the CJK font first, DejaVu Sans as fallback.
+
+    The families are named (not the generic ``sans-serif``), so every text keeps
+    them when the figure is drawn later outside this context (inline in a notebook).
+    """
     import matplotlib
 
     family, _ = cjk_font()
     with matplotlib.rc_context({
-        "font.family": "sans-serif",
-        "font.sans-serif": [family, "DejaVu Sans"],
+        "font.family": [family, "DejaVu Sans"],
         "axes.unicode_minus": False,
         "svg.fonttype": "none",
         "pdf.fonttype": 42,
@@ -215,10 +218,10 @@ def _furniture(fig, ax, a, extent_width: float) -> None:
     source = str(a.communities.attrs.get("source") or "")
     if "approx" in source.lower():
         note += "    社区边界与户数为近似数据 approximate community boundaries and households"
-    fig.text(0.01, 0.005, note, fontsize=7, color="#444444", ha="left", va="bottom")
+    ax.text(0.0, -0.01, note, transform=ax.transAxes, fontsize=7, color="#444444", ha="left", va="top")
 
 
-def _legend(ax, items: list[tuple[str, str, dict]], title: str, loc: str = "upper left") -> None:
+def _legend(ax, items: list[tuple[str, str, dict]], title: str) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -228,8 +231,8 @@ def _legend(ax, items: list[tuple[str, str, dict]], title: str, loc: str = "uppe
             handles.append(Patch(label=label, **style))
         else:
             handles.append(Line2D([], [], linestyle="", label=label, **style))
-    leg = ax.legend(handles=handles, title=title, loc=loc, fontsize=8, title_fontsize=9, framealpha=0.85)
-    leg.set_zorder(10)
+    ax.figure.legend(handles=handles, title=title, loc="outside lower center", ncols=min(len(handles), 4),
+                     fontsize=8, title_fontsize=9, frameon=False)
 
 
 def _failed_colours(comm: pd.DataFrame) -> list[str]:
@@ -260,12 +263,15 @@ def _coverage_colour(v: Any) -> str:
 
 def _map_axes(fig, frame):
     ax = fig.add_subplot(1, 1, 1)
-    ax.set_aspect("equal")
+    ax.set_aspect("equal", adjustable="datalim")  # the map fills the axes whatever the city's shape
     ax.set_axis_off()
     xmin, ymin, xmax, ymax = frame.total_bounds
+    if not np.all(np.isfinite([xmin, ymin, xmax, ymax])):
+        xmin, ymin, xmax, ymax = 0.0, 0.0, 1000.0, 1000.0
     pad = 0.03 * max(xmax - xmin, ymax - ymin, 1.0)
-    ax.set_xlim(xmin - pad, xmax + pad)
-    ax.set_ylim(ymin - pad, ymax + pad)
+    ax.update_datalim([(xmin - pad, ymin - pad), (xmax + pad, ymax + pad)])
+    ax.margins(0)
+    ax.autoscale_view()
     return ax, (xmax - xmin)
 
 
@@ -287,7 +293,7 @@ def make_overview(assessment, *, figsize: tuple[float, float] = (8.0, 8.6)):
         ax, width = _map_axes(fig, shown if len(shown) else comm)
         if len(shown):
             shown.plot(ax=ax, color=_failed_colours(shown), edgecolor="white", linewidth=0.4)
-        items = [("patch", f"{label} 项", {"facecolor": colour, "edgecolor": "white"})
+        items = [("patch", label, {"facecolor": colour, "edgecolor": "white"})
                  for _, colour, label in FAILED_BINS]
         items.append(("patch", "无数据 no data", {"facecolor": NO_DATA, "edgecolor": "white"}))
         _legend(ax, items, "未达标项数 Checks failed")
@@ -371,11 +377,9 @@ def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.
 
 def _check_title(o) -> str:
     """``幼儿园 ≤300米  Kindergarten ≤ 300 m`` (without repeating a radius the name already has)."""
-    if not o.radius_m:
-        return f"{o.name_zh}  {o.name_en}"
-    r = f"{o.radius_m:g}"
-    zh = o.name_zh if r in o.name_zh else o.label_zh
-    en = o.name_en if r in o.name_en else o.label_en
+    from .excel import check_labels
+
+    zh, en = check_labels(o)
     return f"{zh}  {en}"
 
 
@@ -390,8 +394,9 @@ def _check_subtitle(a, o) -> str:
             parts.append(f"全市覆盖率 citywide {float(cov):.1f}%" +
                          (f"（目标 target {float(target):g}%）" if target is not None and pd.notna(target) else ""))
         elif pd.notna(r.get("city_value", np.nan)):
-            parts.append(f"全市 citywide {float(r['city_value']):.2f} {r.get('city_unit', '')}"
-                         f"（目标 target {r.get('city_target')}）")
+            target = r.get("city_target")
+            target = f"{float(target):g}" if target is not None and pd.notna(target) else "—"
+            parts.append(f"全市 citywide {float(r['city_value']):.2f} {r.get('city_unit', '')}（目标 target {target}）")
         if pd.notna(r.get("communities_assessed", np.nan)):
             parts.append(f"未达标社区 failed {int(r['communities_failed'])}/{int(r['communities_assessed'])}")
     return "；".join(parts)

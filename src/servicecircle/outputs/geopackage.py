@@ -93,8 +93,10 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
     path = Path(path)
     if path.exists():
         path.unlink()
+    from .filegdb import codes_as_text
+
     for name, frame in layers.items():
-        data = clean_for_export(frame)
+        data = clean_for_export(codes_as_text(frame))  # administrative codes stay text
         try:
             if isinstance(data, gpd.GeoDataFrame):
                 data = data.to_crs(crs)

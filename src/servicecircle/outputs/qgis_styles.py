@@ -9,7 +9,8 @@ as QGIS would, so that dragging ``shortfall.gpkg`` into QGIS opens:
     graduated by ``checks_failed`` (green → red, grey where no check could be
     assessed), the same classes as the gap map;
 ``gaps``
-    semi-transparent purple;
+    semi-transparent purple (one polygon per failed check: where several checks
+    fail, the purple darkens; filter on ``check`` to see one);
 ``facilities``
     categorized by ``category_key`` (one colour per profile category, grey for
     the rest);
@@ -155,7 +156,7 @@ def gaps_qml(fields: list[str] = (), aliases: dict[str, str] | None = None) -> s
     _, gap, _, _, _ = _palette()
     root = _root()
     r = _renderer(root, "singleSymbol")
-    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(gap, 110, _rgba(gap), 0.4))
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(gap, 70, _rgba(gap), 0.4))
     _aliases(root, list(fields), aliases or {})
     return _finish(root, 2)
 
@@ -269,7 +270,7 @@ def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
             lower = hi + 1
         return _sld(layer, rules, 2)
     if layer == "gaps":
-        return _sld(layer, [{"name": "服务缺口 gap", "colour": gap, "opacity": 0.43, "stroke": gap}], 2)
+        return _sld(layer, [{"name": "服务缺口 gap", "colour": gap, "opacity": 0.27, "stroke": gap}], 2)
     if layer == "greenspace":
         return _sld(layer, [{"name": "绿地 green space", "colour": green, "opacity": 0.67, "stroke": "#1b7837"}], 2)
     rules = [{"name": label, "colour": palette[i % len(palette)], "filter": ("eq", "category_key", value)}
