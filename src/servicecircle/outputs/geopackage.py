@@ -11,8 +11,9 @@ Layers (see ``docs/geopackage.md`` for the full schema):
 ``gaps``
     the uncovered part of each community per failed check;
 
-and attribute tables ``summary`` (one row per check), ``checks`` (every
-threshold used and its source), ``warnings`` and ``run`` (parameters).
+and attribute tables ``summary`` (one row per check), ``scorecard``, ``checks``
+(every threshold used and its source), ``warnings``, ``fields`` (every column's
+Chinese and English name and unit) and ``run`` (parameters).
 """
 
 from __future__ import annotations
@@ -64,6 +65,21 @@ def _checks_table(a) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def field_dictionary(a, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every column of every layer with its Chinese and English name and unit (the ``fields`` table)."""
+    from .excel import column_labels
+
+    rows = []
+    for layer, frame in layers.items():
+        geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+        for col in frame.columns:
+            if col == geom:
+                continue
+            zh, en, unit = column_labels(col, a, layer=layer)
+            rows.append({"layer": layer, "column": col, "name_zh": zh, "name_en": en, "unit": unit})
+    return pd.DataFrame(rows, columns=["layer", "column", "name_zh", "name_en", "unit"])
+
+
 def assessment_layers(a) -> dict[str, pd.DataFrame]:
     """The layers and tables of the shortfall GeoPackage, in order."""
     from .. import __version__
@@ -72,6 +88,8 @@ def assessment_layers(a) -> dict[str, pd.DataFrame]:
     run = {"servicecircle_version": __version__, **a.parameters}
     if "gap_grid_m" in a.timings:
         run["gap_grid_m"] = a.timings["gap_grid_m"]
+    spatial = {"communities": a.communities, "demand": a.demand, "facilities": a.facilities, "gaps": a.gaps,
+               **{k: v for k, v in a.layers.items() if isinstance(v, gpd.GeoDataFrame)}}
     return {
         "communities": a.communities,
         "demand": a.demand,
@@ -82,6 +100,7 @@ def assessment_layers(a) -> dict[str, pd.DataFrame]:
         "scorecard": a.scorecard,
         "checks": _checks_table(a),
         "warnings": a.warnings,
+        "fields": field_dictionary(a, spatial),
         "run": pd.DataFrame({"key": list(run), "value": [None if v is None else str(v) for v in run.values()]}),
     }
 
