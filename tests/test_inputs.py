@@ -43,7 +43,8 @@ def test_a_file_with_several_layers_needs_a_layer_name(tmp_path):
     with pytest.raises(InputDataError) as err:
         sc.read_boundaries(path)
     assert str(err.value) == (f"{path}: the file has 2 layers (communities, old). "
-                              "Fix: name the layer to use (layer= / --...-layer)")
+                              "Fix: name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... "
+                              "on the command line)")
     assert len(sc.read_boundaries(path, layer="old")) == 2
     with pytest.raises(InputDataError, match=r"no layer 'comunities' \(did you mean 'communities'\?\)"):
         sc.read_boundaries(path, layer="comunities")
@@ -121,7 +122,7 @@ def test_swapped_lon_lat_is_caught(tmp_path):
 def test_polygons_as_facilities_become_points_inside(tmp_path):
     fac = gpd.GeoDataFrame({"category": ["小学"]}, geometry=[shapely.box(104.07, 30.65, 104.071, 30.651)],
                            crs=4326)
-    with pytest.warns(UserWarning, match="1 facilities are polygons; a point inside each was used"):
+    with pytest.warns(UserWarning, match="1 facility is a polygon; a point inside it was used"):
         got = sc.assessment.prepare_facilities(fac)
     assert got.geometry.iloc[0].within(fac.geometry.iloc[0])
 

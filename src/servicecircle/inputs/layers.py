@@ -80,10 +80,33 @@ def _suggest(name: str, options: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _ragged_line(path: Path, sep: str, encoding: str) -> str:
+    """Where a CSV first has more fields than its header (for the error message)."""
+    import csv
+
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        rows = csv.reader(fh, delimiter=sep)
+        header = next(rows, [])
+        for row in rows:
+            if len(row) > len(header):
+                return (f"line {rows.line_num} has {len(row)} fields but the header row has "
+                        f"{len(header)}")
+    return "its rows do not line up with the header row"
+
+
+def _count_rows(path: Path) -> int:
+    """Number of lines of a text file, counted without parsing it."""
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     tried = (encoding,) if encoding else TEXT_ENCODINGS
-    last: Exception | None = None
+    last: UnicodeDecodeError | None = None
     for enc in tried:
         try:
             frame = pd.read_csv(path, sep=sep, encoding=enc, dtype=str, keep_default_na=False,
@@ -91,11 +114,25 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
             break
         except UnicodeDecodeError as exc:
             last = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputDataError(f"cannot read this CSV ({' '.join(str(exc).split())})", file=path,
-                                 fix="save it as comma-separated text with one header row") from None
+        except pd.errors.EmptyDataError:
+            raise InputDataError("the CSV is empty (it has no header row)", file=path,
+                                 fix="check that the right file was given") from None
+        except pd.errors.ParserError:
+            raise InputDataError(
+                f"cannot read this CSV: {_ragged_line(path, sep, enc)}", file=path,
+                fix="quote texts that contain the separator, or save the table again as CSV "
+                "with one header row",
+            ) from None
     else:
-        raise InputDataError(f"cannot decode this CSV as {' or '.join(tried)} ({last})", file=path,
+        with open(path, "rb") as fh:
+            bom = fh.read(2)
+        if bom in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputDataError("this CSV is UTF-16 text (as Excel saves 'Unicode text')", file=path,
+                                 fix="save it from Excel as 'CSV UTF-8' (or pass encoding='utf-16' in Python)") from None
+        where = f" (byte {last.start:,} is not valid text)" if last is not None else ""
+        names = " or ".join("UTF-8" if e == "utf-8-sig" else "GBK (GB18030)" if e == "gb18030" else e
+                            for e in tried)
+        raise InputDataError(f"cannot decode this CSV as {names}{where}", file=path,
                              fix="save it as UTF-8 (or GBK) text, or pass encoding=") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     for col in frame.columns:
@@ -138,11 +175,17 @@ def _points_from_csv(frame: pd.DataFrame, path: Path, lon_col: str, lat_col: str
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputDataError(
-                f"'{col}' is not a number in row {row + 2} ('{frame[col].iloc[row]}')",
+                f"'{frame[col].iloc[row]}' in column '{col}' is not a number (line {row + 2} of the CSV)",
                 file=path, feature=f"#{row + 1}", fix="give decimal degrees such as 104.0657",
             )
         xy.append(values.to_numpy(dtype=float))
     return np.column_stack(xy)
+
+
+def _degrees(v: float) -> str:
+    """A coordinate as typed, without exponent notation (3312345, 104.0657, -0.5)."""
+    text = f"{v:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _check_lonlat(x: np.ndarray, y: np.ndarray, path: Path, layer: str | None, label) -> None:
@@ -153,17 +196,25 @@ def _check_lonlat(x: np.ndarray, y: np.ndarray, path: Path, layer: str | None, l
     if looks_swapped.any() and looks_swapped.sum() >= 0.5 * ok.sum():
         i = int(np.flatnonzero(looks_swapped)[0])
         raise InputDataError(
-            f"longitude and latitude look swapped (x={x[i]:.6g}, y={y[i]:.6g} would be in China the "
-            "other way round)", file=path, layer=layer, feature=label(i),
-            fix="swap the longitude and latitude columns (or name them with lon_column/lat_column)",
+            f"longitude and latitude look swapped (x={_degrees(x[i])}, y={_degrees(y[i])} would be in "
+            "China the other way round)", file=path, layer=layer, feature=label(i),
+            fix="swap the longitude and latitude columns (or name them with lon_column= / --lon-column "
+            "and lat_column= / --lat-column)",
         )
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
+        metres = abs(x[i]) > 1000 or abs(y[i]) > 1000
         raise InputDataError(
-            f"coordinates out of range for longitude/latitude (x={x[i]:.6g}, y={y[i]:.6g})",
+            f"coordinates out of range for longitude/latitude (x={_degrees(x[i])}, y={_degrees(y[i])})"
+            + ("; they look like metres of a projected coordinate system" if metres else ""),
             file=path, layer=layer, feature=label(i),
-            fix="check the coordinate columns, or declare the layer's real coordinate system (crs=)",
+            fix="check the coordinate columns, or declare the layer's real coordinate system with crs= "
+            "(e.g. 'EPSG:4544', CGCS2000 / 3-degree Gauss-Krüger CM 105E, used around Chengdu)" if metres else
+            "check the coordinate columns, or declare the layer's real coordinate system (crs=)",
         )
+
+
+CRS_EXAMPLES = ("'EPSG:4490' (CGCS2000), 'EPSG:4326' (WGS84), 'gcj02' (Amap/Tencent) or 'bd09' (Baidu)")
 
 
 def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -> gpd.GeoDataFrame:
@@ -171,15 +222,20 @@ def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -
     declared = gdf.crs
     if crs is None:
         if declared is None:
+            no_prj = path.suffix.lower() == ".shp" and _sibling(path, ".prj") is None
             raise CRSError(
                 "the layer has no coordinate system", file=path, layer=layer,
-                fix="add a .prj / declare it, or pass crs= (e.g. 'EPSG:4490', 'EPSG:4326', "
-                "'gcj02' for Amap/Tencent, 'bd09' for Baidu)",
+                fix=("the shapefile has no .prj file: add the one that belongs to it, or " if no_prj else "")
+                + "declare the coordinate system with crs= (--boundaries-crs, --facilities-crs ... on the "
+                f"command line), e.g. {CRS_EXAMPLES}",
             )
         target = declared
         datum = None
     else:
-        parsed = parse_crs(crs)
+        try:
+            parsed = parse_crs(crs)
+        except CRSError as exc:  # name the layer it was given for
+            raise CRSError(exc.what, file=path, layer=layer, fix=exc.fix) from None
         datum = parsed if isinstance(parsed, str) else None
         target = pyproj.CRS.from_epsg(4326) if datum else parsed
         if datum and declared is not None and not pyproj.CRS(declared).is_geographic:
@@ -204,6 +260,130 @@ def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -
         gdf = gdf.set_geometry(transform_geometry_array(gdf.geometry, func))
         gdf.attrs["converted_from"] = datum
     return gdf
+
+
+# --------------------------------------------------------------------------- #
+# Files GDAL cannot read: say what is wrong in our words, not GDAL's
+# --------------------------------------------------------------------------- #
+
+COMPLETE_COPY = "copy or export the file again (a file cut short while copying or downloading cannot be read)"
+SHAPEFILE_PARTS = "copy all the files of the shapefile together (.shp, .shx, .dbf, .prj and .cpg)"
+
+
+def _sibling(path: Path, suffix: str) -> Path | None:
+    """The file next to ``path`` with another suffix, in either case, if it exists."""
+    for s in (suffix.lower(), suffix.upper()):
+        candidate = path.with_suffix(s)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _check_shapefile(path: Path) -> None:
+    """Refuse a shapefile with a missing or cut-short part before GDAL reads it.
+
+    GDAL reads a ``.shp`` without its ``.dbf`` (losing every attribute) and a
+    cut-short ``.shp`` as features without geometry; both would silently lose data.
+    """
+    for suffix, role in ((".shx", "index"), (".dbf", "attribute table")):
+        if _sibling(path, suffix) is None:
+            raise InputDataError(
+                f"the shapefile's {suffix} file ({role}) is missing: {path.stem}{suffix} is not next to it",
+                file=path, fix=SHAPEFILE_PARTS,
+            )
+    for part in (path, _sibling(path, ".shx")):
+        size = part.stat().st_size
+        with open(part, "rb") as fh:
+            head = fh.read(100)
+        if len(head) < 100 or int.from_bytes(head[0:4], "big") != 9994:
+            raise InputDataError(
+                f"{part.name} is not a shapefile part (its header is not a shapefile header)",
+                file=path, fix=SHAPEFILE_PARTS,
+            )
+        declared = 2 * int.from_bytes(head[24:28], "big")
+        if size < declared:
+            raise InputDataError(
+                f"the shapefile is incomplete: {part.name} is {size:,} bytes but its header says "
+                f"{declared:,}", file=path, fix=COMPLETE_COPY,
+            )
+    dbf = _sibling(path, ".dbf")
+    size = dbf.stat().st_size
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+    if len(head) < 32:
+        raise InputDataError(f"the shapefile is incomplete: {dbf.name} is only {size} bytes",
+                             file=path, fix=COMPLETE_COPY)
+    n_records = int.from_bytes(head[4:8], "little")
+    expected = int.from_bytes(head[8:10], "little") + n_records * int.from_bytes(head[10:12], "little")
+    if size < expected:
+        raise InputDataError(
+            f"the shapefile is incomplete: {dbf.name} is {size:,} bytes but its header says "
+            f"{n_records:,} records need {expected:,}", file=path, fix=COMPLETE_COPY,
+        )
+
+
+def _json_problem(path: Path) -> str | None:
+    """What is wrong with a (Geo)JSON file GDAL refused, if Python's parser can tell."""
+    import json
+
+    if path.stat().st_size > 200_000_000:
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return f"it is not UTF-8 text (byte {exc.start:,} is not valid), as GeoJSON must be"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"it is not valid JSON: syntax error at line {exc.lineno}, column {exc.colno}"
+    if not isinstance(data, dict) or data.get("type") not in (
+            "FeatureCollection", "Feature", "Point", "MultiPoint", "LineString", "MultiLineString",
+            "Polygon", "MultiPolygon", "GeometryCollection"):
+        return "it is JSON but not GeoJSON (it has no \"type\": \"FeatureCollection\")"
+    return None
+
+
+def _unreadable(path: Path, layer: str | None = None, *, read: bool = False) -> InputDataError:
+    """The error for a file (or layer) GDAL could not open or read, in plain words."""
+    suffix = path.suffix.lower()
+    fix = "check that the file is complete and in a format GDAL reads (GeoPackage, shapefile, GeoJSON)"
+    if suffix == ".gpkg" and path.is_file():
+        with open(path, "rb") as fh:
+            magic = fh.read(16)
+        if magic != b"SQLite format 3\x00":
+            what = "this is not a GeoPackage: its content is not a SQLite database (was another file renamed?)"
+            fix = "give the real GeoPackage, or export the layer to GeoPackage again"
+        else:
+            what = "the GeoPackage is damaged or incomplete"
+            fix = COMPLETE_COPY
+    elif suffix in (".geojson", ".json") and path.is_file():
+        problem = _json_problem(path)
+        what = f"cannot read this GeoJSON file: {problem}" if problem else "cannot read this GeoJSON file"
+        fix = "export the layer to GeoJSON again, or correct the file at that line" if problem and \
+            "line" in problem else "export the layer to GeoJSON (or GeoPackage) again"
+    elif read:
+        what = "cannot read this layer: the file is damaged or incomplete"
+        fix = COMPLETE_COPY
+    else:
+        what = "cannot open this file as a vector layer: GDAL does not recognise its format, or it is damaged"
+    return InputDataError(what, file=path, layer=layer, fix=fix)
+
+
+def _not_found(path: Path, what: str = "file") -> InputDataError:
+    """``file not found``, with a close name from the same folder when there is one."""
+    folder = path.parent
+    hint = ""
+    if folder.is_dir():
+        try:
+            names = sorted(p.name for p in folder.iterdir())
+        except OSError:
+            names = []
+        close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+    elif str(folder) not in ("", "."):
+        return InputDataError(f"{what} not found: the folder {folder} does not exist", file=path,
+                              fix="check the path")
+    return InputDataError(f"{what} not found{hint}", file=path, fix="check the path")
 
 
 def read_layer(
@@ -244,19 +424,32 @@ def read_layer(
     Raises
     ------
     InputDataError, CRSError, TooLargeError
+        A layer with more than ``settings.max_input_features`` features (a CSV
+        with more rows) is refused before it is read.
     """
     path = Path(path)
     if not path.exists():
-        raise InputDataError("file not found", file=path, fix="check the path")
+        raise _not_found(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputDataError("the file is empty (0 bytes)", file=path,
+                             fix="check that the right file was given, or copy it again")
     if path.suffix.lower() in CSV_SUFFIXES:
-        if path.stat().st_size > 2_000_000_000:
+        size = path.stat().st_size
+        if size > 2_000_000_000:
             raise TooLargeError("this CSV is over 2 GB", file=path,
                                 fix="split it, or convert it to a GeoPackage")
+        if size // 2 > settings.max_input_features:  # a row takes at least two bytes
+            rows = _count_rows(path) - 1
+            if rows > settings.max_input_features:
+                raise TooLargeError(
+                    f"the CSV has {rows:,} rows, more than the limit of {settings.max_input_features:,}",
+                    file=path, fix="clip it to the study area, or raise settings.max_input_features",
+                )
         frame = _read_csv(path, encoding)
         if frame.empty:
             raise InputDataError("the CSV has no rows", file=path, fix="check the file")
-        lon_c = _pick_column(frame, lon_column, LON_NAMES, "longitude", path, "lon_column=")
-        lat_c = _pick_column(frame, lat_column, LAT_NAMES, "latitude", path, "lat_column=")
+        lon_c = _pick_column(frame, lon_column, LON_NAMES, "longitude", path, "lon_column= / --lon-column")
+        lat_c = _pick_column(frame, lat_column, LAT_NAMES, "latitude", path, "lat_column= / --lat-column")
         xy = _points_from_csv(frame, path, lon_c, lat_c)
         if crs is None:
             raise CRSError(
@@ -274,13 +467,12 @@ def read_layer(
     import pyogrio
     from pyogrio.errors import DataLayerError, DataSourceError
 
+    if path.suffix.lower() == ".shp":
+        _check_shapefile(path)
     try:
         layers = pyogrio.list_layers(path)
-    except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
-        raise InputDataError(
-            f"cannot open this file as a vector layer ({' '.join(str(exc).split())})", file=path,
-            fix="check that the file is complete and in a format GDAL reads (GeoPackage, shapefile, GeoJSON)",
-        ) from None
+    except (DataSourceError, DataLayerError, OSError, ValueError):
+        raise _unreadable(path) from None
     names = [str(n) for n in layers[:, 0]] if len(layers) else []
     if not names:
         raise InputDataError("the file has no layer", file=path, fix="check the file")
@@ -288,7 +480,8 @@ def read_layer(
         if len(names) > 1:
             raise InputDataError(
                 f"the file has {len(names)} layers ({', '.join(names)})", file=path,
-                fix="name the layer to use (layer= / --...-layer)",
+                fix="name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... on the "
+                "command line)",
             )
         layer = names[0]
     elif layer not in names:
@@ -296,40 +489,38 @@ def read_layer(
             f"no layer '{layer}'{_suggest(layer, names)}; layers are {', '.join(names)}", file=path,
             fix="name one of the file's layers",
         )
+    where = layer if len(names) > 1 else None  # messages name the layer where the file has several
     if encoding is None and path.suffix.lower() == ".shp":
         encoding = detect_dbf_encoding(path)
         if encoding == "GB18030":
             warn_data("encoding_guessed", "no .cpg file: attribute text read as GBK (GB18030)",
-                      file=path, layer=layer)
+                      file=path, layer=where)
         elif encoding == "ISO-8859-1":
             warn_data("encoding_guessed", "no .cpg file and the text is neither UTF-8 nor GBK: "
-                      "read as Latin-1, Chinese text may be garbled", file=path, layer=layer)
+                      "read as Latin-1, Chinese text may be garbled", file=path, layer=where)
     try:
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
-        count = int(info.get("features") or 0)
-        if count > settings.max_input_features:
-            raise TooLargeError(
-                f"the layer has {count:,} features, more than the limit of "
-                f"{settings.max_input_features:,}", file=path, layer=layer,
-                fix="clip the layer to the study area, or raise settings.max_input_features",
-            )
+    except Exception:
+        raise _unreadable(path, where, read=True) from None
+    count = int(info.get("features") or 0)
+    if count > settings.max_input_features:
+        raise TooLargeError(
+            f"the layer has {count:,} features, more than the limit of "
+            f"{settings.max_input_features:,}", file=path, layer=where,
+            fix="clip the layer to the study area, or raise settings.max_input_features",
+        )
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, on_invalid="ignore")
-    except TooLargeError:
-        raise
-    except Exception as exc:
-        raise InputDataError(
-            f"cannot read this layer ({' '.join(str(exc).split())})", file=path, layer=layer,
-            fix="check that the file is complete (a truncated or half-copied file cannot be read)",
-        ) from None
+    except Exception:
+        raise _unreadable(path, where, read=True) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
-        raise InputDataError("the layer has no geometry", file=path, layer=layer,
+        raise InputDataError("the layer has no geometry", file=path, layer=where,
                              fix="use a spatial layer, or a CSV with lon/lat columns")
     if len(gdf) == 0:
-        raise InputDataError("the layer is empty", file=path, layer=layer,
+        raise InputDataError("the layer is empty", file=path, layer=where,
                              fix="check that the right file and layer were given")
-    layer_name = layer if len(names) > 1 else None
-    gdf = _apply_crs(gdf, crs, path, layer_name)
-    gdf.attrs.update(source=str(path), layer=layer_name)
+    gdf = _apply_crs(gdf, crs, path, where)
+    gdf.attrs.update(source=str(path), layer=where)
     return gdf

@@ -102,7 +102,8 @@ def load_network(
     keep_components = keep_components or settings.keep_components
     use_cache = settings.use_cache if use_cache is None else use_cache
     if not path.is_file():
-        raise NetworkError("file not found", file=path, fix="check the path given for the network")
+        raise NetworkError("network file not found" if not path.is_dir() else "this is a folder, not a network file",
+                           file=path, fix="check the path given for the network")
     name = path.name.lower()
     if name.endswith(".npz"):
         net = load_cached_network(path)
@@ -113,7 +114,7 @@ def load_network(
     is_graphml = name.endswith(GRAPHML_SUFFIXES)
     if not (is_graphml or is_osm_file(path)):
         raise NetworkError(
-            "unknown network file type",
+            f"unknown network file type '{''.join(path.suffixes[-2:]) or path.name}'",
             file=path,
             fix="give an OSM XML (.osm, .osm.gz, .osm.bz2), OSM PBF (.osm.pbf) or GraphML (.graphml) file",
         )
@@ -167,9 +168,9 @@ def _from_graphml(path: Path, crs: pyproj.CRS | None, keep_components: str) -> W
 
     try:
         graph = ox.load_graphml(path)
-    except Exception as exc:
-        raise NetworkError(f"cannot read this GraphML file ({' '.join(str(exc).split())})", file=path,
-                           fix="give a GraphML file written by osmnx (ox.save_graphml)") from None
+    except Exception:
+        raise NetworkError("cannot read this GraphML file: it is damaged, incomplete or not written by osmnx",
+                           file=path, fix="give a GraphML file written by osmnx (ox.save_graphml)") from None
     if crs is None:
         xs = [d["x"] for _, d in graph.nodes(data=True)]
         ys = [d["y"] for _, d in graph.nodes(data=True)]

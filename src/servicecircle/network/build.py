@@ -217,7 +217,8 @@ def check_ways(ways: WayTable, source: str = "") -> None:
     """Raise :class:`NetworkError` if ``ways`` holds no walkable way."""
     if ways.n_ways == 0:
         raise NetworkError(
-            f"the file holds no walkable way ({ways.n_ways_read} highway ways, none walkable)",
+            f"the file holds no walkable way ({ways.n_ways_read:,} highway "
+            f"{'way' if ways.n_ways_read == 1 else 'ways'}, none walkable)",
             file=source or None,
             fix="use an OSM extract that covers the study area's streets and footpaths",
         )

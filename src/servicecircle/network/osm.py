@@ -130,6 +130,38 @@ class WayTable:
         return len(self.way_id)
 
 
+def _osm_problem(path: Path) -> str:
+    """What is wrong with an OSM file libosmium refused, in plain words (not libosmium's)."""
+    import bz2
+    import gzip
+    import zlib
+
+    if path.stat().st_size == 0:
+        return "the file is empty (0 bytes)"
+    with open(path, "rb") as fh:
+        magic = fh.read(3)
+    opener = gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic == b"BZh" else open
+    head, tail = b"", b""
+    try:
+        with opener(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                if len(head) < 512:
+                    head += chunk[:512]
+                tail = (tail + chunk)[-512:]
+    except (EOFError, OSError, zlib.error):
+        return "the compressed file is cut short or damaged: it cannot be decompressed to its end"
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        if b"<osm" not in head:
+            return "it is XML but not OSM XML (it has no <osm> element)"
+        if b"</osm>" not in tail:
+            return "the OSM XML ends before its closing </osm> tag, so the file is incomplete"
+        return "the OSM XML is malformed"
+    if path.name.lower().endswith(".pbf"):
+        return "the OSM PBF file is damaged or incomplete"
+    return "it is neither OSM XML nor OSM PBF"
+
+
 def read_walkable_ways(
     path: str | Path, walk_filter: tuple[tuple[str, str], ...] = WALK_FILTER
 ) -> WayTable:
@@ -155,7 +187,7 @@ def read_walkable_ways(
 
     path = Path(path)
     if not path.exists():
-        raise NetworkError("file not found", file=path, fix="check the path to the network file")
+        raise NetworkError("network file not found", file=path, fix="check the path given for the network")
     refs: list[int] = []
     lons: list[float] = []
     lats: list[float] = []
@@ -188,12 +220,12 @@ def read_walkable_ways(
             way_ids.append(way.id)
             for k in EDGE_TAGS:
                 tag_values[k].append(tags.get(k, ""))
-    except (RuntimeError, ValueError, OSError) as exc:
-        detail = " ".join(str(exc).split()) or type(exc).__name__
+    except (RuntimeError, ValueError, OSError):
         raise NetworkError(
-            f"cannot read this OSM file ({detail})",
+            f"cannot read this OSM file ({_osm_problem(path)})",
             file=path,
-            fix="check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file",
+            fix="check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file "
+            "(download or copy it again)",
         ) from None
     return WayTable(
         way_ptr=np.asarray(ptr, dtype=np.int64),
