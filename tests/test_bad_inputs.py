@@ -432,12 +432,23 @@ def category_column_empty(w):
 # ----------------------------------------------------------- households and floor areas
 
 
-@case(InputDataError, "{boundaries}: no households column 'households' in the boundaries and no demand layer was "
-      "given. Fix: name the households/residents column (households_column= / --households-column) or give a "
-      "demand layer (--demand)", cli=True)
+@case(InputDataError, "{boundaries}: no households column 'households' or residents column 'residents' "
+      "(columns are code, name), and no demand layer or population raster was given. Fix: name the column of "
+      "households (--households-column) or residents (--residents-column), or give a demand layer (--demand) or a "
+      "population raster (--population)", cli=True)
 def no_households_and_no_demand(w):
     """Boundaries with neither households nor residents, and no demand layer."""
     w.write_boundaries(w.communities().drop(columns=["households", "residents"]), layer="communities")
+
+
+@case(InputDataError, "{boundaries}: the 'households' column is empty for every community, and no demand layer or "
+      "population raster was given. Fix: name the column of households (--households-column) or residents "
+      "(--residents-column), or give a demand layer (--demand) or a population raster (--population)")
+def households_all_empty(w):
+    """A households column with no value in it (and no residents column)."""
+    c = w.communities().drop(columns=["residents"])
+    c["households"] = np.nan
+    w.write_boundaries(c, layer="communities")
 
 
 @case(InputDataError, "{boundaries} feature #3 (code=510106030008): '约1800' in the households column "
@@ -679,8 +690,8 @@ def gaps_between_boundaries(w):
 # ----------------------------------------------------------- where facilities are
 
 
-@case(None, "{facilities} feature #6: 1 facilities lie outside every community boundary; they still serve the "
-      "communities they can reach", code="facility_outside")
+@case(None, "{facilities} feature #6: 1 facility lies outside every community boundary; it still serves the "
+      "communities it can reach", code="facility_outside")
 def facility_outside_every_boundary(w):
     """A kindergarten across the road from the study area (on a street, outside every community)."""
     t = w.facility_table()
@@ -688,7 +699,7 @@ def facility_outside_every_boundary(w):
     w.write_facilities(t)
 
 
-@case(None, "{facilities}: 1 facilities are more than 250 m from every street (e.g. #6: 6060 m); they get no "
+@case(None, "{facilities}: 1 facility is more than 250 m from every street (e.g. #6: 6060 m); it gets no "
       "distance", code="unsnapped")
 def facility_beyond_max_snap(w):
     """A kindergarten whose point is kilometres off the mapped streets (a typo in its longitude)."""

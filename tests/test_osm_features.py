@@ -285,7 +285,7 @@ def test_errors_are_one_line_input_data_errors(tmp_path, tiny_osm):
         read_osm_features(wrong)
     broken = tmp_path / "broken.osm"
     broken.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
-    with pytest.raises(InputDataError, match="cannot read this OSM file") as info:
+    with pytest.raises(InputDataError, match="the OSM XML ends before its closing </osm> tag, so the file is incomplete") as info:
         read_osm_features(broken)
     assert "\n" not in str(info.value) and "broken.osm" in str(info.value)
     with pytest.raises(InputDataError, match="neither tags nor name_regex"):

@@ -7,6 +7,7 @@ files (see :mod:`servicecircle.pipeline` and :mod:`servicecircle.outputs`).
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from dataclasses import dataclass, field
@@ -189,13 +190,24 @@ def _sampled_weights(households, residents, boundaries, profile, households_colu
     weights = households if profile.weight == "households" else residents
     if np.isnan(weights).all():
         file, layer = source_of(boundaries)
-        want = households_column if profile.weight == "households" else residents_column
+        cols = [c for c in boundaries.columns if c != boundaries.geometry.name]
+        present = [c for c in (households_column, residents_column) if c and c in cols]
+        fix = ("name the column of households (--households-column) or residents (--residents-column), "
+               "or give a demand layer (--demand) or a population raster (--population)")
+        if present:
+            raise InputDataError(
+                f"the '{present[0]}' column is empty for every community, and no demand layer or population "
+                "raster was given", file=file, layer=layer, fix=fix)
+        hint = ""
+        for want in (households_column, residents_column):
+            close = difflib.get_close_matches(str(want), [str(c) for c in cols], n=1) if want else []
+            if close:
+                hint = f" (did you mean '{close[0]}'?)"
+                break
         raise InputDataError(
-            f"no {profile.weight} column '{want}' in the boundaries and no demand layer was given",
-            file=file, layer=layer,
-            fix="name the households/residents column (households_column= / --households-column) "
-            "or give a demand layer (--demand)",
-        )
+            f"no households column '{households_column}' or residents column '{residents_column}' "
+            f"(columns are {', '.join(map(str, cols))}){hint}, and no demand layer or population raster was given",
+            file=file, layer=layer, fix=fix)
     return weights, profile.weight
 
 
@@ -318,10 +330,13 @@ def assess(
     crs = network.crs
     with collect_warnings() as log:
         # ---------------------------------------------------------------- inputs
-        boundaries = prepare_boundaries(communities, id_column=id_column)
+        # frames read with read_boundaries / read_facilities are checked already (and warned about once)
+        boundaries = communities if communities.attrs.get("prepared") == ("boundaries", id_column) \
+            else prepare_boundaries(communities, id_column=id_column)
         if name_column is not None:
             require_column(boundaries, name_column, "community name", "name_column= / --name-column")
-        fac = prepare_facilities(facilities, category_column=category_column)
+        fac = facilities if facilities.attrs.get("prepared") == ("facilities", category_column) \
+            else prepare_facilities(facilities, category_column=category_column)
         for frame, what in ((boundaries, "boundaries"), (fac, "facilities")):
             if frame.crs is None:
                 file, layer = source_of(frame)
@@ -496,8 +511,9 @@ def assess(
         if nodata.any():
             file, layer = source_of(boundaries)
             first = int(np.flatnonzero(nodata)[0])
-            warn_data("no_demand", f"{int(nodata.sum())} communities have no demand data (no households/"
-                      "residents or no demand point) and get no pass/fail", file=file, layer=layer,
+            n_nd = int(nodata.sum())
+            warn_data("no_demand", f"{n_nd} {'community has' if n_nd == 1 else 'communities have'} no demand data "
+                      "(no households/residents or no demand point) and get no pass/fail", file=file, layer=layer,
                       feature=feature_label(boundaries, first, id_column), count=int(nodata.sum()))
         timings["checks"] = time.perf_counter() - t
         if ctx._gap_grid is not None:
@@ -555,8 +571,10 @@ def assess(
         outside = (f_comm < 0) & ~(shapely.is_missing(f_metric) | shapely.is_empty(f_metric))
         if outside.any():
             file, layer = source_of(fac)
-            warn_data("facility_outside", f"{int(outside.sum())} facilities lie outside every community "
-                      "boundary; they still serve the communities they can reach", file=file, layer=layer,
+            n_out = int(outside.sum())
+            warn_data("facility_outside", f"{n_out} {'facility lies' if n_out == 1 else 'facilities lie'} outside "
+                      f"every community boundary; {'it still serves' if n_out == 1 else 'they still serve'} the "
+                      f"communities {'it' if n_out == 1 else 'they'} can reach", file=file, layer=layer,
                       feature=feature_label(fac, int(np.flatnonzero(outside)[0])), count=int(outside.sum()))
 
         gap_rows = [row for o in outcomes for row in o.gaps]
@@ -654,7 +672,11 @@ def _report_snapping(frame, snapped, what: str, max_snap: float) -> None:
     if far.any():
         file, layer = source_of(frame) if frame is not None else (None, None)
         first = int(np.flatnonzero(far)[0])
-        warn_data("unsnapped", f"{int(far.sum())} {what} are more than {max_snap:g} m from every street "
+        n_far = int(far.sum())
+        noun = what if n_far != 1 else {"facilities": "facility is", "demand points": "demand point is"}.get(what, what)
+        verb = "" if n_far == 1 else " are"
+        warn_data("unsnapped", f"{n_far} {noun}{verb} more than {max_snap:g} m from every street "
                   f"(e.g. {feature_label(frame, first) if frame is not None else f'#{first + 1}'}: "
-                  f"{snapped.access[first]:.0f} m); they get no distance", file=file, layer=layer,
+                  f"{snapped.access[first]:.0f} m); {'it gets' if n_far == 1 else 'they get'} no distance",
+                  file=file, layer=layer,
                   count=int(far.sum()))

@@ -273,9 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SHOWN: set[str] = set()
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     text = str(message) if issubclass(category, DataWarning) else warnings.formatwarning(
         message, category, filename, lineno, line).rstrip()
+    if text in _SHOWN:  # the same data warning can be raised again by a later stage
+        return
+    _SHOWN.add(text)
     print(f"warning 提示: {text}", file=sys.stderr)
 
 

@@ -94,7 +94,8 @@ def assess_files(
     if len(read_log):
         import pandas as pd
 
-        result.warnings = pd.concat([read_log.to_frame(), result.warnings], ignore_index=True)
+        result.warnings = pd.concat([read_log.to_frame(), result.warnings], ignore_index=True).drop_duplicates(
+            subset=["code", "message"], ignore_index=True)
     return result
 
 

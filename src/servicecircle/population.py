@@ -99,14 +99,6 @@ def _owned_geometries(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owned, lost
 
 
-def _reason(exc: BaseException) -> str:
-    """GDAL's own words: the innermost cause ("Read failed. See previous exception" says nothing)."""
-    seen = [exc]
-    while (nxt := seen[-1].__cause__ or seen[-1].__context__) is not None and nxt not in seen:
-        seen.append(nxt)
-    return " ".join(str(seen[-1]).split()) or type(exc).__name__
-
-
 def _open(path: Path):
     import rasterio
 
@@ -114,7 +106,8 @@ def _open(path: Path):
         return rasterio.open(path)
     except (rasterio.errors.RasterioError, OSError) as exc:
         raise InputDataError(
-            f"cannot open this file as a raster ({_reason(exc)})", file=path,
+            "cannot open this file as a raster: GDAL does not recognise its format, or it is damaged or "
+            "incomplete", file=path,
             fix="check that the file is a complete GeoTIFF (a truncated or half-copied file cannot be read)",
         ) from None
 
@@ -172,7 +165,7 @@ def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, pat
         data = src.read(band, window=Window(col0, row0, width, nrows), masked=True)
     except (rasterio.errors.RasterioError, OSError) as exc:
         raise InputDataError(
-            f"cannot read the raster ({_reason(exc)})", file=path,
+            "cannot read the raster: the file is damaged or incomplete", file=path,
             fix="check that the file is complete (a truncated or half-copied file cannot be read)",
         ) from None
     values = np.asarray(data.data, dtype=np.float64)

@@ -336,11 +336,13 @@ def _check_osm_path(path: Path) -> None:
 
 
 def _read_error(path: Path, exc: BaseException) -> InputDataError:
-    detail = " ".join(str(exc).split()) or type(exc).__name__
+    from ..network.osm import _osm_problem
+
     return InputDataError(
-        f"cannot read this OSM file ({detail})",
+        _osm_problem(path),
         file=path,
-        fix="check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file",
+        fix="check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file "
+        "(download or copy it again)",
     )
 
 

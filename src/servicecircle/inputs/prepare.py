@@ -278,7 +278,7 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
         _check_gaps(measured[0], measured[1], file, layer)
     out = gdf.copy()
     out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    out.attrs = dict(gdf.attrs)
+    out.attrs = {**gdf.attrs, "prepared": ("boundaries", id_column)}
     return out
 
 
@@ -364,4 +364,6 @@ def prepare_facilities(gdf: gpd.GeoDataFrame, *, category_column: str = "categor
         warn_data("no_category", f"{_noun(n, 'facilities')} {'has' if n == 1 else 'have'} no category; "
                   f"{'it is' if n == 1 else 'they are'} kept in the outputs but not used", file=file, layer=layer,
                   feature=feature_label(gdf, _first(empty.to_numpy())), count=n)
-    return prepare_points(gdf, "facilities", polygons="point")
+    out = prepare_points(gdf, "facilities", polygons="point")
+    out.attrs["prepared"] = ("facilities", category_column)
+    return out

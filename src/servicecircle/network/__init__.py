@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pyproj
 from .. import settings
 from .._progress import bar
 from ..coords import choose_metric_crs
-from ..errors import NetworkError
+from ..errors import DataWarning, NetworkError, collect_warnings
 from .build import check_ways, network_from_arrays, network_from_osmnx, network_from_ways, simplify_segments
 from .cache import cache_key, file_digest, load_cached_network, save_network
 from .model import WalkNetwork
@@ -134,9 +135,14 @@ def load_network(
     if use_cache:
         cached = load_cached_network(cache_file)
         if cached is not None:
+            # what building it warned about is still true: say it again
+            for w in cached.info.get("build_warnings", []):
+                warnings.warn(DataWarning(w["code"], w["what"], file=w["file"], layer=w["layer"],
+                                          feature=w["feature"], count=w["count"]), stacklevel=2)
             return cached
 
-    with bar(total=2, desc=f"network: reading {path.name}", progress=progress) as pbar:
+    with collect_warnings() as built, bar(total=2, desc=f"network: reading {path.name}",
+                                          progress=progress) as pbar:
         if is_graphml:
             net = _from_graphml(path, resolved, keep_components)
         else:
@@ -155,6 +161,9 @@ def load_network(
             pbar.set_description_str(f"network: building from {ways.n_ways:,} ways")
             net = network_from_ways(ways, resolved, keep_components=keep_components, source=str(path))
         pbar.update()
+    net.info["build_warnings"] = [
+        {"code": w.code, "what": w.what, "file": w.file, "layer": w.layer,
+         "feature": None if w.feature is None else str(w.feature), "count": w.count} for w in built]
     if use_cache:
         try:
             save_network(net, cache_file)
