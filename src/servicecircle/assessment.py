@@ -23,6 +23,7 @@ from . import settings
 from ._progress import bar
 from .checks import CheckOutcome, Context, lifecircle_checks, within
 from .checks.floorarea import floor_area_checks
+from .checks.gaps import trace_gaps
 from .checks.greenspace import greenspace_checks
 from .checks.indicators import indicator_checks
 from .checks.sixones import six_ones_checks
@@ -496,6 +497,7 @@ def assess(
         else:
             outcomes += greenspace_checks(ctx, greenspace, entrances)
         green_keys = [o.key for o in outcomes if o.kind != "lifecircle"]
+        trace_gaps(ctx, outcomes)
         outcomes += floor_area_checks(ctx)
         outcomes += six_ones_checks(ctx)
         outcomes += indicator_checks(ctx)

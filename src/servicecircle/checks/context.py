@@ -76,6 +76,8 @@ class CheckOutcome:
     target: float | None = None
     cov_col: str | None = None
     unc_col: str | None = None
+    #: gaps still to trace (see :func:`servicecircle.checks.gaps.trace_gaps`)
+    pending_gaps: dict[str, Any] | None = None
     level: str = ""
     level_name_zh: str = ""
     level_name_en: str = ""
@@ -162,15 +164,23 @@ class Context:
             self._node_dist[key] = self.engine.node_distances(idx, settings.max_distance)
         return self._node_dist[key]
 
-    def gap_grid(self):
-        """The distance grid over every community (built once, on first use)."""
+    def gap_grid(self, which: np.ndarray | None = None):
+        """The distance grid over the communities ``which`` (positions; default all).
+
+        Built once: a later call whose communities the grid already covers gets
+        the same grid (a scenario reuses its base's grid this way).
+        """
         import shapely
 
         from .gaps import GapGrid, gap_resolution
 
-        if self._gap_grid is None:
-            g = self.comm_geom
-            areas = g[~(shapely.is_missing(g) | shapely.is_empty(g))]
-            res = gap_resolution(tuple(shapely.total_bounds(areas)), self.gap_resolution_m)
-            self._gap_grid = GapGrid(self.engine, areas, res, self.max_snap)
+        g = self.comm_geom
+        usable = ~(shapely.is_missing(g) | shapely.is_empty(g))
+        want = np.flatnonzero(usable) if which is None else np.asarray(which)[usable[np.asarray(which)]]
+        grid = self._gap_grid
+        if grid is not None and (grid.covers is None or np.isin(want, grid.covers).all()):
+            return grid
+        areas = g[want]
+        res = gap_resolution(tuple(shapely.total_bounds(areas)), self.gap_resolution_m)
+        self._gap_grid = GapGrid(self.engine, areas, res, self.max_snap, covers=want)
         return self._gap_grid

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry import shape
 
@@ -21,7 +22,7 @@ from .._arrays import run_starts
 from ..errors import warn_data
 from .lifecircle import within
 
-__all__ = ["gap_resolution", "GapGrid", "gap_polygons"]
+__all__ = ["gap_resolution", "GapGrid", "gap_polygons", "trace_gaps"]
 
 
 def gap_resolution(bounds: tuple[float, float, float, float], resolution: float | None = None,
@@ -55,9 +56,12 @@ class GapGrid:
         Snapping limit, as for demand points.
     """
 
-    def __init__(self, engine, areas: np.ndarray, resolution: float, max_snap: float) -> None:
+    def __init__(self, engine, areas: np.ndarray, resolution: float, max_snap: float,
+                 covers: np.ndarray | None = None) -> None:
         from ..engine import snap_points
 
+        #: positions (in the caller's list of communities) whose cells the grid holds
+        self.covers = covers
         minx, miny, maxx, maxy = shapely.total_bounds(areas)
         self.res = res = resolution
         self.x0 = math.floor(minx / res) * res
@@ -94,17 +98,24 @@ class GapGrid:
         engine = engine or self.engine
         return engine.point_distances(node_dist, self.attachment_for(engine))
 
-    def uncovered_polygons(self, cell_dist: np.ndarray, radius: float) -> np.ndarray:
-        """Polygons of cells farther than ``radius`` (or unreachable), from cell distances."""
+    def uncovered_polygons(self, cell_dist: np.ndarray, radius: float, tile: int = 64) -> np.ndarray:
+        """Polygons of cells farther than ``radius`` (or unreachable), from cell distances.
+
+        The raster is traced in tiles of ``tile`` × ``tile`` cells, so no polygon
+        spans the whole city: clipping them to each community stays local.
+        """
         from rasterio.features import shapes
 
         out = ~within(cell_dist, radius)
-        raster = np.zeros(self.ny * self.nx, dtype=np.uint8)
-        raster[self.cells[out]] = 1
-        raster = raster.reshape(self.ny, self.nx)
-        if not raster.any():
+        cells = self.cells[out]
+        if len(cells) == 0:
             return np.zeros(0, dtype=object)
-        polys = [shape(g) for g, _ in shapes(raster, mask=raster == 1, connectivity=4,
+        row, col = cells // self.nx, cells % self.nx
+        tiles_x = (self.nx + tile - 1) // tile
+        raster = np.zeros(self.ny * self.nx, dtype=np.int32)
+        raster[cells] = (row // tile) * tiles_x + col // tile + 1
+        raster = raster.reshape(self.ny, self.nx)
+        polys = [shape(g) for g, _ in shapes(raster, mask=raster > 0, connectivity=4,
                                              transform=self.transform)]
         return np.asarray(polys, dtype=object)
 
@@ -134,10 +145,18 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float,
     if len(polys) == 0 or len(which) == 0:
         return result
     tree = shapely.STRtree(polys)
-    a_idx, p_idx = tree.query(areas[which], predicate="intersects")
+    target = areas[which]
+    a_idx, p_idx = tree.query(target, predicate="intersects")
     if len(a_idx) == 0:
         return result
-    pieces = shapely.intersection(areas[which][a_idx], polys[p_idx])
+    # tiles wholly inside their community need no clipping
+    inside = np.zeros(len(a_idx), dtype=bool)
+    ca, cp = tree.query(target, predicate="contains_properly")
+    if len(ca):
+        inside = pd.MultiIndex.from_arrays([a_idx, p_idx]).isin(pd.MultiIndex.from_arrays([ca, cp]))
+    pieces = polys[p_idx].copy()
+    clip = ~inside
+    pieces[clip] = shapely.intersection(target[a_idx[clip]], polys[p_idx[clip]])
     order = np.argsort(a_idx, kind="stable")
     a_idx, pieces = a_idx[order], pieces[order]
     starts = np.flatnonzero(run_starts(a_idx))
@@ -149,3 +168,24 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float,
         if len(parts):
             result[a_idx[s]] = shapely.union_all(parts)
     return result
+
+
+def trace_gaps(ctx, outcomes) -> None:
+    """Trace the gap polygons of every failing (community, check), on one grid.
+
+    Reach checks leave ``pending_gaps`` on their outcome; the grid is built once
+    over the communities that fail any of them (or reused from a scenario's base
+    when it covers them all), then each check's gaps are traced on it.
+    """
+    pending = [o for o in outcomes if getattr(o, "pending_gaps", None)]
+    if not pending:
+        return
+    failing = np.unique(np.concatenate([o.pending_gaps["fail"] for o in pending]))
+    grid = ctx.gap_grid(failing)
+    for o in pending:
+        p = o.pending_gaps
+        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], ctx.comm_geom, p["fail"])
+        for k, poly in zip(p["fail"], polys):
+            o.gaps.append({**p["rows"][int(k)], "gap_area_m2": float(shapely.area(poly)) if poly is not None else 0.0,
+                           "geometry": poly})
+        o.pending_gaps = None

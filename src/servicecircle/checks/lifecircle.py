@@ -99,7 +99,8 @@ def reach_outcome(
     """Coverage, pass/fail, summary, scorecard and gaps of one reach check.
 
     ``dist`` is the distance of every demand point; ``cell_dist`` a function
-    ``grid -> distances of the gap grid's cells`` (called only if a community fails).
+    ``grid -> distances of the gap grid's cells``, used when the gaps of failing
+    communities are traced (:func:`servicecircle.checks.gaps.trace_gaps`).
     """
     n = ctx.n_comm
     reached = within(dist, radius)
@@ -139,21 +140,13 @@ def reach_outcome(
         unc_col=unc_col, level=level, level_name_zh=level_name_zh, level_name_en=level_name_en,
     )
     fail = np.flatnonzero(np.asarray(passed.fillna(True)) == False)  # noqa: E712
-    if len(fail):
-        from .gaps import gap_polygons
-
-        grid = ctx.gap_grid()
-        polys = gap_polygons(grid, cell_dist(grid), radius, ctx.comm_geom, fail)
-        for k, poly in zip(fail, polys):
-            out.gaps.append({
-                "community_id": ctx.comm_ids[k], "check": key, "category": category or key,
-                "name_zh": name_zh, "name_en": name_en, "level": level, "radius_m": radius,
-                "coverage_pct": share[k], "target_pct": target, "uncovered_weight": total[k] - covered[k],
-                "weight_kind": weight_kind,
-                "gap_area_m2": float(shapely.area(poly)) if poly is not None else 0.0,
-                "community_area_m2": float(shapely.area(ctx.comm_geom[k])),
-                "geometry": poly,
-            })
+    if len(fail):  # traced later, on one grid for all checks (see gaps.trace_gaps)
+        out.pending_gaps = {"fail": fail, "cell_dist": cell_dist, "radius": radius, "rows": {
+            int(k): {"community_id": ctx.comm_ids[k], "check": key, "category": category or key,
+                     "name_zh": name_zh, "name_en": name_en, "level": level, "radius_m": radius,
+                     "coverage_pct": share[k], "target_pct": target, "uncovered_weight": total[k] - covered[k],
+                     "weight_kind": weight_kind, "community_area_m2": float(shapely.area(ctx.comm_geom[k]))}
+            for k in fail}}
     return out
 
 

@@ -364,6 +364,7 @@ class _Table:
             cell.fill = fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         widths = [min(max(_display_width(self.headers[c]) // 2 + 2, 8), 40) for c in self.columns]
+        r = 1  # rows written (ws.max_row scans every cell: counting keeps this linear)
         for row in self.frame[self.columns].itertuples(index=False, name=None):
             values = []
             for j, (c, v) in enumerate(zip(self.columns, row)):
@@ -380,7 +381,7 @@ class _Table:
                     text = f"{v:,.2f}" if isinstance(v, float) else str(v)
                     widths[j] = max(widths[j], min(_display_width(text) + 2, 60))
             ws.append(values)
-            r = ws.max_row
+            r += 1
             for j, v in enumerate(values, start=1):
                 if isinstance(v, str) and v.startswith("="):  # text stays text, never a formula
                     ws.cell(r, j).data_type = "s"
@@ -396,7 +397,7 @@ class _Table:
         ws.row_dimensions[1].height = 15 * max(lines, 1) + 3
         ws.freeze_panes = "A2"
         if self.columns:
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(ws.max_row, 1)}"
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(r, 1)}"
 
 
 def _community_frame(a) -> tuple[pd.DataFrame, list[str]]:
