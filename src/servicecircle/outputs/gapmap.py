@@ -115,14 +115,6 @@ def _feature_collection(geoms: np.ndarray, props: list[dict[str, Any]], digits: 
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _label(row: pd.Series, id_column: str, name_column: str | None) -> str:
-    name = row.get(name_column) if name_column else None
-    ident = row.get(id_column)
-    if name is not None and not (isinstance(name, float) and np.isnan(name)):
-        return f"{name} ({ident})" if ident is not None else str(name)
-    return str(ident)
-
-
 def _missing(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
 
@@ -205,41 +197,41 @@ def gap_map(
     weight_zh = {"households": "户数", "residents": "人口"}.get(weight_kind, "权重")
 
     # ---- one property table for the communities: every layer reads its own columns
-    cprops: list[dict[str, Any]] = []
-    for _, r in comm.iterrows():
-        assessed = r.get("checks_assessed") or 0
-        cprops.append({
-            "name": _e(_label(r, id_col or "", a.name_column)),
-            "weight": _num(r.get("weight_total")),
-            "o_fill": _failed_colour(r.get("checks_failed") or 0, assessed),
-            "o_failed": _e(int(r["checks_failed"])) if assessed else "—",
-            "o_assessed": _e(int(assessed)),
-            "o_worst": _pct(r.get("worst_cov")),
-        })
+    # (built column by column: a city can have thousands of communities and dozens of checks)
+    def col(name: str) -> list[Any]:
+        return comm[name].tolist() if name in comm.columns else [None] * len(comm)
+
+    def verdicts(values: list[Any]) -> list[str]:
+        return ["—" if _missing(v) else ("达标 Pass" if v else "未达标 Fail") for v in values]
+
+    ids = col(id_col) if id_col else list(range(1, len(comm) + 1))
+    names = col(a.name_column) if a.name_column else [None] * len(comm)
+    assessed = [v or 0 for v in col("checks_assessed")]
+    failed = [v or 0 for v in col("checks_failed")]
+    columns: dict[str, list[Any]] = {
+        "name": [_e(f"{nm} ({i})" if not _missing(nm) else i) for nm, i in zip(names, ids)],
+        "weight": [_num(v) for v in col("weight_total")],
+        "o_fill": [_failed_colour(f, n) for f, n in zip(failed, assessed)],
+        "o_failed": [_e(int(f)) if n else "—" for f, n in zip(failed, assessed)],
+        "o_assessed": [_e(int(n)) for n in assessed],
+        "o_worst": [_pct(v) for v in col("worst_cov")],
+    }
     for j, check in enumerate(reach):
-        for i, (_, r) in enumerate(comm.iterrows()):
-            share, passed = r.get(check.cov_col), r.get(check.pass_col)
-            cprops[i].update({
-                f"f{j}": _coverage_colour(np.nan if _missing(share) else float(share)),
-                f"c{j}": _pct(share),
-                f"r{j}": "—" if _missing(passed) else ("达标 Pass" if passed else "未达标 Fail"),
-                f"u{j}": _num(r.get(check.unc_col)),
-            })
+        shares = col(check.cov_col)
+        columns[f"f{j}"] = [_coverage_colour(np.nan if _missing(v) else float(v)) for v in shares]
+        columns[f"c{j}"] = [_pct(v) for v in shares]
+        columns[f"r{j}"] = verdicts(col(check.pass_col))
+        columns[f"u{j}"] = [_num(v) for v in col(check.unc_col)]
     for j, check in enumerate(flagged):
-        for i, (_, r) in enumerate(comm.iterrows()):
-            passed = r.get(check.pass_col)
-            score = r.get(check.score_col) if check.score_col else None
-            if _missing(score):
-                value = "—"
-            elif isinstance(score, (int, float, np.number)):
-                value = _e(f"{score:,.1f} {check.score_unit}")
-            else:
-                value = _e(score)
-            cprops[i].update({
-                f"pf{j}": NO_DATA if _missing(passed) else ("#1a9850" if passed else "#d73027"),
-                f"pv{j}": value,
-                f"pr{j}": "—" if _missing(passed) else ("达标 Pass" if passed else "未达标 Fail"),
-            })
+        passed = col(check.pass_col)
+        scores = col(check.score_col) if check.score_col else [None] * len(comm)
+        columns[f"pf{j}"] = [NO_DATA if _missing(v) else ("#1a9850" if v else "#d73027") for v in passed]
+        columns[f"pv{j}"] = ["—" if _missing(v) else (_e(f"{v:,.1f} {check.score_unit}")
+                                                     if isinstance(v, (int, float, np.number)) else _e(v))
+                             for v in scores]
+        columns[f"pr{j}"] = verdicts(passed)
+    keys = list(columns)
+    cprops = [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys))] if len(comm) else []
     data = {"communities": _feature_collection(comm_geo, cprops)}
 
     # ---- gaps, facilities, green spaces: one collection each, filtered per layer
@@ -247,10 +239,11 @@ def gap_map(
         # the grid's stair steps carry no information: smooth them for display
         gap_geo = _to_wgs84(gaps.geometry.values, gaps.crs, max(simplify_m, a.timings.get("gap_grid_m", 0) / 2))
         data["gaps"] = _feature_collection(gap_geo, [{
-            "check": str(r["check"]), "cat": _e(f"{r['name_zh']} {r['name_en']}"),
-            "radius": f"{r['radius_m']:g} m", "comm": _e(r["community_id"]), "area": _num(r["gap_area_m2"]),
-            "unc": _num(r["uncovered_weight"]),
-        } for _, r in gaps.iterrows()])
+            "check": str(chk), "cat": _e(f"{zh} {en}"), "radius": f"{rad:g} m", "comm": _e(cid),
+            "area": _num(area), "unc": _num(unc),
+        } for chk, zh, en, rad, cid, area, unc in zip(
+            gaps["check"], gaps["name_zh"], gaps["name_en"], gaps["radius_m"], gaps["community_id"],
+            gaps["gap_area_m2"], gaps["uncovered_weight"])])
     name_col = next((c for c in ("name", "名称", "NAME", "Name") if c in fac.columns), None)
     colours: dict[str, str] = {}
     sampled_note = False
@@ -270,17 +263,16 @@ def gap_map(
     if draw:
         fac_geo = _to_wgs84(fac.geometry.values[draw], fac.crs, 0)
         check_of = {c.category: c for c in reach if c.category}
+        sel = fac.iloc[draw]
         fprops = []
-        for i in draw:
-            key = fac["category_key"].iloc[i]
+        for key, name, snap, ok in zip(sel["category_key"], sel[name_col] if name_col else [None] * len(sel),
+                                       sel["snap_m"], sel["snapped"]):
             c = check_of.get(key)
             fprops.append({
-                "cat_key": str(key), "name": _e(fac[name_col].iloc[i]) if name_col else "—",
-                "cat": _e(f"{c.name_zh} {c.name_en}" if c else key),
-                "snap": _num(fac["snap_m"].iloc[i]) + " m",
-                "placed": "是 Yes" if bool(fac["snapped"].iloc[i]) else "否：离路网过远 No: too far from the network",
-                "fill": colours.get(c.key, "#555555") if c else "#555555",
-                "op": 0.95 if bool(fac["snapped"].iloc[i]) else 0.25,
+                "cat_key": str(key), "name": _e(name) if name_col else "—",
+                "cat": _e(f"{c.name_zh} {c.name_en}" if c else key), "snap": _num(snap) + " m",
+                "placed": "是 Yes" if bool(ok) else "否：离路网过远 No: too far from the network",
+                "fill": colours.get(c.key, "#555555") if c else "#555555", "op": 0.95 if bool(ok) else 0.25,
             })
         data["facilities"] = _feature_collection(fac_geo, fprops)
     spaces = a.layers.get("greenspace")
