@@ -328,7 +328,9 @@ class DistanceEngine:
             g = self.graph
             local_of = np.full(self.n_graph_nodes, -1, dtype=np.int64)
             src_xy = self.node_xy[self.source_node[idx]]
-            cell = np.floor(src_xy / max(radius, 1.0)).astype(np.int64)
+            # group facilities by squares of 8 radii: few, well-filled chunks (each chunk's
+            # local subgraph is its bounding box plus one radius, so it stays local)
+            cell = np.floor(src_xy / max(8 * radius, 1.0)).astype(np.int64)
             order = np.lexsort((idx, cell[:, 0], cell[:, 1]))
             cell_key = cell[order]
             brk = run_starts(cell_key)
