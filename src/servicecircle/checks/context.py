@@ -8,6 +8,7 @@ scorecard rows and gap rows; it never reads or writes files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -137,6 +138,13 @@ class Context:
     @property
     def crs(self):
         return self.network.crs
+
+    @cached_property
+    def comm_area(self) -> np.ndarray:
+        """Area of each community, m² (0 for an empty geometry)."""
+        import shapely
+
+        return np.nan_to_num(shapely.area(self.comm_geom), nan=0.0)
 
     def facility_values(self, role: str) -> np.ndarray | None:
         """A facility attribute as float64 by role (``None`` if the input has no such column).

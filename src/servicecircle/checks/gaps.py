@@ -157,16 +157,18 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float,
     pieces = polys[p_idx].copy()
     clip = ~inside
     pieces[clip] = shapely.intersection(target[a_idx[clip]], polys[p_idx[clip]])
-    order = np.argsort(a_idx, kind="stable")
-    a_idx, pieces = a_idx[order], pieces[order]
-    starts = np.flatnonzero(run_starts(a_idx))
-    ends = np.r_[starts[1:], len(a_idx)]
-    for s, e in zip(starts, ends):
-        parts = shapely.get_parts(pieces[s:e])
-        parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]  # polygons only
-        parts = parts[shapely.area(parts) > 0]
-        if len(parts):
-            result[a_idx[s]] = shapely.union_all(parts)
+    # polygon parts only (an intersection can also hold lines and points), grouped by community
+    parts, owner = shapely.get_parts(pieces, return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
+    parts, group = parts[keep], a_idx[owner[keep]]
+    order = np.argsort(group, kind="stable")
+    parts, group = parts[order], group[order]
+    starts = np.flatnonzero(run_starts(group))
+    ends = np.r_[starts[1:], len(group)]
+    single = ends - starts == 1
+    result[group[starts[single]]] = parts[starts[single]]  # most communities fit in one tile
+    for s, e in zip(starts[~single], ends[~single]):
+        result[group[s]] = shapely.union_all(parts[s:e])
     return result
 
 

@@ -145,7 +145,7 @@ def reach_outcome(
             int(k): {"community_id": ctx.comm_ids[k], "check": key, "category": category or key,
                      "name_zh": name_zh, "name_en": name_en, "level": level, "radius_m": radius,
                      "coverage_pct": share[k], "target_pct": target, "uncovered_weight": total[k] - covered[k],
-                     "weight_kind": weight_kind, "community_area_m2": float(shapely.area(ctx.comm_geom[k]))}
+                     "weight_kind": weight_kind, "community_area_m2": float(ctx.comm_area[k])}
             for k in fail}}
     return out
 

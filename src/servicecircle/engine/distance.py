@@ -351,9 +351,11 @@ class DistanceEngine:
                 cols = local_of[g.indices[flat]]
                 rows = np.repeat(np.arange(len(local)), counts)
                 keep = cols >= 0
-                sub = sp.csr_array(
-                    (g.data[flat][keep], (rows[keep], cols[keep])), shape=(len(local), len(local))
-                )
+                # rows come out in order: build the CSR arrays directly (no COO sort)
+                indptr = np.zeros(len(local) + 1, dtype=np.int64)
+                np.cumsum(np.bincount(rows[keep], minlength=len(local)), out=indptr[1:])
+                sub = sp.csr_array((g.data[flat][keep], cols[keep].astype(np.int32), indptr),
+                                   shape=(len(local), len(local)))
                 d = dijkstra(sub, directed=True, indices=local_of[self.source_node[fac]], limit=radius)
                 near = t_ok[np.sort(t_tree.query(box))]
                 li = local_of[targets.left[near]]
