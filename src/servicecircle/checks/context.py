@@ -188,7 +188,6 @@ class Context:
         grid = self._gap_grid
         if grid is not None and (grid.covers is None or np.isin(want, grid.covers).all()):
             return grid
-        areas = g[want]
-        res = gap_resolution(tuple(shapely.total_bounds(areas)), self.gap_resolution_m)
-        self._gap_grid = GapGrid(self.engine, areas, res, self.max_snap, covers=want)
+        res = gap_resolution(tuple(shapely.total_bounds(g[want])), self.gap_resolution_m)
+        self._gap_grid = GapGrid(self.engine, g, want, res, self.max_snap)
         return self._gap_grid

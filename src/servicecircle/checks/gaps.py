@@ -1,11 +1,20 @@
-"""Gap polygons: the part of a community that is out of reach.
+"""Gap polygons: the part of a community that is out of reach, traced on a grid.
 
-The distance field is evaluated on a regular grid of cell centres (``resolution``
-metres) with exactly the same definition as for demand points: snapped to the
-nearest edge within ``max_snap``, access leg included. Cells farther than the
-radius (or not reachable at all) are traced into polygons with rasterio and
-clipped to each failing community, so a gap follows the community's own boundary
-and the street network's reach at the grid's resolution.
+The failing communities are covered by a regular grid of ``resolution`` metres
+(``settings.gap_resolution``, 20 m; coarsened with a warning so the grid never
+holds more than ``settings.max_gap_cells`` cells). Each cell belongs to the
+community its centre lies in (the first listed, on a shared edge — as for demand
+points), so the communities' gaps never overlap.
+
+The distance of a cell is the network distance of its centre, with exactly the
+same definition as for demand points: snapped to the nearest point of the nearest
+street, access leg included, out of reach beyond ``max_snap``. Cells farther than
+the radius are traced into polygons per community with rasterio.
+
+So a gap is drawn at the grid's resolution: its area is a whole number of cells,
+and its outline follows cell edges (also along the community boundary). The
+uncovered households or residents of a gap come from the demand points, not from
+the grid.
 """
 
 from __future__ import annotations
@@ -13,12 +22,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.geometry import shape
 
 from .. import settings
 from .._arrays import run_starts
+from ..engine.snapping import snap_points
 from ..errors import warn_data
 from .lifecircle import within
 
@@ -41,7 +50,7 @@ def gap_resolution(bounds: tuple[float, float, float, float], resolution: float 
 
 
 class GapGrid:
-    """Cell centres over an area, snapped once and reused for every check.
+    """Cells over the failing communities, snapped once and reused for every check.
 
     Parameters
     ----------
@@ -49,40 +58,38 @@ class GapGrid:
         The distance engine the cells are first attached to (others can be
         attached later with :meth:`attachment_for`).
     areas
-        Polygons (metric CRS) the grid must cover.
+        Every community polygon (metric CRS).
+    covers
+        Positions of the communities to cover.
     resolution
         Cell size in metres (see :func:`gap_resolution`).
     max_snap
         Snapping limit, as for demand points.
     """
 
-    def __init__(self, engine, areas: np.ndarray, resolution: float, max_snap: float,
-                 covers: np.ndarray | None = None) -> None:
-        from ..engine import snap_points
+    def __init__(self, engine, areas: np.ndarray, covers: np.ndarray, resolution: float, max_snap: float) -> None:
+        from rasterio.features import rasterize
+        from rasterio.transform import from_origin
 
-        #: positions (in the caller's list of communities) whose cells the grid holds
-        self.covers = covers
-        minx, miny, maxx, maxy = shapely.total_bounds(areas)
+        self.covers = np.asarray(covers)
+        minx, miny, maxx, maxy = shapely.total_bounds(areas[self.covers])
         self.res = res = resolution
         self.x0 = math.floor(minx / res) * res
         self.y1 = math.ceil(maxy / res) * res
         self.nx = max(int(math.ceil((maxx - self.x0) / res)), 1)
         self.ny = max(int(math.ceil((self.y1 - miny) / res)), 1)
-        # only cells that touch an area matter (rasterised in compiled code)
-        from rasterio.features import rasterize
-        from rasterio.transform import from_origin
-
         self.transform = from_origin(self.x0, self.y1, res, res)
-        touched = rasterize(
-            ((g, 1) for g in areas if g is not None and not g.is_empty),
-            out_shape=(self.ny, self.nx), transform=self.transform, all_touched=True, dtype=np.uint8,
-        )
-        hit = np.flatnonzero(touched.ravel())
-        self.cells = hit
-        centres = np.column_stack([self.x0 + (hit % self.nx + 0.5) * res,
-                                   self.y1 - (hit // self.nx + 0.5) * res])
-        self.centres = centres
-        self.snapped = snap_points(engine.network, centres, max_snap, report_far=False)
+        # a cell belongs to the community its centre lies in; drawn last-to-first so the
+        # first listed community wins on a shared edge
+        order = self.covers[::-1]
+        self.labels = rasterize(((areas[k], int(k) + 1) for k in order), out_shape=(self.ny, self.nx),
+                                transform=self.transform, all_touched=False, dtype=np.int32, fill=0)
+        flat = self.labels.ravel()
+        self.cells = np.flatnonzero(flat)
+        self.cell_comm = flat[self.cells] - 1
+        self.centres = np.column_stack([self.x0 + (self.cells % self.nx + 0.5) * res,
+                                        self.y1 - (self.cells // self.nx + 0.5) * res])
+        self.snapped = snap_points(engine.network, self.centres, max_snap, report_far=False)
         self._attachments: dict[int, tuple] = {}
         self.engine = engine
 
@@ -98,31 +105,9 @@ class GapGrid:
         engine = engine or self.engine
         return engine.point_distances(node_dist, self.attachment_for(engine))
 
-    def uncovered_polygons(self, cell_dist: np.ndarray, radius: float, tile: int = 64) -> np.ndarray:
-        """Polygons of cells farther than ``radius`` (or unreachable), from cell distances.
 
-        The raster is traced in tiles of ``tile`` × ``tile`` cells, so no polygon
-        spans the whole city: clipping them to each community stays local.
-        """
-        from rasterio.features import shapes
-
-        out = ~within(cell_dist, radius)
-        cells = self.cells[out]
-        if len(cells) == 0:
-            return np.zeros(0, dtype=object)
-        row, col = cells // self.nx, cells % self.nx
-        tiles_x = (self.nx + tile - 1) // tile
-        raster = np.zeros(self.ny * self.nx, dtype=np.int32)
-        raster[cells] = (row // tile) * tiles_x + col // tile + 1
-        raster = raster.reshape(self.ny, self.nx)
-        polys = [shape(g) for g, _ in shapes(raster, mask=raster > 0, connectivity=4,
-                                             transform=self.transform)]
-        return np.asarray(polys, dtype=object)
-
-
-def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float,
-                 areas: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """For each area in ``which``, its part farther than ``radius``; ``None`` if no such part.
+def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float, which: np.ndarray) -> np.ndarray:
+    """For each community in ``which``, its cells farther than ``radius``; ``None`` if none.
 
     Parameters
     ----------
@@ -132,43 +117,42 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float,
         Distance of every grid cell (:meth:`GapGrid.distances`).
     radius
         Metres.
-    areas, which
-        Community polygons and the positions of those to trace.
+    which
+        Positions of the communities to trace (all must be covered by the grid).
 
     Returns
     -------
     numpy.ndarray
         Object array parallel to ``which`` of (Multi)Polygons or ``None``.
     """
+    from rasterio.features import shapes
+
     result = np.full(len(which), None, dtype=object)
-    polys = grid.uncovered_polygons(cell_dist, radius)
-    if len(polys) == 0 or len(which) == 0:
+    want = np.zeros(int(grid.cell_comm.max()) + 2 if len(grid.cell_comm) else 1, dtype=bool)
+    want[np.asarray(which)] = True
+    out = ~within(cell_dist, radius) & want[grid.cell_comm]
+    if not out.any():
         return result
-    tree = shapely.STRtree(polys)
-    target = areas[which]
-    a_idx, p_idx = tree.query(target, predicate="intersects")
-    if len(a_idx) == 0:
-        return result
-    # tiles wholly inside their community need no clipping
-    inside = np.zeros(len(a_idx), dtype=bool)
-    ca, cp = tree.query(target, predicate="contains_properly")
-    if len(ca):
-        inside = pd.MultiIndex.from_arrays([a_idx, p_idx]).isin(pd.MultiIndex.from_arrays([ca, cp]))
-    pieces = polys[p_idx].copy()
-    clip = ~inside
-    pieces[clip] = shapely.intersection(target[a_idx[clip]], polys[p_idx[clip]])
-    # polygon parts only (an intersection can also hold lines and points), grouped by community
-    parts, owner = shapely.get_parts(pieces, return_index=True)
-    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
-    parts, group = parts[keep], a_idx[owner[keep]]
-    order = np.argsort(group, kind="stable")
-    parts, group = parts[order], group[order]
-    starts = np.flatnonzero(run_starts(group))
-    ends = np.r_[starts[1:], len(group)]
+    raster = np.zeros(grid.ny * grid.nx, dtype=np.int32)
+    raster[grid.cells[out]] = grid.cell_comm[out] + 1
+    raster = raster.reshape(grid.ny, grid.nx)
+    polys, labels = [], []
+    for g, v in shapes(raster, mask=raster > 0, connectivity=4, transform=grid.transform):
+        polys.append(shape(g))
+        labels.append(int(v) - 1)
+    polys = np.asarray(polys, dtype=object)
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")
+    polys, labels = polys[order], labels[order]
+    starts = np.flatnonzero(run_starts(labels))
+    ends = np.r_[starts[1:], len(labels)]
+    pos = {int(k): i for i, k in enumerate(np.asarray(which))}
     single = ends - starts == 1
-    result[group[starts[single]]] = parts[starts[single]]  # most communities fit in one tile
+    for s in starts[single]:
+        result[pos[int(labels[s])]] = polys[s]
     for s, e in zip(starts[~single], ends[~single]):
-        result[group[s]] = shapely.union_all(parts[s:e])
+        # disconnected parts of one community's gap: cells touch at corners at most
+        result[pos[int(labels[s])]] = shapely.multipolygons(polys[s:e])
     return result
 
 
@@ -186,8 +170,9 @@ def trace_gaps(ctx, outcomes) -> None:
     grid = ctx.gap_grid(failing)
     for o in pending:
         p = o.pending_gaps
-        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], ctx.comm_geom, p["fail"])
-        for k, poly in zip(p["fail"], polys):
-            o.gaps.append({**p["rows"][int(k)], "gap_area_m2": float(shapely.area(poly)) if poly is not None else 0.0,
+        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"])
+        areas = shapely.area(polys)
+        for k, poly, area in zip(p["fail"], polys, areas):
+            o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area),
                            "geometry": poly})
         o.pending_gaps = None
