@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
 
 from .. import settings
 from .._arrays import run_starts
@@ -136,11 +135,19 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float, which: np.
     raster = np.zeros(grid.ny * grid.nx, dtype=np.int32)
     raster[grid.cells[out]] = grid.cell_comm[out] + 1
     raster = raster.reshape(grid.ny, grid.nx)
-    polys, labels = [], []
-    for g, v in shapes(raster, mask=raster > 0, connectivity=4, transform=grid.transform):
-        polys.append(shape(g))
+    # build the polygons in bulk from their rings (shapely.geometry.shape one by one is slow)
+    coords, ring_of, poly_of, labels = [], [], [], []
+    n_ring = 0
+    for p_i, (g, v) in enumerate(shapes(raster, mask=raster > 0, connectivity=4, transform=grid.transform)):
         labels.append(int(v) - 1)
-    polys = np.asarray(polys, dtype=object)
+        for ring in g["coordinates"]:
+            coords.extend(ring)
+            ring_of.append(len(ring))
+            poly_of.append(p_i)
+            n_ring += 1
+    rings = shapely.linearrings(np.asarray(coords, dtype=float),
+                                indices=np.repeat(np.arange(n_ring), ring_of))
+    polys = shapely.polygons(rings, indices=np.asarray(poly_of))
     labels = np.asarray(labels)
     order = np.argsort(labels, kind="stable")
     polys, labels = polys[order], labels[order]
