@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from . import settings
+from ._parallel import pmap, workers_for
 from ._progress import bar
 from .checks import CheckOutcome, Context, lifecircle_checks, within
 from .checks.floorarea import floor_area_checks
@@ -458,17 +459,28 @@ def assess(
             for key in reused:
                 dist_cols[key] = st["dist"][key]
                 count_cols.update({c: v for c, v in st["counts"].items() if c.startswith(f"n_{key}_")})
-        for key in bar([k for k in present if k not in reused], desc="distances", unit="category",
-                       progress=progress):
+        todo = [k for k in present if k not in reused]
+
+        def one_category(key: str):
             members = np.flatnonzero(cat_key == key)
-            node_dist[key] = engine.node_distances(members, settings.max_distance)
-            dist_cols[key] = engine.point_distances(node_dist[key], d_att)
+            nd = engine.node_distances(members, settings.max_distance)
+            counts = {}
             radii = prof.thresholds(key) if key in prof.categories else ()
             if radii:
                 s_idx, t_idx, dd = engine.within(members, d_att, max(radii))
                 for r in radii:
                     ok = within(dd, r)
-                    count_cols[f"n_{key}_{r:g}m"] = np.bincount(t_idx[ok], minlength=len(d_comm))
+                    counts[f"n_{key}_{r:g}m"] = np.bincount(t_idx[ok], minlength=len(d_comm))
+            return nd, engine.point_distances(nd, d_att), counts
+
+        n_workers = workers_for(engine.n_graph_nodes * len(todo))
+        if n_workers > 1:
+            engine.prepare_within(d_att)  # indexes built once, before the children share them
+        results = bar(pmap(one_category, todo, n_workers), total=len(todo), desc="distances", unit="category",
+                      progress=progress)
+        for key, (nd, dist, counts) in zip(todo, results):
+            node_dist[key], dist_cols[key] = nd, dist
+            count_cols.update(counts)
         timings["distances"] = time.perf_counter() - t
 
         # ----------------------------------------------------------- checks

@@ -39,6 +39,10 @@ max_input_features : int
     A vector layer with more features than this is refused before it is read.
 max_raster_cells : int
     A raster with more cells than this is refused before it is read.
+workers : int | None
+    Processes for the heaviest loops (shortest paths per category, snapping the
+    gap grid). ``1`` never forks; ``None`` uses up to four cores for large jobs
+    on Linux. Default ``None``.
 """
 
 from __future__ import annotations
@@ -60,3 +64,4 @@ progress: bool | None = None
 output_crs: str = "EPSG:4490"
 max_input_features: int = 20_000_000
 max_raster_cells: int = 400_000_000
+workers: int | None = None

@@ -26,7 +26,7 @@ import shapely
 
 from .. import settings
 from .._arrays import run_starts
-from ..engine.snapping import snap_points
+from ..engine.snapping import snap_points_parallel
 from ..errors import warn_data
 from .lifecircle import within
 
@@ -88,7 +88,7 @@ class GapGrid:
         self.cell_comm = flat[self.cells] - 1
         self.centres = np.column_stack([self.x0 + (self.cells % self.nx + 0.5) * res,
                                         self.y1 - (self.cells // self.nx + 0.5) * res])
-        self.snapped = snap_points(engine.network, self.centres, max_snap, report_far=False)
+        self.snapped = snap_points_parallel(engine.network, self.centres, max_snap, report_far=False)
         self._attachments: dict[int, tuple] = {}
         self.engine = engine
 

@@ -288,6 +288,13 @@ class DistanceEngine:
         """
         return self.point_distances(self.node_distances(sources, limit), targets)
 
+    def prepare_within(self, targets: Attachment | None = None) -> None:
+        """Build the indexes :meth:`within` uses (before forking workers that share them)."""
+        if self._node_tree is None:
+            self._node_tree = shapely.STRtree(shapely.points(self.node_xy))
+        if targets is not None:
+            self._target_tree(targets, np.flatnonzero(targets.ok))
+
     def _target_tree(self, targets: Attachment, rows: np.ndarray) -> shapely.STRtree:
         """Spatial index of the snapped targets (kept for the last targets seen)."""
         if self._targets is None or self._targets[0] != id(targets):
@@ -322,8 +329,7 @@ class DistanceEngine:
         out_s, out_t, out_d = [], [], []
         t_ok = np.flatnonzero(targets.ok)
         if len(idx) and len(t_ok):
-            if self._node_tree is None:
-                self._node_tree = shapely.STRtree(shapely.points(self.node_xy))
+            self.prepare_within()
             t_tree = self._target_tree(targets, t_ok)
             g = self.graph
             local_of = np.full(self.n_graph_nodes, -1, dtype=np.int64)

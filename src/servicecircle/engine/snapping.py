@@ -17,7 +17,7 @@ from .. import settings
 from .._arrays import run_starts
 from ..network.model import WalkNetwork
 
-__all__ = ["Snapped", "snap_points"]
+__all__ = ["Snapped", "snap_points", "snap_points_parallel"]
 
 
 @dataclass(frozen=True)
@@ -139,3 +139,20 @@ def snap_points(
         (fp, _), far_dist = tree.query_nearest(pts[far_rows], return_distance=True, all_matches=False)
         access[far_rows[fp]] = far_dist
     return Snapped(edge, offset, access, xy, max_snap)
+
+
+def snap_points_parallel(network: WalkNetwork, xy: np.ndarray, max_snap: float | None = None, *,
+                         report_far: bool = True, workers: int | None = None) -> Snapped:
+    """:func:`snap_points` for many points, split over worker processes (see ``settings.workers``)."""
+    from .._parallel import pmap, workers_for
+
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    n = workers if workers is not None else workers_for(len(xy), threshold=200_000)
+    if n <= 1:
+        return snap_points(network, xy, max_snap, report_far=report_far)
+    network.segments  # noqa: B018 - build the index once, before the children share it
+    parts = list(pmap(lambda c: snap_points(network, c, max_snap, report_far=report_far),
+                      np.array_split(xy, 4 * n), n))
+    return Snapped(np.concatenate([p.edge for p in parts]), np.concatenate([p.offset for p in parts]),
+                   np.concatenate([p.access for p in parts]), np.vstack([p.xy for p in parts]),
+                   parts[0].max_snap)
