@@ -161,3 +161,22 @@ def test_population_raster_weights_coverage_by_residents(street, tmp_path):
     assert a.communities["cov_kindergarten"].iloc[0] == pytest.approx(75.0)
     assert a.communities["weight_kind"].iloc[0] == "households"
     assert a.communities["weight_total"].iloc[0] == pytest.approx(40.0 / 2.62)
+
+
+def test_worker_processes_give_identical_results(street, monkeypatch):
+    from servicecircle import settings
+
+    comm = frame([shapely.box(0, -50, 500, 50), shapely.box(500, -50, 1000, 50)], code=["A", "B"],
+                 households=[100.0, 200.0])
+    fac = frame([shapely.Point(0, 0), shapely.Point(900, 0), shapely.Point(450, 5)],
+                category=["kindergarten", "幼儿园", "小学"])
+    runs = []
+    for workers in (1, 2):
+        monkeypatch.setattr(settings, "workers", workers)
+        runs.append(quiet_assess(comm, fac, street, id_column="code", sample_spacing=25))
+    one, two = runs
+    pd.testing.assert_frame_equal(pd.DataFrame(one.demand.drop(columns="geometry")),
+                                  pd.DataFrame(two.demand.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(pd.DataFrame(one.communities.drop(columns="geometry")),
+                                  pd.DataFrame(two.communities.drop(columns="geometry")))
+    assert one.gaps["gap_area_m2"].tolist() == two.gaps["gap_area_m2"].tolist()
