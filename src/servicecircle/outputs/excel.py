@@ -351,20 +351,15 @@ class _Table:
                 self.formats[c] = _number_format(str(c), unit, frame[c])
 
     def write(self, ws) -> None:
+        """Stream the table into a write-only sheet (linear time, little memory)."""
+        from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Font, PatternFill
         from openpyxl.utils import get_column_letter
 
         from .filegdb import _code_text
 
-        bold = Font(bold=True)
-        fill = PatternFill("solid", fgColor="DDEBF7")
-        ws.append([self.headers[c] for c in self.columns])
-        for cell in ws[1]:
-            cell.font = bold
-            cell.fill = fill
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        rows: list[list[Any]] = []
         widths = [min(max(_display_width(self.headers[c]) // 2 + 2, 8), 40) for c in self.columns]
-        r = 1  # rows written (ws.max_row scans every cell: counting keeps this linear)
         for row in self.frame[self.columns].itertuples(index=False, name=None):
             values = []
             for j, (c, v) in enumerate(zip(self.columns, row)):
@@ -380,24 +375,36 @@ class _Table:
                 if v is not None:
                     text = f"{v:,.2f}" if isinstance(v, float) else str(v)
                     widths[j] = max(widths[j], min(_display_width(text) + 2, 60))
-            ws.append(values)
-            r += 1
-            for j, v in enumerate(values, start=1):
-                if isinstance(v, str) and v.startswith("="):  # text stays text, never a formula
-                    ws.cell(r, j).data_type = "s"
-        for j, c in enumerate(self.columns, start=1):
-            letter = get_column_letter(j)
-            ws.column_dimensions[letter].width = widths[j - 1]
-            fmt = self.formats[c]
-            if fmt:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                    cell.number_format = fmt
-        lines = max((math.ceil(_display_width(self.headers[c]) / max(widths[j], 1))
-                     for j, c in enumerate(self.columns)), default=1)
-        ws.row_dimensions[1].height = 15 * max(lines, 1) + 3
+            rows.append(values)
+        # sheet layout first: a write-only sheet takes it before any row
+        for j in range(len(self.columns)):
+            ws.column_dimensions[get_column_letter(j + 1)].width = widths[j]
         ws.freeze_panes = "A2"
         if self.columns:
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(r, 1)}"
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(len(rows) + 1, 1)}"
+        bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+        wrap = Alignment(wrap_text=True, vertical="top")
+        header = []
+        for c in self.columns:
+            cell = WriteOnlyCell(ws, value=self.headers[c])
+            cell.font, cell.fill, cell.alignment = bold, fill, wrap
+            header.append(cell)
+        ws.append(header)
+        formats = [self.formats[c] for c in self.columns]
+        for values in rows:
+            out = []
+            for v, fmt in zip(values, formats):
+                if isinstance(v, str) and v.startswith("="):  # text stays text, never a formula
+                    cell = WriteOnlyCell(ws, value=v)
+                    cell.data_type = "s"
+                    out.append(cell)
+                elif fmt and v is not None:
+                    cell = WriteOnlyCell(ws, value=v)
+                    cell.number_format = fmt
+                    out.append(cell)
+                else:
+                    out.append(v)
+            ws.append(out)
 
 
 def _community_frame(a) -> tuple[pd.DataFrame, list[str]]:
@@ -480,22 +487,23 @@ def _readme_rows(a, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]
 
 
 def _write_readme(ws, rows) -> None:
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 110
-    for label, value, heading in rows:
-        ws.append([label, _plain(value) if value is not None else None])
-        r = ws.max_row
-        for j in (1, 2):
-            if ws.cell(r, j).data_type == "f":
-                ws.cell(r, j).data_type = "s"
-        if heading:
-            ws.cell(r, 1).font = Font(bold=True, size=13 if r == 1 else 11)
-            ws.cell(r, 2).font = Font(bold=r == 1)
-        ws.cell(r, 2).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.cell(r, 1).alignment = Alignment(vertical="top")
     ws.freeze_panes = "A2"
+    for r, (label, value, heading) in enumerate(rows, start=1):
+        cells = []
+        for j, v in enumerate((label, _plain(value) if value is not None else None), start=1):
+            cell = WriteOnlyCell(ws, value=v)
+            if isinstance(v, str) and v.startswith("="):
+                cell.data_type = "s"
+            if heading:
+                cell.font = Font(bold=True, size=13 if r == 1 else 11) if j == 1 else Font(bold=r == 1)
+            cell.alignment = Alignment(wrap_text=j == 2, vertical="top")
+            cells.append(cell)
+        ws.append(cells)
 
 
 def _check_sheet(a, o) -> tuple[pd.DataFrame, dict]:
@@ -547,10 +555,8 @@ def write_excel(assessment, path: str | Path) -> Path:
     plan.append(("提示 Warnings", "数据提示 data warnings", _Table(a.warnings, a, "warnings")))
 
     names = sheet_names(["说明 README"] + [p[0] for p in plan])
-    wb = Workbook()
-    ws = wb.active
-    ws.title = names[0]
-    _write_readme(ws, _readme_rows(a, [(n, p[1]) for n, p in zip(names[1:], plan)]))
+    wb = Workbook(write_only=True)
+    _write_readme(wb.create_sheet(names[0]), _readme_rows(a, [(n, p[1]) for n, p in zip(names[1:], plan)]))
     for name, (_, _, table) in zip(names[1:], plan):
         table.write(wb.create_sheet(name))
     wb.properties.creator = "servicecircle"
