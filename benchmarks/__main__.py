@@ -34,9 +34,9 @@ def parse(argv=None):
     ap.add_argument("--case", action="append", choices=ALL + ("all",),
                     help="run only this case (repeatable; default: all)")
     ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke run, about a minute)")
-    ap.add_argument("--budget", type=float, default=600.0,
+    ap.add_argument("--budget", type=float, default=None,
                     help="seconds a slow peer's distance stage may take before it is capped and "
-                         "extrapolated (default 600)")
+                         "extrapolated (default 600; 30 with --quick)")
     ap.add_argument("--pandana-1m", action="store_true",
                     help="really build pandana's network at 1M nodes (long); estimated otherwise")
     ap.add_argument("--no-pandana", action="store_true", help="leave pandana out")
@@ -44,10 +44,16 @@ def parse(argv=None):
     ap.add_argument("--profile", action="store_true",
                     help="write pyinstrument profiles of the pipeline (and the warm demo) to out/bench/profiles/")
     ap.add_argument("--demo-repeats", type=int, default=3)
+    ap.add_argument("--pipeline-only", action="store_true",
+                    help="rerun only servicecircle's end-to-end pipeline of the chosen cases, updating their JSON")
+    ap.add_argument("--report-only", action="store_true",
+                    help="only rebuild out/bench/report.md from the JSON results already there")
     ap.add_argument("--out", default=str(ROOT / "out" / "bench"), help="results folder (default out/bench)")
     ap.add_argument("--plot", default=None,
                     help="growth plot PNG (default docs/img/growth.png; out/bench/growth-quick.png with --quick)")
     args = ap.parse_args(argv)
+    if args.budget is None:
+        args.budget = 30.0 if args.quick else 600.0
     cases = args.case or ["all"]
     args.cases = list(ALL) if "all" in cases else list(dict.fromkeys(cases))
     args.out = Path(args.out)
@@ -73,7 +79,8 @@ def run_pipeline(args, case: str) -> dict:
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
-        raise RuntimeError(f"pipeline {case} failed:\n{proc.stderr[-4000:]}")
+        print(f"  servicecircle pipeline FAILED:\n{proc.stderr[-2000:]}", flush=True)
+        return {"error": proc.stderr[-4000:], "stages": {}, "wall_s": time.perf_counter() - t}
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     res["wall_s"] = time.perf_counter() - t
     for k, v in res["stages"].items():
@@ -84,13 +91,27 @@ def run_pipeline(args, case: str) -> dict:
 
 
 def pipeline_table(res: dict) -> str:
+    if res.get("error"):
+        return "servicecircle end to end: **failed**:\n\n```\n" + res["error"][-1500:] + "\n```"
     cpu = res.get("cpu", {})
     rows = [[k, fmt_s(v), fmt_s(cpu[k]) if k in cpu else ""] for k, v in res["stages"].items()]
     rows.append(["**cached network → GeoPackage**", f"**{fmt_s(res['pipeline_s'])}**", ""])
     rows.append(["peak RSS of the process (up to the GeoPackage)", f"{fmt_mb(res['peak_rss_mb'])} MB", ""])
+    if "excel_peak_rss_mb" in res:
+        rows.append(["peak RSS while writing the Excel workbook", f"{fmt_mb(res['excel_peak_rss_mb'])} MB", ""])
+        if res.get("excel_unfinished"):
+            rows.append(["Excel workbook", "**not finished**: stopped after "
+                         f"{res['stages']['Excel (shortfall.xlsx)']:.0f} s", ""])
+        elif "excel_mb" in res:
+            rows.append(["Excel workbook size", f"{res['excel_mb']:.1f} MB", ""])
+    if res.get("note"):
+        rows.append(["note", res["note"], ""])
     if "map_peak_rss_mb" in res:
         rows.append(["peak RSS while drawing the map", f"{fmt_mb(res['map_peak_rss_mb'])} MB", ""])
-        rows.append(["map HTML size", f"{res['map_mb']:.1f} MB", ""])
+        if res.get("map_unfinished"):
+            rows.append(["map HTML", f"**not finished**: stopped after {res['stages']['map (HTML)']:.0f} s", ""])
+        elif "map_mb" in res:
+            rows.append(["map HTML size", f"{res['map_mb']:.1f} MB", ""])
     rows.append(["GeoPackage size", f"{res['gpkg_mb']:.1f} MB", ""])
     rows.append(["checks / gap rows / demand points",
                  f"{res['checks']} / {res['gaps']:,} / {res['demand_points']:,}", ""])
@@ -291,7 +312,11 @@ def growth_markdown(res: dict) -> str:
     return md_table(["nodes", "categories", "facilities", "demand points", "distance stage (wall)", "CPU",
                      "peak Δ MB"], rows) \
         + f"\n\nFitted log-log slope against nodes × categories: wall time {res['time_slope']:.2f}, " \
-          f"CPU time {res.get('cpu_slope', float('nan')):.2f}, memory {res['memory_slope']:.2f}."
+          f"CPU time {res.get('cpu_slope', float('nan')):.2f}, memory {res['memory_slope']:.2f}." \
+        + ("" if "time_slope_in_nodes" not in res else
+           " At a fixed number of categories, against nodes: time " +
+           ", ".join(f"{s:.2f} ({k} cat.)" for k, s in res["time_slope_in_nodes"].items()) + "; memory " +
+           ", ".join(f"{s:.2f} ({k} cat.)" for k, s in res["memory_slope_in_nodes"].items()) + ".")
 
 
 def main(argv=None) -> int:
@@ -301,13 +326,30 @@ def main(argv=None) -> int:
     info = machine()
     print(f"machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, {info['ram_gb']} GB RAM, "
           f"Python {info['python']}; {info['date']}")
-    print(f"results: {args.out}{'  (quick)' if args.quick else ''}")
+    print(f"results: {args.out}{'  (quick)' if args.quick else ''}; servicecircle at {info.get('git')}")
     md = [f"# Benchmark report{' (quick)' if args.quick else ''}", "",
           f"`{' '.join(['python -m benchmarks'] + (argv if argv is not None else sys.argv[1:]))}` — "
           f"{info['cpu']}, {info['usable_cpus']} CPUs, {info['ram_gb']} GB, Python {info['python']}, "
-          f"{info['date']}", ""]
+          f"{info['date']}; servicecircle commit {info.get('git', {}).get('commit')} "
+          f"({info.get('git', {}).get('src_files_modified')} files under src/ modified)", ""]
     t0 = time.perf_counter()
     for case in args.cases:
+        f = args.out / f"{case}.json"
+        if args.report_only:
+            if f.exists():
+                res = json.loads(f.read_text())
+                md += ([case_markdown(res)] if case in CASES else
+                       ["### demo", "", demo_markdown(res)] if case == "demo" else
+                       ["### growth", "", growth_markdown(res)]) + [""]
+            continue
+        if args.pipeline_only:
+            if case in CASES and f.exists():
+                _header(f"pipeline only: {case}")
+                res = json.loads(f.read_text())
+                res["pipeline"] = run_pipeline(args, case)
+                f.write_text(json.dumps(res, indent=1, default=str))
+                md += [case_markdown(res), ""]
+            continue
         if case in CASES:
             md += [case_markdown(run_case(case, args)), ""]
         elif case == "demo":
@@ -315,6 +357,8 @@ def main(argv=None) -> int:
         elif case == "growth":
             md += ["### growth", "", growth_markdown(run_growth(args)), ""]
     (args.out / "report.md").write_text("\n".join(md))
+    if args.report_only:
+        print("\n".join(md))
     print(f"\nall done in {time.perf_counter() - t0:.0f} s; report: {args.out / 'report.md'}")
     return 0
 

@@ -97,16 +97,21 @@ def plot(points: list[dict], path: Path) -> dict:
     slope_t = fit_slope(nk, sec)
     slope_c = fit_slope(nk, [max(p.get("cpu_seconds") or 1e-6, 1e-6) for p in points])
     slope_m = fit_slope(nk, mem)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    per_k: dict[bool, dict[int, float]] = {False: {}, True: {}}
     for ax, y, label, slope in ((axes[0], sec, "distance stage, wall seconds", slope_t),
                                 (axes[1], mem, "peak memory above baseline, MB", slope_m)):
+        nodes = nk / cats
         for k, marker in zip(sorted(set(cats)), "os^v"):
             sel = cats == k
             order = np.argsort(nk[sel])
-            ax.loglog(nk[sel][order], y[sel][order], marker=marker, label=f"{k} categor{'y' if k == 1 else 'ies'}")
+            s_n = fit_slope(nodes[sel], y[sel]) if sel.sum() > 1 else float("nan")
+            per_k[ax is axes[1]][int(k)] = s_n
+            ax.loglog(nk[sel][order], y[sel][order], marker=marker,
+                      label=f"{k} categor{'y' if k == 1 else 'ies'} (slope in nodes {s_n:.2f})")
         c = np.polyfit(np.log(nk), np.log(y), 1)
         xs = np.geomspace(nk.min(), nk.max(), 50)
-        ax.loglog(xs, np.exp(np.polyval(c, np.log(xs))), "k--", lw=1, label=f"fit: slope {slope:.2f}")
+        ax.loglog(xs, np.exp(np.polyval(c, np.log(xs))), "k--", lw=1, label=f"all points: slope {slope:.2f}")
         ax.set_xlabel("nodes × categories")
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
@@ -116,7 +121,18 @@ def plot(points: list[dict], path: Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return {"time_slope": slope_t, "cpu_slope": slope_c, "memory_slope": slope_m}
+    return {"time_slope": slope_t, "cpu_slope": slope_c, "memory_slope": slope_m,
+            "time_slope_in_nodes": per_k[False], "memory_slope_in_nodes": per_k[True]}
+
+
+def replot(results: Path, path: Path) -> dict:
+    """Redraw the plot from a saved ``growth.json``."""
+    import json
+
+    d = json.loads(Path(results).read_text())
+    d.update(plot(d["points"], Path(path)))
+    Path(results).write_text(json.dumps(d, indent=1))
+    return d
 
 
 def main(argv=None) -> int:

@@ -44,7 +44,24 @@ def machine() -> dict:
     except Exception:
         pass
     info["libraries"] = libs
+    info["git"] = _git()
     return info
+
+
+def _git() -> dict:
+    """The commit measured, and how many files differed from it (read-only git commands)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+        return {"commit": head, "src_files_modified": len(dirty)}
+    except (OSError, subprocess.CalledProcessError):
+        return {}
 
 
 def fmt_s(x, status="measured") -> str:
@@ -81,36 +98,42 @@ def stage_table(rows: list[dict]) -> str:
                      "max abs diff at nodes vs scipy (m)", "note"], body)
 
 
+#: stages that count towards a method's total "network → distances at every node and demand point"
+TOTAL_STAGES = ("build", "snapping", "set_pois", "distances")
+
+
 def summary_table(rows: list[dict]) -> str:
-    """One line per method: build, snapping, distances, build + distances, memory, agreement."""
+    """One line per method: build, snapping, distances, their total, ratio to scipy, memory, agreement."""
     methods = []
     for r in rows:
         if r["method"] not in methods:
             methods.append(r["method"])
+    by = {m: {r["stage"]: r for r in rows if r["method"] == m} for m in methods}
+    for m in list(methods):  # pandana's usual query (up to each radius) as a line of its own
+        if "distances @radius" in by[m]:
+            name = f"{m} (queries up to each radius only)"
+            by[name] = {k: v for k, v in by[m].items() if k != "distances"}
+            by[name]["distances"] = by[m]["distances @radius"]
+            methods.insert(methods.index(m) + 1, name)
+    floor = by.get("scipy floor (min_only)", {}).get("distances")
     body = []
     for m in methods:
-        rs = [r for r in rows if r["method"] == m]
-        get = {r["stage"]: r for r in rs}
-        build = get.get("build (warm: cache)") or get.get("load (cache)") or get.get("build")
-        dist = get.get("distances")
-        snap = get.get("snapping")
+        get = by[m]
 
         def cell(r):
-            return "—" if r is None else fmt_s(r["seconds"], r["status"])
+            return "—" if r is None or r["seconds"] is None else fmt_s(r["seconds"], r["status"])
 
-        total = None
-        est = False
-        if dist is not None and dist["seconds"] is not None:
-            total = dist["seconds"]
-            est = dist["status"] == "estimated"
-            b = get.get("build")
-            if b is not None and b["seconds"] is not None:
-                total += b["seconds"]
-                est = est or b["status"] == "estimated"
-        deltas = [r["delta_mb"] for r in rs if r["delta_mb"] is not None]
+        parts = [get[s] for s in TOTAL_STAGES if s in get and get[s]["seconds"] is not None]
+        total = sum(r["seconds"] for r in parts) if parts else None
+        est = any(r["status"] == "estimated" for r in parts)
+        dist = get.get("distances")
+        ratio = ("—" if dist is None or dist["seconds"] is None or floor is None
+                 else f"{'≈' if dist['status'] == 'estimated' else ''}{dist['seconds'] / floor['seconds']:.2f}×")
+        deltas = [r["delta_mb"] for r in get.values() if r["delta_mb"] is not None]
         agree = dist.get("extra", {}).get("agreement", "") if dist else ""
-        body.append([m, cell(get.get("build")), cell(get.get("build (warm: cache)")), cell(snap), cell(dist),
-                     fmt_s(total, "estimated" if est else "measured"),
+        body.append([m, cell(get.get("build")), cell(get.get("build (warm: cache)")), cell(get.get("snapping")),
+                     cell(dist), ratio, fmt_s(total, "estimated" if est else "measured"),
                      fmt_mb(max(deltas) if deltas else None), agree])
     return md_table(["method", "network build", "cached load", "snapping", "distances, all categories",
-                     "build + distances", "peak Δ RSS MB", "max abs diff at nodes (m)"], body)
+                     "distances ÷ scipy floor", "build + snapping + distances", "peak Δ RSS MB",
+                     "max abs diff at nodes (m)"], body)
