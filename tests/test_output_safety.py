@@ -18,7 +18,8 @@ from .conftest import DATA
 
 
 def demo(out, env=None):
-    return [sys.executable, "-m", "servicecircle.cli", "demo", "--out", str(out), "--data", str(DATA), "-q"]
+    return [sys.executable, "-m", "servicecircle.cli", "demo", "--out", str(out), "--data", str(DATA), "-q",
+            "--excel"]
 
 
 def read_all(gpkg):
@@ -57,7 +58,7 @@ def test_a_killed_run_leaves_the_previous_outputs_intact(tmp_path):
     r = subprocess.run(demo(out), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    assert set(before) == {"shortfall.gpkg", "gap_map.html", "summary.csv", "shortfall.xlsx"}
+    assert set(before) == {"shortfall.gpkg", "gap_map.html", "summary.csv", "shortfall.xlsx"}  # --excel
     proc = subprocess.Popen(demo(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed_while_writing = False
     deadline = time.time() + 120

@@ -76,7 +76,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     o.add_argument("--out-crs", metavar="CRS", help=f"CRS of exported layers (default {settings.output_crs}, CGCS2000)")
     o.add_argument("--gdb", action="store_true", help="also write an Esri File Geodatabase (shortfall.gdb) 国土空间数据库格式")
     o.add_argument("--figures", action="store_true", help="also write report figures (PNG, 300 dpi) 报告插图")
-    o.add_argument("--no-excel", action="store_true", help="do not write the Excel workbook 不输出 Excel")
+    o.add_argument("--excel", action="store_true", help="also write an Excel workbook (shortfall.xlsx) 输出 Excel 工作簿")
     o.add_argument("--offline-map", action="store_true",
                    help="embed Leaflet in the map (opens without internet) 离线地图")
     o.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")
@@ -138,7 +138,7 @@ def _cmd_run(args) -> int:
 
 
 def _save_options(args) -> dict:
-    return {"excel": not getattr(args, "no_excel", False), "filegdb": getattr(args, "gdb", False),
+    return {"excel": getattr(args, "excel", False), "filegdb": getattr(args, "gdb", False),
             "figures": getattr(args, "figures", False)}
 
 
@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--offline-map", action="store_true", help="embed Leaflet in the map 离线地图")
     p_demo.add_argument("--gdb", action="store_true", help="also write an Esri File Geodatabase 国土空间数据库格式")
     p_demo.add_argument("--figures", action="store_true", help="also write report figures (PNG) 报告插图")
-    p_demo.add_argument("--no-excel", action="store_true", help="do not write the Excel workbook")
+    p_demo.add_argument("--excel", action="store_true", help="also write an Excel workbook 输出 Excel 工作簿")
     p_demo.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")
     p_demo.add_argument("--tile-url", metavar="URL", help="your own tile server 自有瓦片")
     p_demo.add_argument("--quiet", "-q", action="store_true", help="no progress bars 安静模式")

@@ -20,6 +20,7 @@ the grid.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -91,6 +92,11 @@ class GapGrid:
         self.snapped = snap_points_parallel(engine.network, self.centres, max_snap, report_far=False)
         self._attachments: dict[int, tuple] = {}
         self.engine = engine
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        """The cell centres as point geometries."""
+        return shapely.points(self.centres)
 
     def attachment_for(self, engine):
         """The cells attached to ``engine``'s graph (computed once per engine)."""

@@ -255,7 +255,7 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
 
         def cell_dist(grid, nd=node_dist, qq=q):
             d = grid.distances(nd, engine)
-            return np.where(inside(shapely.points(grid.centres), qq), 0.0, d)
+            return np.where(inside(grid.points, qq), 0.0, d)
 
         out = reach_outcome(
             ctx, key=f"{rule.key}_reach", kind="reach", name_zh=rule.name_zh, name_en=rule.name_en,

@@ -147,7 +147,7 @@ def snap_points_parallel(network: WalkNetwork, xy: np.ndarray, max_snap: float |
     from .._parallel import pmap, workers_for
 
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    n = workers if workers is not None else workers_for(len(xy), threshold=200_000)
+    n = workers if workers is not None else workers_for(len(xy), threshold=50_000)
     if n <= 1:
         return snap_points(network, xy, max_snap, report_far=report_far)
     network.segments  # noqa: B018 - build the index once, before the children share it

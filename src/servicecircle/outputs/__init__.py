@@ -46,7 +46,7 @@ def save_assessment(
     crs: Any = None,
     map_options: dict[str, Any] | None = None,
     write_map: bool = True,
-    excel: bool = True,
+    excel: bool = False,
     filegdb: bool = False,
     figures: bool = False,
     styles: bool = True,
@@ -54,8 +54,9 @@ def save_assessment(
     """Write the outputs of an assessment into ``out_dir``.
 
     Always ``shortfall.gpkg`` (with QGIS layer styles) and ``summary.csv``; by
-    default also ``gap_map.html`` and ``shortfall.xlsx``; on request a File
-    Geodatabase ``shortfall.gdb`` and report figures in ``figures/``.
+    default also ``gap_map.html``; on request an Excel workbook
+    ``shortfall.xlsx``, a File Geodatabase ``shortfall.gdb`` and report figures
+    in ``figures/``.
 
     Parameters
     ----------

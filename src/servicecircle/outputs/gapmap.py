@@ -104,15 +104,17 @@ def _to_wgs84(geoms: np.ndarray, crs, tolerance: float) -> np.ndarray:
     return np.asarray(gpd.GeoSeries(out, crs=crs).to_crs(4326).values, dtype=object)
 
 
-def _feature_collection(geoms: np.ndarray, props: list[dict[str, Any]], digits: int = 6) -> dict:
-    feats = []
-    for g, p in zip(geoms, props):
-        if g is None or shapely.is_empty(g):
-            continue
-        # round coordinates for a smaller page (display only; no topology repair needed)
-        geo = json.loads(shapely.to_geojson(shapely.transform(g, lambda c: np.round(c, digits))))
-        feats.append({"type": "Feature", "geometry": geo, "properties": p})
-    return {"type": "FeatureCollection", "features": feats}
+def _feature_collection(geoms: np.ndarray, props: list[dict[str, Any]], digits: int = 6) -> str:
+    """A GeoJSON FeatureCollection as JSON text (built in bulk; empty geometries skipped)."""
+    geoms = np.asarray(geoms, dtype=object)
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
+    # round coordinates for a smaller page (display only; no topology repair needed)
+    rounded = shapely.transform(geoms[keep], lambda c: np.round(c, digits))
+    texts = shapely.to_geojson(rounded) if len(rounded) else []
+    kept = [p for p, k in zip(props, keep) if k]
+    feats = ",".join(f'{{"type":"Feature","geometry":{g},"properties":{json.dumps(p, ensure_ascii=False)}}}'
+                     for g, p in zip(texts, kept))
+    return f'{{"type":"FeatureCollection","features":[{feats}]}}'
 
 
 def _missing(v: Any) -> bool:
@@ -404,10 +406,11 @@ class _SharedData(MacroElement):
         "{% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.payload }};{% endmacro %}"
     )
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, str]) -> None:
         super().__init__()
         self._name = "ScData"
-        self.payload = _script_json(data)
+        text = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in data.items()) + "}"
+        self.payload = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 class _JsonLayer(MacroElement):
