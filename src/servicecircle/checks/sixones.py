@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import settings
 from ..errors import warn_data
 from ..inputs.layers import source_of
 from .context import CheckOutcome, Context
@@ -76,7 +75,10 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         inside[fc[fc >= 0]] = True
         dist = np.full(len(d_comm), np.inf)
         if len(members):
-            node_dist = ctx.engine.node_distances(members, settings.max_distance)
+            # nearest of several categories = the nearest of their nearest: reuse what is computed
+            found = sorted({str(k) for k in ctx.fac_key[members]})
+            node_dist = np.min(np.vstack([ctx.node_distances(c) for c in found]), axis=0) \
+                if len(found) > 1 else ctx.node_distances(found[0])
             dist = ctx.engine.point_distances(node_dist, ctx.d_att)
         for dest in other:  # e.g. green spaces for "open public green space"
             inside |= dest["inside"]

@@ -92,6 +92,9 @@ class WalkNetwork:
             than whole (often long and curved) edges keeps the nearest-edge query
             tight.
         """
+        if (shapely.get_num_coordinates(self.edge_geometry) == 2).all():
+            # every edge is one straight piece already (e.g. a synthetic grid): no copies
+            return (self.edge_geometry, np.arange(self.n_edges), np.zeros(self.n_edges), self.edge_index)
         coords, owner = shapely.get_coordinates(self.edge_geometry, return_index=True)
         same = owner[1:] == owner[:-1]
         a, b = coords[:-1][same], coords[1:][same]

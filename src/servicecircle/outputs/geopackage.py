@@ -30,6 +30,19 @@ from ..errors import OutputError
 __all__ = ["assessment_layers", "write_geopackage", "clean_for_export"]
 
 
+def _has_arrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
+#: Write through Apache Arrow when pyarrow is installed (about twice as fast for large layers).
+_ARROW = _has_arrow()
+
+
 def clean_for_export(frame: pd.DataFrame) -> pd.DataFrame:
     """Column types GeoPackage can hold: nullable booleans and mixed objects become text/ints."""
     out = frame.copy()
@@ -121,9 +134,9 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
                 data = data.to_crs(crs)
                 promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
                 pyogrio.write_dataframe(data, path, layer=name, driver="GPKG",
-                                        promote_to_multi=promote or None)
+                                        promote_to_multi=promote or None, use_arrow=_ARROW)
             else:
-                pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG")
+                pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=_ARROW)
         except Exception as exc:
             raise OutputError(f"cannot write layer '{name}' ({' '.join(str(exc).split())})", file=path,
                               fix="check free disk space and that the folder is writable") from None
