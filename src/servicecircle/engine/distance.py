@@ -67,10 +67,13 @@ def _csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.cs
     """CSR matrix keeping the *smallest* weight of duplicate (row, col) pairs."""
     keep = rows != cols
     rows, cols, w = rows[keep], cols[keep], w[keep]
-    order = np.lexsort((w, cols, rows))
-    rows, cols, w = rows[order], cols[order], w[order]
-    first = run_starts(rows, cols)
-    rows, cols, w = rows[first], cols[first], w[first]
+    key = rows.astype(np.int64) * n + cols  # one sort key (n² < 2⁶³ for any street network)
+    order = np.argsort(key, kind="stable")
+    key, w = key[order], w[order]
+    first = run_starts(key)
+    w = np.minimum.reduceat(w, np.flatnonzero(first)) if len(w) else w
+    key = key[first]
+    rows, cols = key // n, key % n
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     return sp.csr_array((w, cols.astype(np.int32), indptr), shape=(n, n))
