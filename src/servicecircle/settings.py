@@ -17,7 +17,7 @@ gap_resolution : float
     Metres. Gap polygons are traced on a grid of this cell size. Default 20 m.
 max_gap_cells : int
     The gap grid is coarsened (with a warning) so that it never has more cells
-    than this. Default 500,000.
+    than this. Default 300,000.
 max_distance : float | None
     Metres. Shortest-path searches stop here (distances beyond are reported as
     unreachable). ``None`` searches the whole network. Default ``None``.
@@ -53,7 +53,7 @@ from pathlib import Path
 max_snap: float = 250.0
 sample_spacing: float = 50.0
 gap_resolution: float = 20.0
-max_gap_cells: int = 500_000
+max_gap_cells: int = 300_000
 max_distance: float | None = None
 cache_folder: Path = Path(
     os.environ.get("SERVICECIRCLE_CACHE", Path.home() / ".cache" / "servicecircle")
