@@ -179,20 +179,11 @@ def trace_gaps(ctx, outcomes) -> None:
     pending = [o for o in outcomes if getattr(o, "pending_gaps", None)]
     if not pending:
         return
-    from .._parallel import pmap, workers_for
-
     failing = np.unique(np.concatenate([o.pending_gaps["fail"] for o in pending]))
     grid = ctx.gap_grid(failing)
-    for o in pending:  # attach the cells to every engine once, before any worker forks
-        o.pending_gaps["cell_dist"](grid)
-
-    def trace(o):
+    for o in pending:
         p = o.pending_gaps
-        return gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"])
-
-    workers = workers_for(len(grid.cells) * len(pending), threshold=5e6)
-    for o, polys in zip(pending, pmap(trace, pending, workers)):
-        p = o.pending_gaps
+        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"])
         areas = shapely.area(polys)
         for k, poly, area in zip(p["fail"], polys, areas):
             o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area),
