@@ -22,6 +22,8 @@ from servicecircle.network import network_from_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = "<img src=x onerror=alert(1)>"
+# Jinja syntax in the data: evaluated, it would write TEMPLATE-RAN into the page
+TEMPLATE = '{{ "TEMPL" ~ "ATE-RAN" }}{% if true %}{% endif %}'
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +61,7 @@ def grid_assessment():
         geometry=[shapely.box(404000, 3396000, 404450, 3396900), shapely.box(404450, 3396000, 404900, 3396900)],
         crs="EPSG:4544")
     fac = gpd.GeoDataFrame(
-        {"name": ["K1", HOSTILE, "S1"], "category": ["kindergarten", "kindergarten", "小学"]},
+        {"name": ["K1", HOSTILE, TEMPLATE], "category": ["kindergarten", "kindergarten", "小学"]},
         geometry=shapely.points([[404010, 3396010], [404890, 3396890], [404450, 3396450]]), crs="EPSG:4544")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -151,4 +153,19 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(browser, map_file):
     page.wait_for_timeout(300)
     assert events["dialogs"] == [] and events["errors"] == []
     assert page.locator("img[src='x']").count() == 0
+    page.close()
+
+
+def test_template_syntax_in_the_data_is_text_not_code(browser, map_file):
+    """folium re-reads each element's output as a Jinja template; data must never reach that."""
+    path, _ = map_file
+    html = path.read_text(encoding="utf-8")
+    assert "TEMPLATE-RAN" not in html
+    page, events = open_map(browser, path)
+    # what a tooltip shows: the stored (escaped) text, decoded by the browser
+    shown = page.evaluate("""() => { const d = document.createElement('div');
+        d.innerHTML = JSON.stringify(window[Object.keys(window).find(k => k.startsWith("sc_data_"))]);
+        return d.textContent; }""")
+    assert TEMPLATE in shown
+    assert events["errors"] == []
     page.close()

@@ -9,7 +9,12 @@ One HTML file a planner can open, click and mail to a colleague:
 
 Every piece of text that comes from the data (names, categories, ids) is
 HTML-escaped before it reaches the page, so a name such as
-``<img src=x onerror=alert(1)>`` shows as text and runs nothing. With
+``<img src=x onerror=alert(1)>`` shows as text and runs nothing. Our own page
+elements are written into the page as they are, never handed to Jinja as a
+template (folium's default does that with every element's output, so a name such
+as ``{{ 7*7 }}`` would be *evaluated* while the map is saved); the braces of
+data text are written as HTML entities besides, for the few elements (layer
+names) that go through folium's own templates. With
 ``offline=True`` Leaflet's script and stylesheet are embedded in the page (from
 the ``xstatic-leaflet`` package), so the map opens on an intranet with no access
 to a CDN.
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from jinja2 import Template
 
 __all__ = ["gap_map", "COVERAGE_BINS", "FAILED_BINS", "embed_assets"]
@@ -60,10 +65,37 @@ TILES = {
 
 
 def _e(value: Any) -> str:
-    """Text for HTML: escaped, ``—`` for missing."""
+    """Text for HTML: escaped (braces too, so no template engine reads it), ``—`` for missing."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "—"
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
+
+
+class _Raw(Element):
+    """Text written into the page exactly as given (not parsed as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _Script(MacroElement):
+    """A page script rendered once from its macro and then written as it is.
+
+    branca's :class:`MacroElement` re-parses a macro's *output* as a Jinja
+    template; with data in that output, data would be template code (and slow
+    to parse: megabytes of JSON). This renders the ``script`` macro and adds the
+    result as :class:`_Raw` text.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        script = self._template.module.__dict__["script"]
+        self.get_root().script.add_child(_Raw(str(script(self, kwargs))), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
 
 
 def _pct(v: Any) -> str:
@@ -371,13 +403,13 @@ def gap_map(
 
     n_layers = 2 + len(reach) + len(flagged)
     folium.LayerControl(collapsed=n_layers > 10).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(a, colours, title, sampled_note)))
+    m.get_root().html.add_child(_Raw(_legend_html(a, colours, title, sampled_note)))
     if offline:
         embed_assets(m)
     return m
 
 
-class _FitBounds(MacroElement):
+class _FitBounds(_Script):
     """Fit the view to the data at once (no zoom animation) and add a metric scale bar."""
 
     _template = Template(
@@ -399,7 +431,7 @@ def _script_json(obj: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-class _SharedData(MacroElement):
+class _SharedData(_Script):
     """The map's data, written into the page once as a JavaScript object."""
 
     _template = Template(
@@ -413,7 +445,7 @@ class _SharedData(MacroElement):
         self.payload = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-class _JsonLayer(MacroElement):
+class _JsonLayer(_Script):
     """One Leaflet GeoJSON layer over a collection of the shared data.
 
     Styles come from feature properties (``fill_key``), features can be filtered
@@ -532,7 +564,6 @@ def _scorecard_html(a) -> str:
 
 def embed_assets(m) -> None:
     """Make a folium map self-contained: Leaflet's JS and CSS inlined, no CDN."""
-    import folium
     import xstatic.pkg.leaflet as leaflet_pkg
 
     base = Path(leaflet_pkg.BASE_DIR)
@@ -551,5 +582,5 @@ def embed_assets(m) -> None:
     m.default_js = []
     m.default_css = []
     js = js.replace("</script", "<\\/script")
-    m.get_root().header.add_child(folium.Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    m.get_root().header.add_child(folium.Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    m.get_root().header.add_child(_Raw(f"<style>{css}</style>"), name="leaflet_css_inline")
+    m.get_root().header.add_child(_Raw(f"<script>{js}</script>"), name="leaflet_js_inline")
