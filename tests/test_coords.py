@@ -568,3 +568,37 @@ def test_amap_peoples_park_lands_on_osm_after_conversion():
 def test_choose_metric_crs_refuses_mercator(spec):
     with pytest.raises(CRSError, match="is a Mercator projection, which stretches distances"):
         choose_metric_crs(None, crs=spec)
+
+
+@pytest.mark.parametrize("src,dst", [(4326, 4544), (4544, 4326), (4326, 32648), (32648, 4326), (4490, 4326),
+                                     (4326, 4490), (4544, 4490), (4326, 3857)])
+def test_transform_xy_equals_pyproj_and_reuses_its_transformers(src, dst):
+    from servicecircle.coords import transform_xy
+
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(103.5, 104.5, 500), rng.uniform(30.3, 31.0, 500)
+    x, y = pyproj.Transformer.from_crs(4326, src, always_xy=True).transform(lon, lat)
+    want = pyproj.Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
+    for _ in range(2):  # the second call reuses the transformer, or its inverse
+        got = transform_xy(x, y, f"EPSG:{src}", pyproj.CRS(dst))
+        np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-9 if abs(want[0][0]) < 360 else 1e-6)
+        np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-9 if abs(want[1][0]) < 360 else 1e-6)
+
+
+def test_to_crs_is_geopandas_to_crs():
+    from servicecircle.coords import to_crs
+
+    frame = gpd.GeoDataFrame(
+        {"name": ["a", "b", "c", "d"], "n": [1, 2, 3, 4]},
+        geometry=[Point(104.05, 30.65), Polygon([(104, 30.6), (104.1, 30.6), (104.1, 30.7)]), None, Point()],
+        crs=4326)
+    frame.attrs["source"] = "here"
+    got = to_crs(frame, "EPSG:4544")
+    want = frame.to_crs("EPSG:4544")
+    assert got.crs == want.crs and list(got.columns) == list(want.columns) and got.attrs == frame.attrs
+    assert got.geometry.iloc[2] is None and got.geometry.iloc[3].is_empty
+    assert all(shapely.equals_exact(got.geometry.values[:2], want.geometry.values[:2], 1e-6))
+    assert frame.crs.to_epsg() == 4326  # the input is untouched
+    series = to_crs(frame.geometry, 32648)
+    assert series.crs.to_epsg() == 32648 and series.name == frame.geometry.name
+    assert shapely.equals_exact(series.values[0], frame.geometry.to_crs(32648).values[0], 1e-6)

@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from . import settings
@@ -28,6 +29,7 @@ from .checks.gaps import trace_gaps
 from .checks.greenspace import greenspace_checks
 from .checks.indicators import indicator_checks
 from .checks.sixones import six_ones_checks
+from .coords import to_crs
 from .demand import assign_to_communities, sample_demand
 from .engine import DistanceEngine, snap_points
 from .errors import CRSError, InputDataError, collect_warnings, warn_data
@@ -344,8 +346,8 @@ def assess(
                 file, layer = source_of(frame)
                 raise CRSError(f"the {what} have no coordinate system", file=file, layer=layer,
                                fix="set one (GeoDataFrame.set_crs) or read the file with crs=")
-        b_metric = np.asarray(boundaries.geometry.to_crs(crs).values, dtype=object)
-        f_metric = np.asarray(fac.geometry.to_crs(crs).values, dtype=object)
+        b_metric = np.asarray(to_crs(boundaries.geometry, crs).values, dtype=object)
+        f_metric = np.asarray(to_crs(fac.geometry, crs).values, dtype=object)
         n_comm = len(boundaries)
         comm_ids = (boundaries[id_column].to_numpy() if id_column
                     else np.arange(1, n_comm + 1))
@@ -367,7 +369,7 @@ def assess(
                 file, layer = source_of(dem)
                 raise CRSError("the demand points have no coordinate system", file=file, layer=layer,
                                fix="set one, or read the file with crs=")
-            d_metric = np.asarray(dem.geometry.to_crs(crs).values, dtype=object)
+            d_metric = np.asarray(to_crs(dem.geometry, crs).values, dtype=object)
             if weight_column is not None:
                 require_column(dem, weight_column, "demand weight", "weight_column= / --weight-column")
                 d_weight = numeric_column(dem, weight_column, "demand weight")
@@ -417,7 +419,7 @@ def assess(
                                                     households_column, residents_column)
             res_geoms = None
             if residential is not None:
-                res_geoms = residential.geometry.to_crs(crs)
+                res_geoms = to_crs(residential.geometry, crs)
             sampled = sample_demand(gpd.GeoSeries(b_metric, crs=crs), weights,
                                     spacing=sample_spacing, residential=res_geoms)
             d_metric = np.asarray(sampled.geometry.values, dtype=object)
@@ -534,7 +536,7 @@ def assess(
             timings["gap_grid_m"] = ctx._gap_grid.res
 
         # ----------------------------------------------------------- frames
-        comm_out = boundaries.to_crs(crs).copy()
+        comm_out = to_crs(boundaries, crs)
         comm_out["weight_total"] = np.where(nodata, np.nan, total)
         comm_out["weight_kind"] = weight_kind
         comm_out["n_demand"] = n_dem
@@ -575,7 +577,7 @@ def assess(
         d_frame = gpd.GeoDataFrame(d_frame, geometry=gpd.GeoSeries(d_metric, crs=crs), crs=crs)
         d_frame.attrs = {"kind": demand_kind, **(dict(demand.attrs) if demand is not None else {})}
 
-        f_frame = fac.to_crs(crs).copy()
+        f_frame = to_crs(fac, crs)
         f_frame["category_key"] = cat_key
         f_frame["in_profile"] = in_profile
         f_frame["snap_m"] = f_snap.access
@@ -640,17 +642,20 @@ def _check_web_datum(frame: gpd.GeoDataFrame, snapped, network: WalkNetwork, max
     """
     if frame.attrs.get("converted_from") or len(frame) < 8:
         return
-    from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china
+    from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china, transform_xy
 
-    geo = frame.geometry.to_crs(4326)
-    lon, lat = geo.x.to_numpy(), geo.y.to_numpy()
+    pts = np.asarray(frame.geometry.values, dtype=object)
+    x0, y0 = shapely.get_x(pts), shapely.get_y(pts)  # nan for empty points
+    if frame.crs is not None and pyproj.CRS(frame.crs).is_geographic:
+        lon, lat = x0, y0  # any modern geographic datum is metres from WGS84: plenty here
+    else:
+        lon, lat = transform_xy(x0, y0, frame.crs, 4326)
     use = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
     if len(use) < 8 or out_of_china(float(np.mean(lon[use])), float(np.mean(lat[use]))):
         return
     if len(use) > 2000:  # a fixed, spread sample is plenty
         use = use[np.linspace(0, len(use) - 1, 2000).astype(int)]
-    to_metric = gpd.GeoSeries(shapely.points(lon[use], lat[use]), crs=4326).to_crs(network.crs)
-    xy = shapely.get_coordinates(to_metric.values)
+    xy = np.column_stack(transform_xy(lon[use], lat[use], 4326, network.crs))
     cap = 2 * max_snap
 
     def distances(points_xy: np.ndarray) -> np.ndarray:
@@ -662,7 +667,7 @@ def _check_web_datum(frame: gpd.GeoDataFrame, snapped, network: WalkNetwork, max
     near_declared = float(np.mean(d_declared <= 20.0))
     for datum, func in (("gcj02", gcj02_to_wgs84), ("bd09", bd09_to_wgs84)):
         x, y = func(lon[use], lat[use])
-        conv = shapely.get_coordinates(gpd.GeoSeries(shapely.points(x, y), crs=4326).to_crs(network.crs).values)
+        conv = np.column_stack(transform_xy(x, y, 4326, network.crs))
         size = float(np.hypot(*np.median(conv - xy, axis=0)))
         if size < 50:
             continue

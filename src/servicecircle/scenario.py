@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .assessment import Assessment, assess
+from .coords import to_crs
 from .errors import InputDataError
 from .inputs.prepare import prepare_facilities
 
@@ -83,7 +84,7 @@ def scenario(base: Assessment, *, add: gpd.GeoDataFrame | None = None, remove: A
         if added.crs is None:
             raise InputDataError("the added facilities have no coordinate system",
                                  fix="set one (GeoDataFrame.set_crs)")
-        added = added.to_crs(original.crs).copy()
+        added = to_crs(added, original.crs)
         added[SCENARIO_COLUMN] = "added"
         for value in added[cat_col].dropna().astype(str):
             cat = base.profile.category_for(value)

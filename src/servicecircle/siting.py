@@ -41,6 +41,7 @@ import shapely
 
 from .assessment import Assessment
 from .checks import within
+from .coords import to_crs
 from .engine import DistanceEngine, snap_points
 from .errors import InputDataError
 
@@ -114,7 +115,7 @@ def candidate_sites(
                                  fix="pass parcels= (polygons or points of land available for facilities)")
         if parcels.crs is None:
             raise InputDataError("the parcels have no coordinate system", fix="set one (GeoDataFrame.set_crs)")
-        geoms = np.asarray(parcels.to_crs(crs).geometry.values, dtype=object)
+        geoms = np.asarray(to_crs(parcels, crs).geometry.values, dtype=object)
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         pts = shapely.point_on_surface(shapely.make_valid(geoms[ok]))
         xy_parts.append(shapely.get_coordinates(pts))
@@ -325,7 +326,7 @@ def propose_sites(
     if isinstance(candidates, str):
         cands = candidate_sites(assessment, check, spacing=spacing, parcels=parcels, source=candidates)
     else:
-        pts = candidates.to_crs(assessment.network.crs)
+        pts = to_crs(candidates, assessment.network.crs)
         cands = gpd.GeoDataFrame({"candidate": np.arange(len(pts)),
                                   "source": pts["source"].to_numpy() if "source" in pts else "given",
                                   "parcel": pts["parcel"].to_numpy() if "parcel" in pts else -1},
@@ -479,7 +480,7 @@ def propose_floor_area(assessment: Assessment, *, parcels: gpd.GeoDataFrame | No
     order = [i for i in np.argsort(-np.nan_to_num(short, nan=-1), kind="stable") if short[i] > 0]
     crs = assessment.network.crs
     geoms = np.asarray(comm.geometry.values, dtype=object)
-    par = np.asarray(parcels.to_crs(crs).geometry.values, dtype=object) if parcels is not None else None
+    par = np.asarray(to_crs(parcels, crs).geometry.values, dtype=object) if parcels is not None else None
     rows = []
     for rank, i in enumerate(order, start=1):
         where, point = "street", None

@@ -27,7 +27,7 @@ import shapely
 
 from .. import settings
 from .._arrays import run_starts
-from ..engine.snapping import snap_points_parallel
+from ..engine.snapping import snap_lattice
 from ..errors import warn_data
 from .lifecircle import within
 
@@ -87,9 +87,12 @@ class GapGrid:
         flat = self.labels.ravel()
         self.cells = np.flatnonzero(flat)
         self.cell_comm = flat[self.cells] - 1
-        self.centres = np.column_stack([self.x0 + (self.cells % self.nx + 0.5) * res,
-                                        self.y1 - (self.cells // self.nx + 0.5) * res])
-        self.snapped = snap_points_parallel(engine.network, self.centres, max_snap, report_far=False)
+        # lattice numbers from the CRS origin: the same cell has the same centre in every
+        # run, so its snap can come from the network's cache (see snap_lattice)
+        ix = round(self.x0 / res) + self.cells % self.nx
+        iy = round(self.y1 / res) - 1 - self.cells // self.nx
+        self.centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
+        self.snapped = snap_lattice(engine.network, ix, iy, res, max_snap)
         self._attachments: dict[int, tuple] = {}
         self.engine = engine
 
@@ -97,6 +100,17 @@ class GapGrid:
     def points(self) -> np.ndarray:
         """The cell centres as point geometries."""
         return shapely.points(self.centres)
+
+    def inside(self, polygons: np.ndarray) -> np.ndarray:
+        """Whether each cell's centre lies inside any of ``polygons`` (rasterised, no point objects)."""
+        from rasterio.features import rasterize
+
+        polys = [g for g in np.asarray(polygons, dtype=object) if g is not None and not g.is_empty]
+        if not polys:
+            return np.zeros(len(self.cells), dtype=bool)
+        mask = rasterize(((g, 1) for g in polys), out_shape=(self.ny, self.nx), transform=self.transform,
+                         all_touched=False, dtype=np.uint8, fill=0)
+        return mask.ravel()[self.cells].astype(bool)
 
     def attachment_for(self, engine):
         """The cells attached to ``engine``'s graph (computed once per engine)."""

@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 
 from .._arrays import run_starts
+from ..coords import to_crs
 from ..engine import DistanceEngine, snap_points
 from ..errors import warn_data
 from .context import CheckOutcome, Context
@@ -201,7 +202,7 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
         warn_data("greenspace_absent", "no green-space layer was given: the green and park reach checks "
                   f"of profile '{prof.key}' were not assessed", count=len(prof.green))
         return []
-    gs_in = greenspace.to_crs(ctx.crs)
+    gs_in = to_crs(greenspace, ctx.crs)
     kinds = gs_in["category"].to_numpy() if "category" in gs_in.columns else None
     names = gs_in["name"].to_numpy() if "name" in gs_in.columns else None
     polygonal = np.isin(shapely.get_type_id(np.asarray(gs_in.geometry.values, dtype=object)), [3, 6])
@@ -214,7 +215,7 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
     n_sp = len(spaces)
     ent_xy = None
     if entrances is not None and len(entrances):
-        ent_xy = shapely.get_coordinates(np.asarray(entrances.to_crs(ctx.crs).geometry.values, dtype=object))
+        ent_xy = shapely.get_coordinates(np.asarray(to_crs(entrances, ctx.crs).geometry.values, dtype=object))
     methods = {r.reach for r in rules}
     spacing = min((r.boundary_spacing_m or 20.0) for r in rules)
     method = "entrances" if "entrances" in methods else (
@@ -255,7 +256,7 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
 
         def cell_dist(grid, nd=node_dist, qq=q):
             d = grid.distances(nd, engine)
-            return np.where(inside(grid.points, qq), 0.0, d)
+            return np.where(grid.inside(sp_geom[qq]), 0.0, d)
 
         out = reach_outcome(
             ctx, key=f"{rule.key}_reach", kind="reach", name_zh=rule.name_zh, name_en=rule.name_en,

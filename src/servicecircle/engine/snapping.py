@@ -17,7 +17,7 @@ from .. import settings
 from .._arrays import run_starts
 from ..network.model import WalkNetwork
 
-__all__ = ["Snapped", "snap_points", "snap_points_parallel"]
+__all__ = ["Snapped", "snap_points", "snap_points_parallel", "snap_lattice"]
 
 
 @dataclass(frozen=True)
@@ -156,3 +156,65 @@ def snap_points_parallel(network: WalkNetwork, xy: np.ndarray, max_snap: float |
     return Snapped(np.concatenate([p.edge for p in parts]), np.concatenate([p.offset for p in parts]),
                    np.concatenate([p.access for p in parts]), np.vstack([p.xy for p in parts]),
                    parts[0].max_snap)
+
+
+def lattice_keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+    """One int64 per lattice cell ``(ix, iy)`` (column, row numbers of any sign)."""
+    return (np.asarray(ix, dtype=np.int64) << 32) + (np.asarray(iy, dtype=np.int64) + (1 << 31))
+
+
+def snap_lattice(network: WalkNetwork, ix: np.ndarray, iy: np.ndarray, resolution: float,
+                 max_snap: float | None = None, *, use_cache: bool | None = None) -> Snapped:
+    """Snap the centres ``((ix + ½)·res, (iy + ½)·res)`` of lattice cells, through a disk cache.
+
+    The cells of a fixed lattice (anchored at the CRS origin) over a cached
+    network are snapped once and kept next to the network in the cache, so a
+    rerun (the same city, another scenario or standard) only snaps cells it has
+    not seen. The result is exactly :func:`snap_points_parallel`'s: the cache
+    holds its output for the same points, network and ``max_snap``.
+    """
+    from ..network.cache import lattice_cache_file, load_lattice_snaps, save_lattice_snaps
+
+    max_snap = settings.max_snap if max_snap is None else float(max_snap)
+    use_cache = settings.use_cache if use_cache is None else use_cache
+    res = float(resolution)
+    ix = np.asarray(ix, dtype=np.int64)
+    iy = np.asarray(iy, dtype=np.int64)
+    centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
+    path = lattice_cache_file(network, res, max_snap) if use_cache else None
+    cached = load_lattice_snaps(path)
+    if cached is None or len(cached["keys"]) == 0:
+        snapped = snap_points_parallel(network, centres, max_snap, report_far=False)
+        if path is not None and len(centres) <= settings.max_gap_cells * 4:
+            keys = lattice_keys(ix, iy)
+            order = np.argsort(keys, kind="stable")
+            save_lattice_snaps(path, {"keys": keys[order], "edge": snapped.edge[order],
+                                      "offset": snapped.offset[order], "access": snapped.access[order],
+                                      "xy": snapped.xy[order]})
+        return snapped
+    keys = lattice_keys(ix, iy)
+    pos = np.minimum(np.searchsorted(cached["keys"], keys), len(cached["keys"]) - 1)
+    hit = cached["keys"][pos] == keys
+    edge = np.where(hit, cached["edge"][pos], -1).astype(np.int64)
+    offset = np.full(len(keys), np.nan)
+    access = np.full(len(keys), np.nan)
+    xy = np.full((len(keys), 2), np.nan)
+    if hit.any():
+        offset[hit] = cached["offset"][pos[hit]]
+        access[hit] = cached["access"][pos[hit]]
+        xy[hit] = cached["xy"][pos[hit]]
+    miss = np.flatnonzero(~hit)
+    if len(miss):
+        new = snap_points_parallel(network, centres[miss], max_snap, report_far=False)
+        edge[miss], offset[miss], access[miss], xy[miss] = new.edge, new.offset, new.access, new.xy
+        all_keys = np.concatenate([cached["keys"], keys[miss]])
+        if len(all_keys) > settings.max_gap_cells * 4:  # keep the cache bounded: this grid's cells only
+            all_keys, parts = keys, {"edge": edge, "offset": offset, "access": access, "xy": xy}
+        else:
+            parts = {"edge": np.concatenate([cached["edge"], new.edge]),
+                     "offset": np.concatenate([cached["offset"], new.offset]),
+                     "access": np.concatenate([cached["access"], new.access]),
+                     "xy": np.vstack([cached["xy"].reshape(-1, 2), new.xy])}
+        order = np.argsort(all_keys, kind="stable")
+        save_lattice_snaps(path, {"keys": all_keys[order], **{k: v[order] for k, v in parts.items()}})
+    return Snapped(edge, offset, access, xy, max_snap)

@@ -51,7 +51,9 @@ def _lonlat_bounds(study_area: Any) -> tuple[float, float, float, float]:
     """(minlon, minlat, maxlon, maxlat) of a GeoDataFrame/GeoSeries or a 4-tuple."""
     if isinstance(study_area, tuple | list) and len(study_area) == 4:
         return tuple(float(v) for v in study_area)  # type: ignore[return-value]
-    geo = study_area.to_crs(4326) if study_area.crs is not None else study_area
+    crs = study_area.crs
+    # a geographic CRS is close enough to WGS84 to pick a zone (metres, not kilometres, apart)
+    geo = study_area if crs is None or pyproj.CRS(crs).is_geographic else study_area.to_crs(4326)
     b = geo.total_bounds
     return (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
 
@@ -135,6 +137,7 @@ def load_network(
     if use_cache:
         cached = load_cached_network(cache_file)
         if cached is not None:
+            cached.info.update(cache_key=key, cache_folder=str(cache_file.parent))
             # what building it warned about is still true: say it again
             for w in cached.info.get("build_warnings", []):
                 warnings.warn(DataWarning(w["code"], w["what"], file=w["file"], layer=w["layer"],
@@ -165,6 +168,7 @@ def load_network(
         {"code": w.code, "what": w.what, "file": w.file, "layer": w.layer,
          "feature": None if w.feature is None else str(w.feature), "count": w.count} for w in built]
     if use_cache:
+        net.info.update(cache_key=key, cache_folder=str(cache_file.parent))
         try:
             save_network(net, cache_file)
         except OSError:

@@ -24,7 +24,8 @@ import shapely
 from ..errors import warn_data
 from .model import WalkNetwork
 
-__all__ = ["BUILDER_VERSION", "cache_key", "file_digest", "save_network", "load_cached_network"]
+__all__ = ["BUILDER_VERSION", "cache_key", "file_digest", "save_network", "load_cached_network",
+           "lattice_cache_file", "load_lattice_snaps", "save_lattice_snaps"]
 
 #: Bump when the way a network is built changes: old cache entries then miss.
 BUILDER_VERSION = "1"
@@ -103,3 +104,55 @@ def load_cached_network(path: str | Path) -> WalkNetwork | None:
     except Exception as exc:  # a damaged cache entry is rebuilt, never trusted
         warn_data("network_cache_unreadable", f"ignored a damaged cache entry ({exc})", file=path)
         return None
+
+
+#: Bump when the way points are snapped changes: cached lattice snaps then miss.
+SNAP_VERSION = "1"
+_LATTICE_FIELDS = ("keys", "edge", "offset", "access", "xy")
+
+
+def lattice_cache_file(net: WalkNetwork, resolution: float, max_snap: float) -> Path | None:
+    """Where the snapped cells of a ``resolution`` lattice over ``net`` are kept.
+
+    ``None`` for a network that did not come through the cache (built from
+    arrays in memory): there is nothing stable to key the file by.
+    """
+    key = net.info.get("cache_key")
+    if not key:
+        return None
+    name = f"{key}.lattice-{float(resolution):g}m-snap{float(max_snap):g}m-v{SNAP_VERSION}.npz"
+    return Path(net.info.get("cache_folder") or "") / name
+
+
+def load_lattice_snaps(path: Path | None) -> dict[str, np.ndarray] | None:
+    """Cached lattice snaps (``keys`` sorted), or ``None`` if absent or unreadable."""
+    if path is None or not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out = {k: z[k] for k in _LATTICE_FIELDS}
+        if not (len(out["keys"]) == len(out["edge"]) == len(out["offset"]) == len(out["xy"])):
+            raise ValueError("arrays of different lengths")
+        return out
+    except Exception as exc:  # a damaged entry is recomputed, never trusted
+        warn_data("network_cache_unreadable", f"ignored a damaged cache entry ({exc})", file=path)
+        return None
+
+
+def save_lattice_snaps(path: Path | None, arrays: dict[str, np.ndarray]) -> None:
+    """Write lattice snaps atomically; a read-only cache folder only costs speed."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
+        os.close(fd)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **{k: arrays[k] for k in _LATTICE_FIELDS})
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:
+        pass

@@ -44,6 +44,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..coords import to_crs
 from ..errors import OutputError
 
 __all__ = [
@@ -400,7 +401,7 @@ def write_filegdb(assessment, path: str | Path, crs: Any = "EPSG:4490") -> pd.Da
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*will be written as a Float64.*")
                 if isinstance(data, gpd.GeoDataFrame):
-                    out = data.to_crs(crs)
+                    out = to_crs(data, crs)
                     gtype = _geometry_type(out, layer)
                     pyogrio.write_dataframe(out, path, layer=layer, driver="OpenFileGDB", geometry_type=gtype,
                                             promote_to_multi=gtype.startswith("Multi"), layer_options=options)

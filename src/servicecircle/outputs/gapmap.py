@@ -126,14 +126,14 @@ def _failed_colour(n: float, assessed: float) -> str:
 
 def _to_wgs84(geoms: np.ndarray, crs, tolerance: float) -> np.ndarray:
     """Simplify (metres) for display, then reproject to EPSG:4326."""
-    import geopandas as gpd
+    from ..coords import reproject_geometries
 
     g = np.asarray(geoms, dtype=object)
     ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
     out = g.copy()
     if tolerance > 0 and ok.any():
         out[ok] = shapely.simplify(g[ok], tolerance, preserve_topology=True)
-    return np.asarray(gpd.GeoSeries(out, crs=crs).to_crs(4326).values, dtype=object)
+    return reproject_geometries(out, crs, 4326)
 
 
 def _feature_collection(geoms: np.ndarray, props: list[dict[str, Any]], digits: int = 6) -> str:

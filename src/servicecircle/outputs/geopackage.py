@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..coords import to_crs
 from ..errors import OutputError
 
 __all__ = ["assessment_layers", "write_geopackage", "clean_for_export"]
@@ -131,7 +132,7 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
         data = clean_for_export(codes_as_text(frame))  # administrative codes stay text
         try:
             if isinstance(data, gpd.GeoDataFrame):
-                data = data.to_crs(crs)
+                data = to_crs(data, crs)
                 promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
                 pyogrio.write_dataframe(data, path, layer=name, driver="GPKG",
                                         promote_to_multi=promote or None, use_arrow=_ARROW)
