@@ -3,8 +3,9 @@
 Cases: ``chengdu``, ``grid200k``, ``grid1m`` (servicecircle and its peers on one
 network, one set of facilities and demand points per case, in this process;
 servicecircle's full pipeline in a fresh subprocess), ``demo`` (the bundled demo
-cold and warm, as subprocesses) and ``growth`` (the distance stage at several
-sizes × 1, 5, 30 categories, with a log-log plot). Default: all of them.
+cold and warm, as subprocesses), ``growth`` (the distance stage at several
+sizes × 1, 5, 30 categories, with a log-log plot) and ``siting`` (solve times for
+1,000 and 10,000 candidate sites on the demo). Default: all of them.
 Results go to ``out/bench/`` (JSON per case and ``report.md``).
 """
 
@@ -20,13 +21,14 @@ import warnings
 from pathlib import Path
 
 from . import growth as growth_mod
+from . import siting as siting_mod
 from .cases import CASES, CHENGDU_OSM, QUICK, ROOT, CaseSpec, Problem, chengdu_problem, grid_problem
 from .measure import Recorder
 from .methods import (networkx_multi, osmnx_way, pandana_build_probe, pandana_peer, scipy_floor,
                       servicecircle_engine)
 from .report import fmt_mb, fmt_s, machine, md_table, stage_table, summary_table
 
-ALL = ("chengdu", "grid200k", "grid1m", "demo", "growth")
+ALL = ("chengdu", "grid200k", "grid1m", "demo", "growth", "siting")
 
 
 def parse(argv=None):
@@ -70,7 +72,7 @@ def _header(title: str) -> None:
 # ----------------------------------------------------------------- pipeline
 def run_pipeline(args, case: str) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.pipeline", "--case", case, "--cache-dir", str(args.cache),
-           "--out-dir", str(args.out / "pipeline"), "--map"]
+           "--out-dir", str(args.out / "pipeline"), "--map", "--excel"]
     if args.quick:
         cmd.append("--quick")
     if args.profile:
@@ -340,6 +342,7 @@ def main(argv=None) -> int:
                 res = json.loads(f.read_text())
                 md += ([case_markdown(res)] if case in CASES else
                        ["### demo", "", demo_markdown(res)] if case == "demo" else
+                       ["### siting", "", siting_mod.table(res)] if case == "siting" else
                        ["### growth", "", growth_markdown(res)]) + [""]
             continue
         if args.pipeline_only:
@@ -356,6 +359,9 @@ def main(argv=None) -> int:
             md += ["### demo", "", demo_markdown(run_demo(args)), ""]
         elif case == "growth":
             md += ["### growth", "", growth_markdown(run_growth(args)), ""]
+        elif case == "siting":
+            _header("siting: 1,000 and 10,000 candidate sites on the Chengdu demo")
+            md += ["### siting", "", siting_mod.table(siting_mod.run(args.out)), ""]
     (args.out / "report.md").write_text("\n".join(md))
     if args.report_only:
         print("\n".join(md))

@@ -50,6 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cache-dir", required=True)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--map", action="store_true", help="also time the gap map (separately)")
+    ap.add_argument("--excel", action="store_true", help="also time the Excel workbook (separately)")
     ap.add_argument("--map-timeout", type=float, default=600.0,
                     help="stop drawing the map after this many seconds and report it as not finished")
     ap.add_argument("--excel-timeout", type=float, default=600.0,
@@ -127,7 +128,7 @@ def main(argv=None) -> int:
         res["pipeline_s"] = (res["stages"]["network (cache)"] + res["stages"]["assess total"]
                              + res["stages"]["GeoPackage + CSV"])
         res["peak_rss_mb"] = (_status_kb("VmHWM") or 0) / 1024
-        if excel:  # written by default by save_assessment / servicecircle run: timed apart
+        if excel and args.excel:  # opt-in (servicecircle run --excel): timed apart
             from servicecircle.outputs.excel import write_excel
 
             _timed_apart(res, "Excel (shortfall.xlsx)", "excel", args.excel_timeout,

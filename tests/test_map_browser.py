@@ -8,6 +8,7 @@ is recorded, so a CDN dependency would fail the test.
 from __future__ import annotations
 
 import shutil
+import os
 import subprocess
 import warnings
 from pathlib import Path
@@ -169,3 +170,42 @@ def test_template_syntax_in_the_data_is_text_not_code(browser, map_file):
     assert TEMPLATE in shown
     assert events["errors"] == []
     page.close()
+
+
+def test_basemaps_openstreetmap_tianditu_local_or_none(map_file, monkeypatch):
+    """Which tiles the page asks for (the tile servers themselves are not reached in tests)."""
+    from servicecircle.errors import InputDataError
+
+    _, a = map_file
+    key = "0123456789abcdef0123456789abcdef"
+    page = a.map(tiles="tianditu", tianditu_key=key).get_root().render()
+    for layer in ("vec", "cva"):  # the map and its labels, from the eight Tianditu servers
+        assert f"tianditu.gov.cn/{layer}_w/wmts?" in page and f"LAYER={layer}" in page
+    assert f"tk={key}" in page and '"subdomains": "01234567"' in page and "openstreetmap.org/{z}" not in page
+    imagery = a.map(tiles="tianditu-imagery", tianditu_key=key).get_root().render()
+    assert "img_w/wmts" in imagery and "cia_w/wmts" in imagery
+    monkeypatch.setenv("TIANDITU_KEY", key)  # the key can come from the environment
+    assert f"tk={key}" in a.map(tiles="tianditu").get_root().render()
+    monkeypatch.delenv("TIANDITU_KEY")
+    with pytest.raises(InputDataError, match="needs your Tianditu key"):
+        a.map(tiles="tianditu")
+    with pytest.raises(InputDataError, match="not a key"):
+        a.map(tiles="tianditu", tianditu_key="abc'};alert(1)//0123456789")
+    with pytest.raises(InputDataError, match="unknown basemap 'amap'"):
+        a.map(tiles="amap")
+    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in a.map().get_root().render()
+    local = a.map(tile_url="http://tiles.intranet/{z}/{x}/{y}.png").get_root().render()
+    assert "tiles.intranet" in local and "openstreetmap.org/{z}" not in local
+    assert "tile.openstreetmap" not in a.map(tiles=None).get_root().render()
+
+
+def test_cli_tianditu_without_a_key_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TIANDITU_KEY"}
+    proc = subprocess.run([sys.executable, "-m", "servicecircle.cli", "demo", "--out", str(tmp_path / "o"),
+                           "--basemap", "tianditu", "--quiet"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "needs your Tianditu key" in err[0] and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o" / "gap_map.html").exists()

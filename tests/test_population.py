@@ -339,7 +339,9 @@ def test_docstring_example():
 
 # --- conservation ------------------------------------------------------------------
 
-coord = st.floats(-60, 860, allow_nan=False)
+# micrometre coordinates: GEOS's overlay (used by the brute-force check below) can fail on
+# slivers with vertices at 1e-88 m, which no survey produces
+coord = st.floats(-60, 860, allow_nan=False).map(lambda v: round(v, 6))
 rect = st.tuples(coord, coord, coord, coord).map(
     lambda c: shapely.box(min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]) + 1, max(c[1], c[3]) + 1))
 triangle = st.tuples(*[st.tuples(coord, coord)] * 3).map(lambda p: shapely.Polygon(p).buffer(0))

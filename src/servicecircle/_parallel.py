@@ -12,15 +12,19 @@ where ``fork`` is available (Linux).
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import signal
 import sys
+import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from . import settings
 
-__all__ = ["workers_for", "pmap"]
+__all__ = ["workers_for", "pmap", "Background"]
 
 _STATE: dict[str, Any] = {}
 
@@ -55,3 +59,96 @@ def pmap(func: Callable[[Any], Any], items: Iterable[Any], workers: int) -> Iter
             yield from pool.imap(_call, range(len(items)), chunksize=1)
     finally:
         _STATE.clear()
+
+
+class Background:
+    """Run ``func()`` in a forked process while the caller goes on; :meth:`result` joins it.
+
+    For output writers that hold the GIL (so a thread would not help): the
+    child inherits everything in memory, so only the result travels back, with
+    the warnings the child raised (re-issued in the parent, so they are counted
+    and shown as usual) and its exception, if any (re-raised in the parent: a
+    :class:`~servicecircle.errors.ServiceCircleError` as itself, anything else
+    as a ``RuntimeError`` carrying the child's traceback). With ``enabled``
+    false, or where ``fork`` is missing, ``func`` runs at once in-process.
+    Use it as a context manager: leaving the block early stops the child.
+    """
+
+    def __init__(self, func: Callable[[], Any], *, enabled: bool = True) -> None:
+        self._proc = None
+        self._done = False
+        self._value: Any = None
+        if not enabled or not sys.platform.startswith("linux"):
+            self._value = func()
+            self._done = True
+            return
+        ctx = mp.get_context("fork")
+        self._conn, child_conn = ctx.Pipe(duplex=False)
+        _STATE["background"] = func
+        try:
+            self._proc = ctx.Process(target=_background_main, args=(child_conn,), daemon=True)
+            self._proc.start()
+        finally:
+            _STATE.pop("background", None)
+        child_conn.close()
+
+    def result(self) -> Any:
+        """Wait for the child; its return value (its warnings re-issued, its error re-raised)."""
+        if self._done:
+            return self._value
+        try:
+            status, value, caught = self._conn.recv()
+        except EOFError:
+            self._proc.join()
+            raise RuntimeError(f"a worker process died (exit code {self._proc.exitcode})") from None
+        finally:
+            self._done = True
+        self._proc.join()
+        for message, category in caught:
+            warnings.warn(message, category, stacklevel=2)
+        if status == "error":
+            raise value
+        self._value = value
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child if it is still running."""
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+        self._done = True
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self._done:
+            self.cancel()
+
+
+def _background_main(conn) -> None:
+    try:  # die with the parent (Linux): a killed run leaves no writer behind
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    func = _STATE.get("background")
+    caught_out: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = func()
+        caught_out = [(w.message, w.category) for w in caught]
+        payload = ("ok", value, caught_out)
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        from .errors import ServiceCircleError
+
+        if not isinstance(exc, ServiceCircleError):
+            exc = RuntimeError(f"in a worker process: {exc!r}\n{traceback.format_exc()}")
+        payload = ("error", exc, caught_out)
+    try:
+        conn.send(payload)
+    except Exception:  # an unpicklable warning: send its text instead
+        conn.send((payload[0], payload[1], [(str(m), UserWarning) for m, _ in payload[2]]))
+    finally:
+        conn.close()
+        os._exit(0)

@@ -46,6 +46,10 @@ def format_location(file: Any = None, layer: str | None = None, feature: Any = N
     return " ".join(parts)
 
 
+def _rebuild(cls: type, args: tuple, kwargs: dict[str, Any]) -> Any:
+    return cls(*args, **kwargs)
+
+
 class ServiceCircleError(Exception):
     """A problem with the user's input or settings that the user can fix.
 
@@ -74,6 +78,10 @@ class ServiceCircleError(Exception):
         self.feature = feature
         self.fix = fix
         super().__init__(self.message)
+
+    def __reduce__(self):  # pickled whole (keyword arguments included) across worker processes
+        return _rebuild, (type(self), (self.what,), {"file": self.file, "layer": self.layer,
+                                                      "feature": self.feature, "fix": self.fix})
 
     @property
     def message(self) -> str:
@@ -146,6 +154,10 @@ class DataWarning(UserWarning):
         else:
             where = format_location(self.file, layer, feature)
         super().__init__(" ".join((f"{where}: {what}" if where else what).split()))
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self.code, self.what), {"file": self.file, "layer": self.layer,
+                                                                "feature": self.feature, "count": self.count})
 
     def as_record(self) -> dict[str, Any]:
         """The warning as a row of the ``warnings`` table."""

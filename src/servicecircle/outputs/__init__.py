@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings
+from .._parallel import Background, workers_for
 from ..errors import OutputError
 from .gapmap import embed_assets, gap_map
 from .geopackage import assessment_layers, write_geopackage
@@ -90,39 +91,22 @@ def save_assessment(
     crs = crs or settings.output_crs
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=out_dir))
     written: dict[str, Path] = {}
-    try:
-        staged: dict[str, Path] = {}
-        staged["geopackage"] = tmp / OUTPUT_FILES["geopackage"]
+    staged: dict[str, Path] = {"geopackage": tmp / OUTPUT_FILES["geopackage"]}
+
+    def geopackage() -> None:
         write_geopackage(assessment_layers(assessment), staged["geopackage"], crs)
         if styles:
             from .qgis_styles import add_qgis_styles
 
             add_qgis_styles(staged["geopackage"], assessment)
-        staged["summary"] = tmp / OUTPUT_FILES["summary"]
-        write_csv(assessment.summary, staged["summary"])
-        if write_map:
-            staged["map"] = tmp / OUTPUT_FILES["map"]
-            gap_map(assessment, **(map_options or {})).save(str(staged["map"]))
-        if excel:
-            from .excel import write_excel
 
-            staged["excel"] = tmp / OUTPUT_FILES["excel"]
-            write_excel(assessment, staged["excel"])
-        if filegdb:
-            from .filegdb import write_filegdb
-
-            staged["filegdb"] = tmp / OUTPUT_FILES["filegdb"]
-            write_filegdb(assessment, staged["filegdb"], crs=crs)
-        if figures:
-            from .figures import figure_check, figure_overview, figure_scorecard
-
-            folder = staged["figures"] = tmp / OUTPUT_FILES["figures"]
-            folder.mkdir()
-            figure_overview(assessment, folder / "overview.png")
-            figure_scorecard(assessment, folder / "scorecard.png")
-            for check in assessment.checks:
-                if check.cov_col:
-                    figure_check(assessment, check.key, folder / f"check_{check.key}.png")
+    # the GeoPackage is written by a second process while this one writes the rest
+    # (both hold the GIL, so a thread would not help); alone when there is nothing else
+    others = write_map or excel or filegdb or figures
+    try:
+        with Background(geopackage, enabled=others and workers_for(2, threshold=2) > 1) as gpkg_job:
+            _write_others(assessment, tmp, staged, crs, map_options, write_map, excel, filegdb, figures)
+            gpkg_job.result()
         for key, path in staged.items():
             final = out_dir / OUTPUT_FILES[key]
             if path.is_dir():
@@ -140,3 +124,33 @@ def save_assessment(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return written
+
+
+def _write_others(assessment, tmp: Path, staged: dict[str, Path], crs: Any, map_options: dict[str, Any] | None,
+                  write_map: bool, excel: bool, filegdb: bool, figures: bool) -> None:
+    """Every output but the GeoPackage, staged in ``tmp``."""
+    staged["summary"] = tmp / OUTPUT_FILES["summary"]
+    write_csv(assessment.summary, staged["summary"])
+    if write_map:
+        staged["map"] = tmp / OUTPUT_FILES["map"]
+        gap_map(assessment, **(map_options or {})).save(str(staged["map"]))
+    if excel:
+        from .excel import write_excel
+
+        staged["excel"] = tmp / OUTPUT_FILES["excel"]
+        write_excel(assessment, staged["excel"])
+    if filegdb:
+        from .filegdb import write_filegdb
+
+        staged["filegdb"] = tmp / OUTPUT_FILES["filegdb"]
+        write_filegdb(assessment, staged["filegdb"], crs=crs)
+    if figures:
+        from .figures import figure_check, figure_overview, figure_scorecard
+
+        folder = staged["figures"] = tmp / OUTPUT_FILES["figures"]
+        folder.mkdir()
+        figure_overview(assessment, folder / "overview.png")
+        figure_scorecard(assessment, folder / "scorecard.png")
+        for check in assessment.checks:
+            if check.cov_col:
+                figure_check(assessment, check.key, folder / f"check_{check.key}.png")

@@ -35,7 +35,7 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-__all__ = ["gap_map", "COVERAGE_BINS", "FAILED_BINS", "embed_assets"]
+__all__ = ["gap_map", "COVERAGE_BINS", "FAILED_BINS", "BASEMAPS", "embed_assets", "tianditu_key"]
 
 #: (upper bound of coverage %, colour, label) — red is worst.
 COVERAGE_BINS = (
@@ -62,6 +62,63 @@ TILES = {
     "openstreetmap": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                       "&copy; <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a> contributors"),
 }
+#: Tianditu (天地图, the national basemap; CGCS2000, which web maps may take as WGS84 — no
+#: offset, unlike Amap/Baidu tiles): WMTS in Web Mercator, a base layer and its labels.
+#: ``{key}`` is the user's browser key (https://console.tianditu.gov.cn).
+TIANDITU = {
+    "tianditu": ("vec", "cva", "天地图 矢量"),
+    "tianditu-imagery": ("img", "cia", "天地图 影像"),
+}
+_TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                 "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+                 "&TILECOL={{x}}&tk={key}")
+_TIANDITU_ATTR = "&copy; <a href='https://www.tianditu.gov.cn/'>天地图 Tianditu</a>"
+BASEMAPS = ("openstreetmap", *TIANDITU)
+
+
+def tianditu_key(key: str | None = None) -> str:
+    """The Tianditu key: the one given, else ``$TIANDITU_KEY``; checked, never guessed."""
+    import os
+
+    from ..errors import InputDataError
+
+    key = (key or os.environ.get("TIANDITU_KEY") or "").strip()
+    if not key:
+        raise InputDataError("the Tianditu basemap needs your Tianditu key 天地图密钥",
+                             fix="apply for a browser key at https://console.tianditu.gov.cn and pass "
+                                 "tianditu_key= (--tianditu-key) or set TIANDITU_KEY; or use another basemap")
+    if not re.fullmatch(r"[0-9A-Za-z]{16,64}", key):
+        raise InputDataError("the Tianditu key is not a key (16–64 letters and digits expected)",
+                             fix="copy the key from https://console.tianditu.gov.cn")
+    return key
+
+
+def _add_basemap(m, tiles: str | None, tile_url: str | None, tile_attribution: str | None,
+                 key: str | None) -> None:
+    import folium
+
+    from ..errors import InputDataError
+
+    if tile_url:
+        folium.TileLayer(tiles=tile_url, attr=tile_attribution or "local tiles", name="底图 Basemap",
+                         control=False).add_to(m)
+        return
+    if not tiles:
+        return
+    name = tiles.lower().replace(" ", "").replace("_", "-")
+    if name in TILES:
+        url, attr = TILES[name]
+        folium.TileLayer(tiles=url, attr=attr, name="底图 Basemap", control=False).add_to(m)
+    elif name in TIANDITU:
+        key = tianditu_key(key)
+        base, labels, title = TIANDITU[name]
+        for layer in (base, labels):
+            folium.TileLayer(tiles=_TIANDITU_URL.format(layer=layer, key=key), attr=_TIANDITU_ATTR,
+                             name=f"底图 Basemap {title}", subdomains="01234567", max_zoom=18,
+                             control=False, overlay=layer == labels).add_to(m)
+    else:
+        raise InputDataError(f"unknown basemap {tiles!r}",
+                             fix="use one of " + ", ".join(BASEMAPS) + ", none, or a tile URL of your own")
 
 
 def _e(value: Any) -> str:
@@ -159,6 +216,7 @@ def gap_map(
     tiles: str | None = "openstreetmap",
     tile_url: str | None = None,
     tile_attribution: str | None = None,
+    tianditu_key: str | None = None,
     offline: bool = False,
     simplify_m: float = 3.0,
     title: str | None = None,
@@ -174,10 +232,18 @@ def gap_map(
     assessment
         An :class:`~servicecircle.assessment.Assessment`.
     tiles
-        ``"openstreetmap"`` (default) or ``None`` for no basemap.
+        The basemap: ``"openstreetmap"`` (default), ``"tianditu"`` (天地图 vector
+        map with labels) or ``"tianditu-imagery"`` (天地图 imagery with labels),
+        or ``None`` for none. Tianditu needs your key, which is then written
+        into the page (it is a browser key: restrict it to your domain in the
+        Tianditu console).
     tile_url, tile_attribution
         A tile server of your own (e.g. an intranet server:
-        ``http://tiles.local/{z}/{x}/{y}.png``); overrides ``tiles``.
+        ``http://tiles.local/{z}/{x}/{y}.png``); overrides ``tiles``. Its
+        tiles must be in WGS84/CGCS2000 Web Mercator (GCJ-02 tiles such as
+        Amap's would sit 300–600 m off the data).
+    tianditu_key
+        Your Tianditu key (default ``$TIANDITU_KEY``).
     offline
         Embed Leaflet in the page (no CDN needed). Combine with ``tiles=None``
         or a local ``tile_url`` for a fully offline map.
@@ -216,15 +282,7 @@ def gap_map(
                    control_scale=False, prefer_canvas=many)
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
     m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
-    if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=tile_attribution or "local tiles", name="底图 Basemap",
-                         control=False).add_to(m)
-    elif tiles:
-        key = tiles.lower().replace(" ", "")
-        if key not in TILES:
-            raise ValueError(f"unknown tiles {tiles!r}; use 'openstreetmap', None or tile_url=")
-        url, attr = TILES[key]
-        folium.TileLayer(tiles=url, attr=attr, name="底图 Basemap", control=False).add_to(m)
+    _add_basemap(m, tiles, tile_url, tile_attribution, tianditu_key)
     _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
 
     weight_kind = comm["weight_kind"].iloc[0] if "weight_kind" in comm.columns and len(comm) else "weight"
