@@ -88,9 +88,13 @@ class Background:
         try:
             self._proc = ctx.Process(target=_background_main, args=(child_conn,), daemon=True)
             self._proc.start()
+        except OSError:  # cannot fork (memory, process limits): do it here instead
+            self._proc = None
+            self._value = func()
+            self._done = True
         finally:
             _STATE.pop("background", None)
-        child_conn.close()
+            child_conn.close()
 
     def result(self) -> Any:
         """Wait for the child; its return value (its warnings re-issued, its error re-raised)."""

@@ -646,8 +646,10 @@ def _check_web_datum(frame: gpd.GeoDataFrame, snapped, network: WalkNetwork, max
 
     pts = np.asarray(frame.geometry.values, dtype=object)
     x0, y0 = shapely.get_x(pts), shapely.get_y(pts)  # nan for empty points
-    if frame.crs is not None and pyproj.CRS(frame.crs).is_geographic:
-        lon, lat = x0, y0  # any modern geographic datum is metres from WGS84: plenty here
+    geo = pyproj.CRS(frame.crs) if frame.crs is not None else None
+    datum = geo.datum.name if geo is not None and geo.is_geographic and geo.datum is not None else ""
+    if "World Geodetic System 1984" in datum or "China 2000" in datum:
+        lon, lat = x0, y0  # WGS84 itself, or CGCS2000: centimetres apart, PROJ's own "ballpark"
     else:
         lon, lat = transform_xy(x0, y0, frame.crs, 4326)
     use = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))

@@ -20,7 +20,6 @@ the grid.
 from __future__ import annotations
 
 import math
-from functools import cached_property
 
 import numpy as np
 import shapely
@@ -95,11 +94,6 @@ class GapGrid:
         self.snapped = snap_lattice(engine.network, ix, iy, res, max_snap)
         self._attachments: dict[int, tuple] = {}
         self.engine = engine
-
-    @cached_property
-    def points(self) -> np.ndarray:
-        """The cell centres as point geometries."""
-        return shapely.points(self.centres)
 
     def inside(self, polygons: np.ndarray) -> np.ndarray:
         """Whether each cell's centre lies inside any of ``polygons`` (rasterised, no point objects)."""
