@@ -103,8 +103,10 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
     if absent:
         file, layer = source_of(ctx.facilities)
         names = "; ".join(f"{it.key} ({', '.join(it.categories)})" for it in items if it.key in absent)
-        warn_data("six_ones_item_not_assessed", f"{len(absent)} of the {len(items)} 6个1 items have no "
-                  f"facility in the input and were not assessed: {names}", file=file, layer=layer,
+        verb = "has" if len(absent) == 1 else "have"
+        warn_data("six_ones_item_not_assessed", f"{len(absent)} of the {len(items)} 6个1 items {verb} no "
+                  f"facility in the input and {'was' if len(absent) == 1 else 'were'} not assessed: {names}",
+                  file=file, layer=layer,
                   count=len(absent))
 
     known = (n_missing > 0) | (n_unknown == 0)
