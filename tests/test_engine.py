@@ -184,3 +184,21 @@ def test_distances_match_brute_force_on_real_osm(oakland_network):
     assert len(want_pairs) > 50
     for k, v in want_pairs.items():
         assert got_pairs[k] == pytest.approx(v, abs=1e-6)
+
+
+def test_parallel_snapping_equals_serial_for_coordinates_and_geometries(oakland_network):
+    from servicecircle.engine.snapping import snap_points_parallel
+
+    x0, y0, x1, y1 = oakland_network.bounds
+    rng = np.random.default_rng(5)
+    xy = np.column_stack([rng.uniform(x0 - 300, x1 + 300, 2000), rng.uniform(y0 - 300, y1 + 300, 2000)])
+    geoms = shapely.points(xy)
+    geoms[[3, 77]] = [shapely.Point(), None]  # empty and missing points stay unsnapped
+    serial = snap_points(oakland_network, geoms, 100.0)
+    for given in (geoms, xy):
+        par = snap_points_parallel(oakland_network, given, 100.0, workers=2)
+        want = serial if given is geoms else snap_points(oakland_network, xy, 100.0)
+        assert np.array_equal(par.edge, want.edge)
+        np.testing.assert_array_equal(par.offset, want.offset)
+        np.testing.assert_array_equal(par.access, want.access)
+    assert serial.edge[3] == -1 and serial.edge[77] == -1 and (~serial.ok).sum() > 2

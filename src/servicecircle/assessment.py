@@ -32,6 +32,7 @@ from .checks.sixones import six_ones_checks
 from .coords import to_crs
 from .demand import assign_to_communities, sample_demand
 from .engine import DistanceEngine, snap_points
+from .engine.snapping import snap_points_parallel
 from .errors import CRSError, InputDataError, collect_warnings, warn_data
 from .inputs.layers import feature_label, source_of
 from .inputs.prepare import numeric_column, prepare_boundaries, prepare_facilities, prepare_points, require_column
@@ -438,8 +439,8 @@ def assess(
 
         # ----------------------------------------------------------- snapping
         t = time.perf_counter()
-        f_snap = snap_points(network, f_metric, max_snap)
-        d_snap = st["d_snap"] if st is not None else snap_points(network, d_metric, max_snap)
+        f_snap = snap_points_parallel(network, f_metric, max_snap)
+        d_snap = st["d_snap"] if st is not None else snap_points_parallel(network, d_metric, max_snap)
         engine = DistanceEngine(network, f_snap)
         d_att = engine.attach(d_snap)
         timings["snapping"] = time.perf_counter() - t

@@ -141,12 +141,20 @@ def snap_points(
     return Snapped(edge, offset, access, xy, max_snap)
 
 
-def snap_points_parallel(network: WalkNetwork, xy: np.ndarray, max_snap: float | None = None, *,
+def snap_points_parallel(network: WalkNetwork, xy, max_snap: float | None = None, *,
                          report_far: bool = True, workers: int | None = None) -> Snapped:
-    """:func:`snap_points` for many points, split over worker processes (see ``settings.workers``)."""
+    """:func:`snap_points` for many points, split over worker processes (see ``settings.workers``).
+
+    ``xy`` is an ``(n, 2)`` coordinate array or an array of point geometries
+    (empty or missing ones stay unsnapped, as in :func:`snap_points`).
+    """
     from .._parallel import pmap, workers_for
 
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if hasattr(xy, "geometry"):
+        xy = xy.geometry
+    xy = np.asarray(xy)
+    if xy.dtype != object:
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     n = workers if workers is not None else workers_for(len(xy), threshold=50_000)
     if n <= 1:
         return snap_points(network, xy, max_snap, report_far=report_far)
