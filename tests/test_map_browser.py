@@ -209,3 +209,23 @@ def test_cli_tianditu_without_a_key_is_one_line_and_exit_2(tmp_path, monkeypatch
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "needs your Tianditu key" in err[0] and "Traceback" not in proc.stderr
     assert not (tmp_path / "o" / "gap_map.html").exists()
+
+
+def test_hidden_layers_are_built_only_when_shown(browser, map_file):
+    """A city-wide map has dozens of check layers: only the one on screen holds features."""
+    path, _ = map_file
+    page, events = open_map(browser, path)
+    count = """() => Object.keys(window).filter(k => k.startsWith('feature_group_'))
+        .map(k => [k, window[k].getLayers().reduce((n, g) => n + (g.getLayers ? g.getLayers().length : 1), 0),
+                   !!window[k]._map])"""
+    before = page.evaluate(count)
+    shown = [n for _, n, on in before if on]
+    hidden = [n for _, n, on in before if not on]
+    assert shown and all(n > 0 for n in shown)  # the overview: the communities
+    assert hidden and all(n == 0 for n in hidden)  # nothing built for the layers not shown
+    page.locator(".leaflet-control-layers-base label", has_text="Kindergarten").click()
+    page.wait_for_timeout(300)
+    after = dict((k, n) for k, n, on in page.evaluate(count) if on)
+    assert len(after) >= 1 and all(n > 0 for n in after.values())  # built on first show
+    assert events["errors"] == []
+    page.close()

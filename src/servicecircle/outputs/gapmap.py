@@ -201,7 +201,8 @@ def _feature_collection(geoms: np.ndarray, props: list[dict[str, Any]], digits: 
     rounded = shapely.transform(geoms[keep], lambda c: np.round(c, digits))
     texts = shapely.to_geojson(rounded) if len(rounded) else []
     kept = [p for p, k in zip(props, keep) if k]
-    feats = ",".join(f'{{"type":"Feature","geometry":{g},"properties":{json.dumps(p, ensure_ascii=False)}}}'
+    feats = ",".join(f'{{"type":"Feature","geometry":{g},"properties":'
+                     f'{json.dumps(p, ensure_ascii=False, separators=(",", ":"))}}}'
                      for g, p in zip(texts, kept))
     return f'{{"type":"FeatureCollection","features":[{feats}]}}'
 
@@ -330,12 +331,12 @@ def gap_map(
     if len(gaps):
         # the grid's stair steps carry no information: smooth them for display
         gap_geo = _to_wgs84(gaps.geometry.values, gaps.crs, max(simplify_m, a.timings.get("gap_grid_m", 0) / 2))
+        # the check's name and radius are the layer's (consts), not repeated per polygon; coordinates
+        # to 5 decimals (about a metre) are plenty for outlines traced on a grid of 20 m or more
         data["gaps"] = _feature_collection(gap_geo, [{
-            "check": str(chk), "cat": _e(f"{zh} {en}"), "radius": f"{rad:g} m", "comm": _e(cid),
-            "area": _num(area), "unc": _num(unc),
-        } for chk, zh, en, rad, cid, area, unc in zip(
-            gaps["check"], gaps["name_zh"], gaps["name_en"], gaps["radius_m"], gaps["community_id"],
-            gaps["gap_area_m2"], gaps["uncovered_weight"])])
+            "check": str(chk), "comm": _e(cid), "area": _num(area), "unc": _num(unc),
+        } for chk, cid, area, unc in zip(
+            gaps["check"], gaps["community_id"], gaps["gap_area_m2"], gaps["uncovered_weight"])], digits=5)
     name_col = next((c for c in ("name", "名称", "NAME", "Name") if c in fac.columns), None)
     colours: dict[str, str] = {}
     sampled_note = False
@@ -407,6 +408,7 @@ def gap_map(
         if "gaps" in data:
             _JsonLayer(store, "gaps", filter=("check", check.key),
                        style={"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 0.8, "fillOpacity": 0.55},
+                       consts={"cat": _e(f"{check.name_zh} {check.name_en}"), "radius": "—" if check.radius_m is None else f"{check.radius_m:g} m"},
                        fields=["cat", "radius", "comm", "area", "unc"],
                        aliases=["缺口 Gap", "服务半径 Radius", "社区 Community", "面积 m² Area m²",
                                 f"未覆盖{weight_zh} Uncovered"]).add_to(fg)
@@ -499,6 +501,7 @@ class _SharedData(_Script):
     def __init__(self, data: dict[str, str]) -> None:
         super().__init__()
         self._name = "ScData"
+        self.sizes = {k: len(v) for k, v in data.items()}  # characters per collection (for benchmarks)
         text = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in data.items()) + "}"
         self.payload = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
@@ -518,12 +521,14 @@ class _JsonLayer(_Script):
         "function sty(f){var s = Object.assign({}, cfg.style);"
         " if (cfg.fill_key) { s.fillColor = f.properties[cfg.fill_key]; }"
         " if (cfg.opacity_key) { s.fillOpacity = f.properties[cfg.opacity_key]; } return s;}"
-        "function html(f){var rows = cfg.fields.map(function(k, i){var v = f.properties[k];"
+        "function html(f){var rows = cfg.fields.map(function(k, i){"
+        " var v = (cfg.consts && k in cfg.consts) ? cfg.consts[k] : f.properties[k];"
         " return '<tr><th>' + cfg.aliases[i] + '</th><td>' + (v === undefined || v === null ? '—' : v)"
         " + '</td></tr>';}).join('');"
         " return '<table class=\"sc-tip\">' + rows + (cfg.note ? '<tr><td colspan=\"2\"><i>' + cfg.note"
         " + '</i></td></tr>' : '') + '</table>';}"
-        "var opts = {style: sty, onEachFeature: function(f, l){var h = html(f);"
+        # tooltip and popup text made when shown, not for every feature up front
+        "var opts = {style: sty, onEachFeature: function(f, l){var h = function(){ return html(f); };"
         " l.bindTooltip(h, {sticky: true}); l.bindPopup(h, {maxWidth: 320});"
         " if (!cfg.point) { l.on('mouseover', function(){ l.setStyle({weight: 2.5, color: '#000'}); });"
         "  l.on('mouseout', function(){ l.setStyle(sty(f)); }); }}};"
@@ -531,7 +536,10 @@ class _JsonLayer(_Script):
         "if (cfg.filter_out) { opts.filter = function(f){"
         " return cfg.filter_out[1].indexOf(f.properties[cfg.filter_out[0]]) < 0; }; }"
         "if (cfg.point) { opts.pointToLayer = function(f, ll){ return L.circleMarker(ll, sty(f)); }; }"
-        "if (data) { L.geoJson(data, opts).addTo({{ this._parent.get_name() }}); }"
+        # built when its layer is first shown: a city-wide map has dozens of hidden layers
+        "var parent = {{ this._parent.get_name() }}, built = false;"
+        "function build(){ if (built || !data) { return; } built = true; L.geoJson(data, opts).addTo(parent); }"
+        "if (parent._map) { build(); } else { parent.once('add', build); }"
         "})();"
         "{% endmacro %}"
     )
@@ -539,11 +547,12 @@ class _JsonLayer(_Script):
     def __init__(self, store: _SharedData, collection: str, *, fields: list[str], aliases: list[str],
                  style: dict[str, Any], fill_key: str | None = None, opacity_key: str | None = None,
                  filter: tuple[str, Any] | None = None, filter_out: tuple[str, list] | None = None,  # noqa: A002
-                 point: bool = False, note: str | None = None) -> None:
+                 point: bool = False, note: str | None = None, consts: dict[str, str] | None = None) -> None:
         super().__init__()
         self._name = "ScLayer"
         self.store = store
         self.cfg = _script_json({
+            "consts": consts or None,  # values the same for every feature of the layer (already escaped)
             "collection": collection, "fields": fields, "aliases": aliases, "style": style,
             "fill_key": fill_key, "opacity_key": opacity_key, "filter": list(filter) if filter else None,
             "filter_out": [filter_out[0], list(filter_out[1])] if filter_out else None, "point": point,
