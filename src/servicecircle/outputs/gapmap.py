@@ -408,7 +408,8 @@ def gap_map(
         if "gaps" in data:
             _JsonLayer(store, "gaps", filter=("check", check.key),
                        style={"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 0.8, "fillOpacity": 0.55},
-                       consts={"cat": _e(f"{check.name_zh} {check.name_en}"), "radius": "—" if check.radius_m is None else f"{check.radius_m:g} m"},
+                       consts={"cat": _e(f"{check.name_zh} {check.name_en}"),
+                               "radius": "—" if check.radius_m is None else f"{check.radius_m:g} m"},
                        fields=["cat", "radius", "comm", "area", "unc"],
                        aliases=["缺口 Gap", "服务半径 Radius", "社区 Community", "面积 m² Area m²",
                                 f"未覆盖{weight_zh} Uncovered"]).add_to(fg)
