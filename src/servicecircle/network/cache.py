@@ -117,11 +117,11 @@ def lattice_cache_file(net: WalkNetwork, resolution: float, max_snap: float) -> 
     ``None`` for a network that did not come through the cache (built from
     arrays in memory): there is nothing stable to key the file by.
     """
-    key = net.info.get("cache_key")
-    if not key:
+    key, folder = net.info.get("cache_key"), net.info.get("cache_folder")
+    if not key or not folder:
         return None
     name = f"{key}.lattice-{float(resolution):g}m-snap{float(max_snap):g}m-v{SNAP_VERSION}.npz"
-    return Path(net.info.get("cache_folder") or "") / name
+    return Path(folder) / name
 
 
 def load_lattice_snaps(path: Path | None) -> dict[str, np.ndarray] | None:
