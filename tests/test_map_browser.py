@@ -174,8 +174,11 @@ def test_template_syntax_in_the_data_is_text_not_code(browser, map_file):
 
 def test_basemaps_openstreetmap_tianditu_local_or_none(map_file, monkeypatch):
     """Which tiles the page asks for (the tile servers themselves are not reached in tests)."""
+    from servicecircle.cli import BASEMAP_CHOICES
     from servicecircle.errors import InputDataError
+    from servicecircle.outputs.gapmap import BASEMAPS
 
+    assert BASEMAP_CHOICES == (*BASEMAPS, "none")  # the CLI's copy of the names (it must not import folium)
     _, a = map_file
     key = "0123456789abcdef0123456789abcdef"
     page = a.map(tiles="tianditu", tianditu_key=key).get_root().render()

@@ -17,7 +17,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from . import settings
@@ -531,7 +530,7 @@ def assess(
             n_nd = int(nodata.sum())
             warn_data("no_demand", f"{n_nd} {'community has' if n_nd == 1 else 'communities have'} no demand data "
                       "(no households/residents or no demand point) and get no pass/fail", file=file, layer=layer,
-                      feature=feature_label(boundaries, first, id_column), count=int(nodata.sum()))
+                      feature=feature_label(boundaries, first, id_column), count=n_nd)
         timings["checks"] = time.perf_counter() - t
         if ctx._gap_grid is not None:
             timings["gap_grid_m"] = ctx._gap_grid.res
@@ -592,7 +591,7 @@ def assess(
             warn_data("facility_outside", f"{n_out} {'facility lies' if n_out == 1 else 'facilities lie'} outside "
                       f"every community boundary; {'it still serves' if n_out == 1 else 'they still serve'} the "
                       f"communities {'it' if n_out == 1 else 'they'} can reach", file=file, layer=layer,
-                      feature=feature_label(fac, int(np.flatnonzero(outside)[0])), count=int(outside.sum()))
+                      feature=feature_label(fac, int(np.flatnonzero(outside)[0])), count=n_out)
 
         gap_rows = [row for o in outcomes for row in o.gaps]
         gaps = gpd.GeoDataFrame(gap_rows, columns=GAP_COLUMNS + ["geometry"], geometry="geometry", crs=crs)
@@ -646,13 +645,8 @@ def _check_web_datum(frame: gpd.GeoDataFrame, snapped, network: WalkNetwork, max
     from .coords import bd09_to_wgs84, gcj02_to_wgs84, out_of_china, transform_xy
 
     pts = np.asarray(frame.geometry.values, dtype=object)
-    x0, y0 = shapely.get_x(pts), shapely.get_y(pts)  # nan for empty points
-    geo = pyproj.CRS(frame.crs) if frame.crs is not None else None
-    datum = geo.datum.name if geo is not None and geo.is_geographic and geo.datum is not None else ""
-    if "World Geodetic System 1984" in datum or "China 2000" in datum:
-        lon, lat = x0, y0  # WGS84 itself, or CGCS2000: centimetres apart, PROJ's own "ballpark"
-    else:
-        lon, lat = transform_xy(x0, y0, frame.crs, 4326)
+    # nan for empty points; WGS84 and CGCS2000 lon/lat come back as they are (see transform_xy)
+    lon, lat = transform_xy(shapely.get_x(pts), shapely.get_y(pts), frame.crs, 4326)
     use = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
     if len(use) < 8 or out_of_china(float(np.mean(lon[use])), float(np.mean(lat[use]))):
         return
@@ -700,5 +694,4 @@ def _report_snapping(frame, snapped, what: str, max_snap: float) -> None:
         warn_data("unsnapped", f"{n_far} {noun}{verb} more than {max_snap:g} m from every street "
                   f"(e.g. {feature_label(frame, first) if frame is not None else f'#{first + 1}'}: "
                   f"{snapped.access[first]:.0f} m); {'it gets' if n_far == 1 else 'they get'} no distance",
-                  file=file, layer=layer,
-                  count=int(far.sum()))
+                  file=file, layer=layer, count=n_far)

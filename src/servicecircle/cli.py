@@ -22,6 +22,11 @@ Checks every community against its planning standards by walking-network distanc
 and writes a gap map (HTML), a shortfall GeoPackage (CGCS2000) and a summary table."""
 
 
+# as outputs.gapmap.BASEMAPS (not imported here: the parser must not load folium)
+_TIANDITU = ("tianditu", "tianditu-imagery")
+BASEMAP_CHOICES = ("openstreetmap", *_TIANDITU, "none")
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inputs 输入")
     g.add_argument("--boundaries", required=True, metavar="FILE",
@@ -80,7 +85,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     o.add_argument("--excel", action="store_true", help="also write an Excel workbook (shortfall.xlsx) 输出 Excel 工作簿")
     o.add_argument("--offline-map", action="store_true",
                    help="embed Leaflet in the map (opens without internet) 离线地图")
-    o.add_argument("--basemap", choices=("openstreetmap", "tianditu", "tianditu-imagery", "none"),
+    o.add_argument("--basemap", choices=BASEMAP_CHOICES,
                    default="openstreetmap",
                    help="online basemap: OpenStreetMap, 天地图 vector or imagery (needs --tianditu-key), "
                         "or none 在线底图")
@@ -95,7 +100,7 @@ def _map_options(args) -> dict:
     opts: dict = {"offline": args.offline_map}
     basemap = getattr(args, "basemap", "openstreetmap")
     opts["tiles"] = None if args.no_basemap or basemap == "none" else basemap
-    if opts["tiles"] in ("tianditu", "tianditu-imagery") and not getattr(args, "tile_url", None):
+    if opts["tiles"] in _TIANDITU and not getattr(args, "tile_url", None):
         from .outputs.gapmap import tianditu_key
 
         opts["tianditu_key"] = tianditu_key(getattr(args, "tianditu_key", None))  # refused now, not after the run
@@ -269,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--gdb", action="store_true", help="also write an Esri File Geodatabase 国土空间数据库格式")
     p_demo.add_argument("--figures", action="store_true", help="also write report figures (PNG) 报告插图")
     p_demo.add_argument("--excel", action="store_true", help="also write an Excel workbook 输出 Excel 工作簿")
-    p_demo.add_argument("--basemap", choices=("openstreetmap", "tianditu", "tianditu-imagery", "none"),
+    p_demo.add_argument("--basemap", choices=BASEMAP_CHOICES,
                         default="openstreetmap", help="online basemap 在线底图")
     p_demo.add_argument("--tianditu-key", metavar="KEY", help="your Tianditu key (default $TIANDITU_KEY) 天地图密钥")
     p_demo.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")

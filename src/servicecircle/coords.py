@@ -816,7 +816,9 @@ def transform_xy(x: ArrayLike, y: ArrayLike, src: Any, dst: Any) -> tuple[_F64, 
     Creating a pyproj transformer between WGS84 and a CGCS2000 projection takes
     about 0.1 s (PROJ searches its database for the operation); geopandas'
     ``to_crs`` pays that on every call. This keeps one transformer per pair of
-    CRSs for the process and runs it backwards for the reverse pair.
+    CRSs for the process and runs it backwards for the reverse pair. Between
+    WGS84 and CGCS2000 lon/lat the coordinates come back as they are, as PROJ
+    itself returns them (see :func:`_ballpark_to_cgcs2000`).
     """
     a, b = _ballpark_to_cgcs2000(pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst))
     x = np.asarray(x, dtype=np.float64)

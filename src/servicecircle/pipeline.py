@@ -12,7 +12,7 @@ from .errors import InputDataError, collect_warnings
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer
 from .network import download_network, load_network
 
-__all__ = ["run", "assess_files", "run_demo", "demo_paths", "RunResult"]
+__all__ = ["run", "assess_files", "run_demo", "demo_paths", "demo_inputs", "RunResult"]
 
 
 @dataclass
@@ -144,16 +144,20 @@ def demo_paths(data_dir: str | Path | None = None) -> dict[str, Path]:
     )
 
 
+def demo_inputs(data_dir: str | Path | None = None) -> dict[str, Any]:
+    """The demo as keyword arguments of :func:`assess_files` (files and options)."""
+    p = demo_paths(data_dir)
+    return dict(
+        boundaries=p["boundaries"], facilities=p["facilities"], network=p["network"],
+        residential=p["residential"], facilities_layer="facilities", id_column="code",
+        name_column="name", standard="meishan", greenspace=p["facilities"], greenspace_layer="greenspace",
+    )
+
+
 def run_demo(out: str | Path = "out/demo", *, data_dir: str | Path | None = None, **kwargs: Any) -> RunResult:
     """Run the whole job on the bundled real-data demo (central Chengdu).
 
     The community polygons and household numbers of the demo are approximate
     (see ``data/README.md``); network and facilities are OpenStreetMap data.
     """
-    p = demo_paths(data_dir)
-    options = dict(
-        out=out, residential=p["residential"], facilities_layer="facilities", id_column="code",
-        name_column="name", standard="meishan", greenspace=p["facilities"], greenspace_layer="greenspace",
-    )
-    options.update(kwargs)
-    return run(p["boundaries"], p["facilities"], p["network"], **options)
+    return run(**{**demo_inputs(data_dir), "out": out, **kwargs})

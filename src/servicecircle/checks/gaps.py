@@ -184,7 +184,7 @@ def trace_gaps(ctx, outcomes) -> None:
     over the communities that fail any of them (or reused from a scenario's base
     when it covers them all), then each check's gaps are traced on it.
     """
-    pending = [o for o in outcomes if getattr(o, "pending_gaps", None)]
+    pending = [o for o in outcomes if o.pending_gaps]
     if not pending:
         return
     failing = np.unique(np.concatenate([o.pending_gaps["fail"] for o in pending]))

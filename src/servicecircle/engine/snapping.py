@@ -188,41 +188,34 @@ def snap_lattice(network: WalkNetwork, ix: np.ndarray, iy: np.ndarray, resolutio
     res = float(resolution)
     ix = np.asarray(ix, dtype=np.int64)
     iy = np.asarray(iy, dtype=np.int64)
+    keys = lattice_keys(ix, iy)
     centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
     path = lattice_cache_file(network, res, max_snap) if use_cache else None
     cached = load_lattice_snaps(path)
-    if cached is None or len(cached["keys"]) == 0:
-        snapped = snap_points_parallel(network, centres, max_snap, report_far=False)
-        if path is not None and len(centres) <= settings.max_gap_cells * 4:
-            keys = lattice_keys(ix, iy)
-            order = np.argsort(keys, kind="stable")
-            save_lattice_snaps(path, {"keys": keys[order], "edge": snapped.edge[order],
-                                      "offset": snapped.offset[order], "access": snapped.access[order],
-                                      "xy": snapped.xy[order]})
-        return snapped
-    keys = lattice_keys(ix, iy)
-    pos = np.minimum(np.searchsorted(cached["keys"], keys), len(cached["keys"]) - 1)
-    hit = cached["keys"][pos] == keys
-    edge = np.where(hit, cached["edge"][pos], -1).astype(np.int64)
-    offset = np.full(len(keys), np.nan)
-    access = np.full(len(keys), np.nan)
-    xy = np.full((len(keys), 2), np.nan)
-    if hit.any():
-        offset[hit] = cached["offset"][pos[hit]]
-        access[hit] = cached["access"][pos[hit]]
-        xy[hit] = cached["xy"][pos[hit]]
+    if cached is None:
+        cached = {"keys": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "offset": np.zeros(0),
+                  "access": np.zeros(0), "xy": np.zeros((0, 2))}
+    n = len(keys)
+    out = {"edge": np.full(n, -1, dtype=np.int64), "offset": np.full(n, np.nan), "access": np.full(n, np.nan),
+           "xy": np.full((n, 2), np.nan)}
+    hit = np.zeros(n, dtype=bool)
+    if len(cached["keys"]):
+        pos = np.minimum(np.searchsorted(cached["keys"], keys), len(cached["keys"]) - 1)
+        hit = cached["keys"][pos] == keys
+        for f, v in out.items():
+            v[hit] = cached[f][pos[hit]]
     miss = np.flatnonzero(~hit)
     if len(miss):
         new = snap_points_parallel(network, centres[miss], max_snap, report_far=False)
-        edge[miss], offset[miss], access[miss], xy[miss] = new.edge, new.offset, new.access, new.xy
-        all_keys = np.concatenate([cached["keys"], keys[miss]])
-        if len(all_keys) > settings.max_gap_cells * 4:  # keep the cache bounded: this grid's cells only
-            all_keys, parts = keys, {"edge": edge, "offset": offset, "access": access, "xy": xy}
-        else:
-            parts = {"edge": np.concatenate([cached["edge"], new.edge]),
-                     "offset": np.concatenate([cached["offset"], new.offset]),
-                     "access": np.concatenate([cached["access"], new.access]),
-                     "xy": np.vstack([cached["xy"].reshape(-1, 2), new.xy])}
-        order = np.argsort(all_keys, kind="stable")
-        save_lattice_snaps(path, {"keys": all_keys[order], **{k: v[order] for k, v in parts.items()}})
-    return Snapped(edge, offset, access, xy, max_snap)
+        for f, v in out.items():
+            v[miss] = getattr(new, f)
+        if path is not None:
+            bound = settings.max_gap_cells * 4  # keep the cache bounded: beyond it, this grid's cells only
+            store = {"keys": np.concatenate([cached["keys"], keys[miss]]),
+                     **{f: np.concatenate([cached[f], getattr(new, f)]) for f in out}}
+            if len(store["keys"]) > bound:
+                store = {"keys": keys, **out}
+            if len(store["keys"]) <= bound:
+                order = np.argsort(store["keys"], kind="stable")
+                save_lattice_snaps(path, {f: v[order] for f, v in store.items()})
+    return Snapped(out["edge"], out["offset"], out["access"], out["xy"], max_snap)

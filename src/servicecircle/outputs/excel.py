@@ -394,10 +394,8 @@ class _Table:
         for values in rows:
             out = []
             for v, fmt in zip(values, formats):
-                if isinstance(v, str) and v.startswith("="):  # text stays text, never a formula
-                    cell = WriteOnlyCell(ws, value=v)
-                    cell.data_type = "s"
-                    out.append(cell)
+                if _formula_like(v):
+                    out.append(_text_cell(ws, v))
                 elif fmt and v is not None:
                     cell = WriteOnlyCell(ws, value=v)
                     cell.number_format = fmt
@@ -486,6 +484,20 @@ def _readme_rows(a, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]
     return rows
 
 
+def _formula_like(v: Any) -> bool:
+    """Text Excel would take for a formula."""
+    return isinstance(v, str) and v.startswith("=")
+
+
+def _text_cell(ws, v: str):
+    """A cell that keeps ``v`` as text: data never becomes a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=v)
+    cell.data_type = "s"
+    return cell
+
+
 def _write_readme(ws, rows) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
@@ -496,9 +508,7 @@ def _write_readme(ws, rows) -> None:
     for r, (label, value, heading) in enumerate(rows, start=1):
         cells = []
         for j, v in enumerate((label, _plain(value) if value is not None else None), start=1):
-            cell = WriteOnlyCell(ws, value=v)
-            if isinstance(v, str) and v.startswith("="):
-                cell.data_type = "s"
+            cell = _text_cell(ws, v) if _formula_like(v) else WriteOnlyCell(ws, value=v)
             if heading:
                 cell.font = Font(bold=True, size=13 if r == 1 else 11) if j == 1 else Font(bold=r == 1)
             cell.alignment = Alignment(wrap_text=j == 2, vertical="top")

@@ -31,19 +31,6 @@ from ..errors import OutputError
 __all__ = ["assessment_layers", "write_geopackage", "clean_for_export"]
 
 
-def _has_arrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-
-        return True
-    except ImportError:
-        return False
-
-
-#: Write through Apache Arrow when pyarrow is installed (about twice as fast for large layers).
-_ARROW = _has_arrow()
-
-
 def clean_for_export(frame: pd.DataFrame) -> pd.DataFrame:
     """Column types GeoPackage can hold: nullable booleans and mixed objects become text/ints."""
     out = frame.copy()
@@ -134,10 +121,11 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
             if isinstance(data, gpd.GeoDataFrame):
                 data = to_crs(data, crs)
                 promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
+                # through Arrow (pyarrow is a dependency): columns go to GDAL in bulk
                 pyogrio.write_dataframe(data, path, layer=name, driver="GPKG",
-                                        promote_to_multi=promote or None, use_arrow=_ARROW)
+                                        promote_to_multi=promote or None, use_arrow=True)
             else:
-                pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=_ARROW)
+                pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=True)
         except Exception as exc:
             raise OutputError(f"cannot write layer '{name}' ({' '.join(str(exc).split())})", file=path,
                               fix="check free disk space and that the folder is writable") from None
