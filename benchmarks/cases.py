@@ -120,6 +120,11 @@ class Problem:
                                 geometry=shapely.points(self.demand_xy), crs=self.net.crs)
 
 
+#: How the end-to-end runs assess a synthetic grid (``sc.assess(comm, fac, net, **GRID_ASSESS)``,
+#: demand from ``Problem.demand_frame()``).
+GRID_ASSESS = dict(profile="meishan", id_column="code", weight_column="households")
+
+
 def grid_problem(spec: CaseSpec, cache_dir: Path) -> Problem:
     net, took, cached = grid_network(GridSpec(spec.nodes), cache_dir)
     keys = profile_keys(spec.categories)

@@ -30,7 +30,7 @@ def build_map(case: str, cache: Path, html: Path) -> dict:
     import servicecircle.outputs.gapmap as gm
     from servicecircle import settings
 
-    from .cases import CASES, grid_problem
+    from .cases import CASES, GRID_ASSESS, grid_problem
 
     settings.progress = False
     settings.cache_folder = cache / "servicecircle"
@@ -39,8 +39,7 @@ def build_map(case: str, cache: Path, html: Path) -> dict:
         raise SystemExit(f"the {case} network is not cached yet: run python -m benchmarks --case {case} first")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = sc.assess(P.communities, P.facilities_frame(), P.net, profile="meishan", id_column="code",
-                      demand=P.demand_frame(), weight_column="households")
+        a = sc.assess(P.communities, P.facilities_frame(), P.net, demand=P.demand_frame(), **GRID_ASSESS)
         sizes: dict[str, int] = {}
         t = time.perf_counter()
         m = gm.gap_map(a, offline=True, tiles=None)

@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     import servicecircle as sc
     from servicecircle import settings
 
-    from .cases import CASES, QUICK, chengdu_inputs, grid_problem
+    from .cases import CASES, GRID_ASSESS, QUICK, chengdu_inputs, grid_problem
 
     settings.progress = False
     settings.cache_folder = Path(args.cache_dir) / "servicecircle"
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
             res["stages"]["network (cache)"] = P.build_seconds
             res["stages"]["(making the synthetic inputs, not counted)"] = time.perf_counter() - t - P.build_seconds
             net, comm, fac, dem = P.net, P.communities, P.facilities_frame(), P.demand_frame()
-            kwargs = dict(profile="meishan", id_column="code", demand=dem, weight_column="households")
+            kwargs = dict(GRID_ASSESS, demand=dem)
         res["nodes"], res["edges"] = net.n_nodes, net.n_edges
         res["facilities"], res["communities"] = len(fac), len(comm)
 

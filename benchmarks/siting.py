@@ -32,15 +32,12 @@ POOLS = (1_000, 10_000)
 
 def _assess():
     import servicecircle as sc
-    from servicecircle.pipeline import assess_files, demo_paths
+    from servicecircle.pipeline import assess_files, demo_inputs
 
     sc.settings.progress = False
-    p = demo_paths()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return assess_files(p["boundaries"], p["facilities"], p["network"], residential=p["residential"],
-                            facilities_layer="facilities", id_column="code", name_column="name",
-                            standard="meishan", greenspace=p["facilities"], greenspace_layer="greenspace")
+        return assess_files(**demo_inputs())
 
 
 def run(out: Path, k: int = 10, time_limit: float = 120.0) -> dict:
