@@ -24,8 +24,7 @@ from . import growth as growth_mod
 from . import siting as siting_mod
 from .cases import CASES, CHENGDU_OSM, QUICK, ROOT, CaseSpec, Problem, chengdu_problem, grid_problem
 from .measure import Recorder
-from .methods import (networkx_multi, osmnx_way, pandana_build_probe, pandana_peer, scipy_floor,
-                      servicecircle_engine)
+from .methods import networkx_multi, osmnx_way, pandana_build_probe, pandana_peer, scipy_floor, servicecircle_engine
 from .report import fmt_mb, fmt_s, machine, md_table, stage_table, summary_table
 
 ALL = ("chengdu", "grid200k", "grid1m", "demo", "growth", "siting")
@@ -33,26 +32,46 @@ ALL = ("chengdu", "grid200k", "grid1m", "demo", "growth", "siting")
 
 def parse(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    ap.add_argument("--case", action="append", choices=ALL + ("all",),
-                    help="run only this case (repeatable; default: all)")
+    ap.add_argument(
+        "--case", action="append", choices=ALL + ("all",), help="run only this case (repeatable; default: all)"
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke run, about a minute)")
-    ap.add_argument("--budget", type=float, default=None,
-                    help="seconds a slow peer's distance stage may take before it is capped and "
-                         "extrapolated (default 600; 30 with --quick)")
-    ap.add_argument("--pandana-1m", action="store_true",
-                    help="really build pandana's network at 1M nodes (long); estimated otherwise")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds a slow peer's distance stage may take before it is capped and "
+        "extrapolated (default 600; 30 with --quick)",
+    )
+    ap.add_argument(
+        "--pandana-1m",
+        action="store_true",
+        help="really build pandana's network at 1M nodes (long); estimated otherwise",
+    )
     ap.add_argument("--no-pandana", action="store_true", help="leave pandana out")
     ap.add_argument("--map", action="store_true", default=True, help=argparse.SUPPRESS)
-    ap.add_argument("--profile", action="store_true",
-                    help="write pyinstrument profiles of the pipeline (and the warm demo) to out/bench/profiles/")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="write pyinstrument profiles of the pipeline (and the warm demo) to out/bench/profiles/",
+    )
     ap.add_argument("--demo-repeats", type=int, default=3)
-    ap.add_argument("--pipeline-only", action="store_true",
-                    help="rerun only servicecircle's end-to-end pipeline of the chosen cases, updating their JSON")
-    ap.add_argument("--report-only", action="store_true",
-                    help="only rebuild out/bench/report.md from the JSON results already there")
+    ap.add_argument(
+        "--pipeline-only",
+        action="store_true",
+        help="rerun only servicecircle's end-to-end pipeline of the chosen cases, updating their JSON",
+    )
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only rebuild out/bench/report.md from the JSON results already there",
+    )
     ap.add_argument("--out", default=str(ROOT / "out" / "bench"), help="results folder (default out/bench)")
-    ap.add_argument("--plot", default=None,
-                    help="growth plot PNG (default docs/img/growth.png; out/bench/growth-quick.png with --quick)")
+    ap.add_argument(
+        "--plot",
+        default=None,
+        help="growth plot PNG (default docs/img/growth.png; out/bench/growth-quick.png with --quick)",
+    )
     args = ap.parse_args(argv)
     if args.budget is None:
         args.budget = 30.0 if args.quick else 600.0
@@ -71,8 +90,19 @@ def _header(title: str) -> None:
 
 # ----------------------------------------------------------------- pipeline
 def run_pipeline(args, case: str) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.pipeline", "--case", case, "--cache-dir", str(args.cache),
-           "--out-dir", str(args.out / "pipeline"), "--map", "--excel"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.pipeline",
+        "--case",
+        case,
+        "--cache-dir",
+        str(args.cache),
+        "--out-dir",
+        str(args.out / "pipeline"),
+        "--map",
+        "--excel",
+    ]
     if args.quick:
         cmd.append("--quick")
     if args.profile:
@@ -87,8 +117,11 @@ def run_pipeline(args, case: str) -> dict:
     res["wall_s"] = time.perf_counter() - t
     for k, v in res["stages"].items():
         print(f"  {'servicecircle pipeline':<28} {k:<40} {v:9.3f} s", flush=True)
-    print(f"  {'servicecircle pipeline':<28} {'cache → GeoPackage':<40} {res['pipeline_s']:9.3f} s  "
-          f"peak RSS {res['peak_rss_mb']:,.0f} MB", flush=True)
+    print(
+        f"  {'servicecircle pipeline':<28} {'cache → GeoPackage':<40} {res['pipeline_s']:9.3f} s  "
+        f"peak RSS {res['peak_rss_mb']:,.0f} MB",
+        flush=True,
+    )
     return res
 
 
@@ -102,8 +135,13 @@ def pipeline_table(res: dict) -> str:
     if "excel_peak_rss_mb" in res:
         rows.append(["peak RSS while writing the Excel workbook", f"{fmt_mb(res['excel_peak_rss_mb'])} MB", ""])
         if res.get("excel_unfinished"):
-            rows.append(["Excel workbook", "**not finished**: stopped after "
-                         f"{res['stages']['Excel (shortfall.xlsx)']:.0f} s", ""])
+            rows.append(
+                [
+                    "Excel workbook",
+                    f"**not finished**: stopped after {res['stages']['Excel (shortfall.xlsx)']:.0f} s",
+                    "",
+                ]
+            )
         elif "excel_mb" in res:
             rows.append(["Excel workbook size", f"{res['excel_mb']:.1f} MB", ""])
     if res.get("note"):
@@ -115,8 +153,9 @@ def pipeline_table(res: dict) -> str:
         elif "map_mb" in res:
             rows.append(["map HTML size", f"{res['map_mb']:.1f} MB", ""])
     rows.append(["GeoPackage size", f"{res['gpkg_mb']:.1f} MB", ""])
-    rows.append(["checks / gap rows / demand points",
-                 f"{res['checks']} / {res['gaps']:,} / {res['demand_points']:,}", ""])
+    rows.append(
+        ["checks / gap rows / demand points", f"{res['checks']} / {res['gaps']:,} / {res['demand_points']:,}", ""]
+    )
     if res.get("gap_grid_m"):
         rows.append(["gap grid cell", f"{res['gap_grid_m']:g} m", ""])
     return md_table(["servicecircle end to end, fresh process", "wall", "CPU"], rows)
@@ -181,8 +220,13 @@ def pandana_estimate(rec: Recorder, P: Problem, args) -> None:
     d = json.loads(f.read_text()) if f.exists() else None
     rows = {r["stage"]: r for r in d["rows"] if r["method"] == "pandana"} if d else {}
     if "build" not in rows or not rows["build"]["seconds"]:
-        rec.add(m, "build", None, status="skipped",
-                note="not run at this size (--pandana-1m runs it); grid200k not measured, nothing to estimate from")
+        rec.add(
+            m,
+            "build",
+            None,
+            status="skipped",
+            note="not run at this size (--pandana-1m runs it); grid200k not measured, nothing to estimate from",
+        )
         return
     n1, t1 = d["problem"]["nodes"], rows["build"]["seconds"]
     probe = rows.get("build probe")
@@ -193,15 +237,19 @@ def pandana_estimate(rec: Recorder, P: Problem, args) -> None:
     else:
         expo, basis = 1.0, f"{t1:.0f} s at {n1:,} nodes, linear (a lower bound)"
     build = t1 * (P.n / n1) ** expo
-    rec.add(m, "build", build, status="estimated",
-            note=f"not run (--pandana-1m runs it): nodes^{expo:.2f}, {basis}")
+    rec.add(m, "build", build, status="estimated", note=f"not run (--pandana-1m runs it): nodes^{expo:.2f}, {basis}")
     for stage in ("distances", "distances @radius"):
         r = rows.get(stage)
         if r and r["seconds"]:
             per_cat = r["seconds"] / d["problem"]["categories"]
             est = per_cat * (P.n / n1) * len(P.categories)
-            rec.add(m, stage, est, status="estimated",
-                    note=f"{per_cat:.2f} s per category at {n1:,} nodes × node ratio × {len(P.categories)} categories")
+            rec.add(
+                m,
+                stage,
+                est,
+                status="estimated",
+                note=f"{per_cat:.2f} s per category at {n1:,} nodes × node ratio × {len(P.categories)} categories",
+            )
 
 
 def run_case(name: str, args) -> dict:
@@ -212,8 +260,11 @@ def run_case(name: str, args) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         P = build_servicecircle(rec, spec, args)
-        print(f"  {P.n:,} nodes, {P.net.n_edges:,} edges, {len(P.categories)} categories, "
-              f"{P.n_facilities:,} facilities, {len(P.demand_xy):,} demand points", flush=True)
+        print(
+            f"  {P.n:,} nodes, {P.net.n_edges:,} edges, {len(P.categories)} categories, "
+            f"{P.n_facilities:,} facilities, {len(P.demand_xy):,} demand points",
+            flush=True,
+        )
         for note in P.notes:
             print(f"  note: {note}")
         ref = scipy_floor(rec, P)
@@ -234,17 +285,34 @@ def run_case(name: str, args) -> dict:
             if spec.nodes is not None and not args.quick:
                 pandana_build_probe(rec, spec.nodes // 4, args.cache)
     rows = [r.to_dict() for r in rec.rows]
-    dem = next((r["extra"].get("demand_vs_nearest_node") for r in rows
-                if r["method"] == "servicecircle" and r["stage"] == "distances"), None)
+    dem = next(
+        (
+            r["extra"].get("demand_vs_nearest_node")
+            for r in rows
+            if r["method"] == "servicecircle" and r["stage"] == "distances"
+        ),
+        None,
+    )
     result = {
-        "case": name, "description": spec.description, "quick": args.quick,
-        "problem": {"nodes": P.n, "edges": P.net.n_edges, "categories": len(P.categories),
-                    "category_keys": P.categories, "facilities": P.n_facilities,
-                    "facilities_per_category": [len(f) for f in P.fac_nodes], "demand": len(P.demand_xy),
-                    "communities": len(P.communities) if P.communities is not None else None,
-                    "notes": P.notes},
+        "case": name,
+        "description": spec.description,
+        "quick": args.quick,
+        "problem": {
+            "nodes": P.n,
+            "edges": P.net.n_edges,
+            "categories": len(P.categories),
+            "category_keys": P.categories,
+            "facilities": P.n_facilities,
+            "facilities_per_category": [len(f) for f in P.fac_nodes],
+            "demand": len(P.demand_xy),
+            "communities": len(P.communities) if P.communities is not None else None,
+            "notes": P.notes,
+        },
         "load_average": {"start": load0, "end": os.getloadavg()},
-        "rows": rows, "pipeline": pipe, "demand_vs_nearest_node": dem, "machine": machine(),
+        "rows": rows,
+        "pipeline": pipe,
+        "demand_vs_nearest_node": dem,
+        "machine": machine(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
@@ -255,19 +323,33 @@ def run_case(name: str, args) -> dict:
 
 def case_markdown(res: dict) -> str:
     p = res["problem"]
-    parts = [f"### {res['case']}: {res['description']}",
-             f"{p['nodes']:,} nodes, {p['edges']:,} edges, {p['categories']} categories, "
-             f"{p['facilities']:,} facilities on nodes, {p['demand']:,} demand points"
-             + (f", {p['communities']:,} communities" if p.get("communities") else "") + "."
-             + (" Load average (1 min) at start / end: "
-                f"{res['load_average']['start'][0]:.2f} / {res['load_average']['end'][0]:.2f}."
-                if res.get("load_average") else ""),
-             "", summary_table(res["rows"]), "", stage_table(res["rows"]), "", pipeline_table(res["pipeline"])]
+    parts = [
+        f"### {res['case']}: {res['description']}",
+        f"{p['nodes']:,} nodes, {p['edges']:,} edges, {p['categories']} categories, "
+        f"{p['facilities']:,} facilities on nodes, {p['demand']:,} demand points"
+        + (f", {p['communities']:,} communities" if p.get("communities") else "")
+        + "."
+        + (
+            " Load average (1 min) at start / end: "
+            f"{res['load_average']['start'][0]:.2f} / {res['load_average']['end'][0]:.2f}."
+            if res.get("load_average")
+            else ""
+        ),
+        "",
+        summary_table(res["rows"]),
+        "",
+        stage_table(res["rows"]),
+        "",
+        pipeline_table(res["pipeline"]),
+    ]
     dem = res.get("demand_vs_nearest_node")
     if dem and dem.get("mean_abs_m") is not None:
-        parts += ["", f"Demand points, nearest-node reading (peers) vs servicecircle's nearest-edge distance: "
-                      f"mean |difference| {dem['mean_abs_m']:.1f} m, max {dem['max_abs_m']:.1f} m "
-                      "(a difference of definition, not an error of either)."]
+        parts += [
+            "",
+            f"Demand points, nearest-node reading (peers) vs servicecircle's nearest-edge distance: "
+            f"mean |difference| {dem['mean_abs_m']:.1f} m, max {dem['max_abs_m']:.1f} m "
+            "(a difference of definition, not an error of either).",
+        ]
     return "\n".join(parts)
 
 
@@ -290,14 +372,28 @@ def run_demo(args) -> dict:
 
 
 def demo_markdown(res: dict) -> str:
-    rows = [["cold (empty cache: OSM parsed)", f"{min(res['cold']):.2f} s",
-             ", ".join(f"{x:.2f}" for x in res["cold"]), f"{min(res['cold_cpu']):.2f} s",
-             f"{max(res['cold_rss_mb']):,.0f}", "< 20 s"],
-            ["warm (network cached)", f"{min(res['warm']):.2f} s", ", ".join(f"{x:.2f}" for x in res["warm"]),
-             f"{min(res['warm_cpu']):.2f} s", f"{max(res['warm_rss_mb']):,.0f}", "< 5 s"]]
-    return md_table(["servicecircle demo", "best wall", "all runs (s)", "best CPU", "peak RSS MB", "target"],
-                    rows) + \
-        f"\n\nInterpreter start + `import servicecircle.cli` alone: {res['import_s']:.2f} s."
+    rows = [
+        [
+            "cold (empty cache: OSM parsed)",
+            f"{min(res['cold']):.2f} s",
+            ", ".join(f"{x:.2f}" for x in res["cold"]),
+            f"{min(res['cold_cpu']):.2f} s",
+            f"{max(res['cold_rss_mb']):,.0f}",
+            "< 20 s",
+        ],
+        [
+            "warm (network cached)",
+            f"{min(res['warm']):.2f} s",
+            ", ".join(f"{x:.2f}" for x in res["warm"]),
+            f"{min(res['warm_cpu']):.2f} s",
+            f"{max(res['warm_rss_mb']):,.0f}",
+            "< 5 s",
+        ],
+    ]
+    return (
+        md_table(["servicecircle demo", "best wall", "all runs (s)", "best CPU", "peak RSS MB", "target"], rows)
+        + f"\n\nInterpreter start + `import servicecircle.cli` alone: {res['import_s']:.2f} s."
+    )
 
 
 def run_growth(args) -> dict:
@@ -305,8 +401,10 @@ def run_growth(args) -> dict:
     sizes = growth_mod.QUICK_SIZES if args.quick else growth_mod.SIZES
     pts = growth_mod.run(args.cache, sizes)
     slopes = growth_mod.plot(pts, Path(args.plot))
-    print(f"  fitted log-log slope: time {slopes['time_slope']:.2f} (cpu {slopes['cpu_slope']:.2f}), memory {slopes['memory_slope']:.2f}; "
-          f"plot: {args.plot}")
+    print(
+        f"  fitted log-log slope: time {slopes['time_slope']:.2f} (cpu {slopes['cpu_slope']:.2f}), "
+        f"memory {slopes['memory_slope']:.2f}; plot: {args.plot}"
+    )
     res = {"points": pts, **slopes, "plot": str(args.plot), "machine": machine()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "growth.json").write_text(json.dumps(res, indent=1))
@@ -314,16 +412,34 @@ def run_growth(args) -> dict:
 
 
 def growth_markdown(res: dict) -> str:
-    rows = [[f"{p['nodes']:,}", p["categories"], f"{p['facilities']:,}", f"{p['demand']:,}",
-             fmt_s(p["seconds"]), fmt_s(p.get("cpu_seconds")), fmt_mb(p["delta_mb"])] for p in res["points"]]
-    return md_table(["nodes", "categories", "facilities", "demand points", "distance stage (wall)", "CPU",
-                     "peak Δ MB"], rows) \
-        + f"\n\nFitted log-log slope against nodes × categories: wall time {res['time_slope']:.2f}, " \
-          f"CPU time {res.get('cpu_slope', float('nan')):.2f}, memory {res['memory_slope']:.2f}." \
-        + ("" if "time_slope_in_nodes" not in res else
-           " At a fixed number of categories, against nodes: time " +
-           ", ".join(f"{s:.2f} ({k} cat.)" for k, s in res["time_slope_in_nodes"].items()) + "; memory " +
-           ", ".join(f"{s:.2f} ({k} cat.)" for k, s in res["memory_slope_in_nodes"].items()) + ".")
+    rows = [
+        [
+            f"{p['nodes']:,}",
+            p["categories"],
+            f"{p['facilities']:,}",
+            f"{p['demand']:,}",
+            fmt_s(p["seconds"]),
+            fmt_s(p.get("cpu_seconds")),
+            fmt_mb(p["delta_mb"]),
+        ]
+        for p in res["points"]
+    ]
+    return (
+        md_table(
+            ["nodes", "categories", "facilities", "demand points", "distance stage (wall)", "CPU", "peak Δ MB"], rows
+        )
+        + f"\n\nFitted log-log slope against nodes × categories: wall time {res['time_slope']:.2f}, "
+        f"CPU time {res.get('cpu_slope', float('nan')):.2f}, memory {res['memory_slope']:.2f}."
+        + (
+            ""
+            if "time_slope_in_nodes" not in res
+            else " At a fixed number of categories, against nodes: time "
+            + ", ".join(f"{s:.2f} ({k} cat.)" for k, s in res["time_slope_in_nodes"].items())
+            + "; memory "
+            + ", ".join(f"{s:.2f} ({k} cat.)" for k, s in res["memory_slope_in_nodes"].items())
+            + "."
+        )
+    )
 
 
 def main(argv=None) -> int:
@@ -331,24 +447,35 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     args.cache.mkdir(parents=True, exist_ok=True)
     info = machine()
-    print(f"machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, {info['ram_gb']} GB RAM, "
-          f"Python {info['python']}; {info['date']}")
+    print(
+        f"machine: {info['cpu']}, {info['usable_cpus']} usable CPUs, {info['ram_gb']} GB RAM, "
+        f"Python {info['python']}; {info['date']}"
+    )
     print(f"results: {args.out}{'  (quick)' if args.quick else ''}; servicecircle at {info.get('git')}")
-    md = [f"# Benchmark report{' (quick)' if args.quick else ''}", "",
-          f"`{' '.join(['python -m benchmarks'] + (argv if argv is not None else sys.argv[1:]))}` — "
-          f"{info['cpu']}, {info['usable_cpus']} CPUs, {info['ram_gb']} GB, Python {info['python']}, "
-          f"{info['date']}; servicecircle commit {info.get('git', {}).get('commit')} "
-          f"({info.get('git', {}).get('src_files_modified')} files under src/ modified)", ""]
+    md = [
+        f"# Benchmark report{' (quick)' if args.quick else ''}",
+        "",
+        f"`{' '.join(['python -m benchmarks'] + (argv if argv is not None else sys.argv[1:]))}` — "
+        f"{info['cpu']}, {info['usable_cpus']} CPUs, {info['ram_gb']} GB, Python {info['python']}, "
+        f"{info['date']}; servicecircle commit {info.get('git', {}).get('commit')} "
+        f"({info.get('git', {}).get('src_files_modified')} files under src/ modified)",
+        "",
+    ]
     t0 = time.perf_counter()
     for case in args.cases:
         f = args.out / f"{case}.json"
         if args.report_only:
             if f.exists():
                 res = json.loads(f.read_text())
-                md += ([case_markdown(res)] if case in CASES else
-                       ["### demo", "", demo_markdown(res)] if case == "demo" else
-                       ["### siting", "", siting_mod.table(res)] if case == "siting" else
-                       ["### growth", "", growth_markdown(res)]) + [""]
+                md += (
+                    [case_markdown(res)]
+                    if case in CASES
+                    else ["### demo", "", demo_markdown(res)]
+                    if case == "demo"
+                    else ["### siting", "", siting_mod.table(res)]
+                    if case == "siting"
+                    else ["### growth", "", growth_markdown(res)]
+                ) + [""]
             continue
         if args.pipeline_only:
             if case in CASES and f.exists():

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .synth import (CRS, GridSpec, category_sizes, community_squares, demand_points, facilities_on_nodes,
-                    grid_network)
+from .synth import GridSpec, category_sizes, community_squares, demand_points, facilities_on_nodes, grid_network
 
 ROOT = Path(__file__).resolve().parents[1]
 CHENGDU_OSM = ROOT / "data" / "network" / "chengdu_central_2018.osm.gz"
@@ -33,13 +32,26 @@ class CaseSpec:
 
 
 CASES = {
-    "chengdu": CaseSpec("chengdu", description="bundled central-Chengdu OSM network, real OSM facilities "
-                        "(moved to their nearest node), demand sampled every 50 m in the demo communities"),
-    "grid200k": CaseSpec("grid200k", 200_000, 20_000, 5,
-                         description="synthetic street grid, ~200k nodes, 100 m blocks, 8 % of links removed"),
-    "grid1m": CaseSpec("grid1m", 1_000_000, 100_000, 30,
-                       description="synthetic street grid, ~1M nodes (a 100 km × 100 km megacity), "
-                       "100,000 demand points, 30 categories"),
+    "chengdu": CaseSpec(
+        "chengdu",
+        description="bundled central-Chengdu OSM network, real OSM facilities "
+        "(moved to their nearest node), demand sampled every 50 m in the demo communities",
+    ),
+    "grid200k": CaseSpec(
+        "grid200k",
+        200_000,
+        20_000,
+        5,
+        description="synthetic street grid, ~200k nodes, 100 m blocks, 8 % of links removed",
+    ),
+    "grid1m": CaseSpec(
+        "grid1m",
+        1_000_000,
+        100_000,
+        30,
+        description="synthetic street grid, ~1M nodes (a 100 km × 100 km megacity), "
+        "100,000 demand points, 30 categories",
+    ),
 }
 QUICK = {
     "chengdu": CASES["chengdu"],
@@ -53,8 +65,11 @@ def profile_keys(n: int) -> list[str]:
     from servicecircle.profiles import load_profile
 
     prof = load_profile("meishan")
-    keys = [k for k, c in sorted(prof.categories.items(), key=lambda kv: -kv[1].radius_m)
-            if c.check and k not in ("public_green", "public_activity_space")]
+    keys = [
+        k
+        for k, c in sorted(prof.categories.items(), key=lambda kv: -kv[1].radius_m)
+        if c.check and k not in ("public_green", "public_activity_space")
+    ]
     if n >= len(keys):
         return keys[:n]
     pick = np.unique(np.round(np.linspace(0, len(keys) - 1, n)).astype(int))
@@ -108,16 +123,22 @@ class Problem:
 
         cats = np.concatenate([[c] * len(f) for c, f in zip(self.categories, self.fac_nodes)])
         nodes = np.concatenate(self.fac_nodes)
-        return gpd.GeoDataFrame({"category": cats, "name": [f"F{i}" for i in range(len(nodes))]},
-                                geometry=shapely.points(self.net.node_xy[nodes]), crs=self.net.crs)
+        return gpd.GeoDataFrame(
+            {"category": cats, "name": [f"F{i}" for i in range(len(nodes))]},
+            geometry=shapely.points(self.net.node_xy[nodes]),
+            crs=self.net.crs,
+        )
 
     def demand_frame(self):
         import geopandas as gpd
         import shapely
 
         rng = np.random.default_rng(3)
-        return gpd.GeoDataFrame({"households": rng.integers(1, 60, len(self.demand_xy)).astype(float)},
-                                geometry=shapely.points(self.demand_xy), crs=self.net.crs)
+        return gpd.GeoDataFrame(
+            {"households": rng.integers(1, 60, len(self.demand_xy)).astype(float)},
+            geometry=shapely.points(self.demand_xy),
+            crs=self.net.crs,
+        )
 
 
 #: How the end-to-end runs assess a synthetic grid (``sc.assess(comm, fac, net, **GRID_ASSESS)``,
@@ -136,8 +157,17 @@ def grid_problem(spec: CaseSpec, cache_dir: Path) -> Problem:
     fac = facilities_on_nodes(net.n_nodes, sizes)
     demand = demand_points(net.bounds, spec.demand)
     comm = community_squares(net.bounds, spec.community_m)
-    p = Problem(spec.name, net, keys, fac, [float(prof.categories[k].radius_m) for k in keys], demand, comm,
-                build_seconds=took, from_cache=cached)
+    p = Problem(
+        spec.name,
+        net,
+        keys,
+        fac,
+        [float(prof.categories[k].radius_m) for k in keys],
+        demand,
+        comm,
+        build_seconds=took,
+        from_cache=cached,
+    )
     p.simple_edges()
     return p
 
@@ -159,6 +189,7 @@ def chengdu_problem(net) -> Problem:
     import warnings
 
     from scipy.spatial import cKDTree
+
     from servicecircle.demand import sample_demand
     from servicecircle.profiles import load_profile
 
@@ -182,7 +213,9 @@ def chengdu_problem(net) -> Problem:
         sampled = sample_demand(comm.geometry.to_crs(crs), h, residential=res.geometry.to_crs(crs))
     dxy = np.column_stack([sampled.geometry.x, sampled.geometry.y])
     p = Problem("chengdu", net, cats, nodes, radii, dxy, comm.to_crs(crs))
-    p.notes.append(f"{len(fac)} OSM facilities in {len(cats)} categories, moved to their nearest node "
-                   f"({p.n_facilities} distinct facility nodes)")
+    p.notes.append(
+        f"{len(fac)} OSM facilities in {len(cats)} categories, moved to their nearest node "
+        f"({p.n_facilities} distinct facility nodes)"
+    )
     p.simple_edges()
     return p

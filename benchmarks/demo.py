@@ -70,8 +70,10 @@ def run(repeats: int = 3, echo: bool = True) -> dict:
     """Cold once per repeat (a fresh cache each time), warm after each cold run; best and all times."""
     res = {"cold": [], "warm": [], "cold_cpu": [], "warm_cpu": [], "cold_rss_mb": [], "warm_rss_mb": []}
     for _ in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="sc-bench-cache-") as cache, \
-                tempfile.TemporaryDirectory(prefix="sc-bench-demo-") as out:
+        with (
+            tempfile.TemporaryDirectory(prefix="sc-bench-cache-") as cache,
+            tempfile.TemporaryDirectory(prefix="sc-bench-demo-") as out,
+        ):
             env = dict(os.environ, SERVICECIRCLE_CACHE=cache)
             cmd = [servicecircle_exe(), "demo", "--out", out, "--quiet"]
             for kind in ("cold", "warm"):

@@ -51,10 +51,20 @@ def _point(nodes: int, cache_dir: Path, categories=CATEGORIES) -> list[dict]:
                 eng.point_distances(eng.node_distances(np.flatnonzero(owner == i)), att)
             took = time.perf_counter() - t
             cpu = time.process_time() - c
-        out.append({"nodes": net.n_nodes, "edges": net.n_edges, "categories": k,
-                    "facilities": int(len(nodes_all)), "demand": len(ds), "seconds": took, "cpu_seconds": cpu,
-                    "snap_seconds": snap_s, "peak_mb": mem["peak_mb"],
-                    "delta_mb": mem["peak_mb"] - mem["start_mb"]})
+        out.append(
+            {
+                "nodes": net.n_nodes,
+                "edges": net.n_edges,
+                "categories": k,
+                "facilities": int(len(nodes_all)),
+                "demand": len(ds),
+                "seconds": took,
+                "cpu_seconds": cpu,
+                "snap_seconds": snap_s,
+                "peak_mb": mem["peak_mb"],
+                "delta_mb": mem["peak_mb"] - mem["start_mb"],
+            }
+        )
         del eng, att, fs, ds
         gc.collect()
     return out
@@ -64,8 +74,17 @@ def run(cache_dir: Path, sizes=SIZES, categories=CATEGORIES, echo=True) -> list[
     """Each (size, categories) point in its own subprocess; returns all points."""
     points = []
     for n, k in ((n, k) for n in sizes for k in categories):
-        cmd = [sys.executable, "-m", "benchmarks.growth", "--nodes", str(n), "--categories", str(k),
-               "--cache-dir", str(cache_dir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.growth",
+            "--nodes",
+            str(n),
+            "--categories",
+            str(k),
+            "--cache-dir",
+            str(cache_dir),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if proc.returncode != 0:
             raise RuntimeError(f"growth point {n} failed:\n{proc.stderr[-3000:]}")
@@ -73,8 +92,11 @@ def run(cache_dir: Path, sizes=SIZES, categories=CATEGORIES, echo=True) -> list[
         points += got
         if echo:
             for p in got:
-                print(f"  growth {p['nodes']:>9,} nodes × {p['categories']:>2} categories: "
-                      f"{p['seconds']:7.3f} s, Δ peak {p['delta_mb']:7.0f} MB", flush=True)
+                print(
+                    f"  growth {p['nodes']:>9,} nodes × {p['categories']:>2} categories: "
+                    f"{p['seconds']:7.3f} s, Δ peak {p['delta_mb']:7.0f} MB",
+                    flush=True,
+                )
     return points
 
 
@@ -99,16 +121,22 @@ def plot(points: list[dict], path: Path) -> dict:
     slope_m = fit_slope(nk, mem)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     per_k: dict[bool, dict[int, float]] = {False: {}, True: {}}
-    for ax, y, label, slope in ((axes[0], sec, "distance stage, wall seconds", slope_t),
-                                (axes[1], mem, "peak memory above baseline, MB", slope_m)):
+    for ax, y, label, slope in (
+        (axes[0], sec, "distance stage, wall seconds", slope_t),
+        (axes[1], mem, "peak memory above baseline, MB", slope_m),
+    ):
         nodes = nk / cats
         for k, marker in zip(sorted(set(cats)), "os^v"):
             sel = cats == k
             order = np.argsort(nk[sel])
             s_n = fit_slope(nodes[sel], y[sel]) if sel.sum() > 1 else float("nan")
             per_k[ax is axes[1]][int(k)] = s_n
-            ax.loglog(nk[sel][order], y[sel][order], marker=marker,
-                      label=f"{k} categor{'y' if k == 1 else 'ies'} (slope in nodes {s_n:.2f})")
+            ax.loglog(
+                nk[sel][order],
+                y[sel][order],
+                marker=marker,
+                label=f"{k} categor{'y' if k == 1 else 'ies'} (slope in nodes {s_n:.2f})",
+            )
         c = np.polyfit(np.log(nk), np.log(y), 1)
         xs = np.geomspace(nk.min(), nk.max(), 50)
         ax.loglog(xs, np.exp(np.polyval(c, np.log(xs))), "k--", lw=1, label=f"all points: slope {slope:.2f}")
@@ -121,8 +149,13 @@ def plot(points: list[dict], path: Path) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return {"time_slope": slope_t, "cpu_slope": slope_c, "memory_slope": slope_m,
-            "time_slope_in_nodes": per_k[False], "memory_slope_in_nodes": per_k[True]}
+    return {
+        "time_slope": slope_t,
+        "cpu_slope": slope_c,
+        "memory_slope": slope_m,
+        "time_slope_in_nodes": per_k[False],
+        "memory_slope_in_nodes": per_k[True],
+    }
 
 
 def replot(results: Path, path: Path) -> dict:

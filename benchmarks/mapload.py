@@ -48,9 +48,16 @@ def build_map(case: str, cache: Path, html: Path) -> dict:
                 sizes = dict(child.sizes)
         m.save(str(html))
         write_s = time.perf_counter() - t
-    return {"case": case, "gaps": len(a.gaps), "communities": len(a.communities), "facilities": len(a.facilities),
-            "checks": len(a.checks), "write_s": write_s, "html_mb": html.stat().st_size / 2**20,
-            "collections_mb": {k: v / 2**20 for k, v in sizes.items()}}
+    return {
+        "case": case,
+        "gaps": len(a.gaps),
+        "communities": len(a.communities),
+        "facilities": len(a.facilities),
+        "checks": len(a.checks),
+        "write_s": write_s,
+        "html_mb": html.stat().st_size / 2**20,
+        "collections_mb": {k: v / 2**20 for k, v in sizes.items()},
+    }
 
 
 def open_map(html: Path) -> dict:
@@ -73,8 +80,12 @@ def open_map(html: Path) -> dict:
         switch_s = time.perf_counter() - t
         heap = page.evaluate("() => performance.memory ? performance.memory.usedJSHeapSize : null")
         b.close()
-    return {"load_s": load_s, "switch_layer_s": switch_s, "js_heap_mb": heap / 2**20 if heap else None,
-            "page_errors": errors[:5]}
+    return {
+        "load_s": load_s,
+        "switch_layer_s": switch_s,
+        "js_heap_mb": heap / 2**20 if heap else None,
+        "page_errors": errors[:5],
+    }
 
 
 def main(argv=None) -> None:

@@ -165,8 +165,7 @@ class Recorder:
         if self.echo:
             self._print(row)
 
-    def add(self, method: str, stage: str, seconds: float | None, *, status: str, note: str = "",
-            **extra) -> Row:
+    def add(self, method: str, stage: str, seconds: float | None, *, status: str, note: str = "", **extra) -> Row:
         row = Row(self.case, method, stage, seconds=seconds, status=status, note=note, extra=extra)
         self.rows.append(row)
         if self.echo:

@@ -129,8 +129,10 @@ def servicecircle_engine(rec: Recorder, P: Problem, ref) -> dict:
     nn, acc = P._nn
     diffs = [np.nanmax(np.abs((ref[k][nn] + acc) - out[k])) for k in out if np.isfinite(out[k]).any()]
     means = [np.nanmean(np.abs((ref[k][nn] + acc) - out[k])) for k in out if np.isfinite(out[k]).any()]
-    rec.rows[-1].extra["demand_vs_nearest_node"] = {"mean_abs_m": float(np.mean(means)) if means else None,
-                                                   "max_abs_m": float(np.max(diffs)) if diffs else None}
+    rec.rows[-1].extra["demand_vs_nearest_node"] = {
+        "mean_abs_m": float(np.mean(means)) if means else None,
+        "max_abs_m": float(np.max(diffs)) if diffs else None,
+    }
     return {"engine": eng}
 
 
@@ -147,8 +149,7 @@ def networkx_build(rec: Recorder, P: Problem, m: str):
 
 def _dict_to_array(d: dict, n: int) -> np.ndarray:
     arr = np.full(n, np.inf)
-    arr[np.fromiter(d.keys(), dtype=np.int64, count=len(d))] = np.fromiter(d.values(), dtype=np.float64,
-                                                                           count=len(d))
+    arr[np.fromiter(d.keys(), dtype=np.int64, count=len(d))] = np.fromiter(d.values(), dtype=np.float64, count=len(d))
     return arr
 
 
@@ -204,8 +205,10 @@ def osmnx_way(rec: Recorder, P: Problem, ref, budget: float, G):
         if done < len(items):
             row.seconds = proj
             row.status = "estimated"
-            row.note = (f"capped: {done}/{len(items)} facilities in {el:.0f} s "
-                        f"({el / done * 1000:.0f} ms each), total extrapolated")
+            row.note = (
+                f"capped: {done}/{len(items)} facilities in {el:.0f} s "
+                f"({el / done * 1000:.0f} ms each), total extrapolated"
+            )
         row.extra["agreement"] = agree.text(len(P.categories))
         row.extra["per_source_s"] = el / max(done, 1)
     acc.clear()
@@ -214,16 +217,22 @@ def osmnx_way(rec: Recorder, P: Problem, ref, budget: float, G):
 # -------------------------------------------------------------------- pandana
 def pandana_peer(rec: Recorder, P: Problem, ref, budget: float) -> dict:
     """pandana: ``Network()`` (contraction hierarchies), ``precompute``, ``set_pois``, ``nearest_pois``."""
-    import pandas as pd
     import pandana
+    import pandas as pd
 
     m = "pandana"
     rec.start_method(m)
     xy = P.net.node_xy
     with rec.stage(m, "build", "pandana.Network(): contraction hierarchies"):
         with quiet_stdout():
-            pn = pandana.Network(pd.Series(xy[:, 0]), pd.Series(xy[:, 1]), pd.Series(P.a), pd.Series(P.b),
-                                 pd.DataFrame({"length": P.w}), twoway=True)
+            pn = pandana.Network(
+                pd.Series(xy[:, 0]),
+                pd.Series(xy[:, 1]),
+                pd.Series(P.a),
+                pd.Series(P.b),
+                pd.DataFrame({"length": P.w}),
+                twoway=True,
+            )
     build_s = rec.rows[-1].seconds
     r_max = max(P.radii)
     with rec.stage(m, "precompute", f"precompute({r_max:g}) (only aggregate() needs it)"):
@@ -264,14 +273,14 @@ def pandana_peer(rec: Recorder, P: Problem, ref, budget: float) -> dict:
             row.seconds, row.status = proj, "estimated"
             row.note = f"capped: {done}/{len(ks)} categories in {el:.0f} s, total extrapolated"
         row.extra["agreement"] = agree_r.text()
-    del pn
+    pn = None  # free the network (the closures above hold the same cell)
     return {"build_s": build_s}
 
 
 def pandana_build_probe(rec: Recorder, nodes: int, cache_dir) -> None:
     """Time pandana's ``Network()`` alone on a smaller grid (basis of the estimate at 1M nodes)."""
-    import pandas as pd
     import pandana
+    import pandas as pd
 
     from .synth import GridSpec, grid_arrays
 
@@ -279,8 +288,14 @@ def pandana_build_probe(rec: Recorder, nodes: int, cache_dir) -> None:
     w = np.hypot(*(xy[u] - xy[v]).T)
     with rec.stage("pandana", "build probe", f"Network() alone on a {len(xy):,}-node grid") as row:
         with quiet_stdout():
-            pn = pandana.Network(pd.Series(xy[:, 0]), pd.Series(xy[:, 1]), pd.Series(u), pd.Series(v),
-                                 pd.DataFrame({"length": w}), twoway=True)
+            pn = pandana.Network(
+                pd.Series(xy[:, 0]),
+                pd.Series(xy[:, 1]),
+                pd.Series(u),
+                pd.Series(v),
+                pd.DataFrame({"length": w}),
+                twoway=True,
+            )
         row.extra["nodes"] = len(xy)
     del pn
 

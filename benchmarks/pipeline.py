@@ -51,10 +51,18 @@ def main(argv=None) -> int:
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--map", action="store_true", help="also time the gap map (separately)")
     ap.add_argument("--excel", action="store_true", help="also time the Excel workbook (separately)")
-    ap.add_argument("--map-timeout", type=float, default=600.0,
-                    help="stop drawing the map after this many seconds and report it as not finished")
-    ap.add_argument("--excel-timeout", type=float, default=600.0,
-                    help="stop writing the Excel workbook after this many seconds and report it as not finished")
+    ap.add_argument(
+        "--map-timeout",
+        type=float,
+        default=600.0,
+        help="stop drawing the map after this many seconds and report it as not finished",
+    )
+    ap.add_argument(
+        "--excel-timeout",
+        type=float,
+        default=600.0,
+        help="stop writing the Excel workbook after this many seconds and report it as not finished",
+    )
     ap.add_argument("--profile", metavar="FILE", help="pyinstrument profile of assess + GeoPackage to FILE")
     args = ap.parse_args(argv)
 
@@ -125,19 +133,32 @@ def main(argv=None) -> int:
             prof.stop()
             Path(args.profile).write_text(prof.output_text(unicode=True, color=False, show_all=False))
         res["gpkg_mb"] = written["geopackage"].stat().st_size / 2**20
-        res["pipeline_s"] = (res["stages"]["network (cache)"] + res["stages"]["assess total"]
-                             + res["stages"]["GeoPackage + CSV"])
+        res["pipeline_s"] = (
+            res["stages"]["network (cache)"] + res["stages"]["assess total"] + res["stages"]["GeoPackage + CSV"]
+        )
         res["peak_rss_mb"] = (_status_kb("VmHWM") or 0) / 1024
         if excel and args.excel:  # opt-in (servicecircle run --excel): timed apart
             from servicecircle.outputs.excel import write_excel
 
-            _timed_apart(res, "Excel (shortfall.xlsx)", "excel", args.excel_timeout,
-                         lambda: write_excel(result, out / "shortfall.xlsx"), out / "shortfall.xlsx")
+            _timed_apart(
+                res,
+                "Excel (shortfall.xlsx)",
+                "excel",
+                args.excel_timeout,
+                lambda: write_excel(result, out / "shortfall.xlsx"),
+                out / "shortfall.xlsx",
+            )
         if args.map:
             from servicecircle.outputs import gap_map
 
-            _timed_apart(res, "map (HTML)", "map", args.map_timeout,
-                         lambda: gap_map(result).save(str(out / "gap_map.html")), out / "gap_map.html")
+            _timed_apart(
+                res,
+                "map (HTML)",
+                "map",
+                args.map_timeout,
+                lambda: gap_map(result).save(str(out / "gap_map.html")),
+                out / "gap_map.html",
+            )
     res["process_s"] = time.perf_counter() - t_all
     res["process_cpu_s"] = time.process_time()
     print(json.dumps(res))

@@ -31,8 +31,23 @@ def machine() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     libs = {}
-    for pkg in ("servicecircle", "numpy", "scipy", "shapely", "pyogrio", "geopandas", "pandas", "networkx",
-                "osmnx", "osmium", "rasterio", "folium", "pandana", "psutil", "matplotlib"):
+    for pkg in (
+        "servicecircle",
+        "numpy",
+        "scipy",
+        "shapely",
+        "pyogrio",
+        "geopandas",
+        "pandas",
+        "networkx",
+        "osmnx",
+        "osmium",
+        "rasterio",
+        "folium",
+        "pandana",
+        "psutil",
+        "matplotlib",
+    ):
         try:
             libs[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -55,10 +70,12 @@ def _git() -> dict:
 
     root = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True,
-                               text=True, check=True).stdout.splitlines()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
         return {"commit": head, "src_files_modified": len(dirty)}
     except (OSError, subprocess.CalledProcessError):
         return {}
@@ -92,10 +109,31 @@ def stage_table(rows: list[dict]) -> str:
         if r["status"] not in ("measured", "estimated"):
             note = f"**{r['status']}**: {note}"
         cpu = "—" if r.get("cpu_seconds") is None else fmt_s(r["cpu_seconds"])
-        body.append([r["method"], r["stage"], fmt_s(r["seconds"], r["status"]), cpu, fmt_mb(r["peak_mb"]),
-                     fmt_mb(r["delta_mb"]), agree, note])
-    return md_table(["method", "stage", "wall time", "CPU time", "peak RSS MB", "Δ over method start MB",
-                     "max abs diff at nodes vs scipy (m)", "note"], body)
+        body.append(
+            [
+                r["method"],
+                r["stage"],
+                fmt_s(r["seconds"], r["status"]),
+                cpu,
+                fmt_mb(r["peak_mb"]),
+                fmt_mb(r["delta_mb"]),
+                agree,
+                note,
+            ]
+        )
+    return md_table(
+        [
+            "method",
+            "stage",
+            "wall time",
+            "CPU time",
+            "peak RSS MB",
+            "Δ over method start MB",
+            "max abs diff at nodes vs scipy (m)",
+            "note",
+        ],
+        body,
+    )
 
 
 #: stages that count towards a method's total "network → distances at every node and demand point"
@@ -127,13 +165,37 @@ def summary_table(rows: list[dict]) -> str:
         total = sum(r["seconds"] for r in parts) if parts else None
         est = any(r["status"] == "estimated" for r in parts)
         dist = get.get("distances")
-        ratio = ("—" if dist is None or dist["seconds"] is None or floor is None
-                 else f"{'≈' if dist['status'] == 'estimated' else ''}{dist['seconds'] / floor['seconds']:.2f}×")
+        ratio = (
+            "—"
+            if dist is None or dist["seconds"] is None or floor is None
+            else f"{'≈' if dist['status'] == 'estimated' else ''}{dist['seconds'] / floor['seconds']:.2f}×"
+        )
         deltas = [r["delta_mb"] for r in get.values() if r["delta_mb"] is not None]
         agree = dist.get("extra", {}).get("agreement", "") if dist else ""
-        body.append([m, cell(get.get("build")), cell(get.get("build (warm: cache)")), cell(get.get("snapping")),
-                     cell(dist), ratio, fmt_s(total, "estimated" if est else "measured"),
-                     fmt_mb(max(deltas) if deltas else None), agree])
-    return md_table(["method", "network build", "cached load", "snapping", "distances, all categories",
-                     "distances ÷ scipy floor", "build + snapping + distances", "peak Δ RSS MB",
-                     "max abs diff at nodes (m)"], body)
+        body.append(
+            [
+                m,
+                cell(get.get("build")),
+                cell(get.get("build (warm: cache)")),
+                cell(get.get("snapping")),
+                cell(dist),
+                ratio,
+                fmt_s(total, "estimated" if est else "measured"),
+                fmt_mb(max(deltas) if deltas else None),
+                agree,
+            ]
+        )
+    return md_table(
+        [
+            "method",
+            "network build",
+            "cached load",
+            "snapping",
+            "distances, all categories",
+            "distances ÷ scipy floor",
+            "build + snapping + distances",
+            "peak Δ RSS MB",
+            "max abs diff at nodes (m)",
+        ],
+        body,
+    )

@@ -46,8 +46,7 @@ def run(out: Path, k: int = 10, time_limit: float = 120.0) -> dict:
     t = time.perf_counter()
     a = _assess()
     rows = []
-    res = {"machine": machine(), "assess_s": time.perf_counter() - t, "k": k, "time_limit_s": time_limit,
-           "rows": rows}
+    res = {"machine": machine(), "assess_s": time.perf_counter() - t, "k": k, "time_limit_s": time_limit, "rows": rows}
     for check in CHECKS:
         try:
             pool = candidate_sites(a, check, spacing=25.0)
@@ -62,25 +61,46 @@ def run(out: Path, k: int = 10, time_limit: float = 120.0) -> dict:
             for objective in ("max_cover", "set_cover"):
                 for method in ("exact", "greedy"):
                     t0 = time.perf_counter()
-                    r = propose_sites(a, check, k=k if objective == "max_cover" else None, objective=objective,
-                                      candidates=cands, method=method, time_limit=time_limit)
+                    r = propose_sites(
+                        a,
+                        check,
+                        k=k if objective == "max_cover" else None,
+                        objective=objective,
+                        candidates=cands,
+                        method=method,
+                        time_limit=time_limit,
+                    )
                     wall = time.perf_counter() - t0
                     value = len(r.sites) if objective == "set_cover" else r.solver["covered_weight"]
                     if method == "exact":
                         exact_value[objective] = value
-                    row = {"check": check, "candidates": len(cands), "pool": len(pool), "objective": objective,
-                           "method": method, "wall_s": wall, "matrix_s": r.solver["time_matrix_s"],
-                           "solve_s": r.solver["time_solve_s"], "status": r.solver.get("status"),
-                           "mip_gap": r.solver.get("mip_gap"), "sites": len(r.sites),
-                           "covered_weight": r.solver["covered_weight"],
-                           "demand_points": r.solver["demand_points"], "demand_groups": r.solver["demand_groups"],
-                           "citywide_before": r.citywide_before, "citywide_after": r.citywide_after}
+                    row = {
+                        "check": check,
+                        "candidates": len(cands),
+                        "pool": len(pool),
+                        "objective": objective,
+                        "method": method,
+                        "wall_s": wall,
+                        "matrix_s": r.solver["time_matrix_s"],
+                        "solve_s": r.solver["time_solve_s"],
+                        "status": r.solver.get("status"),
+                        "mip_gap": r.solver.get("mip_gap"),
+                        "sites": len(r.sites),
+                        "covered_weight": r.solver["covered_weight"],
+                        "demand_points": r.solver["demand_points"],
+                        "demand_groups": r.solver["demand_groups"],
+                        "citywide_before": r.citywide_before,
+                        "citywide_after": r.citywide_after,
+                    }
                     if method == "greedy" and objective in exact_value and exact_value[objective]:
                         row["vs_exact"] = value / exact_value[objective]
                     rows.append(row)
-                    print(f"{check:<16} {len(cands):>6} {objective:<9} {method:<6} {wall:7.2f} s "
-                          f"(solve {row['solve_s']:.2f} s) {row['status']}  sites {row['sites']}  "
-                          f"covered {row['covered_weight']:,.0f}", flush=True)
+                    print(
+                        f"{check:<16} {len(cands):>6} {objective:<9} {method:<6} {wall:7.2f} s "
+                        f"(solve {row['solve_s']:.2f} s) {row['status']}  sites {row['sites']}  "
+                        f"covered {row['covered_weight']:,.0f}",
+                        flush=True,
+                    )
     out.mkdir(parents=True, exist_ok=True)
     (out / "siting.json").write_text(json.dumps(res, indent=1, default=str))
     return res
@@ -90,12 +110,36 @@ def table(res: dict) -> str:
     body = []
     for r in res["rows"]:
         extra = f"{100 * r['vs_exact']:.1f} % of exact" if "vs_exact" in r else ""
-        what = (f"{r['covered_weight']:,.0f} households" if r["objective"] == "max_cover"
-                else f"{r['sites']} sites")
-        body.append([r["check"], f"{r['candidates']:,}", r["objective"], r["method"], f"{r['matrix_s']:.2f} s",
-                     f"{r['solve_s']:.2f} s", f"{r['wall_s']:.2f} s", str(r["status"]), what, extra])
-    return md_table(["check", "candidates", "objective", "method", "coverage matrix", "solve", "total",
-                     "status", "result", "greedy vs exact"], body)
+        what = f"{r['covered_weight']:,.0f} households" if r["objective"] == "max_cover" else f"{r['sites']} sites"
+        body.append(
+            [
+                r["check"],
+                f"{r['candidates']:,}",
+                r["objective"],
+                r["method"],
+                f"{r['matrix_s']:.2f} s",
+                f"{r['solve_s']:.2f} s",
+                f"{r['wall_s']:.2f} s",
+                str(r["status"]),
+                what,
+                extra,
+            ]
+        )
+    return md_table(
+        [
+            "check",
+            "candidates",
+            "objective",
+            "method",
+            "coverage matrix",
+            "solve",
+            "total",
+            "status",
+            "result",
+            "greedy vs exact",
+        ],
+        body,
+    )
 
 
 def main(argv=None) -> None:

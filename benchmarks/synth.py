@@ -128,5 +128,4 @@ def community_squares(bounds, size: float):
     y0 = miny + gy.ravel() * size
     geoms = shapely.box(x0, y0, x0 + size, y0 + size)
     codes = np.array([f"C{i:06d}" for i in range(len(geoms))], dtype=object)
-    return gpd.GeoDataFrame({"code": codes, "households": np.full(len(geoms), 1000.0)},
-                            geometry=geoms, crs=CRS)
+    return gpd.GeoDataFrame({"code": codes, "households": np.full(len(geoms), 1000.0)}, geometry=geoms, crs=CRS)

@@ -95,11 +95,18 @@ def test_sampled_demand_and_gap_polygon_area(street):
 
 
 def test_every_input_feature_and_attribute_comes_out(street, tmp_path):
-    comm = frame([shapely.box(0, -50, 500, 50), shapely.box(500, -50, 1000, 50), shapely.Polygon()],
-                 code=["A", "B", "C"], name=["甲社区", "乙社区", "空"], households=[100.0, 200.0, None],
-                 note=["x", None, "z"])
-    fac = frame([shapely.Point(10, 5), shapely.Point(990, 400), shapely.Point(500, 0)],
-                category=["kindergarten", "kindergarten", "不在标准里"], name=["a", "far", "c"])
+    comm = frame(
+        [shapely.box(0, -50, 500, 50), shapely.box(500, -50, 1000, 50), shapely.Polygon()],
+        code=["A", "B", "C"],
+        name=["甲社区", "乙社区", "空"],
+        households=[100.0, 200.0, None],
+        note=["x", None, "z"],
+    )
+    fac = frame(
+        [shapely.Point(10, 5), shapely.Point(990, 400), shapely.Point(500, 0)],
+        category=["kindergarten", "kindergarten", "不在标准里"],
+        name=["a", "far", "c"],
+    )
     a = quiet_assess(comm.to_crs(4326), fac.to_crs(4326), street, id_column="code", name_column="name")
     paths = a.save(tmp_path / "out")
     import pyogrio
@@ -148,8 +155,18 @@ def test_population_raster_weights_coverage_by_residents(street, tmp_path):
 
     path = tmp_path / "pop.tif"
     values = np.array([[30.0, 0.0, 0.0, 10.0]], dtype="float32")  # cells x = 0-100, ..., 300-400
-    with rasterio.open(path, "w", driver="GTiff", height=1, width=4, count=1, dtype="float32", crs=CRS,
-                       transform=from_origin(0, 50, 100, 100), nodata=-1) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=1,
+        width=4,
+        count=1,
+        dtype="float32",
+        crs=CRS,
+        transform=from_origin(0, 50, 100, 100),
+        nodata=-1,
+    ) as dst:
         dst.write(values, 1)
     comm = frame([shapely.box(0, -50, 400, 50)], code=["A"])  # no households column: the raster gives them
     fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
@@ -166,17 +183,21 @@ def test_population_raster_weights_coverage_by_residents(street, tmp_path):
 def test_worker_processes_give_identical_results(street, monkeypatch):
     from servicecircle import settings
 
-    comm = frame([shapely.box(0, -50, 500, 50), shapely.box(500, -50, 1000, 50)], code=["A", "B"],
-                 households=[100.0, 200.0])
-    fac = frame([shapely.Point(0, 0), shapely.Point(900, 0), shapely.Point(450, 5)],
-                category=["kindergarten", "幼儿园", "小学"])
+    comm = frame(
+        [shapely.box(0, -50, 500, 50), shapely.box(500, -50, 1000, 50)], code=["A", "B"], households=[100.0, 200.0]
+    )
+    fac = frame(
+        [shapely.Point(0, 0), shapely.Point(900, 0), shapely.Point(450, 5)], category=["kindergarten", "幼儿园", "小学"]
+    )
     runs = []
     for workers in (1, 2):
         monkeypatch.setattr(settings, "workers", workers)
         runs.append(quiet_assess(comm, fac, street, id_column="code", sample_spacing=25))
     one, two = runs
-    pd.testing.assert_frame_equal(pd.DataFrame(one.demand.drop(columns="geometry")),
-                                  pd.DataFrame(two.demand.drop(columns="geometry")))
-    pd.testing.assert_frame_equal(pd.DataFrame(one.communities.drop(columns="geometry")),
-                                  pd.DataFrame(two.communities.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(one.demand.drop(columns="geometry")), pd.DataFrame(two.demand.drop(columns="geometry"))
+    )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(one.communities.drop(columns="geometry")), pd.DataFrame(two.communities.drop(columns="geometry"))
+    )
     assert one.gaps["gap_area_m2"].tolist() == two.gaps["gap_area_m2"].tolist()

@@ -32,9 +32,10 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -58,18 +59,26 @@ from .conftest import CHENGDU_OSM, DATA
 
 #: 石油社区 (first) and the five communities around it, in the demo's boundaries.
 CODES = ["510108002003", "510106030001", "510106030008", "510108002004", "510108006002", "510108012005"]
-NAMES = ["石油社区居委会", "一环路北四段社区居委会", "星辉东路社区居委会", "新兴社区居委会", "李家沱社区居委会",
-         "踏水社区居委会"]
+NAMES = [
+    "石油社区居委会",
+    "一环路北四段社区居委会",
+    "星辉东路社区居委会",
+    "新兴社区居委会",
+    "李家沱社区居委会",
+    "踏水社区居委会",
+]
 GK = "EPSG:4544"  # CGCS2000 / 3-degree Gauss-Krüger CM 105E: metres around Chengdu
 
 #: the fixes that many messages share
 FIX_COPY = "copy or export the file again (a file cut short while copying or downloading cannot be read)"
 FIX_SHP_PARTS = "copy all the files of the shapefile together (.shp, .shx, .dbf, .prj and .cpg)"
-FIX_OSM = ("check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file "
-           "(download or copy it again)")
+FIX_OSM = (
+    "check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file (download or copy it again)"
+)
 SHIPPED = "gb50180, meishan, national, sichuan"
-FIX_EXTENDS = (f"name a shipped profile ({SHIPPED}) or a .toml file in the same folder as this file, "
-               'e.g. extends = "base.toml"')
+FIX_EXTENDS = (
+    f'name a shipped profile ({SHIPPED}) or a .toml file in the same folder as this file, e.g. extends = "base.toml"'
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -89,9 +98,14 @@ def source_files(tmp_path_factory) -> Path:
     # well inside one community (30 m from every edge), so that no datum nuance moves one out
     inner = shapely.union_all(comm.to_crs(GK).geometry.buffer(-30).values)
     fac = fac[fac.to_crs(GK).within(inner).to_numpy()].to_crs(4326)
-    pd.DataFrame({"name": fac["name"].to_numpy(), "category": fac["category"].to_numpy(),
-                  "lon": fac.geometry.x.round(7).to_numpy(), "lat": fac.geometry.y.round(7).to_numpy()}
-                 ).to_csv(folder / "facilities.csv", index=False)
+    pd.DataFrame(
+        {
+            "name": fac["name"].to_numpy(),
+            "category": fac["category"].to_numpy(),
+            "lon": fac.geometry.x.round(7).to_numpy(),
+            "lat": fac.geometry.y.round(7).to_numpy(),
+        }
+    ).to_csv(folder / "facilities.csv", index=False)
     return folder
 
 
@@ -133,8 +147,7 @@ class Inputs:
             gdf.to_file(self.boundaries, **kwargs)
         return self.boundaries
 
-    def write_facilities(self, frame: pd.DataFrame | gpd.GeoDataFrame, name: str = "facilities.csv",
-                         **kwargs) -> Path:
+    def write_facilities(self, frame: pd.DataFrame | gpd.GeoDataFrame, name: str = "facilities.csv", **kwargs) -> Path:
         self.facilities = self.dir / name
         if isinstance(frame, gpd.GeoDataFrame):
             frame.to_file(self.facilities, **kwargs)
@@ -144,19 +157,35 @@ class Inputs:
         return self.facilities
 
     def placeholders(self) -> dict[str, str]:
-        return {"dir": str(self.dir), "boundaries": str(self.boundaries), "facilities": str(self.facilities),
-                "network": str(self.network), "demand": str(self.demand)}
+        return {
+            "dir": str(self.dir),
+            "boundaries": str(self.boundaries),
+            "facilities": str(self.facilities),
+            "network": str(self.network),
+            "demand": str(self.demand),
+        }
 
     # how the case runs --------------------------------------------------------
     def run_api(self):
         from servicecircle.pipeline import run
 
-        return run(self.boundaries, self.facilities, self.network, out=self.dir / "out", demand=self.demand,
-                   **self.options)
+        return run(
+            self.boundaries, self.facilities, self.network, out=self.dir / "out", demand=self.demand, **self.options
+        )
 
     def cli_args(self) -> list[str]:
-        args = ["run", "--boundaries", self.boundaries, "--facilities", self.facilities,
-                "--network", self.network, "--out", self.dir / "out", "-q"]
+        args = [
+            "run",
+            "--boundaries",
+            self.boundaries,
+            "--facilities",
+            self.facilities,
+            "--network",
+            self.network,
+            "--out",
+            self.dir / "out",
+            "-q",
+        ]
         if self.demand is not None:
             args += ["--demand", self.demand]
         flags = {"sample_spacing": "--spacing"}
@@ -169,9 +198,14 @@ class Inputs:
 def good_inputs(source_files, tmp_path, monkeypatch) -> Inputs:
     for f in source_files.iterdir():
         shutil.copy(f, tmp_path / f.name)
-    return Inputs(dir=tmp_path, monkeypatch=monkeypatch, boundaries=tmp_path / "communities.gpkg",
-                  facilities=tmp_path / "facilities.csv", network=CHENGDU_OSM,
-                  options={"facilities_crs": "EPSG:4326", "id_column": "code"})
+    return Inputs(
+        dir=tmp_path,
+        monkeypatch=monkeypatch,
+        boundaries=tmp_path / "communities.gpkg",
+        facilities=tmp_path / "facilities.csv",
+        network=CHENGDU_OSM,
+        options={"facilities_crs": "EPSG:4326", "id_column": "code"},
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -216,9 +250,12 @@ def _cut(path: Path, keep: float = 0.5) -> None:
 # ----------------------------------------------------------- unreadable files
 
 
-@case(InputDataError,
-      "{dir}/communities.gpkg: this is not a GeoPackage: its content is not a SQLite database (was another "
-      "file renamed?). Fix: give the real GeoPackage, or export the layer to GeoPackage again", cli=True)
+@case(
+    InputDataError,
+    "{dir}/communities.gpkg: this is not a GeoPackage: its content is not a SQLite database (was another "
+    "file renamed?). Fix: give the real GeoPackage, or export the layer to GeoPackage again",
+    cli=True,
+)
 def random_bytes_named_gpkg(w):
     """Random bytes saved as communities.gpkg."""
     w.boundaries.write_bytes(np.random.default_rng(5).bytes(4096))
@@ -230,74 +267,94 @@ def truncated_geopackage(w):
     _cut(w.boundaries)
 
 
-@case(InputDataError,
-      "{dir}/communities.shp: the shapefile is incomplete: communities.shp is 1,122 bytes but its header says "
-      "2,244. Fix: " + FIX_COPY, cli=True)
+@case(
+    InputDataError,
+    "{dir}/communities.shp: the shapefile is incomplete: communities.shp is 1,122 bytes but its header says "
+    "2,244. Fix: " + FIX_COPY,
+    cli=True,
+)
 def truncated_shapefile(w):
     """A shapefile whose .shp was cut in half (GDAL alone would read features without geometry)."""
     shp = w.write_boundaries(w.communities(), "communities.shp")
     _cut(shp)
 
 
-@case(InputDataError,
-      "{dir}/communities.shp: the shapefile's .dbf file (attribute table) is missing: communities.dbf is not "
-      "next to it. Fix: " + FIX_SHP_PARTS)
+@case(
+    InputDataError,
+    "{dir}/communities.shp: the shapefile's .dbf file (attribute table) is missing: communities.dbf is not "
+    "next to it. Fix: " + FIX_SHP_PARTS,
+)
 def shapefile_without_dbf(w):
     """A shapefile copied without its .dbf (GDAL alone would read it with no attributes at all)."""
     w.write_boundaries(w.communities(), "communities.shp").with_suffix(".dbf").unlink()
 
 
-@case(InputDataError,
-      "{dir}/communities.shp: the shapefile's .shx file (index) is missing: communities.shx is not next to it. "
-      "Fix: " + FIX_SHP_PARTS)
+@case(
+    InputDataError,
+    "{dir}/communities.shp: the shapefile's .shx file (index) is missing: communities.shx is not next to it. "
+    "Fix: " + FIX_SHP_PARTS,
+)
 def shapefile_without_shx(w):
     """A shapefile copied without its .shx."""
     w.write_boundaries(w.communities(), "communities.shp").with_suffix(".shx").unlink()
 
 
-@case(InputDataError,
-      "{dir}/communities.geojson: cannot read this GeoJSON file: it is not valid JSON: syntax error at line 3, "
-      "column 1. Fix: export the layer to GeoJSON again, or correct the file at that line", cli=True)
+@case(
+    InputDataError,
+    "{dir}/communities.geojson: cannot read this GeoJSON file: it is not valid JSON: syntax error at line 3, "
+    "column 1. Fix: export the layer to GeoJSON again, or correct the file at that line",
+    cli=True,
+)
 def malformed_geojson(w):
     """A hand-edited GeoJSON with a missing closing bracket."""
     w.boundaries = w.dir / "communities.geojson"
-    w.boundaries.write_text('{"type": "FeatureCollection", "features": [\n'
-                            '  {"type": "Feature", "properties": {"code": "1"}, "geometry": null}\n',
-                            encoding="utf-8")
+    w.boundaries.write_text(
+        '{"type": "FeatureCollection", "features": [\n'
+        '  {"type": "Feature", "properties": {"code": "1"}, "geometry": null}\n',
+        encoding="utf-8",
+    )
 
 
-@case(InputDataError,
-      "{dir}/communities.json: cannot read this GeoJSON file: it is JSON but not GeoJSON (it has no \"type\": "
-      "\"FeatureCollection\"). Fix: export the layer to GeoJSON (or GeoPackage) again")
+@case(
+    InputDataError,
+    '{dir}/communities.json: cannot read this GeoJSON file: it is JSON but not GeoJSON (it has no "type": '
+    '"FeatureCollection"). Fix: export the layer to GeoJSON (or GeoPackage) again',
+)
 def json_that_is_not_geojson(w):
     """A JSON file of something else (an API response) given as boundaries."""
     w.boundaries = w.dir / "communities.json"
     w.boundaries.write_text('{"status": "1", "count": "2", "pois": []}', encoding="utf-8")
 
 
-@case(InputDataError, "{dir}/communities.gpkg: the file is empty (0 bytes). "
-      "Fix: check that the right file was given, or copy it again")
+@case(
+    InputDataError,
+    "{dir}/communities.gpkg: the file is empty (0 bytes). Fix: check that the right file was given, or copy it again",
+)
 def zero_byte_file(w):
     """A 0-byte file (a failed download)."""
     w.boundaries.write_bytes(b"")
 
 
-@case(InputDataError, "{dir}/communities.gpkg: the layer is empty. "
-      "Fix: check that the right file and layer were given")
+@case(InputDataError, "{dir}/communities.gpkg: the layer is empty. Fix: check that the right file and layer were given")
 def empty_layer(w):
     """A GeoPackage whose layer has no feature (a filter that matched nothing)."""
     w.write_boundaries(w.communities().iloc[:0], layer="communities")
 
 
-@case(InputDataError, "{dir}/communites.gpkg: file not found (did you mean 'communities.gpkg'?). "
-      "Fix: check the path", cli=True)
+@case(
+    InputDataError,
+    "{dir}/communites.gpkg: file not found (did you mean 'communities.gpkg'?). Fix: check the path",
+    cli=True,
+)
 def file_not_found(w):
     """A misspelt file name."""
     w.boundaries = w.dir / "communites.gpkg"
 
 
-@case(InputDataError, "{dir}/2024/communities.gpkg: file not found: the folder {dir}/2024 does not exist. "
-      "Fix: check the path")
+@case(
+    InputDataError,
+    "{dir}/2024/communities.gpkg: file not found: the folder {dir}/2024 does not exist. Fix: check the path",
+)
 def folder_not_found(w):
     """A path into a folder that does not exist."""
     w.boundaries = w.dir / "2024" / "communities.gpkg"
@@ -306,24 +363,33 @@ def folder_not_found(w):
 # ----------------------------------------------------------- layers
 
 
-@case(InputDataError, "{dir}/communities.gpkg: the file has 2 layers (communities, communities_2019). "
-      "Fix: name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... on the command line)",
-      cli=True)
+@case(
+    InputDataError,
+    "{dir}/communities.gpkg: the file has 2 layers (communities, communities_2019). "
+    "Fix: name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... on the command line)",
+    cli=True,
+)
 def several_layers_no_layer_name(w):
     """A GeoPackage with this year's and an old layer, and no layer named."""
     w.communities().to_file(w.boundaries, layer="communities_2019")
 
 
-@case(InputDataError, "{dir}/communities.gpkg: no layer 'comunities' (did you mean 'communities'?); layers are "
-      "communities, communities_2019. Fix: name one of the file's layers")
+@case(
+    InputDataError,
+    "{dir}/communities.gpkg: no layer 'comunities' (did you mean 'communities'?); layers are "
+    "communities, communities_2019. Fix: name one of the file's layers",
+)
 def wrong_layer_name(w):
     """A misspelt layer name."""
     w.communities().to_file(w.boundaries, layer="communities_2019")
     w.options["boundaries_layer"] = "comunities"
 
 
-@case(TooLargeError, "{dir}/communities.gpkg: the layer has 6 features, more than the limit of 5. "
-      "Fix: clip the layer to the study area, or raise settings.max_input_features")
+@case(
+    TooLargeError,
+    "{dir}/communities.gpkg: the layer has 6 features, more than the limit of 5. "
+    "Fix: clip the layer to the study area, or raise settings.max_input_features",
+)
 def more_features_than_the_limit(w):
     """A layer over settings.max_input_features (5 here): refused before a single feature is read."""
     import pyogrio
@@ -339,15 +405,22 @@ def more_features_than_the_limit(w):
 # ----------------------------------------------------------- CSV
 
 
-@case(InputDataError, "{facilities}: no longitude column (looked for lon, lng, long, longitude, x ...); columns "
-      "are name, category, east, north. Fix: name the longitude column with lon_column= / --lon-column", cli=True)
+@case(
+    InputDataError,
+    "{facilities}: no longitude column (looked for lon, lng, long, longitude, x ...); columns "
+    "are name, category, east, north. Fix: name the longitude column with lon_column= / --lon-column",
+    cli=True,
+)
 def csv_without_lon_lat(w):
     """A CSV whose coordinate columns are called east/north."""
     w.write_facilities(w.facility_table().rename(columns={"lon": "east", "lat": "north"}))
 
 
-@case(InputDataError, "{facilities} feature #2: '104°05′31″' in column 'lon' is not a number (line 3 of the CSV). "
-      "Fix: give decimal degrees such as 104.0657")
+@case(
+    InputDataError,
+    "{facilities} feature #2: '104°05′31″' in column 'lon' is not a number (line 3 of the CSV). "
+    "Fix: give decimal degrees such as 104.0657",
+)
 def csv_non_numeric_coordinates(w):
     """Degrees-minutes-seconds typed into the longitude column."""
     t = w.facility_table()
@@ -355,8 +428,11 @@ def csv_non_numeric_coordinates(w):
     w.write_facilities(t)
 
 
-@case(InputDataError, "{facilities}: cannot read this CSV: line 4 has 5 fields but the header row has 4. Fix: "
-      "quote texts that contain the separator, or save the table again as CSV with one header row")
+@case(
+    InputDataError,
+    "{facilities}: cannot read this CSV: line 4 has 5 fields but the header row has 4. Fix: "
+    "quote texts that contain the separator, or save the table again as CSV with one header row",
+)
 def csv_ragged_row(w):
     """A name with an unquoted comma in it."""
     lines = w.facilities.read_text(encoding="utf-8").splitlines()
@@ -364,23 +440,32 @@ def csv_ragged_row(w):
     w.facilities.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@case(InputDataError, "{facilities}: this CSV is UTF-16 text (as Excel saves 'Unicode text'). Fix: save it from "
-      "Excel as 'CSV UTF-8' (or pass encoding='utf-16' in Python)")
+@case(
+    InputDataError,
+    "{facilities}: this CSV is UTF-16 text (as Excel saves 'Unicode text'). Fix: save it from "
+    "Excel as 'CSV UTF-8' (or pass encoding='utf-16' in Python)",
+)
 def csv_in_utf16(w):
     """A table saved from Excel as 'Unicode text' (UTF-16) and renamed .csv."""
     w.write_facilities(w.facility_table(), encoding="utf-16")
 
 
-@case(CRSError, "{facilities}: a CSV carries no coordinate system. Fix: pass crs='EPSG:4326' (WGS84 / GPS), "
-      "'EPSG:4490' (CGCS2000), 'gcj02' (Amap, Tencent) or 'bd09' (Baidu)")
+@case(
+    CRSError,
+    "{facilities}: a CSV carries no coordinate system. Fix: pass crs='EPSG:4326' (WGS84 / GPS), "
+    "'EPSG:4490' (CGCS2000), 'gcj02' (Amap, Tencent) or 'bd09' (Baidu)",
+)
 def csv_without_crs(w):
     """A CSV of longitudes/latitudes with no --facilities-crs."""
     del w.options["facilities_crs"]
 
 
-@case(InputDataError, "{facilities} feature #1: longitude and latitude look swapped (x=30.68, y=104.09 would be "
-      "in China the other way round). Fix: swap the longitude and latitude columns (or name them with "
-      "lon_column= / --lon-column and lat_column= / --lat-column)")
+@case(
+    InputDataError,
+    "{facilities} feature #1: longitude and latitude look swapped (x=30.68, y=104.09 would be "
+    "in China the other way round). Fix: swap the longitude and latitude columns (or name them with "
+    "lon_column= / --lon-column and lat_column= / --lat-column)",
+)
 def lon_lat_swapped(w):
     """An Excel export whose lon and lat columns were exchanged."""
     t = w.facility_table()
@@ -388,10 +473,13 @@ def lon_lat_swapped(w):
     w.write_facilities(t)
 
 
-@case(InputDataError, "{facilities} feature #1: coordinates out of range for longitude/latitude (x=412345, "
-      "y=3395678); they look like metres of a projected coordinate system. Fix: check the coordinate columns, or "
-      "declare the layer's real coordinate system with crs= (e.g. 'EPSG:4544', CGCS2000 / 3-degree "
-      "Gauss-Krüger CM 105E, used around Chengdu)")
+@case(
+    InputDataError,
+    "{facilities} feature #1: coordinates out of range for longitude/latitude (x=412345, "
+    "y=3395678); they look like metres of a projected coordinate system. Fix: check the coordinate columns, or "
+    "declare the layer's real coordinate system with crs= (e.g. 'EPSG:4544', CGCS2000 / 3-degree "
+    "Gauss-Krüger CM 105E, used around Chengdu)",
+)
 def lon_lat_out_of_range(w):
     """Gauss-Krüger metres in the lon/lat columns, declared as WGS84."""
     t = w.facility_table()
@@ -402,16 +490,23 @@ def lon_lat_out_of_range(w):
 # ----------------------------------------------------------- facility categories
 
 
-@case(InputDataError, "{facilities}: no category column 'category' (did you mean 'catgory'?); columns are name, "
-      "catgory, lon, lat. Fix: name the category column with category_column= / --category-column", cli=True)
+@case(
+    InputDataError,
+    "{facilities}: no category column 'category' (did you mean 'catgory'?); columns are name, "
+    "catgory, lon, lat. Fix: name the category column with category_column= / --category-column",
+    cli=True,
+)
 def category_column_missing(w):
     """The category column misspelt in the file."""
     w.write_facilities(w.facility_table().rename(columns={"category": "catgory"}))
 
 
-@case(InputDataError, "{facilities}: the category column 'category' holds only numbers (e.g. 141204); it must "
-      "hold facility types such as kindergarten / 幼儿园. Fix: name the column of facility types with "
-      "category_column= / --category-column (text columns: name, type_name), or replace the codes by type names")
+@case(
+    InputDataError,
+    "{facilities}: the category column 'category' holds only numbers (e.g. 141204); it must "
+    "hold facility types such as kindergarten / 幼儿园. Fix: name the column of facility types with "
+    "category_column= / --category-column (text columns: name, type_name), or replace the codes by type names",
+)
 def category_column_of_numbers(w):
     """Amap type codes (141204 = kindergarten) where type names are expected."""
     t = w.facility_table()
@@ -420,8 +515,11 @@ def category_column_of_numbers(w):
     w.write_facilities(t)
 
 
-@case(InputDataError, "{facilities}: the category column 'category' is empty. Fix: fill in 'category' with the "
-      "facility type (e.g. kindergarten / 幼儿园)")
+@case(
+    InputDataError,
+    "{facilities}: the category column 'category' is empty. Fix: fill in 'category' with the "
+    "facility type (e.g. kindergarten / 幼儿园)",
+)
 def category_column_empty(w):
     """A category column with nothing in it."""
     t = w.facility_table()
@@ -432,18 +530,25 @@ def category_column_empty(w):
 # ----------------------------------------------------------- households and floor areas
 
 
-@case(InputDataError, "{boundaries}: no households column 'households' or residents column 'residents' "
-      "(columns are code, name), and no demand layer or population raster was given. Fix: name the column of "
-      "households (--households-column) or residents (--residents-column), or give a demand layer (--demand) or a "
-      "population raster (--population)", cli=True)
+@case(
+    InputDataError,
+    "{boundaries}: no households column 'households' or residents column 'residents' "
+    "(columns are code, name), and no demand layer or population raster was given. Fix: name the column of "
+    "households (--households-column) or residents (--residents-column), or give a demand layer (--demand) or a "
+    "population raster (--population)",
+    cli=True,
+)
 def no_households_and_no_demand(w):
     """Boundaries with neither households nor residents, and no demand layer."""
     w.write_boundaries(w.communities().drop(columns=["households", "residents"]), layer="communities")
 
 
-@case(InputDataError, "{boundaries}: the 'households' column is empty for every community, and no demand layer or "
-      "population raster was given. Fix: name the column of households (--households-column) or residents "
-      "(--residents-column), or give a demand layer (--demand) or a population raster (--population)")
+@case(
+    InputDataError,
+    "{boundaries}: the 'households' column is empty for every community, and no demand layer or "
+    "population raster was given. Fix: name the column of households (--households-column) or residents "
+    "(--residents-column), or give a demand layer (--demand) or a population raster (--population)",
+)
 def households_all_empty(w):
     """A households column with no value in it (and no residents column)."""
     c = w.communities().drop(columns=["residents"])
@@ -451,8 +556,11 @@ def households_all_empty(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(InputDataError, "{boundaries} feature #3 (code=510106030008): '约1800' in the households column "
-      "'households' is not a number. Fix: put a number (or leave it empty) in 'households'")
+@case(
+    InputDataError,
+    "{boundaries} feature #3 (code=510106030008): '约1800' in the households column "
+    "'households' is not a number. Fix: put a number (or leave it empty) in 'households'",
+)
 def households_as_text(w):
     """A household count typed as '约1800' (about 1800)."""
     c = w.communities()
@@ -461,8 +569,11 @@ def households_as_text(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(InputDataError, "{boundaries} feature #2 (code=510106030001): -1420 in the households column 'households' "
-      "is negative. Fix: correct 'households' (it must be 0 or more)")
+@case(
+    InputDataError,
+    "{boundaries} feature #2 (code=510106030001): -1420 in the households column 'households' "
+    "is negative. Fix: correct 'households' (it must be 0 or more)",
+)
 def households_negative(w):
     """A negative household count."""
     c = w.communities()
@@ -470,8 +581,12 @@ def households_negative(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(InputDataError, "{facilities} feature #2: '600平米' in the facility floor area column 'floor_area_m2' is not "
-      "a number. Fix: put a number (or leave it empty) in 'floor_area_m2'", cli=True)
+@case(
+    InputDataError,
+    "{facilities} feature #2: '600平米' in the facility floor area column 'floor_area_m2' is not "
+    "a number. Fix: put a number (or leave it empty) in 'floor_area_m2'",
+    cli=True,
+)
 def floor_area_as_text(w):
     """A floor area with its unit typed in."""
     t = w.facility_table()
@@ -480,8 +595,11 @@ def floor_area_as_text(w):
     w.write_facilities(t)
 
 
-@case(InputDataError, "{facilities} feature #1: -800 in the facility floor area column 'floor_area_m2' is "
-      "negative. Fix: correct 'floor_area_m2' (it must be 0 or more)")
+@case(
+    InputDataError,
+    "{facilities} feature #1: -800 in the facility floor area column 'floor_area_m2' is "
+    "negative. Fix: correct 'floor_area_m2' (it must be 0 or more)",
+)
 def floor_area_negative(w):
     """A negative floor area."""
     t = w.facility_table()
@@ -490,8 +608,11 @@ def floor_area_negative(w):
     w.write_facilities(t)
 
 
-@case(InputDataError, "{dir}/demand.gpkg: no demand weight column 'households' (did you mean 'household'?); "
-      "columns are household. Fix: name the demand weight column with weight_column= / --weight-column")
+@case(
+    InputDataError,
+    "{dir}/demand.gpkg: no demand weight column 'households' (did you mean 'household'?); "
+    "columns are household. Fix: name the demand weight column with weight_column= / --weight-column",
+)
 def demand_weight_column_missing(w):
     """A demand layer whose weight column is 'household', asked for as 'households'."""
     pts = w.communities().to_crs(GK).geometry.representative_point()
@@ -500,15 +621,23 @@ def demand_weight_column_missing(w):
     w.options["weight_column"] = "households"
 
 
-@case(InputDataError, "{boundaries}: no community id column 'cod' (did you mean 'code'?); columns are code, name, "
-      "households, residents. Fix: name the community id column with id_column= / --id-column", cli=True)
+@case(
+    InputDataError,
+    "{boundaries}: no community id column 'cod' (did you mean 'code'?); columns are code, name, "
+    "households, residents. Fix: name the community id column with id_column= / --id-column",
+    cli=True,
+)
 def id_column_missing(w):
     """A misspelt id column."""
     w.options["id_column"] = "cod"
 
 
-@case(InputDataError, "{boundaries}: community id code=510106030001 appears more than once (features #2, #3). "
-      "Fix: make 'code' unique, or choose another id column", cli=True)
+@case(
+    InputDataError,
+    "{boundaries}: community id code=510106030001 appears more than once (features #2, #3). "
+    "Fix: make 'code' unique, or choose another id column",
+    cli=True,
+)
 def duplicate_community_ids(w):
     """Two communities with the same code (a copy-paste slip)."""
     c = w.communities()
@@ -516,8 +645,10 @@ def duplicate_community_ids(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(InputDataError, "{boundaries} feature #4: the community id column 'code' is empty here. "
-      "Fix: fill in 'code' for every community")
+@case(
+    InputDataError,
+    "{boundaries} feature #4: the community id column 'code' is empty here. Fix: fill in 'code' for every community",
+)
 def community_id_empty(w):
     """A community without a code."""
     c = w.communities()
@@ -528,18 +659,26 @@ def community_id_empty(w):
 # ----------------------------------------------------------- coordinate systems
 
 
-@case(CRSError, "{dir}/communities.shp: the layer has no coordinate system. Fix: the shapefile has no .prj file: "
-      "add the one that belongs to it, or declare the coordinate system with crs= (--boundaries-crs, "
-      "--facilities-crs ... on the command line), e.g. 'EPSG:4490' (CGCS2000), 'EPSG:4326' (WGS84), 'gcj02' "
-      "(Amap/Tencent) or 'bd09' (Baidu)", cli=True)
+@case(
+    CRSError,
+    "{dir}/communities.shp: the layer has no coordinate system. Fix: the shapefile has no .prj file: "
+    "add the one that belongs to it, or declare the coordinate system with crs= (--boundaries-crs, "
+    "--facilities-crs ... on the command line), e.g. 'EPSG:4490' (CGCS2000), 'EPSG:4326' (WGS84), 'gcj02' "
+    "(Amap/Tencent) or 'bd09' (Baidu)",
+    cli=True,
+)
 def shapefile_without_prj(w):
     """A shapefile copied without its .prj."""
     w.write_boundaries(w.communities(), "communities.shp").with_suffix(".prj").unlink()
 
 
-@case(CRSError, "{facilities}: unknown coordinate system 'EPSG:45444'. Fix: use one of: gcj02 (also amap, gaode, "
-      "tencent), bd09 (also baidu), wgs84, cgcs2000, an EPSG code such as EPSG:4544 or 4326, a WKT or PROJ string, "
-      "or a pyproj.CRS", cli=True)
+@case(
+    CRSError,
+    "{facilities}: unknown coordinate system 'EPSG:45444'. Fix: use one of: gcj02 (also amap, gaode, "
+    "tencent), bd09 (also baidu), wgs84, cgcs2000, an EPSG code such as EPSG:4544 or 4326, a WKT or PROJ string, "
+    "or a pyproj.CRS",
+    cli=True,
+)
 def unknown_crs_code(w):
     """A mistyped EPSG code for the facilities."""
     w.options["facilities_crs"] = "EPSG:45444"
@@ -549,14 +688,22 @@ def _bus_stops_in_gcj02(w):
     fac = gpd.read_file(DATA / "facilities" / "chengdu_facilities_osm.gpkg", layer="facilities")
     fac = fac[fac["category"] == "bus_stop"].to_crs(4326)  # on the street, as most POIs are
     x, y = wgs84_to_gcj02(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
-    w.write_facilities(pd.DataFrame({"name": fac["name"].to_numpy(), "category": "bus_stop",
-                                     "lon": np.round(x, 7), "lat": np.round(y, 7)}), "amap_bus_stops.csv")
+    w.write_facilities(
+        pd.DataFrame(
+            {"name": fac["name"].to_numpy(), "category": "bus_stop", "lon": np.round(x, 7), "lat": np.round(y, 7)}
+        ),
+        "amap_bus_stops.csv",
+    )
 
 
-@case(CRSError, "{dir}/amap_bus_stops.csv: these points look like GCJ-02 (Amap/Tencent) coordinates declared as "
-      "WGS84: as declared their median distance to the nearest street is 29 m (31% within 20 m); converted from "
-      "gcj02 (360 m away) it is 8 m (87% within 20 m). Fix: read the layer with crs='gcj02' (--facilities-crs "
-      "gcj02)", cli=True)
+@case(
+    CRSError,
+    "{dir}/amap_bus_stops.csv: these points look like GCJ-02 (Amap/Tencent) coordinates declared as "
+    "WGS84: as declared their median distance to the nearest street is 29 m (31% within 20 m); converted from "
+    "gcj02 (360 m away) it is 8 m (87% within 20 m). Fix: read the layer with crs='gcj02' (--facilities-crs "
+    "gcj02)",
+    cli=True,
+)
 def gcj02_declared_as_wgs84(w):
     """The demo's bus stops shifted into GCJ-02 (as Amap exports them) but declared as WGS84."""
     _bus_stops_in_gcj02(w)
@@ -569,8 +716,12 @@ def _names_read_right(result, w):
     assert result.assessment.communities["name"].tolist() == NAMES
 
 
-@case(None, "{dir}/communities.shp: no .cpg file: attribute text read as GBK (GB18030)", code="encoding_guessed",
-      check=_names_read_right)
+@case(
+    None,
+    "{dir}/communities.shp: no .cpg file: attribute text read as GBK (GB18030)",
+    code="encoding_guessed",
+    check=_names_read_right,
+)
 def gbk_shapefile_without_cpg(w):
     """A shapefile written in GBK (as ArcGIS does in China) and copied without its .cpg."""
     shp = w.write_boundaries(w.communities(), "communities.shp", encoding="GBK")
@@ -597,8 +748,13 @@ def _repaired(result, w):
     assert result.assessment.communities.geometry.is_valid.all()
 
 
-@case(None, "{boundaries} feature #2 (code=510106030001): 1 boundary was invalid and repaired (it crosses "
-      "itself); check the repaired shape", code="repaired_geometry", check=_repaired)
+@case(
+    None,
+    "{boundaries} feature #2 (code=510106030001): 1 boundary was invalid and repaired (it crosses "
+    "itself); check the repaired shape",
+    code="repaired_geometry",
+    check=_repaired,
+)
 def bow_tie_polygon(w):
     """A boundary digitised as a bow-tie (its ring crosses itself)."""
     c = w.communities()
@@ -607,20 +763,25 @@ def bow_tie_polygon(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(None, "{dir}/facilities.gpkg feature #3: 1 facility is a polygon; a point inside it was used",
-      code="polygon_as_point")
+@case(
+    None,
+    "{dir}/facilities.gpkg feature #3: 1 facility is a polygon; a point inside it was used",
+    code="polygon_as_point",
+)
 def facility_as_polygon(w):
     """A school given as its campus polygon (a point inside it is used)."""
     t = w.facility_table()
     pts = gpd.GeoSeries(shapely.points(t["lon"].astype(float), t["lat"].astype(float)), crs=4326).to_crs(GK)
     geoms = np.array(pts.values, dtype=object)
     geoms[2] = shapely.box(pts.x[2] - 40, pts.y[2] - 30, pts.x[2] + 40, pts.y[2] + 30)
-    w.write_facilities(gpd.GeoDataFrame(t.drop(columns=["lon", "lat"]), geometry=geoms, crs=GK),
-                       "facilities.gpkg")
+    w.write_facilities(gpd.GeoDataFrame(t.drop(columns=["lon", "lat"]), geometry=geoms, crs=GK), "facilities.gpkg")
 
 
-@case(None, "{facilities} feature #4: 1 facility has no category; it is kept in the outputs but not used",
-      code="no_category")
+@case(
+    None,
+    "{facilities} feature #4: 1 facility has no category; it is kept in the outputs but not used",
+    code="no_category",
+)
 def facility_without_category(w):
     """One facility whose category cell was left empty."""
     t = w.facility_table()
@@ -628,8 +789,13 @@ def facility_without_category(w):
     w.write_facilities(t)
 
 
-@case(None, "{boundaries} feature #5 (code=510108006002): 1 boundary has no geometry; it is kept in the outputs "
-      "with no results", code="empty_geometry", check=_all_kept)
+@case(
+    None,
+    "{boundaries} feature #5 (code=510108006002): 1 boundary has no geometry; it is kept in the outputs "
+    "with no results",
+    code="empty_geometry",
+    check=_all_kept,
+)
 def empty_geometry(w):
     """A community row without a polygon."""
     c = w.communities()
@@ -637,8 +803,11 @@ def empty_geometry(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(None, "{boundaries}: 6 boundaries had Z values (3D); the Z values were dropped (distances are measured on "
-      "the map plane)", code="dropped_z")
+@case(
+    None,
+    "{boundaries}: 6 boundaries had Z values (3D); the Z values were dropped (distances are measured on the map plane)",
+    code="dropped_z",
+)
 def boundaries_in_3d(w):
     """Boundaries exported from a 3D (PolygonZ) layer."""
     c = w.communities()
@@ -646,9 +815,12 @@ def boundaries_in_3d(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(InputDataError, "{boundaries} feature #3 (code=510106030008): a community boundary must be a polygon, this is a "
-      "MultiLineString. "
-      "Fix: give community boundaries as (multi)polygons")
+@case(
+    InputDataError,
+    "{boundaries} feature #3 (code=510106030008): a community boundary must be a polygon, this is a "
+    "MultiLineString. "
+    "Fix: give community boundaries as (multi)polygons",
+)
 def boundaries_as_lines(w):
     """Community outlines as lines, not polygons."""
     c = w.communities()
@@ -657,20 +829,27 @@ def boundaries_as_lines(w):
     w.write_boundaries(c, layer="communities")
 
 
-@case(InputDataError, "{facilities} feature #2: one of the facilities is a MultiPoint of 2 points. Fix: give one "
-      "point per feature (split multipart features, e.g. 'explode' in QGIS)", cli=True)
+@case(
+    InputDataError,
+    "{facilities} feature #2: one of the facilities is a MultiPoint of 2 points. Fix: give one "
+    "point per feature (split multipart features, e.g. 'explode' in QGIS)",
+    cli=True,
+)
 def multipart_facility(w):
     """A school with two campuses stored as one MultiPoint feature."""
     t = w.facility_table()
     pts = shapely.points(t["lon"].astype(float), t["lat"].astype(float))
     pts[1] = shapely.multipoints([pts[1], pts[2]])
-    w.write_facilities(gpd.GeoDataFrame(t.drop(columns=["lon", "lat"]), geometry=pts, crs=4326),
-                       "facilities.gpkg")
+    w.write_facilities(gpd.GeoDataFrame(t.drop(columns=["lon", "lat"]), geometry=pts, crs=4326), "facilities.gpkg")
 
 
-@case(None, "{boundaries}: 5 pairs of community boundaries overlap by more than 1 m² (first: #1 "
-      "(code=510108002003) and #2 (code=510106030001), 2,497 m²); what lies in an overlap may be counted for both "
-      "communities", code="overlapping_boundaries")
+@case(
+    None,
+    "{boundaries}: 5 pairs of community boundaries overlap by more than 1 m² (first: #1 "
+    "(code=510108002003) and #2 (code=510106030001), 2,497 m²); what lies in an overlap may be counted for both "
+    "communities",
+    code="overlapping_boundaries",
+)
 def overlapping_boundaries(w):
     """石油社区 drawn 30 m too large, over all its neighbours."""
     c = w.communities().to_crs(GK)
@@ -678,8 +857,12 @@ def overlapping_boundaries(w):
     w.write_boundaries(c.to_crs(4490), layer="communities")
 
 
-@case(None, "{boundaries}: the community boundaries leave 1 gap between communities larger than 100 m² (31,459 m², "
-      "near lon 104.09263, lat 30.67706); demand in a gap belongs to no community", code="boundary_gaps")
+@case(
+    None,
+    "{boundaries}: the community boundaries leave 1 gap between communities larger than 100 m² (31,459 m², "
+    "near lon 104.09263, lat 30.67706); demand in a gap belongs to no community",
+    code="boundary_gaps",
+)
 def gaps_between_boundaries(w):
     """石油社区 drawn 10 m inside its neighbours' edges, leaving a ring of land in no community."""
     c = w.communities().to_crs(GK)
@@ -690,8 +873,12 @@ def gaps_between_boundaries(w):
 # ----------------------------------------------------------- where facilities are
 
 
-@case(None, "{facilities} feature #6: 1 facility lies outside every community boundary; it still serves the "
-      "communities it can reach", code="facility_outside")
+@case(
+    None,
+    "{facilities} feature #6: 1 facility lies outside every community boundary; it still serves the "
+    "communities it can reach",
+    code="facility_outside",
+)
 def facility_outside_every_boundary(w):
     """A kindergarten across the road from the study area (on a street, outside every community)."""
     t = w.facility_table()
@@ -699,8 +886,11 @@ def facility_outside_every_boundary(w):
     w.write_facilities(t)
 
 
-@case(None, "{facilities}: 1 facility is more than 250 m from every street (e.g. #6: 6060 m); it gets no "
-      "distance", code="unsnapped")
+@case(
+    None,
+    "{facilities}: 1 facility is more than 250 m from every street (e.g. #6: 6060 m); it gets no distance",
+    code="unsnapped",
+)
 def facility_beyond_max_snap(w):
     """A kindergarten whose point is kilometres off the mapped streets (a typo in its longitude)."""
     t = w.facility_table()
@@ -711,43 +901,63 @@ def facility_beyond_max_snap(w):
 # ----------------------------------------------------------- the walking network
 
 
-@case(None, "{network}: the walking network falls into 39 unconnected parts; kept the largest (3,057 nodes, "
-      "863.7 km) and dropped 38 smaller ones (9.60 km of street); pass keep_components='all' to keep them",
-      code="network_components")
+@case(
+    None,
+    "{network}: the walking network falls into 39 unconnected parts; kept the largest (3,057 nodes, "
+    "863.7 km) and dropped 38 smaller ones (9.60 km of street); pass keep_components='all' to keep them",
+    code="network_components",
+)
 def network_in_several_parts(w):
     """The demo network itself: 38 small islands (closed campuses, cut at the extract's edge)."""
     w.monkeypatch.setattr(settings, "use_cache", False)  # a cached network does not warn again
 
 
-@case(NetworkError, "{network}: the file holds no walkable way (1 highway way, none walkable). Fix: use an OSM "
-      "extract that covers the study area's streets and footpaths", cli=True)
+@case(
+    NetworkError,
+    "{network}: the file holds no walkable way (1 highway way, none walkable). Fix: use an OSM "
+    "extract that covers the study area's streets and footpaths",
+    cli=True,
+)
 def network_without_walkable_way(w):
     """An OSM file whose only highway is a motorway."""
     w.network = w.dir / "motorway.osm"
     w.network.write_text(
         "<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>"
         "<node id='1' lat='30.67' lon='104.08'/><node id='2' lat='30.68' lon='104.08'/>"
-        "<way id='9'><nd ref='1'/><nd ref='2'/><tag k='highway' v='motorway'/></way></osm>", encoding="utf-8")
+        "<way id='9'><nd ref='1'/><nd ref='2'/><tag k='highway' v='motorway'/></way></osm>",
+        encoding="utf-8",
+    )
 
 
-@case(NetworkError, "{dir}/streets.txt: unknown network file type '.txt'. Fix: give an OSM XML (.osm, .osm.gz, "
-      ".osm.bz2), OSM PBF (.osm.pbf) or GraphML (.graphml) file", cli=True)
+@case(
+    NetworkError,
+    "{dir}/streets.txt: unknown network file type '.txt'. Fix: give an OSM XML (.osm, .osm.gz, "
+    ".osm.bz2), OSM PBF (.osm.pbf) or GraphML (.graphml) file",
+    cli=True,
+)
 def network_of_unknown_type(w):
     """A text file given as the network."""
     w.network = w.dir / "streets.txt"
     w.network.write_text("中山路, 人民路\n", encoding="utf-8")
 
 
-@case(NetworkError, "{dir}/chengdu.osm.gz: cannot read this OSM file (the compressed file is cut short or "
-      "damaged: it cannot be decompressed to its end). Fix: " + FIX_OSM, cli=True)
+@case(
+    NetworkError,
+    "{dir}/chengdu.osm.gz: cannot read this OSM file (the compressed file is cut short or "
+    "damaged: it cannot be decompressed to its end). Fix: " + FIX_OSM,
+    cli=True,
+)
 def network_truncated_gzip(w):
     """The demo network cut short by an interrupted download."""
     w.network = w.dir / "chengdu.osm.gz"
     w.network.write_bytes(CHENGDU_OSM.read_bytes()[:200_000])
 
 
-@case(NetworkError, "{dir}/chengdu.osm: cannot read this OSM file (the OSM XML ends before its closing </osm> "
-      "tag, so the file is incomplete). Fix: " + FIX_OSM)
+@case(
+    NetworkError,
+    "{dir}/chengdu.osm: cannot read this OSM file (the OSM XML ends before its closing </osm> "
+    "tag, so the file is incomplete). Fix: " + FIX_OSM,
+)
 def network_truncated_xml(w):
     """Uncompressed OSM XML cut short."""
     w.network = w.dir / "chengdu.osm"
@@ -771,25 +981,36 @@ source = "district plan 2024"
 """
 
 
-@case(ProfileError, "no profile named 'meishna'. Fix: did you mean 'meishan'? Shipped profiles: "
-      f"{SHIPPED}; or give the path of a .toml file", cli=True)
+@case(
+    ProfileError,
+    "no profile named 'meishna'. Fix: did you mean 'meishan'? Shipped profiles: "
+    f"{SHIPPED}; or give the path of a .toml file",
+    cli=True,
+)
 def unknown_profile_name(w):
     """A misspelt shipped profile name."""
     w.options["standard"] = "meishna"
 
 
-@case(ProfileError, "{dir}/my_district.toml: [categories.kindergarten] radius: unknown field. "
-      "Fix: did you mean 'radius_m'?")
+@case(
+    ProfileError,
+    "{dir}/my_district.toml: [categories.kindergarten] radius: unknown field. Fix: did you mean 'radius_m'?",
+)
 def profile_with_typo_field(w):
     """A district profile that changes the kindergarten radius, with 'radius' for 'radius_m'."""
     path = w.dir / "my_district.toml"
-    path.write_text(PROFILE_HEAD + 'extends = "meishan"\n\n[categories.kindergarten]\nradius = 500\n'
-                    'source = "district plan 2024"\n', encoding="utf-8")
+    path.write_text(
+        PROFILE_HEAD + 'extends = "meishan"\n\n[categories.kindergarten]\nradius = 500\n'
+        'source = "district plan 2024"\n',
+        encoding="utf-8",
+    )
     w.options["standard"] = path
 
 
-@case(ProfileError, "{dir}/profiles/my_district.toml: extends: '../base.toml' contains a path separator. "
-      "Fix: " + FIX_EXTENDS)
+@case(
+    ProfileError,
+    "{dir}/profiles/my_district.toml: extends: '../base.toml' contains a path separator. Fix: " + FIX_EXTENDS,
+)
 def profile_extends_escapes_its_folder(w):
     """A profile that tries to extend a file outside its own folder."""
     (w.dir / "profiles").mkdir()
@@ -801,9 +1022,12 @@ def profile_extends_escapes_its_folder(w):
 # ----------------------------------------------------------- population raster
 
 
-@case(TooLargeError, "{dir}/worldpop.tif: the raster window covering the communities has 575 cells (23 × 25), "
-      "more than the limit of 100. Fix: clip the raster to the study area (gdal_translate -projwin), or raise "
-      "settings.max_raster_cells")
+@case(
+    TooLargeError,
+    "{dir}/worldpop.tif: the raster window covering the communities has 575 cells (23 × 25), "
+    "more than the limit of 100. Fix: clip the raster to the study area (gdal_translate -projwin), or raise "
+    "settings.max_raster_cells",
+)
 def raster_window_over_the_limit(w):
     """A population raster whose window over the communities is larger than settings.max_raster_cells."""
     import rasterio
@@ -812,9 +1036,17 @@ def raster_window_over_the_limit(w):
     x0, y0, x1, y1 = c.total_bounds
     size = 100.0
     width, height = int(np.ceil((x1 - x0) / size)) + 2, int(np.ceil((y1 - y0) / size)) + 2
-    with rasterio.open(w.dir / "worldpop.tif", "w", driver="GTiff", width=width, height=height, count=1,
-                       dtype="float32", crs=GK,
-                       transform=rasterio.Affine(size, 0, x0 - size, 0, -size, y1 + size)) as dst:
+    with rasterio.open(
+        w.dir / "worldpop.tif",
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs=GK,
+        transform=rasterio.Affine(size, 0, x0 - size, 0, -size, y1 + size),
+    ) as dst:
         dst.write(np.full((height, width), 5.0, dtype="float32"), 1)
     w.monkeypatch.setattr(settings, "max_raster_cells", 100)
     w.options["population"] = w.dir / "worldpop.tif"
@@ -878,8 +1110,9 @@ def test_bad_input_on_the_command_line(bad: Case, good_inputs: Inputs, network_c
     w = good_inputs
     bad.make(w)
     env = dict(os.environ, SERVICECIRCLE_CACHE=str(network_cache))
-    r = subprocess.run([sys.executable, "-m", "servicecircle.cli", *w.cli_args()], capture_output=True,
-                       text=True, env=env, cwd=w.dir)
+    r = subprocess.run(
+        [sys.executable, "-m", "servicecircle.cli", *w.cli_args()], capture_output=True, text=True, env=env, cwd=w.dir
+    )
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
     assert r.stderr.endswith("\n") and r.stderr.count("\n") == 1, r.stderr
@@ -900,8 +1133,12 @@ def _warning_codes_in_source() -> set[str]:
     codes = set()
     for path in (ROOT / "src" / "servicecircle").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None))
-                    in ("warn_data", "DataWarning") and node.args and isinstance(node.args[0], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("warn_data", "DataWarning")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 codes.add(node.args[0].value)
     return codes
 

@@ -7,20 +7,19 @@ import sys
 import warnings
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
 from servicecircle.cli import main
-from servicecircle.network import network_from_arrays
 
 from .conftest import DATA
 
 
 def run_cli(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "servicecircle.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "servicecircle.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env
+    )
 
 
 @pytest.fixture
@@ -38,8 +37,9 @@ def small_inputs(tmp_path, oakland_osm):
     comm_path = tmp_path / "communities.gpkg"
     comm.to_crs(4326).to_file(comm_path, layer="communities")
     pts = gpd.GeoSeries(shapely.points([[mx - 200, my], [mx + 300, my + 100]]), crs=net.crs).to_crs(4326)
-    fac = pd.DataFrame({"name": ["K1", "K2"], "category": ["kindergarten", "幼儿园"],
-                        "lon": pts.x.round(7), "lat": pts.y.round(7)})
+    fac = pd.DataFrame(
+        {"name": ["K1", "K2"], "category": ["kindergarten", "幼儿园"], "lon": pts.x.round(7), "lat": pts.y.round(7)}
+    )
     fac_path = tmp_path / "facilities.csv"
     fac.to_csv(fac_path, index=False)
     return comm_path, fac_path
@@ -48,8 +48,22 @@ def small_inputs(tmp_path, oakland_osm):
 def test_run_writes_the_three_outputs(small_inputs, oakland_osm, tmp_path):
     comm, fac = small_inputs
     out = tmp_path / "out"
-    r = run_cli("run", "--boundaries", comm, "--facilities", fac, "--facilities-crs", "EPSG:4326",
-                "--network", oakland_osm, "--id-column", "cid", "--out", out, "--quiet")
+    r = run_cli(
+        "run",
+        "--boundaries",
+        comm,
+        "--facilities",
+        fac,
+        "--facilities-crs",
+        "EPSG:4326",
+        "--network",
+        oakland_osm,
+        "--id-column",
+        "cid",
+        "--out",
+        out,
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     for name in ("shortfall.gpkg", "gap_map.html", "summary.csv"):
         assert (out / name).stat().st_size > 0
@@ -60,8 +74,9 @@ def test_run_writes_the_three_outputs(small_inputs, oakland_osm, tmp_path):
 
 def test_csv_without_crs_is_one_line_and_exit_2(small_inputs, oakland_osm, tmp_path):
     comm, fac = small_inputs
-    r = run_cli("run", "--boundaries", comm, "--facilities", fac, "--network", oakland_osm,
-                "--out", tmp_path / "o", "--quiet")
+    r = run_cli(
+        "run", "--boundaries", comm, "--facilities", fac, "--network", oakland_osm, "--out", tmp_path / "o", "--quiet"
+    )
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
     assert r.stderr.strip() == (
@@ -74,8 +89,22 @@ def test_csv_without_crs_is_one_line_and_exit_2(small_inputs, oakland_osm, tmp_p
 
 def test_missing_category_column_names_the_columns(small_inputs, oakland_osm, tmp_path):
     comm, fac = small_inputs
-    r = run_cli("run", "--boundaries", comm, "--facilities", fac, "--facilities-crs", "EPSG:4326",
-                "--category-column", "catgory", "--network", oakland_osm, "--out", tmp_path / "o", "-q")
+    r = run_cli(
+        "run",
+        "--boundaries",
+        comm,
+        "--facilities",
+        fac,
+        "--facilities-crs",
+        "EPSG:4326",
+        "--category-column",
+        "catgory",
+        "--network",
+        oakland_osm,
+        "--out",
+        tmp_path / "o",
+        "-q",
+    )
     assert r.returncode == 2
     assert "no category column 'catgory' (did you mean 'category'?)" in r.stderr
 

@@ -12,7 +12,6 @@ import gzip
 import math
 import warnings
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -273,9 +272,7 @@ def test_transform_geometry_array_keeps_z():
 
 
 def test_transform_geometry_array_geoseries_and_single_geometry():
-    series = gpd.GeoSeries(
-        [Point(104.06, 30.66), Point(-0.1276, 51.5072)], index=["a", "b"], crs="EPSG:4326", name="g"
-    )
+    series = gpd.GeoSeries([Point(104.06, 30.66), Point(-0.1276, 51.5072)], index=["a", "b"], crs="EPSG:4326", name="g")
     out = transform_geometry_array(series, bd09_to_wgs84)
     assert isinstance(out, gpd.GeoSeries)
     assert list(out.index) == ["a", "b"] and out.name == "g" and out.crs == series.crs
@@ -538,9 +535,7 @@ def _osm_park_centroid(name: str) -> tuple[float, float]:
     else:  # pragma: no cover
         raise AssertionError(f"no OSM park way named {name}")
     nodes = {
-        n.get("id"): (float(n.get("lon")), float(n.get("lat")))
-        for n in root.iter("node")
-        if n.get("id") in set(refs)
+        n.get("id"): (float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node") if n.get("id") in set(refs)
     }
     # centroid in a metric projection (UTM 48N), independent of the code under test
     to_utm = pyproj.Transformer.from_crs(4326, 32648, always_xy=True)
@@ -570,8 +565,10 @@ def test_choose_metric_crs_refuses_mercator(spec):
         choose_metric_crs(None, crs=spec)
 
 
-@pytest.mark.parametrize("src,dst", [(4326, 4544), (4544, 4326), (4326, 32648), (32648, 4326), (4490, 4326),
-                                     (4326, 4490), (4544, 4490), (4326, 3857)])
+@pytest.mark.parametrize(
+    "src,dst",
+    [(4326, 4544), (4544, 4326), (4326, 32648), (32648, 4326), (4490, 4326), (4326, 4490), (4544, 4490), (4326, 3857)],
+)
 def test_transform_xy_equals_pyproj_and_reuses_its_transformers(src, dst):
     from servicecircle.coords import transform_xy
 
@@ -591,7 +588,8 @@ def test_to_crs_is_geopandas_to_crs():
     frame = gpd.GeoDataFrame(
         {"name": ["a", "b", "c", "d"], "n": [1, 2, 3, 4]},
         geometry=[Point(104.05, 30.65), Polygon([(104, 30.6), (104.1, 30.6), (104.1, 30.7)]), None, Point()],
-        crs=4326)
+        crs=4326,
+    )
     frame.attrs["source"] = "here"
     got = to_crs(frame, "EPSG:4544")
     want = frame.to_crs("EPSG:4544")

@@ -39,7 +39,10 @@ def test_two_points_on_one_edge_go_straight_along_it():
     # shorter than leaving by either end
     coords = np.array([[0, 0], [0, 500], [100, 500], [100, 0]], dtype=float)
     net = network_from_arrays(
-        np.array([[0.0, 0.0], [100.0, 0.0]]), [0], [1], CRS,
+        np.array([[0.0, 0.0], [100.0, 0.0]]),
+        [0],
+        [1],
+        CRS,
         geometry=np.array([shapely.LineString(coords)]),
     )
     assert net.edge_length[0] == pytest.approx(1100.0)
@@ -108,9 +111,7 @@ def test_facility_at_a_node_and_parallel_edges():
     # two parallel edges between the same nodes: one straight (100 m), one bent (~141 m)
     xy = np.array([[0, 0], [100, 0]], dtype=float)
     bent = shapely.LineString([[0, 0], [50, 50], [100, 0]])
-    net = network_from_arrays(
-        xy, [0, 0], [1, 1], CRS, geometry=np.array([shapely.LineString(xy), bent])
-    )
+    net = network_from_arrays(xy, [0, 0], [1, 1], CRS, geometry=np.array([shapely.LineString(xy), bent]))
     # facility on node 0 exactly; home on the bent edge's apex
     _, _, d = dist(net, [[0.0, 0.0]], [[50.0, 51.0]])
     assert d[0] == pytest.approx(1.0 + np.hypot(50, 50), abs=1e-9)
@@ -134,9 +135,7 @@ def test_snapping_matches_brute_force_on_real_osm(oakland_network):
     np.testing.assert_allclose(s.access, acc, atol=1e-6)
     ok = e >= 0
     # the snapped location is the same (edge ids may differ at exact ties)
-    brute_xy = shapely.get_coordinates(
-        shapely.line_interpolate_point(net.edge_geometry[e[ok]], off[ok])
-    )
+    brute_xy = shapely.get_coordinates(shapely.line_interpolate_point(net.edge_geometry[e[ok]], off[ok]))
     np.testing.assert_allclose(s.xy[ok], brute_xy, atol=1e-6)
 
 
@@ -156,8 +155,7 @@ def test_distances_match_brute_force_on_real_osm(oakland_network):
     pair = np.array(
         [
             [
-                pair_distance(dm, net.edge_u, net.edge_v, net.edge_length,
-                              de[i], do[i], da[i], fe[j], fo[j], fa[j])
+                pair_distance(dm, net.edge_u, net.edge_v, net.edge_length, de[i], do[i], da[i], fe[j], fo[j], fa[j])
                 for j in range(len(fac_xy))
             ]
             for i in range(len(dem_xy))

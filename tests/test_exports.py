@@ -48,18 +48,35 @@ def build_small_assessment():
     def frame(geoms, **cols):
         return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=CRS)
 
-    comm = frame([shapely.box(x0 + 500 * i, y0 - 50, x0 + 500 * (i + 1), y0 + 50) for i in range(3)],
-                 code=CODES, name=["东坡社区", "苏祠社区", "=SUM(1,2)"],
-                 subdistrict_code=["511402001", "511402001", "511402002"],
-                 district_code=["511402"] * 3, households=[100.0, 200.0, 300.0], residents=[262.0, 524.0, 786.0])
+    comm = frame(
+        [shapely.box(x0 + 500 * i, y0 - 50, x0 + 500 * (i + 1), y0 + 50) for i in range(3)],
+        code=CODES,
+        name=["东坡社区", "苏祠社区", "=SUM(1,2)"],
+        subdistrict_code=["511402001", "511402001", "511402002"],
+        district_code=["511402"] * 3,
+        households=[100.0, 200.0, 300.0],
+        residents=[262.0, 524.0, 786.0],
+    )
     comm.attrs = {"source": "/data/meishan_communities.gpkg", "layer": None}
-    fac = frame([shapely.Point(x0, y0 + 5), shapely.Point(x0 + 900, y0 + 5), shapely.Point(x0 + 1400, y0 + 5)],
-                category=["幼儿园", "小学", "不在标准里"], name=["幼儿园甲", "小学乙", "其他丙"])
+    fac = frame(
+        [shapely.Point(x0, y0 + 5), shapely.Point(x0 + 900, y0 + 5), shapely.Point(x0 + 1400, y0 + 5)],
+        category=["幼儿园", "小学", "不在标准里"],
+        name=["幼儿园甲", "小学乙", "其他丙"],
+    )
     green = frame([shapely.box(x0 + 700, y0 + 10, x0 + 800, y0 + 110)], name=["东湖公园"], category=["park"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return sc.assess(comm, fac, net, id_column="code", name_column="name", greenspace=green,
-                         sample_spacing=50, gap_resolution_m=20, progress=False)
+        return sc.assess(
+            comm,
+            fac,
+            net,
+            id_column="code",
+            name_column="name",
+            greenspace=green,
+            sample_spacing=50,
+            gap_resolution_m=20,
+            progress=False,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +86,16 @@ def small():
 
 # ------------------------------------------------------------------ administrative codes
 def test_admin_code_columns_find_text_and_named_numeric_codes():
-    df = pd.DataFrame({
-        "code": ["510104022006", None, "510104022007"],
-        "adcode": np.array([511400, 511402, 511403], dtype="int64"),     # numbers, but named as codes
-        "xzqdm": [510104022006.0, np.nan, 511402001001.0],               # floats from a CSV with a gap
-        "households": np.array([511400, 3, 4], dtype="int64"),         # a count, never a code
-        "street_no": ["003456", "990001", "770000"],                     # 00, 99, 77: no such province
-        "mixed": ["511402", "511402001", "511402001001"],
-    })
+    df = pd.DataFrame(
+        {
+            "code": ["510104022006", None, "510104022007"],
+            "adcode": np.array([511400, 511402, 511403], dtype="int64"),  # numbers, but named as codes
+            "xzqdm": [510104022006.0, np.nan, 511402001001.0],  # floats from a CSV with a gap
+            "households": np.array([511400, 3, 4], dtype="int64"),  # a count, never a code
+            "street_no": ["003456", "990001", "770000"],  # 00, 99, 77: no such province
+            "mixed": ["511402", "511402001", "511402001001"],
+        }
+    )
     found = admin_code_columns(df)
     assert found == {"code": 12, "adcode": 6, "xzqdm": 12, "mixed": 12}
     out = codes_as_text(df)
@@ -117,8 +136,17 @@ def test_excel_summary_numbers_equal_the_assessment(small, tmp_path):
     header, rows = _table(wb["汇总 Summary"])
     s = small.summary
     assert len(rows) == len(s)
-    for col in ("radius_m", "target_pct", "facilities", "communities_assessed", "communities_passed",
-                "communities_failed", "citywide_coverage_pct", "uncovered_weight", "city_value"):
+    for col in (
+        "radius_m",
+        "target_pct",
+        "facilities",
+        "communities_assessed",
+        "communities_passed",
+        "communities_failed",
+        "citywide_coverage_pct",
+        "uncovered_weight",
+        "city_value",
+    ):
         j = header.index(column_header(col, small, layer="summary"))
         got = [r[j] for r in rows]
         want = [None if pd.isna(v) else float(v) for v in s[col]]
@@ -130,8 +158,9 @@ def test_excel_summary_numbers_equal_the_assessment(small, tmp_path):
     # the kindergarten at x = 0 reaches 300 m of the first 500 m community's households
     kg = s.set_index("check").loc["kindergarten"]
     assert kg["communities_failed"] >= 1
-    cov = wb["汇总 Summary"].cell(2 + list(s["check"]).index("kindergarten"),
-                                 1 + header.index("全市覆盖率 Citywide coverage (%)"))
+    cov = wb["汇总 Summary"].cell(
+        2 + list(s["check"]).index("kindergarten"), 1 + header.index("全市覆盖率 Citywide coverage (%)")
+    )
     assert cov.number_format == "0.0" and cov.value == pytest.approx(kg["citywide_coverage_pct"])
 
 
@@ -144,11 +173,11 @@ def test_excel_check_sheet_codes_text_and_pass_fail(small, tmp_path):
     header, rows = _table(ws)
     assert header[:2] == ["代码 Code", "名称 Name"]
     assert "覆盖率 Coverage (%)" in header and "是否达标 Result" in header
-    assert [r[0] for r in rows] == CODES                       # 12 digits, as text
+    assert [r[0] for r in rows] == CODES  # 12 digits, as text
     for r in range(2, 2 + len(CODES)):
         assert ws.cell(r, 1).data_type == "s" and ws.cell(r, 1).number_format == "@"
     assert [r[1] for r in rows] == ["东坡社区", "苏祠社区", "=SUM(1,2)"]
-    assert ws.cell(4, 2).data_type == "s"                      # a name is never a formula
+    assert ws.cell(4, 2).data_type == "s"  # a name is never a formula
     j = header.index("是否达标 Result")
     want = [PASS_TEXT if v else FAIL_TEXT for v in small.communities[o.pass_col]]
     assert [r[j] for r in rows] == want
@@ -202,8 +231,7 @@ def test_excel_is_deterministic(small, tmp_path):
     assert one == two
     import datetime
 
-    assert not any(isinstance(v, (datetime.date, datetime.datetime)) for rows in one.values() for r in rows
-                   for v in r)
+    assert not any(isinstance(v, (datetime.date, datetime.datetime)) for rows in one.values() for r in rows for v in r)
 
 
 def test_sheet_names_are_valid_and_unique():
@@ -219,17 +247,30 @@ _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 def test_gdb_field_names_are_valid_unique_and_deterministic():
-    cols = ["code", "name", "dist_菜市场", "dist_幼儿园", "2nd", "where", "Name", "objectid", "Shape_Area",
-            "a" * 70, "a" * 70 + "b", "有 空格", "XZQDM"]
+    cols = [
+        "code",
+        "name",
+        "dist_菜市场",
+        "dist_幼儿园",
+        "2nd",
+        "where",
+        "Name",
+        "objectid",
+        "Shape_Area",
+        "a" * 70,
+        "a" * 70 + "b",
+        "有 空格",
+        "XZQDM",
+    ]
     names = gdb_field_names(cols, {"code": "XZQDM", "name": "XZQMC"})
     assert names == gdb_field_names(cols, {"code": "XZQDM", "name": "XZQMC"})
     assert names["code"] == "XZQDM" and names["name"] == "XZQMC"
-    assert names["XZQDM"] != "XZQDM"                       # the convention keeps the name
+    assert names["XZQDM"] != "XZQDM"  # the convention keeps the name
     assert names["2nd"] == "F_2nd" and names["where"] == "where_1" and names["objectid"] == "objectid_1"
-    assert names["Name"] == "Name"                          # XZQMC took "name"
+    assert names["Name"] == "Name"  # XZQMC took "name"
     assert names["dist_菜市场"] != names["dist_幼儿园"]
     upper = [n.upper() for n in names.values()]
-    assert len(set(upper)) == len(upper)                    # case-blind unique
+    assert len(set(upper)) == len(upper)  # case-blind unique
     for n in names.values():
         assert _FIELD.match(n), n
         assert n.upper() not in RESERVED_WORDS
@@ -245,9 +286,15 @@ def test_filegdb_round_trips_every_feature_and_attribute(small, tmp_path):
     assert layers["communities"] == "MultiPolygon" and layers["facilities"] == "Point"
     stored = pyogrio.read_dataframe(gdb, layer="FIELD_MAP")
     assert stored["gdb_name"].tolist() == fmap["gdb_name"].tolist()
-    for layer, frame in (("communities", small.communities), ("facilities", small.facilities),
-                         ("demand", small.demand), ("gaps", small.gaps), ("greenspace", small.layers["greenspace"]),
-                         ("summary", small.summary), ("warnings", small.warnings)):
+    for layer, frame in (
+        ("communities", small.communities),
+        ("facilities", small.facilities),
+        ("demand", small.demand),
+        ("gaps", small.gaps),
+        ("greenspace", small.layers["greenspace"]),
+        ("summary", small.summary),
+        ("warnings", small.warnings),
+    ):
         got = pyogrio.read_dataframe(gdb, layer=layer)
         assert len(got) == len(frame), layer
         m = fmap[fmap["layer"] == layer].set_index("source_name")["gdb_name"]
@@ -281,7 +328,7 @@ def test_filegdb_round_trips_every_feature_and_attribute(small, tmp_path):
 def test_filegdb_codes_are_text_with_national_field_names(small, tmp_path):
     if "OpenFileGDB" not in pyogrio.list_drivers(write=True):
         pytest.skip("this GDAL cannot write File Geodatabases")
-    fmap = write_filegdb(small, tmp_path / "out")          # ".gdb" is added
+    fmap = write_filegdb(small, tmp_path / "out")  # ".gdb" is added
     gdb = tmp_path / "out.gdb"
     comm = pyogrio.read_dataframe(gdb, layer="communities")
     assert comm["XZQDM"].tolist() == CODES
@@ -290,7 +337,7 @@ def test_filegdb_codes_are_text_with_national_field_names(small, tmp_path):
     assert comm["subdistrict_code"].tolist() == ["511402001", "511402001", "511402002"]
     info = pyogrio.read_info(gdb, layer="communities")
     types = dict(zip(info["fields"], info["dtypes"]))
-    assert types["XZQDM"] == types["district_code"] == "object"    # text fields, not numbers
+    assert types["XZQDM"] == types["district_code"] == "object"  # text fields, not numbers
     gaps = pyogrio.read_dataframe(gdb, layer="gaps")
     assert set(gaps["XZQDM"]) <= set(CODES)
     row = fmap[(fmap.layer == "communities") & (fmap.source_name == "code")].iloc[0]
@@ -341,10 +388,12 @@ def gpkg(small, tmp_path):
 def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
     before = [x for x in pyogrio.list_layers(gpkg).tolist() if x[0] != "layer_styles"]  # save() styles it already
     styled = add_qgis_styles(gpkg, small)
-    assert styled == list(STYLED_LAYERS)                     # the small assessment has green spaces
+    assert styled == list(STYLED_LAYERS)  # the small assessment has green spaces
     with sqlite3.connect(gpkg) as con:
-        rows = con.execute('SELECT f_table_name, f_geometry_column, "styleName", "styleQML", "styleSLD", '
-                           '"useAsDefault" FROM layer_styles').fetchall()
+        rows = con.execute(
+            'SELECT f_table_name, f_geometry_column, "styleName", "styleQML", "styleSLD", '
+            '"useAsDefault" FROM layer_styles'
+        ).fetchall()
         kind = con.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone()
         geom_tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")}
     assert kind == ("attributes",) and "layer_styles" not in geom_tables
@@ -359,23 +408,23 @@ def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
         qml[table] = root
     r = qml["communities"].find("renderer-v2")
     assert r.get("type") == "graduatedSymbol" and "checks_failed" in r.get("attr")
-    assert len(r.find("ranges")) == len(r.find("symbols")) == 5   # no data + 4 classes
+    assert len(r.find("ranges")) == len(r.find("symbols")) == 5  # no data + 4 classes
     r = qml["facilities"].find("renderer-v2")
     assert r.get("type") == "categorizedSymbol" and r.get("attr") == "category_key"
     values = [c.get("value") for c in r.find("categories")]
     assert "kindergarten" in values and "primary_school" in values and values[-1] == ""
-    assert "不在标准里" not in values                              # not a profile category
+    assert "不在标准里" not in values  # not a profile category
     fill = qml["gaps"].find(".//layer/Option/Option[@name='color']").get("value")
     red, green, blue, alpha = map(int, fill.split(","))
-    assert (red, green, blue) == (84, 39, 143) and alpha < 255      # semi-transparent purple
+    assert (red, green, blue) == (84, 39, 143) and alpha < 255  # semi-transparent purple
     fill = qml["greenspace"].find(".//layer/Option/Option[@name='color']").get("value")
     red, green, blue, _ = map(int, fill.split(","))
     assert green > red and green > blue
     aliases = {a.get("field"): a.get("name") for a in qml["communities"].find("aliases")}
     assert aliases["cov_kindergarten"] == "幼儿园覆盖率 Kindergarten coverage (%)"
     after = pyogrio.list_layers(gpkg).tolist()
-    assert [x for x in after if x[0] != "layer_styles"] == before   # GDAL lists the same layers
-    assert ["layer_styles", None] in after                          # a table, not a spatial layer
+    assert [x for x in after if x[0] != "layer_styles"] == before  # GDAL lists the same layers
+    assert ["layer_styles", None] in after  # a table, not a spatial layer
     assert len(gpd.read_file(gpkg, layer="communities")) == len(small.communities)
     assert len(pyogrio.read_dataframe(gpkg, layer="layer_styles")) == 4
 
@@ -383,10 +432,12 @@ def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
 def test_qgis_styles_rerun_replaces_and_keeps_user_styles(small, gpkg):
     add_qgis_styles(gpkg, small)
     with sqlite3.connect(gpkg) as con:
-        con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-                    "\"styleName\", \"styleQML\", \"styleSLD\", \"useAsDefault\", description, owner, ui) "
-                    "VALUES ('', '', 'communities', 'geom', 'mine', '<qgis/>', '', 1, '', '', '')")
-    add_qgis_styles(gpkg)                                             # no assessment: still styled
+        con.execute(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+            '"styleName", "styleQML", "styleSLD", "useAsDefault", description, owner, ui) '
+            "VALUES ('', '', 'communities', 'geom', 'mine', '<qgis/>', '', 1, '', '', '')"
+        )
+    add_qgis_styles(gpkg)  # no assessment: still styled
     with sqlite3.connect(gpkg) as con:
         rows = con.execute('SELECT f_table_name, "styleName", "useAsDefault" FROM layer_styles').fetchall()
         count = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'layer_styles'")
@@ -396,8 +447,9 @@ def test_qgis_styles_rerun_replaces_and_keeps_user_styles(small, gpkg):
 
 
 def test_qgis_styles_skip_missing_layers(tmp_path):
-    comm = gpd.GeoDataFrame({"checks_failed": [1], "checks_assessed": [2]},
-                            geometry=[shapely.box(0, 0, 1, 1)], crs=4490)
+    comm = gpd.GeoDataFrame(
+        {"checks_failed": [1], "checks_assessed": [2]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4490
+    )
     path = tmp_path / "plain.gpkg"
     pyogrio.write_dataframe(comm, path, layer="communities", driver="GPKG")
     assert add_qgis_styles(path) == ["communities"]
@@ -448,8 +500,13 @@ def test_qgis_itself_opens_the_layers_styled(small, gpkg, tmp_path):
     add_qgis_styles(gpkg, small)
     script = tmp_path / "check.py"
     script.write_text(_QGIS_SCRIPT, encoding="utf-8")
-    res = subprocess.run([py, str(script), str(gpkg), *STYLED_LAYERS], capture_output=True, text=True,
-                         timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    res = subprocess.run(
+        [py, str(script), str(gpkg), *STYLED_LAYERS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     info = json.loads(res.stdout.strip().splitlines()[-1])
     assert all(v["valid"] for v in info.values())

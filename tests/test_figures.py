@@ -27,8 +27,9 @@ def _codepoints(path: str, family: str) -> frozenset[int]:
     """The characters the face called ``family`` in ``path`` (a .ttf/.otf/.ttc) maps (fontTools)."""
     from fontTools.ttLib import TTCollection, TTFont
 
-    faces = TTCollection(path, lazy=True).fonts if path.lower().endswith((".ttc", ".otc")) \
-        else [TTFont(path, lazy=True)]
+    faces = (
+        TTCollection(path, lazy=True).fonts if path.lower().endswith((".ttc", ".otc")) else [TTFont(path, lazy=True)]
+    )
     for face in faces:
         names = {n.toUnicode() for n in face["name"].names if n.nameID in (1, 16)}
         if family in names or len(faces) == 1:
@@ -56,10 +57,10 @@ def _not_blank(path, dpi):
     with Image.open(path) as im:
         assert im.info["dpi"] == pytest.approx((dpi, dpi), abs=0.5)
         px = np.asarray(im.convert("RGB"))
-    assert px.std() > 10                              # not one flat colour
+    assert px.std() > 10  # not one flat colour
     packed = (px[::3, ::3].astype(np.int32) << np.array([16, 8, 0])).sum(axis=2)
     assert len(np.unique(packed)) > 8
-    assert (px < 128).all(axis=2).mean() > 0.001      # some dark ink: text, outlines
+    assert (px < 128).all(axis=2).mean() > 0.001  # some dark ink: text, outlines
     return px.shape
 
 
@@ -74,10 +75,10 @@ def test_overview_uses_the_cjk_font_for_every_chinese_label(small, tmp_path):
 
     fig = figures.make_overview(small)
     texts = [t for t in fig.findobj(Text) if CJK.search(t.get_text())]
-    assert any("社区生活圈达标概览" in t.get_text() for t in texts)        # title
-    assert any("未达标项数" in t.get_text() for t in texts)                # legend title
+    assert any("社区生活圈达标概览" in t.get_text() for t in texts)  # title
+    assert any("未达标项数" in t.get_text() for t in texts)  # legend title
     assert any("公里" in t.get_text() or "米" in t.get_text() for t in texts)  # scale bar
-    assert any("北" in t.get_text() for t in texts)                        # north arrow
+    assert any("北" in t.get_text() for t in texts)  # north arrow
     family, _ = figures.cjk_font()
     for t in texts:  # resolved outside the figure's style context, as a notebook draws it later
         assert t.get_fontproperties().get_family()[0] == family
@@ -110,7 +111,7 @@ def test_check_figure_shows_the_gap_and_the_facilities(small):
 
     fig = figures.make_check(small, "kindergarten")
     labels = [t.get_text() for t in fig.findobj(Text)]
-    assert any("服务缺口 gap" in s for s in labels)          # the kindergarten check fails somewhere
+    assert any("服务缺口 gap" in s for s in labels)  # the kindergarten check fails somewhere
     assert any(s.startswith("幼儿园 Kindergarten") for s in labels)
     assert any("全市覆盖率 citywide" in s for s in labels)
     with pytest.raises(ServiceCircleError, match="no check 'nope'"):

@@ -33,8 +33,17 @@ def street(length: float = 2000.0):
     return network_from_arrays(np.array([[0.0, 0.0], [length, 0.0]]), [0], [1], CRS)
 
 
-def make_ctx(comms, facilities, demand=(), *, households=None, residents=None, profile="meishan",
-             net=None, weight_kind="households"):
+def make_ctx(
+    comms,
+    facilities,
+    demand=(),
+    *,
+    households=None,
+    residents=None,
+    profile="meishan",
+    net=None,
+    weight_kind="households",
+):
     """A Context built by hand, as :func:`servicecircle.assess` builds it.
 
     ``facilities``: dicts with ``x``, ``y`` (default 0), ``category`` and any
@@ -60,13 +69,28 @@ def make_ctx(comms, facilities, demand=(), *, households=None, residents=None, p
     d_geom = np.asarray(shapely.points(dem[:, :2]), dtype=object)
     d_snap = snap_points(net, d_geom, 250.0)
     return Context(
-        profile=prof, network=net, engine=engine, max_snap=250.0, progress=False,
+        profile=prof,
+        network=net,
+        engine=engine,
+        max_snap=250.0,
+        progress=False,
         boundaries=gpd.GeoDataFrame({"community_id": np.arange(1, n + 1)}, geometry=list(comm_geom), crs=CRS),
-        comm_geom=comm_geom, comm_ids=np.arange(1, n + 1), households=hh, residents=res,
-        facilities=fac, fac_geom=fac_geom, fac_key=fac_key, fac_snap=fac_snap,
-        d_geom=d_geom, d_weight=dem[:, 2].copy(), d_comm=assign_to_communities(d_geom, comm_geom),
-        d_snap=d_snap, d_att=engine.attach(d_snap), weight_kind=weight_kind,
-        fac_columns=dict(FAC_COLUMNS), fac_comm=assign_to_communities(fac_geom, comm_geom),
+        comm_geom=comm_geom,
+        comm_ids=np.arange(1, n + 1),
+        households=hh,
+        residents=res,
+        facilities=fac,
+        fac_geom=fac_geom,
+        fac_key=fac_key,
+        fac_snap=fac_snap,
+        d_geom=d_geom,
+        d_weight=dem[:, 2].copy(),
+        d_comm=assign_to_communities(d_geom, comm_geom),
+        d_snap=d_snap,
+        d_att=engine.attach(d_snap),
+        weight_kind=weight_kind,
+        fac_columns=dict(FAC_COLUMNS),
+        fac_comm=assign_to_communities(fac_geom, comm_geom),
     )
 
 
@@ -105,8 +129,11 @@ def test_exactly_at_the_rate_passes_and_just_above_fails():
     # A: 1250 hh -> 40 × 12.5 = 500 m² required; 500 m² new provided: pass.
     # B: 1250.5 hh -> 500.2 m² required; 500 provided: fail by 0.2 m².
     # C: 1249.99 hh -> 499.996 by the rate, but a new facility must be >= 500: 500; pass.
-    ctx = make_ctx(boxes(0, 500, 1000, 1500), [station(250, 500), station(750, 500), station(1250, 500)],
-                   households=[1250, 1250.5, 1249.99])
+    ctx = make_ctx(
+        boxes(0, 500, 1000, 1500),
+        [station(250, 500), station(750, 500), station(1250, 500)],
+        households=[1250, 1250.5, 1249.99],
+    )
     o, _ = only(ctx)
     assert col(o, "fa_required_m2") == pytest.approx([500.0, 500.2, 500.0])
     assert col(o, "fa_provided_m2") == pytest.approx([500.0, 500.0, 500.0])
@@ -132,8 +159,19 @@ def test_exactly_at_the_rate_passes_and_just_above_fails():
     assert card["floor_area_total"]["passed"] is False
     assert s["shortfall_m2"] == pytest.approx(0.2)
     for row in o.scorecard:
-        assert set(row) >= {"target_key", "name_zh", "name_en", "value", "unit", "target", "comparison",
-                            "passed", "method", "source", "confirmed"}
+        assert set(row) >= {
+            "target_key",
+            "name_zh",
+            "name_en",
+            "value",
+            "unit",
+            "target",
+            "comparison",
+            "passed",
+            "method",
+            "source",
+            "confirmed",
+        }
 
 
 def test_several_facilities_add_up_and_a_surplus_is_not_a_shortfall():
@@ -160,9 +198,14 @@ def test_minimum_size_new_versus_rebuilt():
     # C: no facility -> required 500 (a facility to be planned counts as new), shortfall 500
     # D: one rebuilt 350 + one new 200 -> not all rebuilt -> 500; provided 550 pass; new 200 undersized
     # E: two rebuilt (改扩建 250, extended 100) -> 300; provided 350 pass; both below 300: undersized 2
-    facs = [station(250, 400, "新建"), station(750, 400, "租用"),
-            station(1600, 350, "改建"), station(1700, 200, "New"),
-            station(2100, 250, "改扩建"), station(2200, 100, " Extended ")]
+    facs = [
+        station(250, 400, "新建"),
+        station(750, 400, "租用"),
+        station(1600, 350, "改建"),
+        station(1700, 200, "New"),
+        station(2100, 250, "改扩建"),
+        station(2200, 100, " Extended "),
+    ]
     ctx = make_ctx(boxes(0, 500, 1000, 1500, 2000, 2500), facs, households=[200] * 5, net=street(3000))
     o, warned = only(ctx)
     assert col(o, "fa_min_m2") == [500, 300, 500, 500, 300]
@@ -176,8 +219,7 @@ def test_minimum_size_new_versus_rebuilt():
 
 def test_unknown_build_type_counts_as_new_and_says_so():
     # 200 households; a 300 m² facility of unknown type: held to the new minimum (500)
-    ctx = make_ctx(boxes(0, 500, 1000), [station(250, 300, "不详"), station(750, 300, None)],
-                   households=[200, 200])
+    ctx = make_ctx(boxes(0, 500, 1000), [station(250, 300, "不详"), station(750, 300, None)], households=[200, 200])
     o, warned = only(ctx)
     assert col(o, "fa_required_m2") == [500, 500]
     assert col(o, "pass_floor_area") == [False, False]
@@ -195,8 +237,26 @@ def test_no_build_type_column_counts_as_new():
 
 
 def test_build_type_words():
-    rebuilt, known = build_type_kind(["新建", "改建", "扩建", "改扩建", "购置", "租用", "租赁", "rebuilt",
-                                      "Extended", "BOUGHT", "leased", "new", "", None, 3, "其他"])
+    rebuilt, known = build_type_kind(
+        [
+            "新建",
+            "改建",
+            "扩建",
+            "改扩建",
+            "购置",
+            "租用",
+            "租赁",
+            "rebuilt",
+            "Extended",
+            "BOUGHT",
+            "leased",
+            "new",
+            "",
+            None,
+            3,
+            "其他",
+        ]
+    )
     assert rebuilt.tolist() == [False] + [True] * 10 + [False] * 5
     assert known.tolist() == [True] * 12 + [False] * 4
 
@@ -221,8 +281,12 @@ def test_facility_on_a_shared_border_counts_once_for_the_first_community():
 def test_other_categories_and_facilities_outside_do_not_count():
     # the kindergarten's floor area is not community service floor area; the station
     # at x = 1200 lies outside every community. The 邻里中心 (neighbourhood centre) counts.
-    facs = [station(250, 500), {"x": 300, "category": "幼儿园", "floor_area_m2": 9000},
-            station(1200, 800), station(400, 2000, category="邻里中心")]
+    facs = [
+        station(250, 500),
+        {"x": 300, "category": "幼儿园", "floor_area_m2": 9000},
+        station(1200, 800),
+        station(400, 2000, category="邻里中心"),
+    ]
     ctx = make_ctx(boxes(0, 500), facs, households=[1000])
     o, _ = only(ctx)
     assert col(o, "fa_provided_m2") == [2500.0]
@@ -299,8 +363,7 @@ def test_catchment_split_by_hand(tmp_path):
     path.write_text(CATCHMENT, encoding="utf-8")
     facs = [station(500, 600, y=0.0), station(950, 300, y=0.0)]
     demand = [(100, 0, 10), (200, 0, 10), (300, 0, 10), (700, 0, 20), (900, 0, 5)]
-    ctx = make_ctx(boxes(0, 500, 1000), facs, demand, households=[500, 1000], profile=str(path),
-                   net=street(1000))
+    ctx = make_ctx(boxes(0, 500, 1000), facs, demand, households=[500, 1000], profile=str(path), net=street(1000))
     o, _ = only(ctx)
     assert col(o, "fa_provided_m2") == pytest.approx([300.0, 600.0])
     assert col(o, "fa_required_m2") == pytest.approx([500.0, 500.0])
@@ -349,12 +412,16 @@ def captured_context(monkeypatch, *args, **kw) -> Context:
 
 
 def test_on_the_assess_context(monkeypatch):
-    comm = gpd.GeoDataFrame({"code": ["A", "B"], "households": [1250, 200]},
-                            geometry=boxes(0, 500, 1000), crs=CRS)
-    fac = gpd.GeoDataFrame({"category": ["社区服务站", "社区服务站", "幼儿园"],
-                            "floor_area_m2": [500.0, 300.0, 800.0], "build_type": ["新建", "购置", "新建"]},
-                           geometry=[shapely.Point(250, 10), shapely.Point(750, 10), shapely.Point(700, 5)],
-                           crs=CRS)
+    comm = gpd.GeoDataFrame({"code": ["A", "B"], "households": [1250, 200]}, geometry=boxes(0, 500, 1000), crs=CRS)
+    fac = gpd.GeoDataFrame(
+        {
+            "category": ["社区服务站", "社区服务站", "幼儿园"],
+            "floor_area_m2": [500.0, 300.0, 800.0],
+            "build_type": ["新建", "购置", "新建"],
+        },
+        geometry=[shapely.Point(250, 10), shapely.Point(750, 10), shapely.Point(700, 5)],
+        crs=CRS,
+    )
     ctx = captured_context(monkeypatch, comm, fac, street(1000), id_column="code")
     o, _ = only(ctx)
     assert col(o, "fa_required_m2") == [500.0, 300.0]

@@ -27,8 +27,11 @@ def gdf(geoms, **cols):
 
 
 def run(street, homes, weights, parks, *, residents=None, community=None, **kw):
-    comm = gdf([community or shapely.box(-100, -100, 2100, 2100)], code=["C"],
-               residents=[residents if residents is not None else float(sum(weights))])
+    comm = gdf(
+        [community or shapely.box(-100, -100, 2100, 2100)],
+        code=["C"],
+        residents=[residents if residents is not None else float(sum(weights))],
+    )
     fac = gdf([shapely.Point(1990, 0)], category=["kindergarten"])
     dem = gdf([shapely.Point(*h) for h in homes], w=weights)
     green = gdf(parks, name=[f"p{i}" for i in range(len(parks))])
@@ -49,8 +52,8 @@ def test_park_reached_at_its_edge_not_its_centroid(street):
 
 
 def test_a_park_with_many_access_points_counts_once(street):
-    one = shapely.box(100, 10, 300, 110)   # 2 ha
-    two = shapely.box(400, 10, 600, 110)   # 2 ha
+    one = shapely.box(100, 10, 300, 110)  # 2 ha
+    two = shapely.box(400, 10, 600, 110)  # 2 ha
     a = run(street, [(200, 0), (350, 0), (1500, 0)], [1.0, 1.0, 1.0], [one, two])
     assert a.demand["n_park_500m"].tolist() == [2, 2, 0]
     spaces = a.layers["greenspace"]
@@ -59,7 +62,7 @@ def test_a_park_with_many_access_points_counts_once(street):
 
 
 def test_small_gardens_do_not_count_and_touching_parts_merge(street):
-    tiny = shapely.box(100, 10, 115, 30)                                            # 300 m² < 400 m²
+    tiny = shapely.box(100, 10, 115, 30)  # 300 m² < 400 m²
     halves = [shapely.box(1000, 10, 1050, 110), shapely.box(1050, 10, 1100, 110)]  # 0.5 ha + 0.5 ha = 1 ha
     a = run(street, [(110, 0), (1075, -5)], [1.0, 1.0], [tiny, *halves])
     spaces = a.layers["greenspace"]
@@ -90,8 +93,7 @@ def test_park_area_per_resident_against_16(street):
 
 
 def test_access_point_methods():
-    net = network_from_arrays(np.array([[0.0, 0.0], [400.0, 0.0], [200.0, 0.0], [200.0, 300.0]]),
-                              [0, 2], [2, 3], CRS)
+    net = network_from_arrays(np.array([[0.0, 0.0], [400.0, 0.0], [200.0, 0.0], [200.0, 300.0]]), [0, 2], [2, 3], CRS)
     net_edges = net.n_edges
     assert net_edges >= 2
     spaces = merge_green_spaces(np.array([shapely.box(100, 100, 300, 250)]))
@@ -100,8 +102,9 @@ def test_access_point_methods():
     assert sorted(map(tuple, np.round(xy, 6))) == [(200.0, 100.0), (200.0, 250.0)]
     assert how.tolist() == ["boundary_crossings"]
     # entrances: a mapped gate near the edge wins; a park without one falls back
-    xy, owner, how = access_points(spaces, net, method="entrances", spacing=20,
-                                   entrances=np.array([[150.0, 95.0], [1000.0, 1000.0]]))
+    xy, owner, how = access_points(
+        spaces, net, method="entrances", spacing=20, entrances=np.array([[150.0, 95.0], [1000.0, 1000.0]])
+    )
     assert xy.tolist() == [[150.0, 95.0]] and how.tolist() == ["entrances"]
 
 
@@ -109,6 +112,5 @@ def test_green_spaces_count_for_the_six_ones_open_green_item(street):
     park = shapely.box(100, 10, 300, 110)  # 2 ha, 100 m along the street from the home
     a = run(street, [(0, 0)], [1.0], [park])
     assert a.communities["six_public_green"].iloc[0] == "inside"
-    far = run(street, [(0, 0)], [1.0], [shapely.box(150, 10, 350, 110)],
-              community=shapely.box(-100, -100, 120, 100))
+    far = run(street, [(0, 0)], [1.0], [shapely.box(150, 10, 350, 110)], community=shapely.box(-100, -100, 120, 100))
     assert far.communities["six_public_green"].iloc[0] == "within_300m"  # 150 + 10 m away, not inside

@@ -45,12 +45,19 @@ def test_sports_ground_area_per_resident():
     # D: 500 residents, no ground -> 0: fail
     # outside every community: a 1000 m² ground at x = 2500 -> counts citywide only
     # citywide: (2600 + 2599 + 1000) / (1000 + 1000 + 500) = 6199 / 2500 = 2.4796: fail
-    facs = [{"x": 250, "category": "小型多功能运动场地", "area_m2": 2600.0},
-            {"x": 750, "category": "室外综合健身场地", "area_m2": 2599.0},
-            {"x": 1250, "category": "小型多功能运动场地", "area_m2": 5000.0},
-            {"x": 2500, "category": "大型多功能运动场地", "area_m2": 1000.0}]
-    ctx = make_ctx(boxes(0, 500, 1000, 1500, 2000), facs, residents=[1000, 1000, np.nan, 500],
-                   households=[400, 400, np.nan, 200], net=street(3000))
+    facs = [
+        {"x": 250, "category": "小型多功能运动场地", "area_m2": 2600.0},
+        {"x": 750, "category": "室外综合健身场地", "area_m2": 2599.0},
+        {"x": 1250, "category": "小型多功能运动场地", "area_m2": 5000.0},
+        {"x": 2500, "category": "大型多功能运动场地", "area_m2": 1000.0},
+    ]
+    ctx = make_ctx(
+        boxes(0, 500, 1000, 1500, 2000),
+        facs,
+        residents=[1000, 1000, np.nan, 500],
+        households=[400, 400, np.nan, 200],
+        net=street(3000),
+    )
     out, _ = run(ctx)
     o = out["ind_sports_ground_per_resident"]
     assert col(o)[:2] == pytest.approx([2.6, 2.599])
@@ -72,9 +79,12 @@ def test_childcare_places_per_1000_residents():
     # A: 2000 residents, nurseries with 5 + 4 places -> 9 / 2000 × 1000 = 4.5: pass
     # B: 2000 residents, 8 places -> 4.0: fail
     # citywide 17 / 4000 × 1000 = 4.25: fail
-    facs = [{"x": 100, "category": "托儿所", "places": 5.0}, {"x": 200, "category": "托儿所", "places": 4.0},
-            {"x": 700, "category": "托儿所", "places": 8.0},
-            {"x": 800, "category": "幼儿园", "places": 300.0}]  # a kindergarten: not the under-3 places
+    facs = [
+        {"x": 100, "category": "托儿所", "places": 5.0},
+        {"x": 200, "category": "托儿所", "places": 4.0},
+        {"x": 700, "category": "托儿所", "places": 8.0},
+        {"x": 800, "category": "幼儿园", "places": 300.0},
+    ]  # a kindergarten: not the under-3 places
     ctx = make_ctx(boxes(0, 500, 1000), facs, residents=[2000, 2000], households=[700, 700])
     out, _ = run(ctx)
     o = out["ind_childcare_places_per_1000"]
@@ -86,8 +96,10 @@ def test_childcare_places_per_1000_residents():
 def test_health_floor_area_per_1000_and_missing_values():
     # >= 60 m² per 1000 residents (floor area, per 1000)
     # A: 5000 residents, a 300 m² station -> 60: pass; a second station without floor area is left out
-    facs = [{"x": 100, "category": "社区卫生服务站", "floor_area_m2": 300.0},
-            {"x": 200, "category": "社区卫生服务站", "floor_area_m2": np.nan}]
+    facs = [
+        {"x": 100, "category": "社区卫生服务站", "floor_area_m2": 300.0},
+        {"x": 200, "category": "社区卫生服务站", "floor_area_m2": np.nan},
+    ]
     ctx = make_ctx(boxes(0, 500), facs, residents=[5000], households=[2000])
     out, warned = run(ctx)
     o = out["ind_health_floor_area_per_1000"]
@@ -114,8 +126,7 @@ def test_attribute_column_absent_is_not_computed():
 def test_community_households_between_both_ends():
     # 1500-4000 households: 1499 no, 1500 yes, 4000 yes, 4001 no, unknown -> no pass/fail
     hh = [1499, 1500, 4000, 4001, np.nan]
-    ctx = make_ctx(boxes(0, 500, 1000, 1500, 2000, 2500), [], households=hh, residents=[6000] * 5,
-                   net=street(3000))
+    ctx = make_ctx(boxes(0, 500, 1000, 1500, 2000, 2500), [], households=hh, residents=[6000] * 5, net=street(3000))
     out, _ = run(ctx)
     o = out["ind_community_households"]
     assert col(o)[:4] == [1499, 1500, 4000, 4001] and np.isnan(col(o)[4])
@@ -136,10 +147,17 @@ def test_community_residents_between_both_ends():
 
 def test_meets():
     ind = load_profile().indicators
-    assert meets(ind["childcare_places_per_1000"], np.array([4.5, 4.4999999999999, 4.49])).tolist() == \
-        [True, True, False]
-    assert meets(ind["health_next_to_elderly_care"], np.array([100.0, 100.01, np.inf, np.nan])).tolist() == \
-        [True, False, False, False]
+    assert meets(ind["childcare_places_per_1000"], np.array([4.5, 4.4999999999999, 4.49])).tolist() == [
+        True,
+        True,
+        False,
+    ]
+    assert meets(ind["health_next_to_elderly_care"], np.array([100.0, 100.01, np.inf, np.nan])).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 # --------------------------------------------------------------------------- #
@@ -153,9 +171,13 @@ def test_health_centre_next_to_elderly_care():
     #    (the day care at 200 is 400 m away)
     # C: no health centre -> no value
     # outside: health centre at x=1900 (beyond C), nearest elderly care 1180 m away: fails
-    facs = [{"x": 100, "y": 0, "category": "社区卫生服务中心"}, {"x": 200, "y": 0, "category": "日间照料中心"},
-            {"x": 600, "y": 0, "category": "社区卫生服务中心"}, {"x": 720, "y": 0, "category": "养老院"},
-            {"x": 1900, "y": 0, "category": "社区卫生服务中心"}]
+    facs = [
+        {"x": 100, "y": 0, "category": "社区卫生服务中心"},
+        {"x": 200, "y": 0, "category": "日间照料中心"},
+        {"x": 600, "y": 0, "category": "社区卫生服务中心"},
+        {"x": 720, "y": 0, "category": "养老院"},
+        {"x": 1900, "y": 0, "category": "社区卫生服务中心"},
+    ]
     ctx = make_ctx(boxes(0, 500, 1000, 1500), facs, households=[2000] * 3)
     out, _ = run(ctx)
     o = out["ind_health_next_to_elderly_care"]
@@ -172,8 +194,11 @@ def test_health_centre_next_to_elderly_care():
 
 def test_nearest_distance_takes_the_worst_facility_of_a_community():
     # two health centres in A: 50 m and 150 m from the day care at x=250 -> A's value 150, fails
-    facs = [{"x": 200, "category": "社区卫生服务中心"}, {"x": 400, "category": "社区卫生服务中心"},
-            {"x": 250, "category": "日间照料中心"}]
+    facs = [
+        {"x": 200, "category": "社区卫生服务中心"},
+        {"x": 400, "category": "社区卫生服务中心"},
+        {"x": 250, "category": "日间照料中心"},
+    ]
     facs = [dict(f, y=0.0) for f in facs]
     ctx = make_ctx(boxes(0, 500), facs, households=[2000])
     out, _ = run(ctx)
@@ -186,8 +211,9 @@ def test_nearest_distance_without_targets_is_not_computed():
     ctx = make_ctx(boxes(0, 500), [{"x": 100, "category": "社区卫生服务中心"}], households=[2000])
     out, warned = run(ctx)
     assert "ind_health_next_to_elderly_care" not in out
-    assert any("health_next_to_elderly_care" in str(w) and "no facility of elderly_service_centre" in str(w)
-               for w in warned)
+    assert any(
+        "health_next_to_elderly_care" in str(w) and "no facility of elderly_service_centre" in str(w) for w in warned
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -207,8 +233,9 @@ def test_indicators_without_measure_are_listed_once():
 
 def test_on_the_assess_context(monkeypatch):
     comm = gpd.GeoDataFrame({"households": [1500, 4001]}, geometry=boxes(0, 500, 1000), crs="EPSG:4544")
-    fac = gpd.GeoDataFrame({"category": ["托儿所"], "places": [18.0]}, geometry=[shapely.Point(250, 5)],
-                           crs="EPSG:4544")
+    fac = gpd.GeoDataFrame(
+        {"category": ["托儿所"], "places": [18.0]}, geometry=[shapely.Point(250, 5)], crs="EPSG:4544"
+    )
     ctx = captured_context(monkeypatch, comm, fac, street(1000))
     out, _ = run(ctx)
     assert passes(out["ind_community_households"]) == [True, False]

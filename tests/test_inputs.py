@@ -42,9 +42,11 @@ def test_a_file_with_several_layers_needs_a_layer_name(tmp_path):
     COMM.to_file(path, layer="old")
     with pytest.raises(InputDataError) as err:
         sc.read_boundaries(path)
-    assert str(err.value) == (f"{path}: the file has 2 layers (communities, old). "
-                              "Fix: name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... "
-                              "on the command line)")
+    assert str(err.value) == (
+        f"{path}: the file has 2 layers (communities, old). "
+        "Fix: name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... "
+        "on the command line)"
+    )
     assert len(sc.read_boundaries(path, layer="old")) == 2
     with pytest.raises(InputDataError, match=r"no layer 'comunities' \(did you mean 'communities'\?\)"):
         sc.read_boundaries(path, layer="comunities")
@@ -86,7 +88,8 @@ def test_csv_gcj02_and_bd09_are_converted_to_wgs84(tmp_path):
     for name, (x, y), crs in (("gcj", (g_lon, g_lat), "gcj02"), ("bd", (b_lon, b_lat), "baidu")):
         path = tmp_path / f"{name}.csv"
         pd.DataFrame({"名称": ["甲", "乙"], "category": ["幼儿园", "小学"], "经度": x, "纬度": y}).to_csv(
-            path, index=False, encoding="gb18030")
+            path, index=False, encoding="gb18030"
+        )
         got = sc.read_facilities(path, crs=crs)
         assert got.crs.to_epsg() == 4326
         np.testing.assert_allclose(got.geometry.x, lon, atol=1e-8)  # < 1 mm
@@ -120,8 +123,7 @@ def test_swapped_lon_lat_is_caught(tmp_path):
 
 
 def test_polygons_as_facilities_become_points_inside(tmp_path):
-    fac = gpd.GeoDataFrame({"category": ["小学"]}, geometry=[shapely.box(104.07, 30.65, 104.071, 30.651)],
-                           crs=4326)
+    fac = gpd.GeoDataFrame({"category": ["小学"]}, geometry=[shapely.box(104.07, 30.65, 104.071, 30.651)], crs=4326)
     with pytest.warns(UserWarning, match="1 facility is a polygon; a point inside it was used"):
         got = sc.assessment.prepare_facilities(fac)
     assert got.geometry.iloc[0].within(fac.geometry.iloc[0])

@@ -7,8 +7,8 @@ is recorded, so a CDN dependency would fail the test.
 
 from __future__ import annotations
 
-import shutil
 import os
+import shutil
 import subprocess
 import warnings
 from pathlib import Path
@@ -42,9 +42,18 @@ def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         yield b
         b.close()
 
@@ -60,10 +69,13 @@ def grid_assessment():
     comm = gpd.GeoDataFrame(
         {"code": ["A", HOSTILE], "name": ["甲社区", HOSTILE], "households": [300.0, 500.0]},
         geometry=[shapely.box(404000, 3396000, 404450, 3396900), shapely.box(404450, 3396000, 404900, 3396900)],
-        crs="EPSG:4544")
+        crs="EPSG:4544",
+    )
     fac = gpd.GeoDataFrame(
         {"name": ["K1", HOSTILE, TEMPLATE], "category": ["kindergarten", "kindergarten", "小学"]},
-        geometry=shapely.points([[404010, 3396010], [404890, 3396890], [404450, 3396450]]), crs="EPSG:4544")
+        geometry=shapely.points([[404010, 3396010], [404890, 3396890], [404450, 3396450]]),
+        crs="EPSG:4544",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return sc.assess(comm, fac, net, id_column="code", name_column="name", sample_spacing=30)
@@ -97,7 +109,9 @@ def hover(page, x, y, crs="EPSG:4544"):
     pt = page.evaluate(
         """([lat, lon]) => { const m = window[Object.keys(window).find(k => k.startsWith('map_'))];
         const p = m.latLngToContainerPoint([lat, lon]); const r = m.getContainer().getBoundingClientRect();
-        return [p.x + r.left, p.y + r.top]; }""", [lat, lon])
+        return [p.x + r.left, p.y + r.top]; }""",
+        [lat, lon],
+    )
     page.mouse.move(0, 0)
     page.wait_for_timeout(100)
     page.mouse.move(*pt)
@@ -206,8 +220,23 @@ def test_cli_tianditu_without_a_key_is_one_line_and_exit_2(tmp_path, monkeypatch
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "TIANDITU_KEY"}
-    proc = subprocess.run([sys.executable, "-m", "servicecircle.cli", "demo", "--out", str(tmp_path / "o"),
-                           "--basemap", "tianditu", "--quiet"], capture_output=True, text=True, cwd=ROOT, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "servicecircle.cli",
+            "demo",
+            "--out",
+            str(tmp_path / "o"),
+            "--basemap",
+            "tianditu",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert proc.returncode == 2
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and "needs your Tianditu key" in err[0] and "Traceback" not in proc.stderr

@@ -41,7 +41,7 @@ def test_simplify_merges_chains_and_keeps_rings():
     a = np.array([0, 1, 2, 1, 5, 6, 7])
     b = np.array([1, 2, 3, 4, 6, 7, 5])
     u, v, nodes, ptr, _ = simplify_segments(a, b, 8)
-    paths = sorted(tuple(nodes[ptr[i]:ptr[i + 1]]) for i in range(len(u)))
+    paths = sorted(tuple(nodes[ptr[i] : ptr[i + 1]]) for i in range(len(u)))
     norm = sorted(min(p, p[::-1]) for p in paths)
     assert norm == [(0, 1), (1, 2, 3), (1, 4), (5, 6, 7, 5)]
 
@@ -54,8 +54,9 @@ def _osmnx_walk_graph(osm_path, tmp_path):
     with opener(osm_path, "rb") as fh:
         tree = ET.parse(fh)
     root = tree.getroot()
-    import osmnx._overpass as op
     import re
+
+    import osmnx._overpass as op
 
     expr = op._get_network_filter("walk")
     rules = re.findall(r'\["([^"]+)"!~"([^"]+)"\]', expr)
@@ -101,8 +102,9 @@ def test_network_matches_osmnx_on_real_osm(oakland_osm, tmp_path):
     from servicecircle.engine.distance import _csr_min
 
     n = net.n_nodes
-    graph = _csr_min(np.r_[net.edge_u, net.edge_v], np.r_[net.edge_v, net.edge_u],
-                     np.r_[net.edge_length, net.edge_length], n)
+    graph = _csr_min(
+        np.r_[net.edge_u, net.edge_v], np.r_[net.edge_v, net.edge_u], np.r_[net.edge_length, net.edge_length], n
+    )
     for k in (0, n // 2, n - 1):
         ours = dijkstra(graph, indices=k)
         ref = nx.single_source_dijkstra_path_length(h, int(net.node_id[k]), weight="w")
@@ -213,8 +215,9 @@ def test_gap_grid_cells_are_snapped_once_and_kept_with_the_cached_network(oaklan
     net = load_network(path)  # from the cache: has a key to store the lattice under
     x0, y0, x1, y1 = shapely.total_bounds(net.edge_geometry)
     res = 25.0
-    ix, iy = np.meshgrid(np.arange(np.floor(x0 / res), np.ceil(x1 / res)),
-                         np.arange(np.floor(y0 / res), np.ceil(y1 / res)))
+    ix, iy = np.meshgrid(
+        np.arange(np.floor(x0 / res), np.ceil(x1 / res)), np.arange(np.floor(y0 / res), np.ceil(y1 / res))
+    )
     ix, iy = ix.ravel().astype(np.int64), iy.ravel().astype(np.int64)
     half = len(ix) // 2
     centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])

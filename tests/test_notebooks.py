@@ -21,12 +21,16 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     if path.name.startswith(("01-", "04-")):  # the map really rendered inline
-        html = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                if "text/html" in o.get("data", {}) and "leaflet" in o["data"]["text/html"].lower()]
+        html = [
+            o
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.get("outputs", [])
+            if "text/html" in o.get("data", {}) and "leaflet" in o["data"]["text/html"].lower()
+        ]
         assert html, "the folium map did not render in the notebook"
 
 
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01-quickstart.ipynb", "02-your-own-data.ipynb", "03-custom-standard.ipynb",
-            "04-scenario.ipynb"} <= names
+    assert {"01-quickstart.ipynb", "02-your-own-data.ipynb", "03-custom-standard.ipynb", "04-scenario.ipynb"} <= names

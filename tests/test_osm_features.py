@@ -5,7 +5,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import math
-import re
 import warnings
 import xml.etree.ElementTree as ET
 
@@ -41,8 +40,7 @@ def _ring_nodes(first_id: int, box: tuple[float, float, float, float]) -> tuple[
     x0, y0, x1, y1 = box
     corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     xml = "".join(
-        f'  <node id="{first_id + i}" version="1" lat="{y:.7f}" lon="{x:.7f}"/>\n'
-        for i, (x, y) in enumerate(corners)
+        f'  <node id="{first_id + i}" version="1" lat="{y:.7f}" lon="{x:.7f}"/>\n' for i, (x, y) in enumerate(corners)
     )
     ids = [first_id + i for i in range(4)] + [first_id]
     return xml, ids
@@ -135,7 +133,10 @@ def test_tiny_file_features_and_geometries(tiny_osm):
 
     kg = got[("node", 1)]
     assert (kg.category, kg.kind, kg.name, kg.osm_tags) == (
-        "kindergarten", "facility", "阳光幼儿园", "amenity=kindergarten"
+        "kindergarten",
+        "facility",
+        "阳光幼儿园",
+        "amenity=kindergarten",
     )
     assert _same(kg.geometry, shapely.Point(LON0 + 0.005, LAT0 + 0.005))
     # first rule wins: the name rule for 幼儿园 comes before the school rules
@@ -246,7 +247,10 @@ def test_rule_details():
     assert cat(amenity="marketplace", name="城北电子城") == "marketplace"
     assert cat(shop="supermarket") == "supermarket"
     assert cat(amenity="social_facility", social_facility="nursing_home") == "elderly_care_home"
-    assert cat(amenity="social_facility", social_facility="day_care", **{"social_facility:for": "senior"}) == "elderly_day_care"
+    assert (
+        cat(amenity="social_facility", social_facility="day_care", **{"social_facility:for": "senior"})
+        == "elderly_day_care"
+    )
     assert cat(amenity="community_centre", name="社区文化活动中心") == "cultural_activity_centre"
     assert cat(amenity="community_centre") == "community_service_station"
     assert cat(leisure="pitch") == "small_sports_ground"
@@ -270,8 +274,19 @@ def test_default_categories_exist_in_profiles():
         with open(path, "rb") as fh:
             keys |= set(tomllib.load(fh).get("categories", {}))
     assert "kindergarten" in keys  # the profiles were read
-    extra = {"school", "hospital", "pharmacy", "marketplace", "arts_centre", "supermarket",
-             "park", "garden", "grass", "recreation_ground", "residential"}
+    extra = {
+        "school",
+        "hospital",
+        "pharmacy",
+        "marketplace",
+        "arts_centre",
+        "supermarket",
+        "park",
+        "garden",
+        "grass",
+        "recreation_ground",
+        "residential",
+    }
     unknown = {r.category for r in load_category_rules()} - keys - extra
     assert not unknown
 
@@ -285,7 +300,9 @@ def test_errors_are_one_line_input_data_errors(tmp_path, tiny_osm):
         read_osm_features(wrong)
     broken = tmp_path / "broken.osm"
     broken.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
-    with pytest.raises(InputDataError, match="the OSM XML ends before its closing </osm> tag, so the file is incomplete") as info:
+    with pytest.raises(
+        InputDataError, match="the OSM XML ends before its closing </osm> tag, so the file is incomplete"
+    ) as info:
         read_osm_features(broken)
     assert "\n" not in str(info.value) and "broken.osm" in str(info.value)
     with pytest.raises(InputDataError, match="neither tags nor name_regex"):
@@ -321,8 +338,13 @@ def _independent_counts(path):
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as fh:
         root = ET.parse(fh).getroot()
-    found: dict[str, set[tuple[str, int]]] = {"kindergarten": set(), "kindergarten_tag": set(),
-                                              "park": set(), "marketplace": set(), "residential": set()}
+    found: dict[str, set[tuple[str, int]]] = {
+        "kindergarten": set(),
+        "kindergarten_tag": set(),
+        "park": set(),
+        "marketplace": set(),
+        "residential": set(),
+    }
     for el in root:
         if el.tag not in ("node", "way", "relation"):
             continue
@@ -387,9 +409,7 @@ def test_chengdu_counts_match_an_independent_parse(chengdu_osm):
 def test_broken_closed_way_is_repaired_with_a_warning(tmp_path):
     # a bow-tie ring: libosmium refuses it, the reader repairs it into two triangles
     pts = [(LON0, LAT0), (LON0 + 0.002, LAT0 + 0.002), (LON0 + 0.002, LAT0), (LON0, LAT0 + 0.002)]
-    nodes = "".join(
-        f'  <node id="{i + 1}" version="1" lat="{y:.7f}" lon="{x:.7f}"/>\n' for i, (x, y) in enumerate(pts)
-    )
+    nodes = "".join(f'  <node id="{i + 1}" version="1" lat="{y:.7f}" lon="{x:.7f}"/>\n' for i, (x, y) in enumerate(pts))
     xml = (
         "<?xml version='1.0' encoding='UTF-8'?>\n<osm version=\"0.6\">\n"
         + nodes

@@ -18,8 +18,7 @@ from .conftest import DATA
 
 
 def demo(out, env=None):
-    return [sys.executable, "-m", "servicecircle.cli", "demo", "--out", str(out), "--data", str(DATA), "-q",
-            "--excel"]
+    return [sys.executable, "-m", "servicecircle.cli", "demo", "--out", str(out), "--data", str(DATA), "-q", "--excel"]
 
 
 def read_all(gpkg):

@@ -15,7 +15,9 @@ import rasterio
 import rasterio.io
 import shapely
 from affine import Affine
-from hypothesis import HealthCheck, assume, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from servicecircle import population, settings
 from servicecircle.errors import CRSError, DataWarning, InputDataError, TooLargeError
@@ -30,8 +32,18 @@ VALUES = np.arange(1, 10, dtype="float32").reshape(3, 3)  # [[1 2 3] [4 5 6] [7 
 def write_tif(path, data, *, crs=METRIC, transform=None, nodata=None, dtype="float32"):
     data = np.asarray(data, dtype=dtype)
     transform = transform or Affine(100, 0, X0, 0, -100, Y0)
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-                       dtype=dtype, crs=crs, transform=transform, nodata=nodata) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as dst:
         dst.write(data, 1)
     return path
 
@@ -54,6 +66,7 @@ def per_community(d, n):
 
 # --- splitting cells ---------------------------------------------------------------
 
+
 def test_middle_column_split_in_half(tmp_path):
     tif = write_tif(tmp_path / "pop.tif", VALUES)
     d = strict(population_demand, tif, boxes((0, 150), (150, 300)))
@@ -62,8 +75,18 @@ def test_middle_column_split_in_half(tmp_path):
     assert d.residents.sum() == VALUES.sum()
     assert d.attrs["outside_residents"] == 0
     assert d[["community", "cell_row", "cell_col"]].values.tolist() == [
-        [0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1], [0, 2, 0], [0, 2, 1],
-        [1, 0, 1], [1, 0, 2], [1, 1, 1], [1, 1, 2], [1, 2, 1], [1, 2, 2],
+        [0, 0, 0],
+        [0, 0, 1],
+        [0, 1, 0],
+        [0, 1, 1],
+        [0, 2, 0],
+        [0, 2, 1],
+        [1, 0, 1],
+        [1, 0, 2],
+        [1, 1, 1],
+        [1, 1, 2],
+        [1, 2, 1],
+        [1, 2, 2],
     ]
     middle = d[d.cell_col == 1]
     assert middle.cell_fraction.tolist() == [0.5] * 6
@@ -151,8 +174,10 @@ def test_whole_frame_order_and_chunks_do_not_change_results(tmp_path):
     rng = np.random.default_rng(1)
     data = rng.random((17, 13)) * 50
     tif = write_tif(tmp_path / "pop.tif", data, dtype="float64")
-    areas = gpd.GeoSeries([shapely.Point(X0 + 600, Y0 - 800).buffer(450),
-                           shapely.box(X0 + 100, Y0 - 1650, X0 + 1250, Y0 - 1200)], crs=METRIC)
+    areas = gpd.GeoSeries(
+        [shapely.Point(X0 + 600, Y0 - 800).buffer(450), shapely.box(X0 + 100, Y0 - 1650, X0 + 1250, Y0 - 1200)],
+        crs=METRIC,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         d1 = population_demand(tif, areas)
@@ -165,6 +190,7 @@ def test_whole_frame_order_and_chunks_do_not_change_results(tmp_path):
 
 
 # --- coordinate systems -----------------------------------------------------------
+
 
 def test_wgs84_raster_with_metric_communities(tmp_path):
     # 10 × 8 cells of 0.001° (about 96 m × 111 m) near 104.5° E, 30° N
@@ -253,6 +279,7 @@ def test_communities_must_be_metric(tmp_path):
 
 
 # --- refusals ----------------------------------------------------------------------
+
 
 def test_too_large_refused_before_reading(tmp_path, monkeypatch):
     tif = write_tif(tmp_path / "big.tif", VALUES)
@@ -343,23 +370,31 @@ def test_docstring_example():
 # slivers with vertices at 1e-88 m, which no survey produces
 coord = st.floats(-60, 860, allow_nan=False).map(lambda v: round(v, 6))
 rect = st.tuples(coord, coord, coord, coord).map(
-    lambda c: shapely.box(min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]) + 1, max(c[1], c[3]) + 1))
+    lambda c: shapely.box(min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]) + 1, max(c[1], c[3]) + 1)
+)
 triangle = st.tuples(*[st.tuples(coord, coord)] * 3).map(lambda p: shapely.Polygon(p).buffer(0))
 disc = st.tuples(coord, coord, st.floats(5, 300)).map(lambda c: shapely.Point(c[0], c[1]).buffer(c[2], 4))
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(layout=st.lists(st.one_of(rect, triangle, disc), min_size=1, max_size=5),
-       cells=st.lists(st.floats(0, 1000, allow_nan=False) | st.just(-1.0), min_size=64, max_size=64),
-       chunk=st.sampled_from([3, 1_000_000]))
+@given(
+    layout=st.lists(st.one_of(rect, triangle, disc), min_size=1, max_size=5),
+    cells=st.lists(st.floats(0, 1000, allow_nan=False) | st.just(-1.0), min_size=64, max_size=64),
+    chunk=st.sampled_from([3, 1_000_000]),
+)
 def test_conservation(tmp_path_factory, layout, cells, chunk):
     """residents assigned + people reported outside = people in the cells read."""
     areas = gpd.GeoSeries([shapely.affinity.translate(g, X0, Y0) for g in layout], crs=METRIC)
     raster = shapely.box(X0, Y0, X0 + 800, Y0 + 800)
     assume(shapely.area(shapely.intersection(shapely.union_all(areas.values), raster)) > 1e-3)
     data = np.array(cells).reshape(8, 8)  # -1 = nodata
-    tif = write_tif(tmp_path_factory.mktemp("p") / "pop.tif", data, dtype="float64", nodata=-1,
-                    transform=Affine(100, 0, X0, 0, -100, Y0 + 800))
+    tif = write_tif(
+        tmp_path_factory.mktemp("p") / "pop.tif",
+        data,
+        dtype="float64",
+        nodata=-1,
+        transform=Affine(100, 0, X0, 0, -100, Y0 + 800),
+    )
     with warnings.catch_warnings(), mock.patch.object(population, "_CHUNK_CELLS", chunk):
         warnings.simplefilter("ignore", DataWarning)
         d = population_demand(tif, areas)
@@ -384,10 +419,12 @@ def test_conservation(tmp_path_factory, layout, cells, chunk):
     for g in areas.values:
         owned.append(shapely.difference(g, seen))
         seen = shapely.union(seen, g)
-    cell_polys = [shapely.box(X0 + 100 * j, Y0 + 800 - 100 * (i + 1), X0 + 100 * (j + 1), Y0 + 800 - 100 * i)
-                  for i in range(8) for j in range(8)]
-    inside = sum(people.ravel()[k] * shapely.area(shapely.intersection(cell_polys[k], seen)) / 1e4
-                 for k in range(64))
+    cell_polys = [
+        shapely.box(X0 + 100 * j, Y0 + 800 - 100 * (i + 1), X0 + 100 * (j + 1), Y0 + 800 - 100 * i)
+        for i in range(8)
+        for j in range(8)
+    ]
+    inside = sum(people.ravel()[k] * shapely.area(shapely.intersection(cell_polys[k], seen)) / 1e4 for k in range(64))
     assert math.isclose(d.residents.sum(), inside, rel_tol=1e-7, abs_tol=1e-6)
 
 

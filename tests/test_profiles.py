@@ -126,10 +126,17 @@ def test_meishan_category_radii():
     assert (c["middle_school"].radius_m, c["middle_school"].confirmed) == (1000.0, True)
     # recalled from GB 50180-2018: present, unconfirmed
     expected = {
-        "large_sports_ground": 1000, "community_health_centre": 1000,
-        "cultural_activity_centre": 1000, "medium_sports_ground": 500, "food_market": 500,
-        "bus_stop": 500, "community_service_station": 300, "culture_station": 500,
-        "small_sports_ground": 300, "outdoor_fitness": 300, "nursery": 300,
+        "large_sports_ground": 1000,
+        "community_health_centre": 1000,
+        "cultural_activity_centre": 1000,
+        "medium_sports_ground": 500,
+        "food_market": 500,
+        "bus_stop": 500,
+        "community_service_station": 300,
+        "culture_station": 500,
+        "small_sports_ground": 300,
+        "outdoor_fitness": 300,
+        "nursery": 300,
         "elderly_day_care": 300,
     }
     for key, radius in expected.items():
@@ -138,17 +145,42 @@ def test_meishan_category_radii():
         assert c[key].confirmed is False, key
     # level of every category in standards.md §1
     levels = {
-        "l15": ["middle_school", "large_sports_ground", "community_health_centre",
-                "cultural_activity_centre", "elderly_care_home", "subdistrict_service_centre",
-                "subdistrict_office", "police_station", "mall", "post_office"],
-        "l10": ["primary_school", "medium_sports_ground", "food_market", "restaurant", "bank",
-                "telecom", "bus_stop"],
-        "l5": ["community_service_station", "culture_station", "small_sports_ground",
-               "outdoor_fitness", "kindergarten", "nursery", "elderly_day_care",
-               "community_health_station", "community_canteen", "community_shops",
-               "recycling_point", "waste_collection_station", "public_toilet"],
-        "block": ["property_management", "children_activity_space", "elderly_activity_space",
-                  "convenience_store", "parcel_lockers", "waste_collection_point"],
+        "l15": [
+            "middle_school",
+            "large_sports_ground",
+            "community_health_centre",
+            "cultural_activity_centre",
+            "elderly_care_home",
+            "subdistrict_service_centre",
+            "subdistrict_office",
+            "police_station",
+            "mall",
+            "post_office",
+        ],
+        "l10": ["primary_school", "medium_sports_ground", "food_market", "restaurant", "bank", "telecom", "bus_stop"],
+        "l5": [
+            "community_service_station",
+            "culture_station",
+            "small_sports_ground",
+            "outdoor_fitness",
+            "kindergarten",
+            "nursery",
+            "elderly_day_care",
+            "community_health_station",
+            "community_canteen",
+            "community_shops",
+            "recycling_point",
+            "waste_collection_station",
+            "public_toilet",
+        ],
+        "block": [
+            "property_management",
+            "children_activity_space",
+            "elderly_activity_space",
+            "convenience_store",
+            "parcel_lockers",
+            "waste_collection_point",
+        ],
     }
     for level, keys in levels.items():
         for key in keys:
@@ -159,8 +191,7 @@ def test_meishan_category_radii():
 
 def test_meishan_radius_defaults_to_level():
     c = load_profile("meishan").categories
-    assert (c["community_health_station"].radius_m, c["community_health_station"].radius_source) \
-        == (300.0, "level")
+    assert (c["community_health_station"].radius_m, c["community_health_station"].radius_source) == (300.0, "level")
     assert (c["elderly_care_home"].radius_m, c["elderly_care_home"].radius_source) == (1000.0, "level")
     assert (c["supermarket"].radius_m, c["supermarket"].radius_source) == (500.0, "level")
 
@@ -187,8 +218,7 @@ def test_meishan_green_and_park():
 def test_meishan_six_ones():
     p = load_profile("meishan")
     items = {i.key: i for i in p.six_ones}
-    assert list(items) == ["elderly_service", "childcare", "supermarket", "health",
-                           "activity_space", "public_green"]
+    assert list(items) == ["elderly_service", "childcare", "supermarket", "health", "activity_space", "public_green"]
     assert items["childcare"].categories == ("kindergarten", "nursery")
     assert items["elderly_service"].categories == ("elderly_service_centre", "elderly_day_care")
     assert items["health"].categories == ("community_health_centre", "community_health_station")
@@ -204,12 +234,10 @@ def test_meishan_six_ones():
 
 def test_meishan_indicators():
     ind = load_profile("meishan").indicators
-    assert (ind["sports_ground_per_resident"].value, ind["sports_ground_per_resident"].unit) == \
-        (2.6, "m2/resident")
+    assert (ind["sports_ground_per_resident"].value, ind["sports_ground_per_resident"].unit) == (2.6, "m2/resident")
     assert ind["childcare_places_per_1000"].value == 4.5
     assert ind["childcare_places_per_1000"].comparison == ">="
-    assert (ind["health_floor_area_per_1000"].value, ind["health_floor_area_per_1000"].confirmed) \
-        == (60.0, False)
+    assert (ind["health_floor_area_per_1000"].value, ind["health_floor_area_per_1000"].confirmed) == (60.0, False)
     hh = ind["community_households"]
     assert (hh.value, hh.value_max, hh.comparison, hh.unit) == (1500.0, 4000.0, "between", "households")
     res = ind["community_residents"]
@@ -266,9 +294,16 @@ def test_every_unconfirmed_section_carries_a_comment():
 
 def test_unconfirmed_list():
     u = load_profile("meishan").unconfirmed()
-    for label in ["levels.block", "categories.nursery", "greenspace.green", "greenspace.park",
-                  "six_ones.childcare", "indicators.health_floor_area_per_1000",
-                  "indicators.health_next_to_elderly_care", "indicators.park_min_area_l5"]:
+    for label in [
+        "levels.block",
+        "categories.nursery",
+        "greenspace.green",
+        "greenspace.park",
+        "six_ones.childcare",
+        "indicators.health_floor_area_per_1000",
+        "indicators.health_next_to_elderly_care",
+        "indicators.park_min_area_l5",
+    ]:
         assert label in u
     for label in ["categories.kindergarten", "floor_area", "indicators.community_households"]:
         assert label not in u
@@ -322,8 +357,16 @@ def test_categories_frame():
     p = load_profile("meishan")
     df = p.categories_frame()
     assert isinstance(df, pd.DataFrame)
-    assert list(df.columns)[:8] == ["key", "name_zh", "name_en", "level", "radius_m",
-                                   "target_share", "confirmed", "source"]
+    assert list(df.columns)[:8] == [
+        "key",
+        "name_zh",
+        "name_en",
+        "level",
+        "radius_m",
+        "target_share",
+        "confirmed",
+        "source",
+    ]
     assert len(df) == len(p.categories)
     row = df.set_index("key").loc["kindergarten"]
     assert (row["radius_m"], row["level"], bool(row["confirmed"])) == (300.0, "l5", True)
@@ -357,13 +400,17 @@ def test_load_profile_passes_profile_through():
 
 
 def test_extends_meishan_changes_one_radius(tmp_path):
-    path = write(tmp_path, HEAD + """
+    path = write(
+        tmp_path,
+        HEAD
+        + """
 extends = "meishan"
 
 [categories.kindergarten]
 radius_m = 500
 source = "local rule 2024"
-""")
+""",
+    )
     p = load_profile(path)
     base = load_profile("meishan")
     assert p.key == "mini" and p.path == path
@@ -372,8 +419,9 @@ source = "local rule 2024"
     assert (k.radius_m, k.source, k.radius_source) == (500.0, "local rule 2024", "profile")
     assert (k.name_zh, k.level, k.aliases) == ("幼儿园", "l5", base.categories["kindergarten"].aliases)
     # everything else unchanged
-    assert {c: v for c, v in p.categories.items() if c != "kindergarten"} == \
-        {c: v for c, v in base.categories.items() if c != "kindergarten"}
+    assert {c: v for c, v in p.categories.items() if c != "kindergarten"} == {
+        c: v for c, v in base.categories.items() if c != "kindergarten"
+    }
     assert p.floor_area == base.floor_area and p.six_ones == base.six_ones
     assert p.green == base.green and p.indicators == base.indicators
     assert p.thresholds("kindergarten") == (500.0,)
@@ -383,7 +431,10 @@ source = "local rule 2024"
 
 def test_extends_file_in_same_folder(tmp_path):
     write(tmp_path, MINI.replace('key = "mini"', 'key = "base"'), "base.toml")
-    path = write(tmp_path, HEAD + """
+    path = write(
+        tmp_path,
+        HEAD
+        + """
 extends = "base.toml"
 
 [levels.l5]
@@ -395,7 +446,9 @@ name_zh = "托儿所"
 name_en = "Nursery"
 level = "l5"
 source = "local"
-""", "child.toml")
+""",
+        "child.toml",
+    )
     p = load_profile(path)
     assert p.levels["l5"].walk_m == 400.0
     assert (p.categories["nursery"].radius_m, p.categories["nursery"].radius_source) == (400.0, "level")
@@ -410,7 +463,10 @@ def test_radius_defaults_to_level(tmp_path):
 
 
 def test_extends_merges_tables_key_by_key(tmp_path):
-    path = write(tmp_path, HEAD + """
+    path = write(
+        tmp_path,
+        HEAD
+        + """
 extends = "meishan"
 
 [greenspace.park]
@@ -420,7 +476,8 @@ source = "local: parks of 5000 m2 and above"
 [floor_area]
 rate_m2_per_100_households = 30
 source = "local"
-""")
+""",
+    )
     p = load_profile(path)
     assert p.green["park"].min_area_m2 == 5000.0 and p.green["park"].radius_m == 500.0
     assert p.green["green"] == load_profile("meishan").green["green"]
@@ -428,14 +485,18 @@ source = "local"
 
 
 def test_extends_changing_names_or_aliases_needs_no_source(tmp_path):
-    path = write(tmp_path, HEAD + """
+    path = write(
+        tmp_path,
+        HEAD
+        + """
 extends = "meishan"
 
 [categories.kindergarten]
 name_en = "Kindergarten (public)"
 aliases = ["幼儿园", "公办幼儿园"]
 confirmed = false
-""")
+""",
+    )
     p = load_profile(path)
     k = p.categories["kindergarten"]
     assert k.aliases == ("幼儿园", "公办幼儿园") and k.confirmed is False
@@ -455,9 +516,7 @@ def test_error_is_a_service_circle_error(tmp_path):
 
 def test_error_unknown_field_did_you_mean(tmp_path):
     path = write(tmp_path, MINI.replace("radius_m = 300", "radius = 300"))
-    assert error_of(path) == (
-        f"{path}: [categories.kindergarten] radius: unknown field. Fix: did you mean 'radius_m'?"
-    )
+    assert error_of(path) == (f"{path}: [categories.kindergarten] radius: unknown field. Fix: did you mean 'radius_m'?")
 
 
 def test_error_unknown_field_without_close_match(tmp_path):
@@ -475,9 +534,7 @@ def test_error_unknown_top_level_table(tmp_path):
 
 def test_error_missing_required_field(tmp_path):
     path = write(tmp_path, MINI.replace('level = "l5"\n', ""))
-    assert error_of(path) == (
-        f'{path}: [categories.kindergarten] level: missing required field. Fix: add level = "l5"'
-    )
+    assert error_of(path) == (f'{path}: [categories.kindergarten] level: missing required field. Fix: add level = "l5"')
 
 
 def test_error_missing_required_choice(tmp_path):
@@ -491,8 +548,7 @@ def test_error_missing_required_choice(tmp_path):
 def test_error_missing_top_level_field(tmp_path):
     path = write(tmp_path, MINI.replace('name_en = "Mini"\n', ""))
     assert error_of(path) == (
-        f'{path}: name_en: missing required field. Fix: add name_en = "..." '
-        "(every profile file gives its own)"
+        f'{path}: name_en: missing required field. Fix: add name_en = "..." (every profile file gives its own)'
     )
 
 
@@ -513,7 +569,7 @@ def test_error_wrong_type_string_for_number(tmp_path):
 
 
 def test_error_wrong_type_text(tmp_path):
-    path = write(tmp_path, MINI.replace('radius_m = 300', 'radius_m = "near"'))
+    path = write(tmp_path, MINI.replace("radius_m = 300", 'radius_m = "near"'))
     assert error_of(path) == (
         f"{path}: [categories.kindergarten] radius_m: must be a number of metres, "
         "not the string 'near'. Fix: write a number, e.g. radius_m = 300"
@@ -537,10 +593,10 @@ def test_error_wrong_type_choice(tmp_path):
 
 
 def test_error_wrong_type_aliases(tmp_path):
-    path = write(tmp_path, MINI.replace('radius_m = 300', 'radius_m = 300\naliases = "幼儿园"'))
+    path = write(tmp_path, MINI.replace("radius_m = 300", 'radius_m = 300\naliases = "幼儿园"'))
     assert error_of(path) == (
         f"{path}: [categories.kindergarten] aliases: must be a list of texts, "
-        "not the string '幼儿园'. Fix: write aliases = [\"...\", \"...\"]"
+        'not the string \'幼儿园\'. Fix: write aliases = ["...", "..."]'
     )
 
 
@@ -564,8 +620,7 @@ def test_error_distance_not_positive(tmp_path, value):
 def test_error_level_distance_not_positive(tmp_path):
     path = write(tmp_path, MINI.replace("walk_m = 300", "walk_m = -1.5"))
     assert error_of(path) == (
-        f"{path}: [levels.l5] walk_m: must be greater than 0 metres, got -1.5. "
-        "Fix: give a positive distance in metres"
+        f"{path}: [levels.l5] walk_m: must be greater than 0 metres, got -1.5. Fix: give a positive distance in metres"
     )
 
 
@@ -596,8 +651,7 @@ def test_error_category_target_share_out_of_range(tmp_path):
 def test_error_unknown_level(tmp_path):
     path = write(tmp_path, MINI.replace('level = "l5"', 'level = "l15"'))
     assert error_of(path) == (
-        f"{path}: [categories.kindergarten] level: 'l15' is not a defined level. "
-        "Fix: did you mean 'l5'?"
+        f"{path}: [categories.kindergarten] level: 'l15' is not a defined level. Fix: did you mean 'l5'?"
     )
 
 
@@ -610,7 +664,10 @@ def test_error_unknown_level_without_close_match(tmp_path):
 
 
 def test_error_unknown_level_named_in_child_file(tmp_path):
-    path = write(tmp_path, HEAD + """
+    path = write(
+        tmp_path,
+        HEAD
+        + """
 extends = "meishan"
 
 [categories.canteen_for_elders]
@@ -618,10 +675,10 @@ name_zh = "长者食堂"
 name_en = "Canteen for elders"
 level = "l20"
 source = "local"
-""")
+""",
+    )
     assert error_of(path) == (
-        f"{path}: [categories.canteen_for_elders] level: 'l20' is not a defined level. "
-        "Fix: did you mean 'l10'?"
+        f"{path}: [categories.canteen_for_elders] level: 'l20' is not a defined level. Fix: did you mean 'l10'?"
     )
 
 
@@ -666,17 +723,15 @@ def test_six_ones_item_takes_table_source(tmp_path):
 def test_error_six_ones_missing_item_field(tmp_path):
     path = write(tmp_path, MINI + SIX.replace(', "nursery"', "").replace("radius_m = 500\n", ""))
     assert error_of(path) == (
-        f"{path}: [six_ones.items] 'childcare' radius_m: missing required field. "
-        "Fix: add radius_m = 300"
+        f"{path}: [six_ones.items] 'childcare' radius_m: missing required field. Fix: add radius_m = 300"
     )
 
 
 def test_error_six_ones_duplicate_item_key(tmp_path):
-    item = SIX[SIX.index("[[six_ones.items]]"):].replace(', "nursery"', "")
+    item = SIX[SIX.index("[[six_ones.items]]") :].replace(', "nursery"', "")
     path = write(tmp_path, MINI + SIX.replace(', "nursery"', "") + item)
     assert error_of(path) == (
-        f"{path}: [six_ones.items] 'childcare' key: two items have the key 'childcare'. "
-        "Fix: give each item its own key"
+        f"{path}: [six_ones.items] 'childcare' key: two items have the key 'childcare'. Fix: give each item its own key"
     )
 
 
@@ -700,8 +755,9 @@ def test_error_floor_area_unknown_category(tmp_path):
 
 
 def test_error_floor_area_catchment_needs_radius(tmp_path):
-    path = write(tmp_path, MINI + FLOOR.replace('"contains"', '"catchment"')
-                 .replace("community_service_station", "kindergarten"))
+    path = write(
+        tmp_path, MINI + FLOOR.replace('"contains"', '"catchment"').replace("community_service_station", "kindergarten")
+    )
     assert error_of(path) == (
         f'{path}: [floor_area] catchment_radius_m: missing; required when assignment = "catchment". '
         "Fix: add catchment_radius_m = 500"
@@ -714,7 +770,10 @@ def test_floor_area_minimums_optional(tmp_path):
 
 
 def test_error_indicator_between_needs_value_max(tmp_path):
-    path = write(tmp_path, MINI + """
+    path = write(
+        tmp_path,
+        MINI
+        + """
 [indicators.size]
 name_zh = "规模"
 name_en = "Size"
@@ -722,7 +781,8 @@ value = 1500
 unit = "households"
 comparison = "between"
 source = "plan"
-""")
+""",
+    )
     assert error_of(path) == (
         f'{path}: [indicators.size] value_max: missing; required when comparison = "between". '
         "Fix: add value_max = the upper end of the range"
@@ -730,7 +790,10 @@ source = "plan"
 
 
 def test_error_indicator_value_max_below_value(tmp_path):
-    path = write(tmp_path, MINI + """
+    path = write(
+        tmp_path,
+        MINI
+        + """
 [indicators.size]
 name_zh = "规模"
 name_en = "Size"
@@ -739,7 +802,8 @@ value_max = 1500
 unit = "households"
 comparison = "between"
 source = "plan"
-""")
+""",
+    )
     assert error_of(path) == (
         f"{path}: [indicators.size] value_max: must be greater than value (4000), got 1500. "
         "Fix: give the range as value = low, value_max = high"
@@ -747,7 +811,10 @@ source = "plan"
 
 
 def test_error_green_samples_need_spacing(tmp_path):
-    path = write(tmp_path, MINI + """
+    path = write(
+        tmp_path,
+        MINI
+        + """
 [greenspace.park]
 name_zh = "500米见园"
 name_en = "Park within 500 m"
@@ -756,9 +823,10 @@ radius_m = 500
 denominator = "residents"
 reach = "boundary_samples"
 source = "plan"
-""")
+""",
+    )
     assert error_of(path) == (
-        f'{path}: [greenspace.park] boundary_spacing_m: missing; required when reach = '
+        f"{path}: [greenspace.park] boundary_spacing_m: missing; required when reach = "
         '"boundary_samples". Fix: add boundary_spacing_m = 20'
     )
 
@@ -817,9 +885,7 @@ def test_error_unknown_profile_name():
 
 
 def test_error_directory(tmp_path):
-    assert error_of(tmp_path) == (
-        f"{tmp_path}: is not a regular file. Fix: give the path of a .toml profile file"
-    )
+    assert error_of(tmp_path) == (f"{tmp_path}: is not a regular file. Fix: give the path of a .toml profile file")
 
 
 EXTENDS_FIX = (
@@ -870,29 +936,31 @@ def test_error_extends_cycle(tmp_path):
     a = write(tmp_path, HEAD + 'extends = "b.toml"\n', "a.toml")
     b = write(tmp_path, HEAD + 'extends = "a.toml"\n', "b.toml")
     assert error_of(a) == (
-        f"{b}: extends: 'a.toml' makes a cycle: a.toml -> b.toml -> a.toml. "
-        "Fix: remove extends from one of these files"
+        f"{b}: extends: 'a.toml' makes a cycle: a.toml -> b.toml -> a.toml. Fix: remove extends from one of these files"
     )
 
 
 def test_error_extends_self(tmp_path):
     a = write(tmp_path, HEAD + 'extends = "a.toml"\n', "a.toml")
     assert error_of(a) == (
-        f"{a}: extends: 'a.toml' makes a cycle: a.toml -> a.toml. "
-        "Fix: remove extends from one of these files"
+        f"{a}: extends: 'a.toml' makes a cycle: a.toml -> a.toml. Fix: remove extends from one of these files"
     )
 
 
 def test_error_extends_change_without_source(tmp_path):
-    path = write(tmp_path, HEAD + """
+    path = write(
+        tmp_path,
+        HEAD
+        + """
 extends = "meishan"
 
 [categories.kindergarten]
 radius_m = 500
-""")
+""",
+    )
     assert error_of(path) == (
         f"{path}: [categories.kindergarten] radius_m: changes 300 inherited from gb50180.toml to "
-        "500 but this table gives no source. Fix: add source = \"...\" to "
+        '500 but this table gives no source. Fix: add source = "..." to '
         "[categories.kindergarten] saying where 500 comes from"
     )
 
@@ -909,20 +977,23 @@ def test_error_extends_error_in_parent_names_parent(tmp_path):
 def test_error_child_must_name_itself(tmp_path):
     path = write(tmp_path, 'schema = "servicecircle-profile/1"\nextends = "meishan"\n')
     assert error_of(path) == (
-        f'{path}: key: missing required field. Fix: add key = "mycity" '
-        "(every profile file gives its own)"
+        f'{path}: key: missing required field. Fix: add key = "mycity" (every profile file gives its own)'
     )
 
 
 def test_error_alias_names_two_categories(tmp_path):
-    path = write(tmp_path, MINI + """
+    path = write(
+        tmp_path,
+        MINI
+        + """
 [categories.nursery]
 name_zh = "托儿所"
 name_en = "Nursery"
 level = "l5"
 source = "test"
 aliases = ["托育机构", "幼儿园"]
-""")
+""",
+    )
     assert error_of(path) == (
         f"{path}: [categories.nursery] aliases: '幼儿园' already names category 'kindergarten' "
         "(its name_zh). Fix: a value may name one category only: remove it from one of them"
@@ -930,14 +1001,18 @@ aliases = ["托育机构", "幼儿园"]
 
 
 def test_error_alias_conflict_up_to_case_and_width(tmp_path):
-    path = write(tmp_path, MINI.replace('radius_m = 300', 'radius_m = 300\naliases = ["Nursery School"]') + """
+    path = write(
+        tmp_path,
+        MINI.replace("radius_m = 300", 'radius_m = 300\naliases = ["Nursery School"]')
+        + """
 [categories.nursery]
 name_zh = "托儿所"
 name_en = "Nursery"
 level = "l5"
 source = "test"
 aliases = ["ｎｕｒｓｅｒｙ-School"]
-""")
+""",
+    )
     assert error_of(path) == (
         f"{path}: [categories.nursery] aliases: 'ｎｕｒｓｅｒｙ-School' already names category "
         "'kindergarten' (its aliases). Fix: a value may name one category only: remove it from "
@@ -946,7 +1021,10 @@ aliases = ["ｎｕｒｓｅｒｙ-School"]
 
 
 def test_error_alias_conflict_with_inherited(tmp_path):
-    path = write(tmp_path, HEAD + """
+    path = write(
+        tmp_path,
+        HEAD
+        + """
 extends = "meishan"
 
 [categories.preschool_class]
@@ -955,7 +1033,8 @@ name_en = "Preschool class"
 level = "l5"
 source = "local"
 aliases = ["幼稚园"]
-""")
+""",
+    )
     assert error_of(path) == (
         f"{path}: [categories.preschool_class] aliases: '幼稚园' already names category "
         "'kindergarten' (its aliases). Fix: a value may name one category only: remove it from "
@@ -1007,7 +1086,10 @@ def test_reads_only_the_profile_and_its_parents(tmp_path):
 
 
 def test_error_value_max_without_between(tmp_path):
-    path = write(tmp_path, MINI + """
+    path = write(
+        tmp_path,
+        MINI
+        + """
 [indicators.sports]
 name_zh = "人均体育场地面积"
 name_en = "Sports ground per resident"
@@ -1016,15 +1098,19 @@ value_max = 3
 unit = "m2/resident"
 comparison = ">="
 source = "plan"
-""")
+""",
+    )
     assert error_of(path) == (
-        f"{path}: [indicators.sports] value_max: only used with comparison = \"between\", "
+        f'{path}: [indicators.sports] value_max: only used with comparison = "between", '
         "not '>='. Fix: remove value_max or write comparison = \"between\""
     )
 
 
 def test_error_indicator_unknown_category(tmp_path):
-    path = write(tmp_path, MINI + """
+    path = write(
+        tmp_path,
+        MINI
+        + """
 [indicators.places]
 name_zh = "托位数"
 name_en = "Childcare places"
@@ -1033,7 +1119,8 @@ unit = "places/1000 residents"
 comparison = ">="
 source = "plan"
 categories = ["nursery"]
-""")
+""",
+    )
     assert error_of(path) == (
         f"{path}: [indicators.places] categories: 'nursery' is not a defined category. "
         "Fix: add a [categories.nursery] section or use a defined category key"
@@ -1044,7 +1131,7 @@ def test_error_park_area_per_resident_needs_source(tmp_path):
     path = write(tmp_path, MINI + "\n[greenspace]\npark_area_per_resident_m2 = 16\n")
     assert error_of(path) == (
         f"{path}: [greenspace] source_per_resident: missing; required when "
-        "park_area_per_resident_m2 is given. Fix: add source_per_resident = \"...\" citing the figure"
+        'park_area_per_resident_m2 is given. Fix: add source_per_resident = "..." citing the figure'
     )
 
 
@@ -1052,7 +1139,7 @@ def test_error_household_size_change_needs_source(tmp_path):
     path = write(tmp_path, HEAD + 'extends = "meishan"\n\n[defaults]\nhousehold_size = 3.0\n')
     assert error_of(path) == (
         f"{path}: [defaults] household_size: changes 2.62 inherited from gb50180.toml to 3 but "
-        "this table gives no household_size_source. Fix: add household_size_source = \"...\" to "
+        'this table gives no household_size_source. Fix: add household_size_source = "..." to '
         "[defaults] saying where 3 comes from"
     )
 
@@ -1117,7 +1204,7 @@ def test_meishan_six_ones_reach_share():
     assert load_profile("meishan").six_ones_reach_share == 50.0
     text = (PROFILES_DIR / "meishan.toml").read_text(encoding="utf-8")
     before = text[: text.index("reach_share = 50")]
-    assert "# interpretation" in before[before.rindex("[six_ones]"):]
+    assert "# interpretation" in before[before.rindex("[six_ones]") :]
     assert "within reach: >= 50% of households" in load_profile("meishan").describe()
 
 
@@ -1128,65 +1215,109 @@ def test_describe_shows_measures():
 
 
 def test_indicator_measure_fields_load(tmp_path):
-    p = load_profile(write(tmp_path, MINI + NURSERY + PLACES
-                           + 'measure = "attribute_per_resident"\nattribute = "places"\nper = 1000\n'))
+    p = load_profile(
+        write(
+            tmp_path, MINI + NURSERY + PLACES + 'measure = "attribute_per_resident"\nattribute = "places"\nper = 1000\n'
+        )
+    )
     i = p.indicators["places"]
     assert (i.measure, i.attribute, i.per, i.to_categories) == ("attribute_per_resident", "places", 1000.0, ())
-    p = load_profile(write(tmp_path, MINI + NURSERY + PLACES + 'measure = "attribute_per_resident"\n'
-                           'attribute = "places"\n'))
+    p = load_profile(
+        write(tmp_path, MINI + NURSERY + PLACES + 'measure = "attribute_per_resident"\nattribute = "places"\n')
+    )
     assert p.indicators["places"].per == 1.0  # default
-    p = load_profile(write(tmp_path, MINI + NURSERY + PLACES.replace('"nursery"', '"kindergarten"')
-                           + 'measure = "nearest_distance"\nto_categories = ["nursery", "nursery"]\n'))
+    p = load_profile(
+        write(
+            tmp_path,
+            MINI
+            + NURSERY
+            + PLACES.replace('"nursery"', '"kindergarten"')
+            + 'measure = "nearest_distance"\nto_categories = ["nursery", "nursery"]\n',
+        )
+    )
     assert p.indicators["places"].to_categories == ("nursery",)
 
 
-@pytest.mark.parametrize("extra, message", [
-    ('measure = "attribute_per_residents"\n',
-     "measure: must be one of 'attribute_per_resident', 'community_households', 'community_residents', "
-     "'nearest_distance', not 'attribute_per_residents'. "
-     "Fix: did you mean 'attribute_per_resident'?"),
-    ('measure = "attribute_per_resident"\n',
-     'attribute: missing; required when measure = "attribute_per_resident". '
-     'Fix: add attribute = "area" (allowed: area, floor_area, places)'),
-    ('measure = "attribute_per_resident"\nattribute = "seats"\n',
-     "attribute: must be one of 'area', 'floor_area', 'places', not 'seats'. Fix: write attribute = \"area\""),
-    ('measure = "attribute_per_resident"\nattribute = "places"\nper = 0\n',
-     "per: must be greater than 0, got 0. Fix: give a positive number"),
-    ('measure = "attribute_per_resident"\nattribute = "places"\nper = "1000"\n',
-     "per: must be a number, not the string '1000'. Fix: write per = 1000 without quotes"),
-    ("per = 1000\n",
-     'per: only used with measure = "attribute_per_resident", and this indicator has no measure. '
-     'Fix: remove per or write measure = "attribute_per_resident"'),
-    ('measure = "community_households"\nattribute = "places"\n',
-     'attribute: only used with measure = "attribute_per_resident", not with measure = '
-     '"community_households". Fix: remove attribute or write measure = "attribute_per_resident"'),
-    ('measure = "attribute_per_resident"\nattribute = "places"\nto_categories = ["kindergarten"]\n',
-     'to_categories: only used with measure = "nearest_distance", not with measure = '
-     '"attribute_per_resident". Fix: remove to_categories or write measure = "nearest_distance"'),
-    ('measure = "nearest_distance"\n',
-     'to_categories: missing; required when measure = "nearest_distance". '
-     'Fix: add to_categories = ["elderly_day_care"]'),
-    ('measure = "nearest_distance"\nto_categories = ["kindergarden"]\n',
-     "to_categories: 'kindergarden' is not a defined category. Fix: did you mean 'kindergarten'?"),
-    ('measure = "nearest_distance"\nto_categories = ["elderly"]\n',
-     "to_categories: 'elderly' is not a defined category. "
-     "Fix: add a [categories.elderly] section or use a defined category key"),
-    ('measure = "nearest_distance"\nto_categories = ["kindergarten", "nursery"]\n',
-     "to_categories: 'nursery' is also in categories (a facility would be its own nearest). "
-     "Fix: list each category in categories or in to_categories, not both"),
-    ('measure = "nearest_distance"\nto_categories = []\n',
-     'to_categories: must name at least one category. Fix: write to_categories = ["kindergarten"]'),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            'measure = "attribute_per_residents"\n',
+            "measure: must be one of 'attribute_per_resident', 'community_households', 'community_residents', "
+            "'nearest_distance', not 'attribute_per_residents'. "
+            "Fix: did you mean 'attribute_per_resident'?",
+        ),
+        (
+            'measure = "attribute_per_resident"\n',
+            'attribute: missing; required when measure = "attribute_per_resident". '
+            'Fix: add attribute = "area" (allowed: area, floor_area, places)',
+        ),
+        (
+            'measure = "attribute_per_resident"\nattribute = "seats"\n',
+            "attribute: must be one of 'area', 'floor_area', 'places', not 'seats'. Fix: write attribute = \"area\"",
+        ),
+        (
+            'measure = "attribute_per_resident"\nattribute = "places"\nper = 0\n',
+            "per: must be greater than 0, got 0. Fix: give a positive number",
+        ),
+        (
+            'measure = "attribute_per_resident"\nattribute = "places"\nper = "1000"\n',
+            "per: must be a number, not the string '1000'. Fix: write per = 1000 without quotes",
+        ),
+        (
+            "per = 1000\n",
+            'per: only used with measure = "attribute_per_resident", and this indicator has no measure. '
+            'Fix: remove per or write measure = "attribute_per_resident"',
+        ),
+        (
+            'measure = "community_households"\nattribute = "places"\n',
+            'attribute: only used with measure = "attribute_per_resident", not with measure = '
+            '"community_households". Fix: remove attribute or write measure = "attribute_per_resident"',
+        ),
+        (
+            'measure = "attribute_per_resident"\nattribute = "places"\nto_categories = ["kindergarten"]\n',
+            'to_categories: only used with measure = "nearest_distance", not with measure = '
+            '"attribute_per_resident". Fix: remove to_categories or write measure = "nearest_distance"',
+        ),
+        (
+            'measure = "nearest_distance"\n',
+            'to_categories: missing; required when measure = "nearest_distance". '
+            'Fix: add to_categories = ["elderly_day_care"]',
+        ),
+        (
+            'measure = "nearest_distance"\nto_categories = ["kindergarden"]\n',
+            "to_categories: 'kindergarden' is not a defined category. Fix: did you mean 'kindergarten'?",
+        ),
+        (
+            'measure = "nearest_distance"\nto_categories = ["elderly"]\n',
+            "to_categories: 'elderly' is not a defined category. "
+            "Fix: add a [categories.elderly] section or use a defined category key",
+        ),
+        (
+            'measure = "nearest_distance"\nto_categories = ["kindergarten", "nursery"]\n',
+            "to_categories: 'nursery' is also in categories (a facility would be its own nearest). "
+            "Fix: list each category in categories or in to_categories, not both",
+        ),
+        (
+            'measure = "nearest_distance"\nto_categories = []\n',
+            'to_categories: must name at least one category. Fix: write to_categories = ["kindergarten"]',
+        ),
+    ],
+)
 def test_error_indicator_measure_fields(tmp_path, extra, message):
     path = write(tmp_path, MINI + NURSERY + PLACES + extra)
     assert error_of(path) == f"{path}: [indicators.places] {message}"
 
 
 def test_error_attribute_per_resident_needs_categories(tmp_path):
-    path = write(tmp_path, MINI + PLACES.replace('categories = ["nursery"]\n', "")
-                 + 'measure = "attribute_per_resident"\nattribute = "places"\n')
+    path = write(
+        tmp_path,
+        MINI
+        + PLACES.replace('categories = ["nursery"]\n', "")
+        + 'measure = "attribute_per_resident"\nattribute = "places"\n',
+    )
     assert error_of(path) == (
-        f'{path}: [indicators.places] categories: missing; required when measure = '
+        f"{path}: [indicators.places] categories: missing; required when measure = "
         '"attribute_per_resident". Fix: add categories = ["kindergarten"]'
     )
 
@@ -1194,22 +1325,34 @@ def test_error_attribute_per_resident_needs_categories(tmp_path):
 def test_six_ones_reach_share_loads_and_defaults(tmp_path):
     p = load_profile(write(tmp_path, MINI + NURSERY + SIX))
     assert p.six_ones_reach_share == 50.0
-    p = load_profile(write(tmp_path, MINI + NURSERY + SIX.replace('source = "plan"\n',
-                                                                  'source = "plan"\nreach_share = 75\n', 1)))
+    p = load_profile(
+        write(tmp_path, MINI + NURSERY + SIX.replace('source = "plan"\n', 'source = "plan"\nreach_share = 75\n', 1))
+    )
     assert p.six_ones_reach_share == 75.0
 
 
-@pytest.mark.parametrize("value, message", [
-    ("120", "must be a percent between 0 and 100, got 120. Fix: write reach_share as a percent, "
-            "e.g. reach_share = 95"),
-    ("0", "must be greater than 0, got 0. Fix: give the percent of demand weight that must be within "
-          "reach, e.g. reach_share = 50"),
-    ('"50"', "must be a percent between 0 and 100, not the string '50'. Fix: write reach_share = 50 "
-             "without quotes"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            "120",
+            "must be a percent between 0 and 100, got 120. Fix: write reach_share as a percent, e.g. reach_share = 95",
+        ),
+        (
+            "0",
+            "must be greater than 0, got 0. Fix: give the percent of demand weight that must be within "
+            "reach, e.g. reach_share = 50",
+        ),
+        (
+            '"50"',
+            "must be a percent between 0 and 100, not the string '50'. Fix: write reach_share = 50 without quotes",
+        ),
+    ],
+)
 def test_error_six_ones_reach_share(tmp_path, value, message):
-    path = write(tmp_path, MINI + NURSERY + SIX.replace('source = "plan"\n',
-                                                        f'source = "plan"\nreach_share = {value}\n', 1))
+    path = write(
+        tmp_path, MINI + NURSERY + SIX.replace('source = "plan"\n', f'source = "plan"\nreach_share = {value}\n', 1)
+    )
     assert error_of(path) == f"{path}: [six_ones] reach_share: {message}"
 
 
@@ -1219,8 +1362,11 @@ def test_error_reach_share_change_needs_source(tmp_path):
         f"{path}: [six_ones] reach_share: changes 50 inherited from meishan.toml to 60 but this table "
         'gives no source. Fix: add source = "..." to [six_ones] saying where 60 comes from'
     )
-    p = load_profile(write(tmp_path, HEAD + 'extends = "meishan"\n\n[six_ones]\nreach_share = 60\n'
-                           'source = "local guide: 60 percent"\n'))
+    p = load_profile(
+        write(
+            tmp_path, HEAD + 'extends = "meishan"\n\n[six_ones]\nreach_share = 60\nsource = "local guide: 60 percent"\n'
+        )
+    )
     assert p.six_ones_reach_share == 60.0
     assert len(p.six_ones) == 6  # the items are inherited
 
@@ -1229,6 +1375,6 @@ def test_error_measure_change_needs_source(tmp_path):
     path = write(tmp_path, HEAD + 'extends = "meishan"\n\n[indicators.childcare_places_per_1000]\nper = 100\n')
     assert error_of(path) == (
         f"{path}: [indicators.childcare_places_per_1000] per: changes 1000 inherited from meishan.toml "
-        "to 100 but this table gives no source. Fix: add source = \"...\" to "
+        'to 100 but this table gives no source. Fix: add source = "..." to '
         "[indicators.childcare_places_per_1000] saying where 100 comes from"
     )

@@ -78,7 +78,7 @@ def test_triangle_inequality_through_any_point(net, fac_xy, dem_xy):
     eng = engine_for(net, both)
     att = eng.attach(snap_points(net, dem_xy, MAX_SNAP))
     nf = len(fac_xy)
-    to_fac = np.column_stack([eng.nearest(np.array([j]), att) for j in range(nf)])          # d(p, f)
+    to_fac = np.column_stack([eng.nearest(np.array([j]), att) for j in range(nf)])  # d(p, f)
     to_home = np.column_stack([eng.nearest(np.array([nf + q]), att) for q in range(len(dem_xy))])  # d(p, q)
     for q in range(len(dem_xy)):
         via = to_home[:, q][:, None] + to_fac[q][None, :]
@@ -105,9 +105,15 @@ def test_agrees_with_brute_force(net, fac_xy, dem_xy):
     fe, fo, fa = snap_brute(net.edge_geometry, fac_xy, MAX_SNAP)
     de, do, da = snap_brute(net.edge_geometry, dem_xy, MAX_SNAP)
     dm = node_distance_matrix(net.edge_u, net.edge_v, net.edge_length, net.n_nodes)
-    want = np.array([min(pair_distance(dm, net.edge_u, net.edge_v, net.edge_length,
-                                       de[i], do[i], da[i], fe[j], fo[j], fa[j]) for j in range(len(fac_xy)))
-                     for i in range(len(dem_xy))])
+    want = np.array(
+        [
+            min(
+                pair_distance(dm, net.edge_u, net.edge_v, net.edge_length, de[i], do[i], da[i], fe[j], fo[j], fa[j])
+                for j in range(len(fac_xy))
+            )
+            for i in range(len(dem_xy))
+        ]
+    )
     assert np.array_equal(np.isinf(got), np.isinf(want))
     ok = np.isfinite(want)
     np.testing.assert_allclose(got[ok], want[ok], atol=1e-6, rtol=0)

@@ -97,14 +97,22 @@ def test_sites_in_the_chengdu_gaps_really_raise_coverage():
 
 def test_floor_area_proposals_go_where_the_shortfall_is_largest():
     net = network_from_arrays(np.array([[0.0, 0.0], [2000.0, 0.0]]), [0], [1], CRS)
-    comm = gpd.GeoDataFrame({"code": ["A", "B", "C"], "households": [2000.0, 500.0, 1500.0]},
-                            geometry=[shapely.box(0, -50, 600, 50), shapely.box(600, -50, 1200, 50),
-                                      shapely.box(1200, -50, 2000, 50)], crs=CRS)
+    comm = gpd.GeoDataFrame(
+        {"code": ["A", "B", "C"], "households": [2000.0, 500.0, 1500.0]},
+        geometry=[shapely.box(0, -50, 600, 50), shapely.box(600, -50, 1200, 50), shapely.box(1200, -50, 2000, 50)],
+        crs=CRS,
+    )
     # A needs 40 × 2000/100 = 800 m² and has 300 (short 500); B needs max(200, 500) = 500 and has 600;
     # C needs 600 and has none (short 600)
-    fac = gpd.GeoDataFrame({"category": ["community_service_station"] * 2, "floor_area_m2": [300.0, 600.0],
-                            "build_type": ["新建", "新建"]},
-                           geometry=[shapely.Point(100, 0), shapely.Point(700, 0)], crs=CRS)
+    fac = gpd.GeoDataFrame(
+        {
+            "category": ["community_service_station"] * 2,
+            "floor_area_m2": [300.0, 600.0],
+            "build_type": ["新建", "新建"],
+        },
+        geometry=[shapely.Point(100, 0), shapely.Point(700, 0)],
+        crs=CRS,
+    )
     a = quiet(sc.assess, comm, fac, net, id_column="code")
     props = propose_floor_area(a)
     assert props["community_id"].tolist() == ["C", "A"]

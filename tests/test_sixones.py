@@ -25,10 +25,15 @@ KEYS = ["elderly_service", "childcare", "supermarket", "health", "activity_space
 
 def six_in_a(*, without=()):
     """One facility per item inside A = [0, 500]: five at x = 250, the green at x = 450."""
-    cats = {"elderly_service": "日间照料中心", "childcare": "幼儿园", "supermarket": "超市",
-            "health": "社区卫生服务站", "activity_space": "公共活动场所", "public_green": "游园"}
-    return [{"x": 450.0 if k == "public_green" else 250.0, "category": c} for k, c in cats.items()
-            if k not in without]
+    cats = {
+        "elderly_service": "日间照料中心",
+        "childcare": "幼儿园",
+        "supermarket": "超市",
+        "health": "社区卫生服务站",
+        "activity_space": "公共活动场所",
+        "public_green": "游园",
+    }
+    return [{"x": 450.0 if k == "public_green" else 250.0, "category": c} for k, c in cats.items() if k not in without]
 
 
 # A = [0, 500]: the facilities. B = [500, 1000]: demand at x=600 and x=900 (1 each):
@@ -48,8 +53,7 @@ def run(ctx):
 
 
 def ctx_for(facilities, profile="meishan", demand=DEMAND):
-    return make_ctx(COMMS, facilities, demand, households=[2, 2, 2, np.nan], profile=profile,
-                    net=street(2500))
+    return make_ctx(COMMS, facilities, demand, households=[2, 2, 2, np.nan], profile=profile, net=street(2500))
 
 
 def test_inside_within_missing_and_not_assessable():
@@ -61,8 +65,13 @@ def test_inside_within_missing_and_not_assessable():
     assert list(o.columns["six_missing"]) == ["", "", ",".join(KEYS), ""]
     assert o.columns["pass_six_ones"].dtype == "boolean"
     assert list(o.columns["pass_six_ones"]) == [True, True, False, pd.NA]
-    assert (o.key, o.kind, o.pass_col, o.score_col, o.score_unit) == \
-        ("six_ones", "six_ones", "pass_six_ones", "six_present", "of 6")
+    assert (o.key, o.kind, o.pass_col, o.score_col, o.score_unit) == (
+        "six_ones",
+        "six_ones",
+        "pass_six_ones",
+        "six_present",
+        "of 6",
+    )
     s = o.summary
     assert (s["communities_assessed"], s["communities_passed"], s["communities_failed"]) == (3, 2, 1)
     assert s["share_all_present_pct"] == pytest.approx(200 / 3)
@@ -78,9 +87,12 @@ def test_inside_within_missing_and_not_assessable():
 def test_reach_share_is_a_threshold(tmp_path):
     # B has exactly 50 % within reach: present at reach_share 50, missing at 60
     path = tmp_path / "p.toml"
-    path.write_text('schema = "servicecircle-profile/1"\nkey = "p"\nname_zh = "测试"\nname_en = "T"\n'
-                    'source = "t"\nextends = "meishan"\n\n[six_ones]\nreach_share = 60\n'
-                    'source = "test: 60 percent"\n', encoding="utf-8")
+    path.write_text(
+        'schema = "servicecircle-profile/1"\nkey = "p"\nname_zh = "测试"\nname_en = "T"\n'
+        'source = "t"\nextends = "meishan"\n\n[six_ones]\nreach_share = 60\n'
+        'source = "test: 60 percent"\n',
+        encoding="utf-8",
+    )
     (o,), _ = run(ctx_for(six_in_a(), profile=str(path)))
     assert list(o.columns["six_childcare"])[:2] == ["inside", "missing"]
     assert list(o.columns["six_present"])[:2] == [6, 0]

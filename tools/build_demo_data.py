@@ -42,7 +42,6 @@ import argparse
 import csv
 import gzip
 import json
-import math
 import os
 import sys
 import tomllib
@@ -152,9 +151,7 @@ def read_adcode(sources: Path) -> tuple[pd.DataFrame, dict[str, str]]:
                     continue
                 names[rec[COL_CODE]] = rec[COL_NAME]
                 if rec[COL_RANK] == "village" and rec[COL_LON] and rec[COL_LAT]:
-                    rows.append(
-                        (rec[COL_CODE], rec[COL_NAME], float(rec[COL_LON]), float(rec[COL_LAT]))
-                    )
+                    rows.append((rec[COL_CODE], rec[COL_NAME], float(rec[COL_LON]), float(rec[COL_LAT])))
     frame = pd.DataFrame(rows, columns=["code", "name", "lon_gcj02", "lat_gcj02"])
     frame = frame.sort_values("code", kind="stable").reset_index(drop=True)
     if frame["code"].duplicated().any():
@@ -215,9 +212,7 @@ def voronoi_communities(
         if len(sub) == 1:
             cells_m = np.array([fence_m], dtype=object)
         else:
-            diagram = shapely.voronoi_polygons(
-                shapely.multipoints(pts.values), extend_to=fence_m, ordered=True
-            )
+            diagram = shapely.voronoi_polygons(shapely.multipoints(pts.values), extend_to=fence_m, ordered=True)
             cells_m = shapely.get_parts(diagram)
             if len(cells_m) != len(sub):
                 raise SystemExit(f"district {district}: {len(cells_m)} Voronoi cells for {len(sub)} points")
@@ -447,7 +442,7 @@ Green space mapped only as a point is not in the `greenspace` layer: {point_gree
   converted from GCJ-02 to WGS84 and used to make the approximate polygons.
 """
     (out / "README.md").write_text(text, encoding="utf-8")
-    net = f"""# Walking network source: central Chengdu, OpenStreetMap 2018
+    net = """# Walking network source: central Chengdu, OpenStreetMap 2018
 
 `chengdu_central_2018.osm.gz` is an unchanged OpenStreetMap XML extract of
 central Chengdu (锦江, 青羊, 金牛, 武侯, 成华), 2018, made with osmconvert, bounds
@@ -490,9 +485,11 @@ def build(out: Path, sources: Path, osm_src: Path) -> Summary:
     res = features[features["kind"] == "residential"].copy()
     res = res[res.geometry.intersects(box)]
     res["area_m2"] = res.geometry.to_crs(METRIC_CRS).area
-    res_layer = res[["osm_type", "osm_id", "name", "area_m2", "geometry"]].sort_values(
-        ["osm_type", "osm_id"], kind="stable"
-    ).reset_index(drop=True)
+    res_layer = (
+        res[["osm_type", "osm_id", "name", "area_m2", "geometry"]]
+        .sort_values(["osm_type", "osm_id"], kind="stable")
+        .reset_index(drop=True)
+    )
     s.n_residential = len(res_layer)
 
     # Communities.
@@ -507,25 +504,29 @@ def build(out: Path, sources: Path, osm_src: Path) -> Summary:
     households = np.where(has_res, round_half_up(res_m2 / 10_000.0 * HOUSEHOLDS_PER_HA), np.nan)
     residents = np.where(has_res, round_half_up(households * size), np.nan)
     codes = cells["code"]
-    comm = gpd.GeoDataFrame(
-        {
-            "code": codes.astype(str),
-            "name": cells["name"],
-            "subdistrict_code": codes.str[:9],
-            "subdistrict": [names.get(c[:9] + "000", "") for c in codes],
-            "district_code": codes.str[:6],
-            "district": [names.get(c[:6] + "000000", "") for c in codes],
-            "area_m2": np.round(cells["area_m2"].to_numpy(), 1),
-            "residential_area_m2": np.round(res_m2, 1),
-            "households": pd.array(households, dtype="Int64"),
-            "residents": pd.array(residents, dtype="Int64"),
-            "clipped_to_extract": cells["clipped_to_extract"].to_numpy(dtype=bool),
-            "approximate": True,
-            "method": METHOD,
-        },
-        geometry=cells.geometry.values,
-        crs="EPSG:4326",
-    ).sort_values("code", kind="stable").reset_index(drop=True)
+    comm = (
+        gpd.GeoDataFrame(
+            {
+                "code": codes.astype(str),
+                "name": cells["name"],
+                "subdistrict_code": codes.str[:9],
+                "subdistrict": [names.get(c[:9] + "000", "") for c in codes],
+                "district_code": codes.str[:6],
+                "district": [names.get(c[:6] + "000000", "") for c in codes],
+                "area_m2": np.round(cells["area_m2"].to_numpy(), 1),
+                "residential_area_m2": np.round(res_m2, 1),
+                "households": pd.array(households, dtype="Int64"),
+                "residents": pd.array(residents, dtype="Int64"),
+                "clipped_to_extract": cells["clipped_to_extract"].to_numpy(dtype=bool),
+                "approximate": True,
+                "method": METHOD,
+            },
+            geometry=cells.geometry.values,
+            crs="EPSG:4326",
+        )
+        .sort_values("code", kind="stable")
+        .reset_index(drop=True)
+    )
 
     s.n_kept = len(comm)
     s.n_clipped = int(comm["clipped_to_extract"].sum())
@@ -597,22 +598,25 @@ def print_summary(s: Summary, out: Path) -> None:
         f"of the {s.extract_km2:.1f} km² of the five districts inside the extract "
         f"({s.uncovered_km2:.1f} km² not covered)"
     )
-    print(
-        f"  with mapped residential land: {s.n_with_res}; without (households NULL): {s.n_without_res}"
-    )
+    print(f"  with mapped residential land: {s.n_with_res}; without (households NULL): {s.n_without_res}")
     print(
         f"  residential land {s.res_area_ha:.1f} ha -> {fmt_int(s.households)} households, "
         f"{fmt_int(s.residents)} residents (ESTIMATES: {HOUSEHOLDS_PER_HA:.0f} households/ha, "
         f"{s.household_size} persons/household)"
     )
     for code, d in sorted(s.per_district.items()):
-        print(f"  {code} {d['name']}: {d['kept']} communities, {d['with_res']} with residential land, "
-              f"{fmt_int(d['households'])} households")
+        print(
+            f"  {code} {d['name']}: {d['kept']} communities, {d['with_res']} with residential land, "
+            f"{fmt_int(d['households'])} households"
+        )
     print(f"residential polygons: {s.n_residential}")
     print(f"facilities: {s.n_facilities} points in {len(s.facilities_by_category)} categories")
     print("  " + ", ".join(f"{k} {v}" for k, v in sorted(s.facilities_by_category.items())))
-    print(f"green space polygons: {s.n_greenspace} ("
-          + ", ".join(f"{k} {v}" for k, v in sorted(s.greenspace_by_category.items())) + ")")
+    print(
+        f"green space polygons: {s.n_greenspace} ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(s.greenspace_by_category.items()))
+        + ")"
+    )
     if s.point_only_greenspace:
         print("  mapped only as points, not in the greenspace layer: " + "; ".join(s.point_only_greenspace))
 
@@ -621,11 +625,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: data/)")
     parser.add_argument(
-        "--sources", type=Path, default=DEFAULT_SOURCES,
+        "--sources",
+        type=Path,
+        default=DEFAULT_SOURCES,
         help="folder with chengdu/adcode/ sources (default: data/sources)",
     )
     parser.add_argument(
-        "--osm", type=Path, default=ROOT / "data" / "network" / f"{OSM_NAME}.gz",
+        "--osm",
+        type=Path,
+        default=ROOT / "data" / "network" / f"{OSM_NAME}.gz",
         help="the OSM extract, .osm or .osm.gz (default: the copy in data/network)",
     )
     args = parser.parse_args(argv)

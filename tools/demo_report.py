@@ -68,8 +68,10 @@ def main() -> None:
         radius = "" if r["radius_m"] != r["radius_m"] or r["radius_m"] is None else f"{r['radius_m']:g} m"
         n_pass = "" if r["communities_passed"] != r["communities_passed"] else f"{int(r['communities_passed'])}"
         n_fail = "" if r["communities_failed"] != r["communities_failed"] else f"{int(r['communities_failed'])}"
-        lines.append(f"| {r['name_zh']} {r['name_en']} | {radius} | {_fmt(r['city_value'], r['city_unit'])} | "
-                     f"{_fmt(r['city_target'], r['city_unit'])} | {n_pass} | {n_fail} |")
+        lines.append(
+            f"| {r['name_zh']} {r['name_en']} | {radius} | {_fmt(r['city_value'], r['city_unit'])} | "
+            f"{_fmt(r['city_target'], r['city_unit'])} | {n_pass} | {n_fail} |"
+        )
     lines += ["", "## Data warnings", "", "| code | count | message |", "|---|---|---|"]
     for _, w in a.warnings.iterrows():
         msg = str(w["message"]).replace(str(ROOT) + "/", "").replace("|", "\\|")

@@ -22,8 +22,8 @@ from .assessment import Assessment, assess
 from .errors import DataWarning, InputDataError, NetworkError, ProfileError, ServiceCircleError
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer
 from .network import WalkNetwork, download_network, load_network
-from .profiles import Profile, list_profiles, load_profile
 from .pipeline import run, run_demo
+from .profiles import Profile, list_profiles, load_profile
 
 __all__ = [
     "__version__",

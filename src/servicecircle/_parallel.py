@@ -143,7 +143,7 @@ def _background_main(conn) -> None:
             value = func()
         caught_out = [(w.message, w.category) for w in caught]
         payload = ("ok", value, caught_out)
-    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+    except BaseException as exc:
         from .errors import ServiceCircleError
 
         if not isinstance(exc, ServiceCircleError):

@@ -41,14 +41,55 @@ from .profiles import Profile, load_profile
 __all__ = ["Assessment", "assess", "category_slug"]
 
 
-GAP_COLUMNS = ["community_id", "check", "category", "name_zh", "name_en", "level", "radius_m", "coverage_pct",
-               "target_pct", "uncovered_weight", "weight_kind", "gap_area_m2", "community_area_m2"]
-SUMMARY_COLUMNS = ["check", "kind", "category", "name_zh", "name_en", "level", "level_zh", "radius_m", "target_pct",
-                   "facilities", "facilities_unsnapped", "communities_assessed", "communities_passed",
-                   "communities_failed", "citywide_coverage_pct", "uncovered_weight", "weight_kind", "confirmed",
-                   "source"]
-SCORECARD_COLUMNS = ["target_key", "name_zh", "name_en", "value", "unit", "target", "comparison", "passed",
-                     "method", "source", "confirmed"]
+GAP_COLUMNS = [
+    "community_id",
+    "check",
+    "category",
+    "name_zh",
+    "name_en",
+    "level",
+    "radius_m",
+    "coverage_pct",
+    "target_pct",
+    "uncovered_weight",
+    "weight_kind",
+    "gap_area_m2",
+    "community_area_m2",
+]
+SUMMARY_COLUMNS = [
+    "check",
+    "kind",
+    "category",
+    "name_zh",
+    "name_en",
+    "level",
+    "level_zh",
+    "radius_m",
+    "target_pct",
+    "facilities",
+    "facilities_unsnapped",
+    "communities_assessed",
+    "communities_passed",
+    "communities_failed",
+    "citywide_coverage_pct",
+    "uncovered_weight",
+    "weight_kind",
+    "confirmed",
+    "source",
+]
+SCORECARD_COLUMNS = [
+    "target_key",
+    "name_zh",
+    "name_en",
+    "value",
+    "unit",
+    "target",
+    "comparison",
+    "passed",
+    "method",
+    "source",
+    "confirmed",
+]
 
 
 def _summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.DataFrame:
@@ -64,19 +105,39 @@ def _summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.
         if scored is not None and key in scored.index:
             sc_row = scored.loc[key]
             sc_row = sc_row.iloc[0] if isinstance(sc_row, pd.DataFrame) else sc_row
-            row.update({"city_value": sc_row["value"], "city_unit": sc_row["unit"], "city_target": sc_row["target"],
-                        "city_passed": sc_row["passed"], "method": sc_row["method"]})
+            row.update(
+                {
+                    "city_value": sc_row["value"],
+                    "city_unit": sc_row["unit"],
+                    "city_target": sc_row["target"],
+                    "city_passed": sc_row["passed"],
+                    "method": sc_row["method"],
+                }
+            )
             used.add(key)
         rows.append(row)
     for _, r in scorecard.iterrows():
         if r["target_key"] in used:
             continue
-        rows.append({"check": r["target_key"], "kind": "citywide", "category": r["target_key"],
-                     "name_zh": r["name_zh"], "name_en": r["name_en"], "source": r["source"],
-                     "confirmed": r["confirmed"], "city_value": r["value"], "city_unit": r["unit"],
-                     "city_target": r["target"], "city_passed": r["passed"], "method": r["method"]})
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS + ["city_value", "city_unit", "city_target", "city_passed",
-                                                         "method"])
+        rows.append(
+            {
+                "check": r["target_key"],
+                "kind": "citywide",
+                "category": r["target_key"],
+                "name_zh": r["name_zh"],
+                "name_en": r["name_en"],
+                "source": r["source"],
+                "confirmed": r["confirmed"],
+                "city_value": r["value"],
+                "city_unit": r["unit"],
+                "city_target": r["target"],
+                "city_passed": r["passed"],
+                "method": r["method"],
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=SUMMARY_COLUMNS + ["city_value", "city_unit", "city_target", "city_passed", "method"]
+    )
 
 
 def category_slug(value: str) -> str:
@@ -158,8 +219,11 @@ class Assessment:
 
 
 def community_population(
-    boundaries: gpd.GeoDataFrame, profile: Profile, households_column: str | None,
-    residents_column: str | None, id_column: str | None,
+    boundaries: gpd.GeoDataFrame,
+    profile: Profile,
+    households_column: str | None,
+    residents_column: str | None,
+    id_column: str | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Households and residents per community (``nan`` where unknown).
 
@@ -170,20 +234,32 @@ def community_population(
     n = len(boundaries)
     has_h = households_column is not None and households_column in boundaries.columns
     has_r = residents_column is not None and residents_column in boundaries.columns
-    h = numeric_column(boundaries, households_column, "households", id_column=id_column) if has_h else np.full(n, np.nan)
+    h = (
+        numeric_column(boundaries, households_column, "households", id_column=id_column)
+        if has_h
+        else np.full(n, np.nan)
+    )
     r = numeric_column(boundaries, residents_column, "residents", id_column=id_column) if has_r else np.full(n, np.nan)
     size = profile.household_size
     if size:
         fill_h = np.isnan(h) & ~np.isnan(r)
         fill_r = np.isnan(r) & ~np.isnan(h)
         if fill_h.any():
-            warn_data("households_from_residents", f"households = residents ÷ {size:g} (the profile's "
-                      f"household size) for {int(fill_h.sum())} communities", file=file, layer=layer,
-                      count=int(fill_h.sum()))
+            warn_data(
+                "households_from_residents",
+                f"households = residents ÷ {size:g} (the profile's household size) for {int(fill_h.sum())} communities",
+                file=file,
+                layer=layer,
+                count=int(fill_h.sum()),
+            )
         if fill_r.any() and has_r:
-            warn_data("residents_from_households", f"residents = households × {size:g} (the profile's "
-                      f"household size) for {int(fill_r.sum())} communities", file=file, layer=layer,
-                      count=int(fill_r.sum()))
+            warn_data(
+                "residents_from_households",
+                f"residents = households × {size:g} (the profile's household size) for {int(fill_r.sum())} communities",
+                file=file,
+                layer=layer,
+                count=int(fill_r.sum()),
+            )
         h = np.where(fill_h, r / size, h)
         r = np.where(fill_r, h * size, r)
     return h, r
@@ -196,12 +272,18 @@ def _sampled_weights(households, residents, boundaries, profile, households_colu
         file, layer = source_of(boundaries)
         cols = [c for c in boundaries.columns if c != boundaries.geometry.name]
         present = [c for c in (households_column, residents_column) if c and c in cols]
-        fix = ("name the column of households (--households-column) or residents (--residents-column), "
-               "or give a demand layer (--demand) or a population raster (--population)")
+        fix = (
+            "name the column of households (--households-column) or residents (--residents-column), "
+            "or give a demand layer (--demand) or a population raster (--population)"
+        )
         if present:
             raise InputDataError(
                 f"the '{present[0]}' column is empty for every community, and no demand layer or population "
-                "raster was given", file=file, layer=layer, fix=fix)
+                "raster was given",
+                file=file,
+                layer=layer,
+                fix=fix,
+            )
         hint = ""
         for want in (households_column, residents_column):
             close = difflib.get_close_matches(str(want), [str(c) for c in cols], n=1) if want else []
@@ -211,7 +293,10 @@ def _sampled_weights(households, residents, boundaries, profile, households_colu
         raise InputDataError(
             f"no households column '{households_column}' or residents column '{residents_column}' "
             f"(columns are {', '.join(map(str, cols))}){hint}, and no demand layer or population raster was given",
-            file=file, layer=layer, fix=fix)
+            file=file,
+            layer=layer,
+            fix=fix,
+        )
     return weights, profile.weight
 
 
@@ -235,9 +320,14 @@ def _match_categories(facilities: gpd.GeoDataFrame, category_column: str, profil
     if unknown:
         file, layer = source_of(facilities)
         listed = ", ".join(f"'{k}' ({n})" for k, n in sorted(unknown.items())[:8])
-        warn_data("category_not_in_profile", f"{len(unknown)} facility categories are not in profile "
-                  f"'{profile.key}': {listed}; their distances are computed but not checked",
-                  file=file, layer=layer, count=sum(unknown.values()))
+        warn_data(
+            "category_not_in_profile",
+            f"{len(unknown)} facility categories are not in profile "
+            f"'{profile.key}': {listed}; their distances are computed but not checked",
+            file=file,
+            layer=layer,
+            count=sum(unknown.values()),
+        )
     return keys, in_profile
 
 
@@ -335,29 +425,39 @@ def assess(
     with collect_warnings() as log:
         # ---------------------------------------------------------------- inputs
         # frames read with read_boundaries / read_facilities are checked already (and warned about once)
-        boundaries = communities if communities.attrs.get("prepared") == ("boundaries", id_column) \
+        boundaries = (
+            communities
+            if communities.attrs.get("prepared") == ("boundaries", id_column)
             else prepare_boundaries(communities, id_column=id_column)
+        )
         if name_column is not None:
             require_column(boundaries, name_column, "community name", "name_column= / --name-column")
-        fac = facilities if facilities.attrs.get("prepared") == ("facilities", category_column) \
+        fac = (
+            facilities
+            if facilities.attrs.get("prepared") == ("facilities", category_column)
             else prepare_facilities(facilities, category_column=category_column)
+        )
         for frame, what in ((boundaries, "boundaries"), (fac, "facilities")):
             if frame.crs is None:
                 file, layer = source_of(frame)
-                raise CRSError(f"the {what} have no coordinate system", file=file, layer=layer,
-                               fix="set one (GeoDataFrame.set_crs) or read the file with crs=")
+                raise CRSError(
+                    f"the {what} have no coordinate system",
+                    file=file,
+                    layer=layer,
+                    fix="set one (GeoDataFrame.set_crs) or read the file with crs=",
+                )
         b_metric = np.asarray(to_crs(boundaries.geometry, crs).values, dtype=object)
         f_metric = np.asarray(to_crs(fac.geometry, crs).values, dtype=object)
         n_comm = len(boundaries)
-        comm_ids = (boundaries[id_column].to_numpy() if id_column
-                    else np.arange(1, n_comm + 1))
+        comm_ids = boundaries[id_column].to_numpy() if id_column else np.arange(1, n_comm + 1)
         cat_key, in_profile = _match_categories(fac, category_column, prof)
 
         # ---------------------------------------------------------------- demand
         st = _reuse.state if _reuse is not None else None
         if st is None:
             comm_households, comm_residents = community_population(
-                boundaries, prof, households_column, residents_column, id_column)
+                boundaries, prof, households_column, residents_column, id_column
+            )
         d_area = None
         if st is not None:  # a scenario: the people did not move
             comm_households, comm_residents = st["households"], st["residents"]
@@ -367,8 +467,12 @@ def assess(
             dem = prepare_points(demand, "demand points")
             if dem.crs is None:
                 file, layer = source_of(dem)
-                raise CRSError("the demand points have no coordinate system", file=file, layer=layer,
-                               fix="set one, or read the file with crs=")
+                raise CRSError(
+                    "the demand points have no coordinate system",
+                    file=file,
+                    layer=layer,
+                    fix="set one, or read the file with crs=",
+                )
             d_metric = np.asarray(to_crs(dem.geometry, crs).values, dtype=object)
             if weight_column is not None:
                 require_column(dem, weight_column, "demand weight", "weight_column= / --weight-column")
@@ -376,24 +480,29 @@ def assess(
             else:
                 d_weight = np.ones(len(dem))
                 file, layer = source_of(dem)
-                warn_data("unit_weight", "no demand weight column: every demand point counts as 1",
-                          file=file, layer=layer)
+                warn_data(
+                    "unit_weight", "no demand weight column: every demand point counts as 1", file=file, layer=layer
+                )
             d_comm = assign_to_communities(d_metric, b_metric)
             outside = d_comm < 0
             if outside.any():
                 file, layer = source_of(dem)
-                warn_data("demand_outside", f"{int(outside.sum())} demand points lie in no community; "
-                          "they keep their distances but count for no community", file=file, layer=layer,
-                          feature=feature_label(dem, int(np.flatnonzero(outside)[0])),
-                          count=int(outside.sum()))
+                warn_data(
+                    "demand_outside",
+                    f"{int(outside.sum())} demand points lie in no community; "
+                    "they keep their distances but count for no community",
+                    file=file,
+                    layer=layer,
+                    feature=feature_label(dem, int(np.flatnonzero(outside)[0])),
+                    count=int(outside.sum()),
+                )
             demand_out = dem.drop(columns=dem.geometry.name).copy()
             demand_kind = "layer"
             weight_kind = weight_column or "count"
         elif population is not None:
             from .population import population_demand
 
-            pop = population_demand(population, gpd.GeoSeries(b_metric, crs=crs),
-                                    household_size=prof.household_size)
+            pop = population_demand(population, gpd.GeoSeries(b_metric, crs=crs), household_size=prof.household_size)
             d_metric = np.asarray(pop.geometry.values, dtype=object)
             d_comm = pop["community"].to_numpy()
             res_sum = np.bincount(d_comm, weights=pop["residents"].to_numpy(), minlength=n_comm)
@@ -406,22 +515,33 @@ def assess(
             if fill.any():
                 comm_residents = np.where(fill, res_sum, comm_residents)
                 if prof.household_size:
-                    comm_households = np.where(np.isnan(comm_households), comm_residents / prof.household_size,
-                                               comm_households)
-                warn_data("population_from_raster", f"residents of {int(fill.sum())} communities taken from the "
-                          f"population raster (households = residents ÷ {prof.household_size:g})",
-                          file=str(population), count=int(fill.sum()))
-            demand_out = pd.DataFrame({c: pop[c].to_numpy() for c in
-                                       ("residents", "households", "cell_row", "cell_col", "cell_fraction", "area_m2")})
+                    comm_households = np.where(
+                        np.isnan(comm_households), comm_residents / prof.household_size, comm_households
+                    )
+                warn_data(
+                    "population_from_raster",
+                    f"residents of {int(fill.sum())} communities taken from the "
+                    f"population raster (households = residents ÷ {prof.household_size:g})",
+                    file=str(population),
+                    count=int(fill.sum()),
+                )
+            demand_out = pd.DataFrame(
+                {
+                    c: pop[c].to_numpy()
+                    for c in ("residents", "households", "cell_row", "cell_col", "cell_fraction", "area_m2")
+                }
+            )
             demand_kind = "raster"
         else:
-            weights, weight_kind = _sampled_weights(comm_households, comm_residents, boundaries, prof,
-                                                    households_column, residents_column)
+            weights, weight_kind = _sampled_weights(
+                comm_households, comm_residents, boundaries, prof, households_column, residents_column
+            )
             res_geoms = None
             if residential is not None:
                 res_geoms = to_crs(residential.geometry, crs)
-            sampled = sample_demand(gpd.GeoSeries(b_metric, crs=crs), weights,
-                                    spacing=sample_spacing, residential=res_geoms)
+            sampled = sample_demand(
+                gpd.GeoSeries(b_metric, crs=crs), weights, spacing=sample_spacing, residential=res_geoms
+            )
             d_metric = np.asarray(sampled.geometry.values, dtype=object)
             d_weight = sampled["weight"].to_numpy()
             d_comm = sampled["community"].to_numpy()
@@ -429,11 +549,13 @@ def assess(
             if residential is not None:
                 # residential land is the denominator: communities without any have none to measure
                 d_area = np.where(sampled["sampled_in"].to_numpy() == "residential", d_area, np.nan)
-            demand_out = pd.DataFrame({"sampled_in": sampled["sampled_in"].to_numpy(),
-                                       "area_m2": d_area})
+            demand_out = pd.DataFrame({"sampled_in": sampled["sampled_in"].to_numpy(), "area_m2": d_area})
             demand_kind = "sampled"
-        no_weight = np.isnan(np.bincount(np.maximum(d_comm, 0), weights=np.where(d_comm >= 0, d_weight, 0),
-                                         minlength=n_comm)) if len(d_comm) else np.zeros(n_comm, bool)
+        no_weight = (
+            np.isnan(np.bincount(np.maximum(d_comm, 0), weights=np.where(d_comm >= 0, d_weight, 0), minlength=n_comm))
+            if len(d_comm)
+            else np.zeros(n_comm, bool)
+        )
         timings["inputs"] = time.perf_counter() - t0
 
         # ----------------------------------------------------------- snapping
@@ -450,8 +572,9 @@ def assess(
 
         # ----------------------------------------------------------- distances
         t = time.perf_counter()
-        present = sorted({k for k in cat_key if k is not None and k is not np.nan},
-                         key=lambda k: (k not in prof.categories, k))
+        present = sorted(
+            {k for k in cat_key if k is not None and k is not np.nan}, key=lambda k: (k not in prof.categories, k)
+        )
         dist_cols: dict[str, np.ndarray] = {}
         count_cols: dict[str, np.ndarray] = {}
         node_dist: dict[str, np.ndarray] = {}
@@ -478,8 +601,9 @@ def assess(
         n_workers = workers_for(engine.n_graph_nodes * len(todo))
         if n_workers > 1:
             engine.prepare_within(d_att)  # indexes built once, before the children share them
-        results = bar(pmap(one_category, todo, n_workers), total=len(todo), desc="distances", unit="category",
-                      progress=progress)
+        results = bar(
+            pmap(one_category, todo, n_workers), total=len(todo), desc="distances", unit="category", progress=progress
+        )
         for key, (nd, dist, counts) in zip(todo, results):
             node_dist[key], dist_cols[key] = nd, dist
             count_cols.update(counts)
@@ -489,15 +613,36 @@ def assess(
         t = time.perf_counter()
         f_comm = assign_to_communities(f_metric, b_metric)
         ctx = Context(
-            profile=prof, network=network, engine=engine, max_snap=max_snap, progress=progress,
-            boundaries=boundaries, comm_geom=b_metric, comm_ids=comm_ids, households=comm_households,
-            residents=comm_residents, facilities=fac, fac_geom=f_metric, fac_key=cat_key, fac_snap=f_snap,
-            d_geom=d_metric, d_weight=d_weight, d_comm=d_comm, d_snap=d_snap, d_att=d_att,
-            weight_kind=weight_kind, d_area=d_area, gap_resolution_m=gap_resolution_m,
+            profile=prof,
+            network=network,
+            engine=engine,
+            max_snap=max_snap,
+            progress=progress,
+            boundaries=boundaries,
+            comm_geom=b_metric,
+            comm_ids=comm_ids,
+            households=comm_households,
+            residents=comm_residents,
+            facilities=fac,
+            fac_geom=f_metric,
+            fac_key=cat_key,
+            fac_snap=f_snap,
+            d_geom=d_metric,
+            d_weight=d_weight,
+            d_comm=d_comm,
+            d_snap=d_snap,
+            d_att=d_att,
+            weight_kind=weight_kind,
+            d_area=d_area,
+            gap_resolution_m=gap_resolution_m,
         )
         ctx._node_dist.update(node_dist)
-        ctx.fac_columns = {"floor_area": floor_area_column, "build_type": build_type_column,
-                           "places": places_column, "area": area_column}
+        ctx.fac_columns = {
+            "floor_area": floor_area_column,
+            "build_type": build_type_column,
+            "places": places_column,
+            "area": area_column,
+        }
         ctx.fac_comm = f_comm
         if st is not None:
             ctx._gap_grid = st["gap_grid"]
@@ -517,20 +662,33 @@ def assess(
         outcomes += indicator_checks(ctx)
         absent = [k for k, c in prof.categories.items() if c.check and k not in present]
         if absent:
-            warn_data("category_absent", f"{len(absent)} categories of profile '{prof.key}' have no "
-                      f"facility in the input and were not assessed: {', '.join(absent[:12])}"
-                      f"{' ...' if len(absent) > 12 else ''}", count=len(absent))
-        total = np.bincount(np.maximum(d_comm, 0), weights=np.where((d_comm >= 0) & np.isfinite(d_weight),
-                                                                     d_weight, 0), minlength=n_comm)
+            warn_data(
+                "category_absent",
+                f"{len(absent)} categories of profile '{prof.key}' have no "
+                f"facility in the input and were not assessed: {', '.join(absent[:12])}"
+                f"{' ...' if len(absent) > 12 else ''}",
+                count=len(absent),
+            )
+        total = np.bincount(
+            np.maximum(d_comm, 0),
+            weights=np.where((d_comm >= 0) & np.isfinite(d_weight), d_weight, 0),
+            minlength=n_comm,
+        )
         n_dem = np.bincount(d_comm[d_comm >= 0], minlength=n_comm)
         nodata = (n_dem == 0) | no_weight | (total <= 0)
         if nodata.any():
             file, layer = source_of(boundaries)
             first = int(np.flatnonzero(nodata)[0])
             n_nd = int(nodata.sum())
-            warn_data("no_demand", f"{n_nd} {'community has' if n_nd == 1 else 'communities have'} no demand data "
-                      "(no households/residents or no demand point) and get no pass/fail", file=file, layer=layer,
-                      feature=feature_label(boundaries, first, id_column), count=n_nd)
+            warn_data(
+                "no_demand",
+                f"{n_nd} {'community has' if n_nd == 1 else 'communities have'} no demand data "
+                "(no households/residents or no demand point) and get no pass/fail",
+                file=file,
+                layer=layer,
+                feature=feature_label(boundaries, first, id_column),
+                count=n_nd,
+            )
         timings["checks"] = time.perf_counter() - t
         if ctx._gap_grid is not None:
             timings["gap_grid_m"] = ctx._gap_grid.res
@@ -555,8 +713,9 @@ def assess(
         if covs:
             covs = np.column_stack(covs)
             with np.errstate(all="ignore"):
-                comm_out["worst_cov"] = np.where(np.isfinite(covs).any(axis=1),
-                                                 np.nanmin(np.where(np.isfinite(covs), covs, np.inf), axis=1), np.nan)
+                comm_out["worst_cov"] = np.where(
+                    np.isfinite(covs).any(axis=1), np.nanmin(np.where(np.isfinite(covs), covs, np.inf), axis=1), np.nan
+                )
         else:
             comm_out["worst_cov"] = np.nan
         comm_out.attrs = dict(boundaries.attrs)
@@ -588,10 +747,16 @@ def assess(
         if outside.any():
             file, layer = source_of(fac)
             n_out = int(outside.sum())
-            warn_data("facility_outside", f"{n_out} {'facility lies' if n_out == 1 else 'facilities lie'} outside "
-                      f"every community boundary; {'it still serves' if n_out == 1 else 'they still serve'} the "
-                      f"communities {'it' if n_out == 1 else 'they'} can reach", file=file, layer=layer,
-                      feature=feature_label(fac, int(np.flatnonzero(outside)[0])), count=n_out)
+            warn_data(
+                "facility_outside",
+                f"{n_out} {'facility lies' if n_out == 1 else 'facilities lie'} outside "
+                f"every community boundary; {'it still serves' if n_out == 1 else 'they still serve'} the "
+                f"communities {'it' if n_out == 1 else 'they'} can reach",
+                file=file,
+                layer=layer,
+                feature=feature_label(fac, int(np.flatnonzero(outside)[0])),
+                count=n_out,
+            )
 
         gap_rows = [row for o in outcomes for row in o.gaps]
         gaps = gpd.GeoDataFrame(gap_rows, columns=GAP_COLUMNS + ["geometry"], geometry="geometry", crs=crs)
@@ -600,32 +765,73 @@ def assess(
 
     timings["total"] = time.perf_counter() - t0
     params = {
-        "profile": prof.key, "profile_file": str(prof.path) if prof.path else None,
-        "max_snap_m": max_snap, "sample_spacing_m": float(sample_spacing or settings.sample_spacing)
-        if demand is None else None, "demand": demand_kind, "weight": weight_kind,
-        "network": network.source, "network_crs": crs.to_string(),
+        "profile": prof.key,
+        "profile_file": str(prof.path) if prof.path else None,
+        "max_snap_m": max_snap,
+        "sample_spacing_m": float(sample_spacing or settings.sample_spacing) if demand is None else None,
+        "demand": demand_kind,
+        "weight": weight_kind,
+        "network": network.source,
+        "network_crs": crs.to_string(),
         "max_distance_m": settings.max_distance,
     }
     state = {
-        "households": comm_households, "residents": comm_residents, "d_metric": d_metric, "d_weight": d_weight,
-        "d_comm": d_comm, "d_area": d_area, "d_snap": d_snap, "demand_out": demand_out,
-        "demand_kind": demand_kind, "weight_kind": weight_kind, "gap_grid": ctx._gap_grid,
-        "dist": dist_cols, "counts": count_cols, "destinations": dict(ctx.destinations),
-        "green_keys": set(green_keys), "boundaries": communities, "facilities": facilities, "profile": prof,
+        "households": comm_households,
+        "residents": comm_residents,
+        "d_metric": d_metric,
+        "d_weight": d_weight,
+        "d_comm": d_comm,
+        "d_area": d_area,
+        "d_snap": d_snap,
+        "demand_out": demand_out,
+        "demand_kind": demand_kind,
+        "weight_kind": weight_kind,
+        "gap_grid": ctx._gap_grid,
+        "dist": dist_cols,
+        "counts": count_cols,
+        "destinations": dict(ctx.destinations),
+        "green_keys": set(green_keys),
+        "boundaries": communities,
+        "facilities": facilities,
+        "profile": prof,
         "kwargs": dict(
-            demand=demand, population=population, id_column=id_column, name_column=name_column,
-            category_column=category_column, households_column=households_column,
-            residents_column=residents_column, weight_column=weight_column,
-            floor_area_column=floor_area_column, build_type_column=build_type_column,
-            places_column=places_column, area_column=area_column, residential=residential,
-            greenspace=greenspace, entrances=entrances, max_snap=max_snap, sample_spacing=sample_spacing,
-            gap_resolution_m=gap_resolution_m),
+            demand=demand,
+            population=population,
+            id_column=id_column,
+            name_column=name_column,
+            category_column=category_column,
+            households_column=households_column,
+            residents_column=residents_column,
+            weight_column=weight_column,
+            floor_area_column=floor_area_column,
+            build_type_column=build_type_column,
+            places_column=places_column,
+            area_column=area_column,
+            residential=residential,
+            greenspace=greenspace,
+            entrances=entrances,
+            max_snap=max_snap,
+            sample_spacing=sample_spacing,
+            gap_resolution_m=gap_resolution_m,
+        ),
     }
     return Assessment(
-        communities=comm_out, demand=d_frame, facilities=f_frame, gaps=gaps, summary=summary,
-        scorecard=scorecard, warnings=log.to_frame(), checks=outcomes, profile=prof, network=network,
-        parameters=params, timings=timings, id_column=id_column or "community_id", name_column=name_column,
-        layers={k: v for o in outcomes for k, v in o.layers.items()}, state=state,
+        communities=comm_out,
+        demand=d_frame,
+        facilities=f_frame,
+        gaps=gaps,
+        summary=summary,
+        scorecard=scorecard,
+        warnings=log.to_frame(),
+        checks=outcomes,
+        profile=prof,
+        network=network,
+        parameters=params,
+        timings=timings,
+        id_column=id_column or "community_id",
+        name_column=name_column,
+        layers={k: v for o in outcomes for k, v in o.layers.items()},
+        state=state,
     )
 
 
@@ -678,7 +884,9 @@ def _check_web_datum(frame: gpd.GeoDataFrame, snapped, network: WalkNetwork, max
                 f"these points look like {name} coordinates declared as WGS84: as declared their median "
                 f"distance to the nearest street is {declared:.0f} m ({100 * near_declared:.0f}% within 20 m); "
                 f"converted from {datum} ({size:.0f} m away) it is {converted:.0f} m "
-                f"({100 * near_conv:.0f}% within 20 m)", file=file, layer=layer,
+                f"({100 * near_conv:.0f}% within 20 m)",
+                file=file,
+                layer=layer,
                 fix=f"read the layer with crs='{datum}' (--facilities-crs {datum})",
             )
 
@@ -691,7 +899,12 @@ def _report_snapping(frame, snapped, what: str, max_snap: float) -> None:
         n_far = int(far.sum())
         noun = what if n_far != 1 else {"facilities": "facility is", "demand points": "demand point is"}.get(what, what)
         verb = "" if n_far == 1 else " are"
-        warn_data("unsnapped", f"{n_far} {noun}{verb} more than {max_snap:g} m from every street "
-                  f"(e.g. {feature_label(frame, first) if frame is not None else f'#{first + 1}'}: "
-                  f"{snapped.access[first]:.0f} m); {'it gets' if n_far == 1 else 'they get'} no distance",
-                  file=file, layer=layer, count=n_far)
+        warn_data(
+            "unsnapped",
+            f"{n_far} {noun}{verb} more than {max_snap:g} m from every street "
+            f"(e.g. {feature_label(frame, first) if frame is not None else f'#{first + 1}'}: "
+            f"{snapped.access[first]:.0f} m); {'it gets' if n_far == 1 else 'they get'} no distance",
+            file=file,
+            layer=layer,
+            count=n_far,
+        )

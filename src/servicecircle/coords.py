@@ -126,9 +126,7 @@ _ACCEPTED = (
 def _as_lonlat(lon: ArrayLike, lat: ArrayLike) -> tuple[_F64, _F64, bool]:
     """Broadcast ``lon`` and ``lat`` to float64 arrays; tell whether both were scalars."""
     scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
-    lon_a, lat_a = np.broadcast_arrays(
-        np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
-    )
+    lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
     # broadcast_arrays returns read-only views: copy so results can be written,
     # and make scalars 1-D so that boolean masks index them.
     return (
@@ -168,12 +166,7 @@ def out_of_china(lon: ArrayLike, lat: ArrayLike) -> bool | NDArray[np.bool_]:
 
 
 def _outside(lon: _F64, lat: _F64) -> NDArray[np.bool_]:
-    return (
-        (lon < _CHINA_MIN_LON)
-        | (lon > _CHINA_MAX_LON)
-        | (lat < _CHINA_MIN_LAT)
-        | (lat > _CHINA_MAX_LAT)
-    )
+    return (lon < _CHINA_MIN_LON) | (lon > _CHINA_MAX_LON) | (lat < _CHINA_MIN_LAT) | (lat > _CHINA_MAX_LAT)
 
 
 def _gcj02_offset(lon: _F64, lat: _F64) -> tuple[_F64, _F64]:
@@ -547,17 +540,13 @@ def parse_crs(spec: Any) -> WebDatum | pyproj.CRS:
     if isinstance(spec, pyproj.CRS):
         return spec
     if spec is None or isinstance(spec, bool):
-        raise CRSError(
-            f"no usable coordinate system given ({_describe(spec)})", fix=f"use one of: {_ACCEPTED}"
-        )
+        raise CRSError(f"no usable coordinate system given ({_describe(spec)})", fix=f"use one of: {_ACCEPTED}")
     if isinstance(spec, (int, np.integer)):
         return _crs_or_error(f"EPSG:{int(spec)}", spec)
     if isinstance(spec, str):
         text = spec.strip()
         if not text:
-            raise CRSError(
-                "the coordinate system is an empty string", fix=f"use one of: {_ACCEPTED}"
-            )
+            raise CRSError("the coordinate system is an empty string", fix=f"use one of: {_ACCEPTED}")
         key = text.lower()
         for char in " -_":
             key = key.replace(char, "")
@@ -667,9 +656,7 @@ def utm_epsg(lon: float, lat: float) -> int:
     """
     lon = float(lon)
     lat = float(lat)
-    if not (math.isfinite(lon) and math.isfinite(lat)) or not (
-        -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
-    ):
+    if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
         raise ValueError(f"not a longitude/latitude: ({lon}, {lat})")
     zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
     if 56.0 <= lat < 64.0 and 3.0 <= lon < 12.0:
@@ -682,24 +669,15 @@ def utm_epsg(lon: float, lat: float) -> int:
 def _check_metric(crs: Any) -> pyproj.CRS:
     parsed = parse_crs(crs)
     name = _describe(crs) if not isinstance(crs, pyproj.CRS) else f"{crs.name!r}"
-    fix = (
-        "pick a projected coordinate system in metres, "
-        "e.g. EPSG:4544 (CGCS2000 Gauss-Krüger CM 105°E)"
-    )
+    fix = "pick a projected coordinate system in metres, e.g. EPSG:4544 (CGCS2000 Gauss-Krüger CM 105°E)"
     if isinstance(parsed, str):
-        raise CRSError(
-            f"{name} is a longitude/latitude web-map datum, not a metric coordinate system", fix=fix
-        )
+        raise CRSError(f"{name} is a longitude/latitude web-map datum, not a metric coordinate system", fix=fix)
     horizontal = parsed
     if parsed.is_compound and parsed.sub_crs_list:
         horizontal = parsed.sub_crs_list[0]
     units = {axis.unit_name.lower() for axis in horizontal.axis_info[:2]}
     if not horizontal.is_projected or not units <= {"metre", "meter"}:
-        what = (
-            "not projected"
-            if not horizontal.is_projected
-            else f"in {', '.join(sorted(units))}, not metres"
-        )
+        what = "not projected" if not horizontal.is_projected else f"in {', '.join(sorted(units))}, not metres"
         raise CRSError(f"coordinate system {name} ({parsed.name}) is {what}", fix=fix)
     method = (horizontal.coordinate_operation.method_name if horizontal.coordinate_operation else "").lower()
     if "mercator" in method and "transverse" not in method:
@@ -753,9 +731,7 @@ def choose_metric_crs(bounds: Sequence[float] | ArrayLike, *, crs: Any = None) -
         return _check_metric(crs)
 
     try:
-        minlon, minlat, maxlon, maxlat = (
-            float(v) for v in np.asarray(bounds, dtype=np.float64).ravel()
-        )
+        minlon, minlat, maxlon, maxlat = (float(v) for v in np.asarray(bounds, dtype=np.float64).ravel())
     except (TypeError, ValueError):
         raise CRSError(
             f"bounds {_describe(bounds)} are not four numbers (minlon, minlat, maxlon, maxlat)",
@@ -769,8 +745,7 @@ def choose_metric_crs(bounds: Sequence[float] | ArrayLike, *, crs: Any = None) -
     ):
         raise CRSError(
             f"bounds {values} are not a longitude/latitude extent (minlon, minlat, maxlon, maxlat)",
-            fix="reproject the data to EPSG:4326 or EPSG:4490 "
-            "before choosing a metric coordinate system",
+            fix="reproject the data to EPSG:4326 or EPSG:4490 before choosing a metric coordinate system",
         )
 
     clon = (minlon + maxlon) / 2.0
@@ -845,6 +820,7 @@ def _ballpark_to_cgcs2000(a: pyproj.CRS, b: pyproj.CRS) -> tuple[pyproj.CRS, pyp
     differ by centimetres in reality), but finding that out costs PROJ 0.1–0.2 s
     per transformer. Starting from CGCS2000's own geographic CRS skips the search.
     """
+
     def on_cgcs2000(crs: pyproj.CRS) -> bool:
         geo = crs.geodetic_crs
         return geo is not None and geo.datum is not None and "China 2000" in geo.datum.name
@@ -881,8 +857,10 @@ def to_crs(frame: Any, crs: Any) -> Any:
     if isinstance(frame, gpd.GeoDataFrame):
         out = frame.copy()
         name = frame.geometry.name
-        out[name] = gpd.GeoSeries(reproject_geometries(frame.geometry.values, frame.crs, dst),
-                                  index=frame.index, crs=dst)
+        out[name] = gpd.GeoSeries(
+            reproject_geometries(frame.geometry.values, frame.crs, dst), index=frame.index, crs=dst
+        )
         return out.set_geometry(name, crs=dst)
-    return gpd.GeoSeries(reproject_geometries(frame.values, frame.crs, dst), index=frame.index,
-                         crs=dst, name=frame.name)
+    return gpd.GeoSeries(
+        reproject_geometries(frame.values, frame.crs, dst), index=frame.index, crs=dst, name=frame.name
+    )

@@ -127,15 +127,25 @@ def sample_demand(
         sample_geoms[has_land] = inter[has_land]
         where[has_land] = "residential"
     if not usable.any():
-        return gpd.GeoDataFrame({"community": np.zeros(0, np.int64), "weight": np.zeros(0),
-                                 "sampled_in": np.zeros(0, object), "area_m2": np.zeros(0)},
-                                geometry=[], crs=areas.crs)
+        return gpd.GeoDataFrame(
+            {
+                "community": np.zeros(0, np.int64),
+                "weight": np.zeros(0),
+                "sampled_in": np.zeros(0, object),
+                "area_m2": np.zeros(0),
+            },
+            geometry=[],
+            crs=areas.crs,
+        )
     total_area = float(shapely.area(sample_geoms[usable]).sum())
     if total_area / spacing**2 > MAX_SAMPLE_POINTS:
         new = math.sqrt(total_area / MAX_SAMPLE_POINTS)
-        warn_data("coarse_sampling", f"sampling every {spacing:g} m would make over "
-                  f"{MAX_SAMPLE_POINTS:,} demand points; sampled every {new:.0f} m instead",
-                  count=1)
+        warn_data(
+            "coarse_sampling",
+            f"sampling every {spacing:g} m would make over "
+            f"{MAX_SAMPLE_POINTS:,} demand points; sampled every {new:.0f} m instead",
+            count=1,
+        )
         spacing = new
     b = shapely.total_bounds(sample_geoms[usable])
     grid = grid_points(tuple(b), spacing)

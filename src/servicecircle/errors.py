@@ -80,8 +80,11 @@ class ServiceCircleError(Exception):
         super().__init__(self.message)
 
     def __reduce__(self):  # pickled whole (keyword arguments included) across worker processes
-        return _rebuild, (type(self), (self.what,), {"file": self.file, "layer": self.layer,
-                                                      "feature": self.feature, "fix": self.fix})
+        return _rebuild, (
+            type(self),
+            (self.what,),
+            {"file": self.file, "layer": self.layer, "feature": self.feature, "fix": self.fix},
+        )
 
     @property
     def message(self) -> str:
@@ -156,8 +159,11 @@ class DataWarning(UserWarning):
         super().__init__(" ".join((f"{where}: {what}" if where else what).split()))
 
     def __reduce__(self):
-        return _rebuild, (type(self), (self.code, self.what), {"file": self.file, "layer": self.layer,
-                                                                "feature": self.feature, "count": self.count})
+        return _rebuild, (
+            type(self),
+            (self.code, self.what),
+            {"file": self.file, "layer": self.layer, "feature": self.feature, "count": self.count},
+        )
 
     def as_record(self) -> dict[str, Any]:
         """The warning as a row of the ``warnings`` table."""

@@ -70,32 +70,54 @@ def assess_files(
     """
     with collect_warnings() as read_log:
         comm = read_boundaries(boundaries, layer=boundaries_layer, crs=boundaries_crs, id_column=id_column)
-        fac = read_facilities(facilities, layer=facilities_layer, crs=facilities_crs,
-                              category_column=category_column, lon_column=lon_column, lat_column=lat_column)
+        fac = read_facilities(
+            facilities,
+            layer=facilities_layer,
+            crs=facilities_crs,
+            category_column=category_column,
+            lon_column=lon_column,
+            lat_column=lat_column,
+        )
         dem = read_demand(demand, layer=demand_layer, crs=demand_crs) if demand is not None else None
         res = read_layer(residential, layer=residential_layer) if residential is not None else None
         green = read_layer(greenspace, layer=greenspace_layer) if greenspace is not None else None
         ent = read_layer(entrances, layer=entrances_layer) if entrances is not None else None
         if network is not None:
-            net = load_network(network, crs=crs, study_area=comm, keep_components=keep_components,
-                               progress=progress)
+            net = load_network(network, crs=crs, study_area=comm, keep_components=keep_components, progress=progress)
         elif network_place or download:
             net = download_network(network_place, study_area=comm, crs=crs, keep_components=keep_components)
         else:
-            raise InputDataError("no walking network given",
-                                 fix="pass --network FILE (OSM, PBF or GraphML), or --network-place / --download")
+            raise InputDataError(
+                "no walking network given",
+                fix="pass --network FILE (OSM, PBF or GraphML), or --network-place / --download",
+            )
     result = assess(
-        comm, fac, net, profile=standard, demand=dem, population=population, id_column=id_column, name_column=name_column,
-        category_column=category_column, households_column=households_column,
-        residents_column=residents_column, weight_column=weight_column, residential=res,
-        greenspace=green, entrances=ent,
-        max_snap=max_snap, sample_spacing=sample_spacing, gap_resolution_m=gap_resolution_m, progress=progress,
+        comm,
+        fac,
+        net,
+        profile=standard,
+        demand=dem,
+        population=population,
+        id_column=id_column,
+        name_column=name_column,
+        category_column=category_column,
+        households_column=households_column,
+        residents_column=residents_column,
+        weight_column=weight_column,
+        residential=res,
+        greenspace=green,
+        entrances=ent,
+        max_snap=max_snap,
+        sample_spacing=sample_spacing,
+        gap_resolution_m=gap_resolution_m,
+        progress=progress,
     )
     if len(read_log):
         import pandas as pd
 
         result.warnings = pd.concat([read_log.to_frame(), result.warnings], ignore_index=True).drop_duplicates(
-            subset=["code", "message"], ignore_index=True)
+            subset=["code", "message"], ignore_index=True
+        )
     return result
 
 
@@ -148,9 +170,16 @@ def demo_inputs(data_dir: str | Path | None = None) -> dict[str, Any]:
     """The demo as keyword arguments of :func:`assess_files` (files and options)."""
     p = demo_paths(data_dir)
     return dict(
-        boundaries=p["boundaries"], facilities=p["facilities"], network=p["network"],
-        residential=p["residential"], facilities_layer="facilities", id_column="code",
-        name_column="name", standard="meishan", greenspace=p["facilities"], greenspace_layer="greenspace",
+        boundaries=p["boundaries"],
+        facilities=p["facilities"],
+        network=p["network"],
+        residential=p["residential"],
+        facilities_layer="facilities",
+        id_column="code",
+        name_column="name",
+        standard="meishan",
+        greenspace=p["facilities"],
+        greenspace_layer="greenspace",
     )
 
 

@@ -61,8 +61,10 @@ def _polygonal(geom: Any) -> Any:
 
 def _areas_crs(areas: gpd.GeoSeries) -> pyproj.CRS:
     if areas.crs is None:
-        raise CRSError("the communities have no coordinate system",
-                       fix="set it (areas.set_crs(...)) and project them to a metric CRS")
+        raise CRSError(
+            "the communities have no coordinate system",
+            fix="set it (areas.set_crs(...)) and project them to a metric CRS",
+        )
     crs = pyproj.CRS(areas.crs)
     units = {(a.unit_name or "").lower() for a in crs.axis_info}
     if not crs.is_projected or not units <= {"metre", "meter", "m"}:
@@ -104,10 +106,10 @@ def _open(path: Path):
 
     try:
         return rasterio.open(path)
-    except (rasterio.errors.RasterioError, OSError) as exc:
+    except (rasterio.errors.RasterioError, OSError):
         raise InputDataError(
-            "cannot open this file as a raster: GDAL does not recognise its format, or it is damaged or "
-            "incomplete", file=path,
+            "cannot open this file as a raster: GDAL does not recognise its format, or it is damaged or incomplete",
+            file=path,
             fix="check that the file is a complete GeoTIFF (a truncated or half-copied file cannot be read)",
         ) from None
 
@@ -116,28 +118,37 @@ def _raster_crs(src, crs: Any, path: Path) -> pyproj.CRS:
     declared = None if src.crs is None else pyproj.CRS.from_user_input(src.crs.to_wkt())
     if crs is None:
         if declared is None:
-            raise CRSError("the raster has no coordinate system", file=path,
-                           fix="pass crs= (WorldPop and most population grids are 'EPSG:4326')")
+            raise CRSError(
+                "the raster has no coordinate system",
+                file=path,
+                fix="pass crs= (WorldPop and most population grids are 'EPSG:4326')",
+            )
         return declared
     parsed = parse_crs(crs)
     if isinstance(parsed, str):
-        raise CRSError(f"a population raster in {parsed.upper()} coordinates is not supported", file=path,
-                       fix="warp the raster to WGS84 or CGCS2000 first")
+        raise CRSError(
+            f"a population raster in {parsed.upper()} coordinates is not supported",
+            file=path,
+            fix="warp the raster to WGS84 or CGCS2000 first",
+        )
     if declared is not None and not declared.equals(parsed, ignore_axis_order=True):
-        warn_data("crs_overridden", f"the file declares {declared.name}; using {parsed.name} as asked",
-                  file=path)
+        warn_data("crs_overridden", f"the file declares {declared.name}; using {parsed.name} as asked", file=path)
     return parsed
 
 
-def _window(src, raster_crs: pyproj.CRS, to_raster: pyproj.Transformer | None,
-            bounds: np.ndarray, path: Path) -> tuple[int, int, int, int]:
+def _window(
+    src, raster_crs: pyproj.CRS, to_raster: pyproj.Transformer | None, bounds: np.ndarray, path: Path
+) -> tuple[int, int, int, int]:
     """(row_off, col_off, height, width) of the cells that cover ``bounds`` (areas CRS)."""
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     if to_raster is not None:
         minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
         if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-            raise CRSError(f"the communities cannot be placed in the raster's coordinate system "
-                           f"({raster_crs.name})", file=path, fix="check the raster's coordinate system (crs=)")
+            raise CRSError(
+                f"the communities cannot be placed in the raster's coordinate system ({raster_crs.name})",
+                file=path,
+                fix="check the raster's coordinate system (crs=)",
+            )
     inv = ~src.transform
     xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
     cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
@@ -150,7 +161,8 @@ def _window(src, raster_crs: pyproj.CRS, to_raster: pyproj.Transformer | None,
     if col1 <= col0 or row1 <= row0:
         rb = ", ".join(f"{v:.6g}" for v in src.bounds)
         raise InputDataError(
-            f"the raster ({rb} in {raster_crs.name}) does not overlap the communities", file=path,
+            f"the raster ({rb} in {raster_crs.name}) does not overlap the communities",
+            file=path,
             fix="use a raster that covers the study area, or check its coordinate system (crs=)",
         )
     return row0, col0, row1 - row0, col1 - col0
@@ -163,9 +175,10 @@ def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, pat
 
     try:
         data = src.read(band, window=Window(col0, row0, width, nrows), masked=True)
-    except (rasterio.errors.RasterioError, OSError) as exc:
+    except (rasterio.errors.RasterioError, OSError):
         raise InputDataError(
-            "cannot read the raster: the file is damaged or incomplete", file=path,
+            "cannot read the raster: the file is damaged or incomplete",
+            file=path,
             fix="check that the file is complete (a truncated or half-copied file cannot be read)",
         ) from None
     values = np.asarray(data.data, dtype=np.float64)
@@ -178,7 +191,8 @@ def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, pat
         i, j = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
         raise InputDataError(
             f"a population cell is {values[i, j]:g} at row {row0 + i}, column {col0 + j} "
-            f"({int(bad.sum()):,} such cells in the window)", file=path,
+            f"({int(bad.sum()):,} such cells in the window)",
+            file=path,
             fix="population must be 0 or more; set the raster's nodata value if that is what it means",
         )
     values[empty] = 0.0
@@ -186,8 +200,7 @@ def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, pat
 
 
 def _empty(crs: Any) -> gpd.GeoDataFrame:
-    frame = {c: np.zeros(0, dtype=np.int64 if c in ("community", "cell_row", "cell_col") else float)
-             for c in COLUMNS}
+    frame = {c: np.zeros(0, dtype=np.int64 if c in ("community", "cell_row", "cell_col") else float) for c in COLUMNS}
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
@@ -273,8 +286,10 @@ def population_demand(
     """
     path = Path(path)
     if household_size is not None and not (math.isfinite(household_size) and household_size > 0):
-        raise InputDataError(f"household size must be a positive number, not {household_size!r}",
-                             fix="give the average number of people per household (e.g. 2.6)")
+        raise InputDataError(
+            f"household size must be a positive number, not {household_size!r}",
+            fix="give the average number of people per household (e.g. 2.6)",
+        )
     if isinstance(areas, gpd.GeoDataFrame):
         areas = areas.geometry
     a_crs = _areas_crs(areas)
@@ -290,11 +305,17 @@ def population_demand(
 
     with _open(path) as src:
         if not 1 <= band <= src.count:
-            raise InputDataError(f"the raster has {src.count} band(s), there is no band {band}", file=path,
-                                 fix=f"pass band= between 1 and {src.count}")
+            raise InputDataError(
+                f"the raster has {src.count} band(s), there is no band {band}",
+                file=path,
+                fix=f"pass band= between 1 and {src.count}",
+            )
         if src.transform.is_identity:
-            raise InputDataError("the raster has no georeferencing (no geotransform)", file=path,
-                                 fix="georeference it (gdalwarp) so that each cell has a position")
+            raise InputDataError(
+                "the raster has no georeferencing (no geotransform)",
+                file=path,
+                fix="georeference it (gdalwarp) so that each cell has a position",
+            )
         r_crs = _raster_crs(src, crs, path)
         if not usable.any():
             return _empty(areas.crs)
@@ -306,9 +327,9 @@ def population_demand(
         if cells > settings.max_raster_cells:
             raise TooLargeError(
                 f"the raster window covering the communities has {cells:,} cells ({height:,} × {width:,}), "
-                f"more than the limit of {settings.max_raster_cells:,}", file=path,
-                fix="clip the raster to the study area (gdal_translate -projwin), or raise "
-                "settings.max_raster_cells",
+                f"more than the limit of {settings.max_raster_cells:,}",
+                file=path,
+                fix="clip the raster to the study area (gdal_translate -projwin), or raise settings.max_raster_cells",
             )
 
         comm_idx = np.flatnonzero(usable)
@@ -332,19 +353,28 @@ def population_demand(
             values = _read_rows(src, band, r0, col0, nr, width, path)
             window_total += float(values.sum())
             # corners of the block's cells, in the communities' CRS
-            cc, rr = np.meshgrid(np.arange(col0, col0 + width + 1, dtype=float),
-                                 np.arange(r0, r0 + nr + 1, dtype=float))
+            cc, rr = np.meshgrid(
+                np.arange(col0, col0 + width + 1, dtype=float), np.arange(r0, r0 + nr + 1, dtype=float)
+            )
             cx, cy = to_metric(cc, rr)
             if not (np.isfinite(cx).all() and np.isfinite(cy).all()):
-                raise CRSError(f"cells of the raster cannot be placed in {a_crs.name}", file=path,
-                               fix="check the raster's coordinate system (crs=)")
+                raise CRSError(
+                    f"cells of the raster cannot be placed in {a_crs.name}",
+                    file=path,
+                    fix="check the raster's coordinate system (crs=)",
+                )
             if not len(tree.query(shapely.box(cx.min(), cy.min(), cx.max(), cy.max()))):
                 continue
-            ring = np.stack([
-                np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1), np.stack([cx[:-1, 1:], cy[:-1, 1:]], -1),
-                np.stack([cx[1:, 1:], cy[1:, 1:]], -1), np.stack([cx[1:, :-1], cy[1:, :-1]], -1),
-                np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
-            ], axis=2).reshape(-1, 5, 2)
+            ring = np.stack(
+                [
+                    np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
+                    np.stack([cx[:-1, 1:], cy[:-1, 1:]], -1),
+                    np.stack([cx[1:, 1:], cy[1:, 1:]], -1),
+                    np.stack([cx[1:, :-1], cy[1:, :-1]], -1),
+                    np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
+                ],
+                axis=2,
+            ).reshape(-1, 5, 2)
             polys = shapely.polygons(ring)
             cell_area = shapely.area(polys)
             # the communities query a tree of the cells: the (complex) communities are then the
@@ -368,8 +398,17 @@ def population_demand(
             pts[cut] = shapely.point_on_surface(inter)
             keep = area > 0
             ci, ti = ci[keep], ti[keep]
-            pieces.append((comm_idx[ti], values.ravel()[ci] * frac[keep], r0 + ci // width,
-                           col0 + ci % width, frac[keep], area[keep], pts[keep]))
+            pieces.append(
+                (
+                    comm_idx[ti],
+                    values.ravel()[ci] * frac[keep],
+                    r0 + ci // width,
+                    col0 + ci % width,
+                    frac[keep],
+                    area[keep],
+                    pts[keep],
+                )
+            )
 
     if pieces:
         comm, res, rows, cols, frac, area, pts = (np.concatenate(p) for p in zip(*pieces))
@@ -378,37 +417,66 @@ def population_demand(
         res = frac = area = np.zeros(0)
         pts = np.zeros(0, dtype=object)
     if not len(comm):
-        raise InputDataError("the raster covers none of the communities", file=path,
-                             fix="use a raster that covers the study area, or check its coordinate system (crs=)")
+        raise InputDataError(
+            "the raster covers none of the communities",
+            file=path,
+            fix="use a raster that covers the study area, or check its coordinate system (crs=)",
+        )
     order = np.lexsort((cols, rows, comm))
     comm, res, rows, cols, frac, area, pts = (a[order] for a in (comm, res, rows, cols, frac, area, pts))
     households = res / household_size if household_size else np.full(len(res), np.nan)
     out = gpd.GeoDataFrame(
-        {"community": comm.astype(np.int64), "residents": res, "households": households,
-         "cell_row": rows.astype(np.int64), "cell_col": cols.astype(np.int64), "cell_fraction": frac,
-         "area_m2": area},
-        geometry=gpd.GeoSeries(pts, crs=areas.crs), crs=areas.crs,
+        {
+            "community": comm.astype(np.int64),
+            "residents": res,
+            "households": households,
+            "cell_row": rows.astype(np.int64),
+            "cell_col": cols.astype(np.int64),
+            "cell_fraction": frac,
+            "area_m2": area,
+        },
+        geometry=gpd.GeoSeries(pts, crs=areas.crs),
+        crs=areas.crs,
     )
     assigned = float(res.sum())
     outside = window_total - assigned
-    out.attrs.update(source=str(path), layer=None, window=(row0, col0, height, width),
-                     window_residents=window_total, outside_residents=outside)
+    out.attrs.update(
+        source=str(path),
+        layer=None,
+        window=(row0, col0, height, width),
+        window_residents=window_total,
+        outside_residents=outside,
+    )
 
     if outside > 1e-9 * max(window_total, 1.0):
-        warn_data("population_outside", f"{outside:,.1f} of the {window_total:,.1f} people in the raster "
-                  "cells read lie outside every community and are not counted", file=path)
+        warn_data(
+            "population_outside",
+            f"{outside:,.1f} of the {window_total:,.1f} people in the raster "
+            "cells read lie outside every community and are not counted",
+            file=path,
+        )
     if lost.any():
         first = int(np.flatnonzero(lost)[0])
-        warn_data("overlapping_communities", f"{int(lost.sum())} communities overlap communities listed "
-                  "before them; residents in an overlap count for the one listed first", file=path,
-                  feature=f"#{first + 1}", count=int(lost.sum()))
+        warn_data(
+            "overlapping_communities",
+            f"{int(lost.sum())} communities overlap communities listed "
+            "before them; residents in an overlap count for the one listed first",
+            file=path,
+            feature=f"#{first + 1}",
+            count=int(lost.sum()),
+        )
     covered = np.bincount(comm, weights=area, minlength=len(owned))
     owned_area = np.where(usable, shapely.area(owned), 0.0)
     short = usable & (covered < (1 - _UNCOVERED_SHARE) * owned_area)
     if short.any():
         first = int(np.flatnonzero(short)[0])
         pct = 100 * (1 - covered[first] / owned_area[first])
-        warn_data("raster_partial", f"{int(short.sum())} communities lie partly or wholly outside the raster "
-                  f"(#{first + 1}: {pct:.0f}% of its area); their residents there are unknown", file=path,
-                  feature=f"#{first + 1}", count=int(short.sum()))
+        warn_data(
+            "raster_partial",
+            f"{int(short.sum())} communities lie partly or wholly outside the raster "
+            f"(#{first + 1}: {pct:.0f}% of its area); their residents there are unknown",
+            file=path,
+            feature=f"#{first + 1}",
+            count=int(short.sum()),
+        )
     return out

@@ -36,19 +36,29 @@ def _removed_mask(base: Assessment, remove: Any) -> np.ndarray:
     arr = np.asarray(remove)
     if arr.dtype == bool:
         if len(arr) != n:
-            raise InputDataError(f"remove= has {len(arr)} flags for {n} facilities",
-                                 fix="give one flag per facility, or their row positions")
+            raise InputDataError(
+                f"remove= has {len(arr)} flags for {n} facilities",
+                fix="give one flag per facility, or their row positions",
+            )
         return arr.copy()
     pos = arr.astype(np.int64).ravel()
     if len(pos) and (pos.min() < 0 or pos.max() >= n):
-        raise InputDataError(f"remove= names facility row {int(pos.max()) if len(pos) else 0}, but there are {n}",
-                             fix="give row positions between 0 and the number of facilities - 1")
+        raise InputDataError(
+            f"remove= names facility row {int(pos.max()) if len(pos) else 0}, but there are {n}",
+            fix="give row positions between 0 and the number of facilities - 1",
+        )
     mask[pos] = True
     return mask
 
 
-def scenario(base: Assessment, *, add: gpd.GeoDataFrame | None = None, remove: Any = None,
-             name: str = "scenario", progress: bool | None = None) -> Assessment:
+def scenario(
+    base: Assessment,
+    *,
+    add: gpd.GeoDataFrame | None = None,
+    remove: Any = None,
+    name: str = "scenario",
+    progress: bool | None = None,
+) -> Assessment:
     """Re-assess with facilities added and/or removed.
 
     Parameters
@@ -82,19 +92,27 @@ def scenario(base: Assessment, *, add: gpd.GeoDataFrame | None = None, remove: A
     if add is not None and len(add):
         added = prepare_facilities(add, category_column=cat_col)
         if added.crs is None:
-            raise InputDataError("the added facilities have no coordinate system",
-                                 fix="set one (GeoDataFrame.set_crs)")
+            raise InputDataError("the added facilities have no coordinate system", fix="set one (GeoDataFrame.set_crs)")
         added = to_crs(added, original.crs)
         added[SCENARIO_COLUMN] = "added"
         for value in added[cat_col].dropna().astype(str):
             cat = base.profile.category_for(value)
             changed.add(cat.key if cat is not None else value)
         parts.append(added)
-    facilities = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry=original.geometry.name,
-                                  crs=original.crs)
+    facilities = gpd.GeoDataFrame(
+        pd.concat(parts, ignore_index=True), geometry=original.geometry.name, crs=original.crs
+    )
     facilities.attrs = dict(original.attrs)
-    result = assess(st["boundaries"], facilities, base.network, profile=st["profile"], progress=progress,
-                    _reuse=base, _changed={c for c in changed if c is not None}, **kwargs)
+    result = assess(
+        st["boundaries"],
+        facilities,
+        base.network,
+        profile=st["profile"],
+        progress=progress,
+        _reuse=base,
+        _changed={c for c in changed if c is not None},
+        **kwargs,
+    )
     result.parameters["scenario"] = name
     result.parameters["scenario_added"] = 0 if add is None else len(add)
     result.parameters["scenario_removed"] = int(gone.sum())
@@ -112,8 +130,11 @@ def compare(before: Assessment, after: Assessment) -> pd.DataFrame:
         citywide rows have ``community_id`` ``"(citywide)"``.
     """
     rows = []
-    ids_b = before.communities[before.id_column] if before.id_column in before.communities else \
-        pd.Series(np.arange(1, len(before.communities) + 1))
+    ids_b = (
+        before.communities[before.id_column]
+        if before.id_column in before.communities
+        else pd.Series(np.arange(1, len(before.communities) + 1))
+    )
     checks_after = {c.key: c for c in after.checks}
     for c in before.checks:
         a = checks_after.get(c.key)
@@ -124,16 +145,50 @@ def compare(before: Assessment, after: Assessment) -> pd.DataFrame:
         pb = before.communities[c.pass_col] if c.pass_col else pd.Series([pd.NA] * len(vb))
         pa = after.communities[a.pass_col] if a.pass_col else pd.Series([pd.NA] * len(va))
         for k in range(len(vb)):
-            rows.append({"community_id": ids_b.iloc[k], "check": c.key, "name_zh": c.name_zh, "name_en": c.name_en,
-                         "before": vb[k], "after": va[k], "change": va[k] - vb[k], "unit": c.score_unit,
-                         "passed_before": pb.iloc[k], "passed_after": pa.iloc[k]})
+            rows.append(
+                {
+                    "community_id": ids_b.iloc[k],
+                    "check": c.key,
+                    "name_zh": c.name_zh,
+                    "name_en": c.name_en,
+                    "before": vb[k],
+                    "after": va[k],
+                    "change": va[k] - vb[k],
+                    "unit": c.score_unit,
+                    "passed_before": pb.iloc[k],
+                    "passed_after": pa.iloc[k],
+                }
+            )
         sb = before.summary.set_index("check")
         sa = after.summary.set_index("check")
         if c.key in sb.index and c.key in sa.index:
             cb, ca = sb.loc[c.key, "city_value"], sa.loc[c.key, "city_value"]
-            rows.append({"community_id": "(citywide)", "check": c.key, "name_zh": c.name_zh, "name_en": c.name_en,
-                         "before": cb, "after": ca, "change": ca - cb if cb == cb and ca == ca else np.nan,
-                         "unit": sb.loc[c.key, "city_unit"], "passed_before": sb.loc[c.key, "communities_passed"],
-                         "passed_after": sa.loc[c.key, "communities_passed"]})
-    return pd.DataFrame(rows, columns=["community_id", "check", "name_zh", "name_en", "before", "after", "change",
-                                       "unit", "passed_before", "passed_after"])
+            rows.append(
+                {
+                    "community_id": "(citywide)",
+                    "check": c.key,
+                    "name_zh": c.name_zh,
+                    "name_en": c.name_en,
+                    "before": cb,
+                    "after": ca,
+                    "change": ca - cb if cb == cb and ca == ca else np.nan,
+                    "unit": sb.loc[c.key, "city_unit"],
+                    "passed_before": sb.loc[c.key, "communities_passed"],
+                    "passed_after": sa.loc[c.key, "communities_passed"],
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "community_id",
+            "check",
+            "name_zh",
+            "name_en",
+            "before",
+            "after",
+            "change",
+            "unit",
+            "passed_before",
+            "passed_after",
+        ],
+    )

@@ -55,9 +55,7 @@ sample_spacing: float = 50.0
 gap_resolution: float = 20.0
 max_gap_cells: int = 300_000
 max_distance: float | None = None
-cache_folder: Path = Path(
-    os.environ.get("SERVICECIRCLE_CACHE", Path.home() / ".cache" / "servicecircle")
-)
+cache_folder: Path = Path(os.environ.get("SERVICECIRCLE_CACHE", Path.home() / ".cache" / "servicecircle"))
 use_cache: bool = True
 keep_components: str = "largest"
 progress: bool | None = None

@@ -53,12 +53,15 @@ def _check_of(assessment: Assessment, check: str):
         if c.key == check and c.kind == "lifecircle":
             return c
     known = ", ".join(c.key for c in assessment.checks if c.kind == "lifecircle")
-    raise InputDataError(f"no life-circle check '{check}' in this assessment",
-                         fix=f"choose one of: {known}")
+    raise InputDataError(f"no life-circle check '{check}' in this assessment", fix=f"choose one of: {known}")
 
 
 def candidate_sites(
-    assessment: Assessment, check: str, *, spacing: float = 50.0, parcels: gpd.GeoDataFrame | None = None,
+    assessment: Assessment,
+    check: str,
+    *,
+    spacing: float = 50.0,
+    parcels: gpd.GeoDataFrame | None = None,
     source: str = "gaps",
 ) -> gpd.GeoDataFrame:
     """Where new facilities could go.
@@ -111,8 +114,10 @@ def candidate_sites(
             parcel_parts.append(np.full(len(xy), -1))
     if source in ("parcels", "both"):
         if parcels is None or len(parcels) == 0:
-            raise InputDataError("candidate parcels were asked for but none were given",
-                                 fix="pass parcels= (polygons or points of land available for facilities)")
+            raise InputDataError(
+                "candidate parcels were asked for but none were given",
+                fix="pass parcels= (polygons or points of land available for facilities)",
+            )
         if parcels.crs is None:
             raise InputDataError("the parcels have no coordinate system", fix="set one (GeoDataFrame.set_crs)")
         geoms = np.asarray(to_crs(parcels, crs).geometry.values, dtype=object)
@@ -122,11 +127,17 @@ def candidate_sites(
         src_parts.append(np.full(int(ok.sum()), "parcel", dtype=object))
         parcel_parts.append(np.flatnonzero(ok))
     if not xy_parts or sum(len(x) for x in xy_parts) == 0:
-        return gpd.GeoDataFrame({"candidate": np.zeros(0, int), "source": np.zeros(0, object),
-                                 "parcel": np.zeros(0, int)}, geometry=[], crs=crs)
+        return gpd.GeoDataFrame(
+            {"candidate": np.zeros(0, int), "source": np.zeros(0, object), "parcel": np.zeros(0, int)},
+            geometry=[],
+            crs=crs,
+        )
     xy = np.vstack(xy_parts)
-    return gpd.GeoDataFrame({"candidate": np.arange(len(xy)), "source": np.concatenate(src_parts),
-                             "parcel": np.concatenate(parcel_parts)}, geometry=shapely.points(xy), crs=crs)
+    return gpd.GeoDataFrame(
+        {"candidate": np.arange(len(xy)), "source": np.concatenate(src_parts), "parcel": np.concatenate(parcel_parts)},
+        geometry=shapely.points(xy),
+        crs=crs,
+    )
 
 
 @dataclass
@@ -162,18 +173,22 @@ class SitingResult:
         result = scenario(self.base, add=self.facilities(), name=name or f"proposals: {self.check}")
         result.layers["proposals"] = self.sites
         result.layers["gaps_closed"] = gaps_closed(self.base, result, self.check)
-        result.parameters.update({f"siting_{k}": v for k, v in self.solver.items()
-                                  if isinstance(v, (int, float, str)) or v is None})
+        result.parameters.update(
+            {f"siting_{k}": v for k, v in self.solver.items() if isinstance(v, (int, float, str)) or v is None}
+        )
         return result
 
     def __repr__(self) -> str:
-        return (f"<SitingResult {self.check} ≤ {self.radius_m:g} m, {self.objective} by {self.method}: "
-                f"{len(self.sites)} sites, citywide {self.citywide_before:.1f}% → {self.citywide_after:.1f}%, "
-                f"{self.solver.get('status')}>")
+        return (
+            f"<SitingResult {self.check} ≤ {self.radius_m:g} m, {self.objective} by {self.method}: "
+            f"{len(self.sites)} sites, citywide {self.citywide_before:.1f}% → {self.citywide_after:.1f}%, "
+            f"{self.solver.get('status')}>"
+        )
 
 
-def _coverage_matrix(assessment: Assessment, check: str, cands: gpd.GeoDataFrame, radius: float,
-                     weight: np.ndarray | None):
+def _coverage_matrix(
+    assessment: Assessment, check: str, cands: gpd.GeoDataFrame, radius: float, weight: np.ndarray | None
+):
     """Uncovered demand points, their weights, and which candidates reach them (sparse, demand × candidate)."""
     st = assessment.state
     d_snap, d_comm = st["d_snap"], st["d_comm"]
@@ -181,8 +196,11 @@ def _coverage_matrix(assessment: Assessment, check: str, cands: gpd.GeoDataFrame
     dist = st["dist"][check]
     todo = np.flatnonzero(~within(dist, radius) & d_snap.ok & np.isfinite(w) & (w > 0) & (d_comm >= 0))
     net = assessment.network
-    c_snap = snap_points(net, np.asarray(cands.geometry.values, dtype=object), st["kwargs"]["max_snap"]
-                         or assessment.parameters["max_snap_m"])
+    c_snap = snap_points(
+        net,
+        np.asarray(cands.geometry.values, dtype=object),
+        st["kwargs"]["max_snap"] or assessment.parameters["max_snap_m"],
+    )
     engine = DistanceEngine(net, c_snap)
     from .engine.snapping import Snapped
 
@@ -224,21 +242,27 @@ def _greedy(a: sp.csr_matrix, w: np.ndarray, k: int | None, cover_all: bool) -> 
         if gains[c] <= 0:
             break
         chosen.append(c)
-        rows = a_csc.indices[a_csc.indptr[c]:a_csc.indptr[c + 1]]
+        rows = a_csc.indices[a_csc.indptr[c] : a_csc.indptr[c + 1]]
         left[rows] = 0.0
     return chosen
 
 
-def _exact(a: sp.csr_matrix, w: np.ndarray, k: int | None, objective: str, capacity: float | None,
-           time_limit: float) -> tuple[list[int], dict[str, Any]]:
+def _exact(
+    a: sp.csr_matrix, w: np.ndarray, k: int | None, objective: str, capacity: float | None, time_limit: float
+) -> tuple[list[int], dict[str, Any]]:
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n_g, n_c = a.shape
     if objective == "set_cover":
         rows = np.flatnonzero(np.diff(a.indptr) > 0)
         cons = [LinearConstraint(a[rows], lb=1, ub=np.inf)]
-        res = milp(np.ones(n_c), integrality=np.ones(n_c), bounds=Bounds(0, 1), constraints=cons,
-                   options={"time_limit": time_limit, "disp": False})
+        res = milp(
+            np.ones(n_c),
+            integrality=np.ones(n_c),
+            bounds=Bounds(0, 1),
+            constraints=cons,
+            options={"time_limit": time_limit, "disp": False},
+        )
     elif capacity is None:
         # x (sites, binary) then y (groups, 0..1): max w·y, y_g <= sum_{c covers g} x_c, sum x <= k
         c = np.r_[np.zeros(n_c), -w]
@@ -246,8 +270,13 @@ def _exact(a: sp.csr_matrix, w: np.ndarray, k: int | None, objective: str, capac
         cons = [LinearConstraint(link, lb=-np.inf, ub=0)]
         if k is not None:
             cons.append(LinearConstraint(sp.csr_matrix(np.r_[np.ones(n_c), np.zeros(n_g)]), lb=0, ub=k))
-        res = milp(c, integrality=np.r_[np.ones(n_c), np.zeros(n_g)], bounds=Bounds(0, 1), constraints=cons,
-                   options={"time_limit": time_limit, "disp": False})
+        res = milp(
+            c,
+            integrality=np.r_[np.ones(n_c), np.zeros(n_g)],
+            bounds=Bounds(0, 1),
+            constraints=cons,
+            options={"time_limit": time_limit, "disp": False},
+        )
     else:
         # assignment z_(g,c) for each pair: max sum w_g z, sum_c z <= 1, z <= x_c, sum_g w_g z <= C x_c
         coo = a.tocoo()
@@ -255,30 +284,54 @@ def _exact(a: sp.csr_matrix, w: np.ndarray, k: int | None, objective: str, capac
         g_of, c_of = coo.row, coo.col
         c_obj = np.r_[np.zeros(n_c), -w[g_of]]
         one_per_group = sp.csr_matrix((np.ones(n_p), (g_of, n_c + np.arange(n_p))), shape=(n_g, n_c + n_p))
-        z_le_x = sp.csr_matrix((np.r_[-np.ones(n_p), np.ones(n_p)],
-                                (np.r_[np.arange(n_p), np.arange(n_p)], np.r_[c_of, n_c + np.arange(n_p)])),
-                               shape=(n_p, n_c + n_p))
-        cap = sp.csr_matrix((np.r_[-capacity * np.ones(n_c), w[g_of]],
-                             (np.r_[np.arange(n_c), c_of], np.r_[np.arange(n_c), n_c + np.arange(n_p)])),
-                            shape=(n_c, n_c + n_p))
-        cons = [LinearConstraint(one_per_group, ub=1), LinearConstraint(z_le_x, ub=0),
-                LinearConstraint(cap, ub=0)]
+        z_le_x = sp.csr_matrix(
+            (
+                np.r_[-np.ones(n_p), np.ones(n_p)],
+                (np.r_[np.arange(n_p), np.arange(n_p)], np.r_[c_of, n_c + np.arange(n_p)]),
+            ),
+            shape=(n_p, n_c + n_p),
+        )
+        cap = sp.csr_matrix(
+            (
+                np.r_[-capacity * np.ones(n_c), w[g_of]],
+                (np.r_[np.arange(n_c), c_of], np.r_[np.arange(n_c), n_c + np.arange(n_p)]),
+            ),
+            shape=(n_c, n_c + n_p),
+        )
+        cons = [LinearConstraint(one_per_group, ub=1), LinearConstraint(z_le_x, ub=0), LinearConstraint(cap, ub=0)]
         if k is not None:
             cons.append(LinearConstraint(sp.csr_matrix(np.r_[np.ones(n_c), np.zeros(n_p)]), lb=0, ub=k))
-        res = milp(c_obj, integrality=np.r_[np.ones(n_c), np.zeros(n_p)], bounds=Bounds(0, 1), constraints=cons,
-                   options={"time_limit": time_limit, "disp": False})
-    info = {"status": {0: "optimal", 1: "time limit reached", 2: "infeasible", 3: "unbounded"}.get(
-        res.status, f"status {res.status}"), "message": res.message,
-        "mip_gap": float(getattr(res, "mip_gap", np.nan) or 0.0) if res.x is not None else np.nan}
+        res = milp(
+            c_obj,
+            integrality=np.r_[np.ones(n_c), np.zeros(n_p)],
+            bounds=Bounds(0, 1),
+            constraints=cons,
+            options={"time_limit": time_limit, "disp": False},
+        )
+    info = {
+        "status": {0: "optimal", 1: "time limit reached", 2: "infeasible", 3: "unbounded"}.get(
+            res.status, f"status {res.status}"
+        ),
+        "message": res.message,
+        "mip_gap": float(getattr(res, "mip_gap", np.nan) or 0.0) if res.x is not None else np.nan,
+    }
     if res.x is None:
         return [], info
     return sorted(np.flatnonzero(res.x[:n_c] > 0.5).tolist()), info
 
 
 def propose_sites(
-    assessment: Assessment, check: str, *, k: int | None = None, objective: str = "max_cover",
-    candidates: gpd.GeoDataFrame | str = "gaps", parcels: gpd.GeoDataFrame | None = None, spacing: float = 50.0,
-    method: str = "exact", time_limit: float = 60.0, capacity: float | None = None,
+    assessment: Assessment,
+    check: str,
+    *,
+    k: int | None = None,
+    objective: str = "max_cover",
+    candidates: gpd.GeoDataFrame | str = "gaps",
+    parcels: gpd.GeoDataFrame | None = None,
+    spacing: float = 50.0,
+    method: str = "exact",
+    time_limit: float = 60.0,
+    capacity: float | None = None,
     weight: np.ndarray | None = None,
 ) -> SitingResult:
     """Propose new sites for one life-circle check.
@@ -327,19 +380,24 @@ def propose_sites(
         cands = candidate_sites(assessment, check, spacing=spacing, parcels=parcels, source=candidates)
     else:
         pts = to_crs(candidates, assessment.network.crs)
-        cands = gpd.GeoDataFrame({"candidate": np.arange(len(pts)),
-                                  "source": pts["source"].to_numpy() if "source" in pts else "given",
-                                  "parcel": pts["parcel"].to_numpy() if "parcel" in pts else -1},
-                                 geometry=shapely.point_on_surface(np.asarray(pts.geometry.values, dtype=object)),
-                                 crs=assessment.network.crs)
+        cands = gpd.GeoDataFrame(
+            {
+                "candidate": np.arange(len(pts)),
+                "source": pts["source"].to_numpy() if "source" in pts else "given",
+                "parcel": pts["parcel"].to_numpy() if "parcel" in pts else -1,
+            },
+            geometry=shapely.point_on_surface(np.asarray(pts.geometry.values, dtype=object)),
+            crs=assessment.network.crs,
+        )
     radius = float(chk.radius_m)
     todo, w, a, c_snap = _coverage_matrix(assessment, check, cands, radius, weight)
     t_matrix = time.perf_counter() - t0
     g, gw, inverse = _group_rows(a, w)
     t1 = time.perf_counter()
     if method == "greedy" or g.shape[1] == 0:
-        chosen = _greedy(g, gw, k, objective == "set_cover") if capacity is None else \
-            _greedy_capacity(g, gw, k, capacity)
+        chosen = (
+            _greedy(g, gw, k, objective == "set_cover") if capacity is None else _greedy_capacity(g, gw, k, capacity)
+        )
         info = {"status": "heuristic (greedy)", "mip_gap": np.nan}
     else:
         chosen, info = _exact(g, gw, k, objective, capacity, time_limit)
@@ -351,29 +409,40 @@ def propose_sites(
     covered_rows = np.zeros(a.shape[0], dtype=bool)
     gains = []
     for c in ranked:
-        rows = a_csc.indices[a_csc.indptr[c]:a_csc.indptr[c + 1]]
+        rows = a_csc.indices[a_csc.indptr[c] : a_csc.indptr[c + 1]]
         new = rows[~covered_rows[rows]]
         gains.append(float(w[new].sum()))
         covered_rows[new] = True
     left = w.copy()
     served = [_serve(a_csc, left, c, capacity) for c in ranked]
     st = assessment.state
-    comm_ids = assessment.communities[assessment.id_column].to_numpy() if assessment.id_column in \
-        assessment.communities else np.arange(1, len(assessment.communities) + 1)
+    comm_ids = (
+        assessment.communities[assessment.id_column].to_numpy()
+        if assessment.id_column in assessment.communities
+        else np.arange(1, len(assessment.communities) + 1)
+    )
     from .demand import assign_to_communities
 
     site_geom = np.asarray(cands.geometry.values, dtype=object)[ranked] if ranked else np.zeros(0, object)
     site_comm = assign_to_communities(site_geom, np.asarray(assessment.communities.geometry.values, dtype=object))
-    sites = gpd.GeoDataFrame({
-        "rank": np.arange(1, len(ranked) + 1), "check": check, "category": chk.category,
-        "candidate": cands["candidate"].to_numpy()[ranked] if ranked else np.zeros(0, int),
-        "source": cands["source"].to_numpy()[ranked] if ranked else np.zeros(0, object),
-        "parcel": cands["parcel"].to_numpy()[ranked] if ranked else np.zeros(0, int),
-        "covered_weight": gains, "served_weight": served,
-        "snap_m": c_snap.access[ranked] if ranked else np.zeros(0),
-        "community_id": [comm_ids[k] if k >= 0 else None for k in site_comm],
-        "method": method, "objective": objective,
-    }, geometry=site_geom, crs=assessment.network.crs)
+    sites = gpd.GeoDataFrame(
+        {
+            "rank": np.arange(1, len(ranked) + 1),
+            "check": check,
+            "category": chk.category,
+            "candidate": cands["candidate"].to_numpy()[ranked] if ranked else np.zeros(0, int),
+            "source": cands["source"].to_numpy()[ranked] if ranked else np.zeros(0, object),
+            "parcel": cands["parcel"].to_numpy()[ranked] if ranked else np.zeros(0, int),
+            "covered_weight": gains,
+            "served_weight": served,
+            "snap_m": c_snap.access[ranked] if ranked else np.zeros(0),
+            "community_id": [comm_ids[k] if k >= 0 else None for k in site_comm],
+            "method": method,
+            "objective": objective,
+        },
+        geometry=site_geom,
+        crs=assessment.network.crs,
+    )
     # coverage per community as the model reports it
     d_comm = st["d_comm"]
     w_all = np.asarray(st["d_weight"] if weight is None else weight, dtype=float)
@@ -388,27 +457,54 @@ def propose_sites(
     with np.errstate(invalid="ignore", divide="ignore"):
         cov_b = np.where(tot > 0, 100 * before / tot, np.nan)
         cov_a = np.where(tot > 0, 100 * after / tot, np.nan)
-    coverage = pd.DataFrame({"community_id": comm_ids, "coverage_before": cov_b, "coverage_after": cov_a,
-                             "change": cov_a - cov_b, "uncovered_before": tot - before, "uncovered_after": tot - after})
+    coverage = pd.DataFrame(
+        {
+            "community_id": comm_ids,
+            "coverage_before": cov_b,
+            "coverage_after": cov_a,
+            "change": cov_a - cov_b,
+            "uncovered_before": tot - before,
+            "uncovered_after": tot - after,
+        }
+    )
     total = float(tot.sum())
     coverable = np.diff(a.indptr) > 0
-    info.update({"method": "exact: mixed-integer program, HiGHS (scipy.optimize.milp)" if method == "exact"
-                 else "heuristic: greedy", "candidates": len(cands), "demand_points": int(a.shape[0]),
-                 "demand_groups": int(g.shape[0]), "time_matrix_s": t_matrix, "time_solve_s": t_solve,
-                 "covered_weight": float(sum(gains)), "served_weight": float(sum(served)),
-                 "capacity": capacity, "k": k})
+    info.update(
+        {
+            "method": "exact: mixed-integer program, HiGHS (scipy.optimize.milp)"
+            if method == "exact"
+            else "heuristic: greedy",
+            "candidates": len(cands),
+            "demand_points": int(a.shape[0]),
+            "demand_groups": int(g.shape[0]),
+            "time_matrix_s": t_matrix,
+            "time_solve_s": t_solve,
+            "covered_weight": float(sum(gains)),
+            "served_weight": float(sum(served)),
+            "capacity": capacity,
+            "k": k,
+        }
+    )
     return SitingResult(
-        check=check, category=chk.category, radius_m=radius, objective=objective, method=method, sites=sites,
+        check=check,
+        category=chk.category,
+        radius_m=radius,
+        objective=objective,
+        method=method,
+        sites=sites,
         candidates=cands.assign(chosen=np.isin(cands["candidate"].to_numpy(), sites["candidate"].to_numpy())),
-        coverage=coverage, citywide_before=100 * float(before.sum()) / total if total else np.nan,
-        citywide_after=100 * float(after.sum()) / total if total else np.nan, solver=info, base=assessment,
+        coverage=coverage,
+        citywide_before=100 * float(before.sum()) / total if total else np.nan,
+        citywide_after=100 * float(after.sum()) / total if total else np.nan,
+        solver=info,
+        base=assessment,
         uncoverable_weight=float(w[~coverable].sum()),
     )
 
 
 def _serve(a_csc: sp.csc_matrix, left: np.ndarray, c: int, capacity: float | None) -> float:
     """Serve the demand site ``c`` reaches (in row order, up to ``capacity``); return what it served."""
-    rows = a_csc.indices[a_csc.indptr[c]:a_csc.indptr[c + 1]]
+    rows = a_csc.indices[a_csc.indptr[c] : a_csc.indptr[c + 1]]
     want = left[rows]
     if capacity is None:
         take = want
@@ -452,10 +548,17 @@ def gaps_closed(before: Assessment, after: Assessment, check: str) -> gpd.GeoDat
         parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
         parts = parts[shapely.area(parts) >= min_part]
         if len(parts):
-            rows.append({"community_id": cid, "check": check, "closed_area_m2": float(shapely.area(parts).sum()),
-                         "geometry": shapely.union_all(parts)})
-    return gpd.GeoDataFrame(rows, columns=["community_id", "check", "closed_area_m2", "geometry"],
-                            geometry="geometry", crs=before.gaps.crs)
+            rows.append(
+                {
+                    "community_id": cid,
+                    "check": check,
+                    "closed_area_m2": float(shapely.area(parts).sum()),
+                    "geometry": shapely.union_all(parts),
+                }
+            )
+    return gpd.GeoDataFrame(
+        rows, columns=["community_id", "check", "closed_area_m2", "geometry"], geometry="geometry", crs=before.gaps.crs
+    )
 
 
 def propose_floor_area(assessment: Assessment, *, parcels: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -473,8 +576,10 @@ def propose_floor_area(assessment: Assessment, *, parcels: gpd.GeoDataFrame | No
     """
     comm = assessment.communities
     if "fa_shortfall_m2" not in comm.columns:
-        raise InputDataError("this assessment has no floor-area check",
-                             fix="give facilities a floor-area column (floor_area_column=) and a profile with [floor_area]")
+        raise InputDataError(
+            "this assessment has no floor-area check",
+            fix="give facilities a floor-area column (floor_area_column=) and a profile with [floor_area]",
+        )
     rule = assessment.profile.floor_area
     short = pd.to_numeric(comm["fa_shortfall_m2"], errors="coerce").to_numpy(dtype=float)
     order = [i for i in np.argsort(-np.nan_to_num(short, nan=-1), kind="stable") if short[i] > 0]
@@ -494,9 +599,19 @@ def propose_floor_area(assessment: Assessment, *, parcels: gpd.GeoDataFrame | No
             s = snap_points(assessment.network, np.array([inner], dtype=object))
             point = shapely.Point(s.xy[0]) if s.ok[0] else inner
         minimum = (rule.min_new_m2 or 0.0) if rule is not None else 0.0
-        rows.append({"rank": rank, "community_id": comm[assessment.id_column].iloc[i]
-                     if assessment.id_column in comm else i + 1,
-                     "shortfall_m2": short[i], "proposed_m2": max(short[i], minimum), "placed_on": where,
-                     "geometry": point})
-    return gpd.GeoDataFrame(rows, columns=["rank", "community_id", "shortfall_m2", "proposed_m2", "placed_on",
-                                           "geometry"], geometry="geometry", crs=crs)
+        rows.append(
+            {
+                "rank": rank,
+                "community_id": comm[assessment.id_column].iloc[i] if assessment.id_column in comm else i + 1,
+                "shortfall_m2": short[i],
+                "proposed_m2": max(short[i], minimum),
+                "placed_on": where,
+                "geometry": point,
+            }
+        )
+    return gpd.GeoDataFrame(
+        rows,
+        columns=["rank", "community_id", "shortfall_m2", "proposed_m2", "placed_on", "geometry"],
+        geometry="geometry",
+        crs=crs,
+    )

@@ -7,5 +7,14 @@ from .context import CheckOutcome, Context
 from .gaps import gap_polygons, gap_resolution
 from .lifecircle import WITHIN_TOLERANCE, coverage, lifecircle_checks, reach_outcome, within
 
-__all__ = ["CheckOutcome", "Context", "coverage", "within", "WITHIN_TOLERANCE", "gap_polygons",
-           "gap_resolution", "lifecircle_checks", "reach_outcome"]
+__all__ = [
+    "CheckOutcome",
+    "Context",
+    "coverage",
+    "within",
+    "WITHIN_TOLERANCE",
+    "gap_polygons",
+    "gap_resolution",
+    "lifecircle_checks",
+    "reach_outcome",
+]

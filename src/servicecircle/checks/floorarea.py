@@ -53,13 +53,38 @@ __all__ = ["floor_area_checks", "build_type_kind", "NEW_WORDS", "REBUILT_WORDS"]
 #: case-folded, spaces / ``_`` / ``-`` as one space).
 NEW_WORDS = frozenset({"new", "new build", "newly built", "built new", "新建", "新增", "新建设"})
 #: Build-type values read as rebuilt, extended, bought or leased.
-REBUILT_WORDS = frozenset({
-    "rebuilt", "rebuild", "reconstructed", "renovated", "renovation", "converted",
-    "extended", "extension", "expanded", "rebuilt extended",
-    "bought", "purchased", "purchase", "acquired",
-    "leased", "lease", "rented", "rent", "rental",
-    "改建", "扩建", "改扩建", "改造", "购置", "购买", "租用", "租赁", "租借",
-})
+REBUILT_WORDS = frozenset(
+    {
+        "rebuilt",
+        "rebuild",
+        "reconstructed",
+        "renovated",
+        "renovation",
+        "converted",
+        "extended",
+        "extension",
+        "expanded",
+        "rebuilt extended",
+        "bought",
+        "purchased",
+        "purchase",
+        "acquired",
+        "leased",
+        "lease",
+        "rented",
+        "rent",
+        "rental",
+        "改建",
+        "扩建",
+        "改扩建",
+        "改造",
+        "购置",
+        "购买",
+        "租用",
+        "租赁",
+        "租借",
+    }
+)
 
 #: Square metres of slack when comparing provided with required floor area.
 AREA_TOLERANCE = 1e-6
@@ -91,7 +116,7 @@ def build_type_kind(values) -> tuple[np.ndarray, np.ndarray]:
     norm = {v: _norm(v) for v in uniq}  # one entry per distinct value
     n = text.map(norm)
     rebuilt = n.isin(REBUILT_WORDS).to_numpy()
-    known = (rebuilt | n.isin(NEW_WORDS).to_numpy())
+    known = rebuilt | n.isin(NEW_WORDS).to_numpy()
     return rebuilt, known
 
 
@@ -127,28 +152,46 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
     area_all = ctx.facility_values("floor_area")
     if area_all is None:
         col = ctx.fac_columns.get("floor_area")
-        warn_data("floor_area_not_assessed", f"the floor-area check ({rule.name_en}) was not assessed: "
-                  f"the facilities have no floor area column{f' {col!r}' if col else ''}",
-                  file=file, layer=layer)
+        warn_data(
+            "floor_area_not_assessed",
+            f"the floor-area check ({rule.name_en}) was not assessed: "
+            f"the facilities have no floor area column{f' {col!r}' if col else ''}",
+            file=file,
+            layer=layer,
+        )
         return []
     members = ctx.members(cats)
     if len(members) == 0:
-        warn_data("floor_area_not_assessed", f"the floor-area check ({rule.name_en}) was not assessed: "
-                  f"no facility of {cat_text} in the input", file=file, layer=layer)
+        warn_data(
+            "floor_area_not_assessed",
+            f"the floor-area check ({rule.name_en}) was not assessed: no facility of {cat_text} in the input",
+            file=file,
+            layer=layer,
+        )
         return []
     area_m = area_all[members]
     no_value = ~np.isfinite(area_m)
     if no_value.any():
         k = int(no_value.sum())
-        warn_data("floor_area_missing", f"{k} of {len(members)} facilities of {cat_text} have no floor "
-                  "area value; they are left out of the floor-area check", file=file, layer=layer,
-                  feature=feature_label(fac, int(members[no_value][0])), count=k)
+        warn_data(
+            "floor_area_missing",
+            f"{k} of {len(members)} facilities of {cat_text} have no floor "
+            "area value; they are left out of the floor-area check",
+            file=file,
+            layer=layer,
+            feature=feature_label(fac, int(members[no_value][0])),
+            count=k,
+        )
     use = members[~no_value]
     area = area_m[~no_value]
     if len(use) == 0:
-        warn_data("floor_area_not_assessed", f"the floor-area check ({rule.name_en}) was not assessed: "
-                  f"none of the {len(members)} facilities of {cat_text} has a floor area value",
-                  file=file, layer=layer)
+        warn_data(
+            "floor_area_not_assessed",
+            f"the floor-area check ({rule.name_en}) was not assessed: "
+            f"none of the {len(members)} facilities of {cat_text} has a floor area value",
+            file=file,
+            layer=layer,
+        )
         return []
 
     # ------------------------------------------------------------ build type
@@ -165,13 +208,19 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
         if bt_col is None:
             what = "the facilities have no build type column"
         else:
-            odd = sorted({str(v) for v in fac[bt_col].to_numpy()[use][~known]
-                          if isinstance(v, str) and v.strip()})
-            what = (f"{k} of {len(use)} facilities of {cat_text} have no recognised build type"
-                    + (f" ({', '.join(repr(v) for v in odd[:6])}{' ...' if len(odd) > 6 else ''})" if odd else ""))
-        warn_data("build_type_unknown", f"{what}; they are treated as newly built, so their community's "
-                  f"minimum is {min_new:g} m² (new) rather than {min_rebuilt:g} m² (rebuilt, extended, "
-                  "bought or leased)", file=file, layer=layer, count=k)
+            odd = sorted({str(v) for v in fac[bt_col].to_numpy()[use][~known] if isinstance(v, str) and v.strip()})
+            what = f"{k} of {len(use)} facilities of {cat_text} have no recognised build type" + (
+                f" ({', '.join(repr(v) for v in odd[:6])}{' ...' if len(odd) > 6 else ''})" if odd else ""
+            )
+        warn_data(
+            "build_type_unknown",
+            f"{what}; they are treated as newly built, so their community's "
+            f"minimum is {min_new:g} m² (new) rather than {min_rebuilt:g} m² (rebuilt, extended, "
+            "bought or leased)",
+            file=file,
+            layer=layer,
+            count=k,
+        )
     fac_min = np.where(rebuilt, min_rebuilt, min_new)
     small = area < fac_min - AREA_TOLERANCE
 
@@ -188,8 +237,7 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
         n_reb = np.bincount(c_of, weights=rebuilt[inside].astype(float), minlength=n)
         n_small = np.bincount(c_of, weights=small[inside].astype(float), minlength=n)
         rule_text = "contains"
-        method = (f"floor area of the {cat_text} facilities inside each community, summed over "
-                  "assessed communities")
+        method = f"floor area of the {cat_text} facilities inside each community, summed over assessed communities"
     else:
         radius = float(rule.catchment_radius_m)
         unsnapped = int((~ctx.fac_snap.ok[use]).sum())
@@ -211,13 +259,20 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
         n_small = np.bincount(p_comm, weights=small[p_fac].astype(float), minlength=n)
         unused = int(((wsum <= 0) & ctx.fac_snap.ok[use]).sum())
         if unused:
-            warn_data("floor_area_unused", f"{unused} facilities of {cat_text} have no demand within "
-                      f"{radius:g} m walking distance; their floor area counts for no community",
-                      file=file, layer=layer, count=unused)
+            warn_data(
+                "floor_area_unused",
+                f"{unused} facilities of {cat_text} have no demand within "
+                f"{radius:g} m walking distance; their floor area counts for no community",
+                file=file,
+                layer=layer,
+                count=unused,
+            )
         rule_text = f"catchment_{radius:g}m"
-        method = (f"two-step floating catchment: each {cat_text} facility's floor area is shared among "
-                  f"the demand points within {radius:g} m walking distance in proportion to their "
-                  "weight; a community gets its points' shares")
+        method = (
+            f"two-step floating catchment: each {cat_text} facility's floor area is shared among "
+            f"the demand points within {radius:g} m walking distance in proportion to their "
+            "weight; a community gets its points' shares"
+        )
 
     # ------------------------------------------------------------ required
     hh = np.asarray(ctx.households, dtype=float)
@@ -232,8 +287,11 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
     ok = provided >= required - AREA_TOLERANCE
     passed = _nullable(ok, assessable)
     if (~assessable).any():
-        warn_data("floor_area_no_households", f"{int((~assessable).sum())} communities have no household "
-                  "count and get no floor-area pass/fail", count=int((~assessable).sum()))
+        warn_data(
+            "floor_area_no_households",
+            f"{int((~assessable).sum())} communities have no household count and get no floor-area pass/fail",
+            count=int((~assessable).sum()),
+        )
 
     columns = {
         "fa_households": np.where(assessable, hh, np.nan),
@@ -262,44 +320,84 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
     if rule.min_rebuilt_m2 is not None:
         mins.append(f"rebuilt/extended/bought/leased ≥ {min_rebuilt:g} m²")
     summary = {
-        "check": "floor_area", "kind": "floor_area", "category": cat_text, "name_zh": rule.name_zh,
-        "name_en": rule.name_en, "level": "", "level_zh": "",
+        "check": "floor_area",
+        "kind": "floor_area",
+        "category": cat_text,
+        "name_zh": rule.name_zh,
+        "name_en": rule.name_en,
+        "level": "",
+        "level_zh": "",
         "radius_m": rule.catchment_radius_m if rule.assignment == "catchment" else np.nan,
-        "target_pct": np.nan, "target": rate, "target_unit": "m2/100 households",
-        "min_new_m2": rule.min_new_m2, "min_rebuilt_m2": rule.min_rebuilt_m2, "rule": rule_text,
-        "facilities": len(use), "facilities_unsnapped": unsnapped,
+        "target_pct": np.nan,
+        "target": rate,
+        "target_unit": "m2/100 households",
+        "min_new_m2": rule.min_new_m2,
+        "min_rebuilt_m2": rule.min_rebuilt_m2,
+        "rule": rule_text,
+        "facilities": len(use),
+        "facilities_unsnapped": unsnapped,
         "facilities_no_floor_area": int(no_value.sum()),
-        "facilities_not_counted": unused, "facilities_undersized": int(small.sum()),
-        "communities_assessed": assessed, "communities_passed": n_pass,
-        "communities_failed": assessed - n_pass, "citywide_coverage_pct": np.nan,
-        "citywide_m2_per_100hh": city, "provided_m2": tot_prov, "required_m2": tot_req,
-        "shortfall_m2": tot_short, "uncovered_weight": np.nan, "weight_kind": "households",
-        "confirmed": rule.confirmed, "source": rule.source,
+        "facilities_not_counted": unused,
+        "facilities_undersized": int(small.sum()),
+        "communities_assessed": assessed,
+        "communities_passed": n_pass,
+        "communities_failed": assessed - n_pass,
+        "citywide_coverage_pct": np.nan,
+        "citywide_m2_per_100hh": city,
+        "provided_m2": tot_prov,
+        "required_m2": tot_req,
+        "shortfall_m2": tot_short,
+        "uncovered_weight": np.nan,
+        "weight_kind": "households",
+        "confirmed": rule.confirmed,
+        "source": rule.source,
     }
     scorecard = [
         {
-            "target_key": "floor_area", "name_zh": f"{rule.name_zh}（每百户）",
-            "name_en": f"{rule.name_en} per 100 households", "value": city, "unit": "m2/100 households",
-            "target": rate, "comparison": ">=",
+            "target_key": "floor_area",
+            "name_zh": f"{rule.name_zh}（每百户）",
+            "name_en": f"{rule.name_en} per 100 households",
+            "value": city,
+            "unit": "m2/100 households",
+            "target": rate,
+            "comparison": ">=",
             "passed": bool(city >= rate - 1e-9) if np.isfinite(city) else None,
             "method": f"{method}, × 100 ÷ their households ({assessed} communities with a household count)",
-            "source": rule.source, "confirmed": rule.confirmed,
+            "source": rule.source,
+            "confirmed": rule.confirmed,
         },
         {
-            "target_key": "floor_area_total", "name_zh": f"{rule.name_zh}（合计，含最小规模）",
-            "name_en": f"{rule.name_en}: total provided vs required", "value": tot_prov, "unit": "m2",
-            "target": tot_req, "comparison": ">=",
+            "target_key": "floor_area_total",
+            "name_zh": f"{rule.name_zh}（合计，含最小规模）",
+            "name_en": f"{rule.name_en}: total provided vs required",
+            "value": tot_prov,
+            "unit": "m2",
+            "target": tot_req,
+            "comparison": ">=",
             "passed": bool(tot_prov >= tot_req - AREA_TOLERANCE) if assessed else None,
             "method": f"total floor area counted for the assessed communities against the sum of their "
-                      f"requirements, max({rate:g} m² × households / 100, minimum size"
-                      + (f": {'; '.join(mins)}" if mins else "") + f"); the communities' shortfalls add "
-                      f"up to {tot_short:,.0f} m² (a surplus in one community does not fill another's)",
-            "source": rule.source, "confirmed": rule.confirmed,
+            f"requirements, max({rate:g} m² × households / 100, minimum size"
+            + (f": {'; '.join(mins)}" if mins else "")
+            + f"); the communities' shortfalls add "
+            f"up to {tot_short:,.0f} m² (a surplus in one community does not fill another's)",
+            "source": rule.source,
+            "confirmed": rule.confirmed,
         },
     ]
-    return [CheckOutcome(
-        key="floor_area", kind="floor_area", name_zh=rule.name_zh, name_en=rule.name_en,
-        source=rule.source, confirmed=bool(rule.confirmed), columns=columns, pass_col="pass_floor_area",
-        score_col="fa_shortfall_m2", score_unit="m²", summary=summary, scorecard=scorecard,
-        target=rate,
-    )]
+    return [
+        CheckOutcome(
+            key="floor_area",
+            kind="floor_area",
+            name_zh=rule.name_zh,
+            name_en=rule.name_en,
+            source=rule.source,
+            confirmed=bool(rule.confirmed),
+            columns=columns,
+            pass_col="pass_floor_area",
+            score_col="fa_shortfall_m2",
+            score_unit="m²",
+            summary=summary,
+            scorecard=scorecard,
+            target=rate,
+        )
+    ]

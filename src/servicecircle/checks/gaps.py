@@ -33,8 +33,9 @@ from .lifecircle import within
 __all__ = ["gap_resolution", "GapGrid", "gap_polygons", "trace_gaps"]
 
 
-def gap_resolution(bounds: tuple[float, float, float, float], resolution: float | None = None,
-                   max_cells: int | None = None) -> float:
+def gap_resolution(
+    bounds: tuple[float, float, float, float], resolution: float | None = None, max_cells: int | None = None
+) -> float:
     """The grid cell size: the asked one, coarsened to keep the cell count bounded."""
     res = float(resolution or settings.gap_resolution)
     cap = int(max_cells or settings.max_gap_cells)
@@ -42,8 +43,10 @@ def gap_resolution(bounds: tuple[float, float, float, float], resolution: float 
     h = max(bounds[3] - bounds[1], res)
     if (w / res) * (h / res) > cap:
         new = math.ceil(math.sqrt(w * h / cap))
-        warn_data("coarse_gap_grid", f"gap polygons traced on a {new} m grid instead of {res:g} m "
-                  f"(more than {cap:,} cells otherwise)")
+        warn_data(
+            "coarse_gap_grid",
+            f"gap polygons traced on a {new} m grid instead of {res:g} m (more than {cap:,} cells otherwise)",
+        )
         res = float(new)
     return res
 
@@ -81,8 +84,14 @@ class GapGrid:
         # a cell belongs to the community its centre lies in; drawn last-to-first so the
         # first listed community wins on a shared edge
         order = self.covers[::-1]
-        self.labels = rasterize(((areas[k], int(k) + 1) for k in order), out_shape=(self.ny, self.nx),
-                                transform=self.transform, all_touched=False, dtype=np.int32, fill=0)
+        self.labels = rasterize(
+            ((areas[k], int(k) + 1) for k in order),
+            out_shape=(self.ny, self.nx),
+            transform=self.transform,
+            all_touched=False,
+            dtype=np.int32,
+            fill=0,
+        )
         flat = self.labels.ravel()
         self.cells = np.flatnonzero(flat)
         self.cell_comm = flat[self.cells] - 1
@@ -102,8 +111,14 @@ class GapGrid:
         polys = [g for g in np.asarray(polygons, dtype=object) if g is not None and not g.is_empty]
         if not polys:
             return np.zeros(len(self.cells), dtype=bool)
-        mask = rasterize(((g, 1) for g in polys), out_shape=(self.ny, self.nx), transform=self.transform,
-                         all_touched=False, dtype=np.uint8, fill=0)
+        mask = rasterize(
+            ((g, 1) for g in polys),
+            out_shape=(self.ny, self.nx),
+            transform=self.transform,
+            all_touched=False,
+            dtype=np.uint8,
+            fill=0,
+        )
         return mask.ravel()[self.cells].astype(bool)
 
     def attachment_for(self, engine):
@@ -159,8 +174,7 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float, which: np.
             ring_of.append(len(ring))
             poly_of.append(p_i)
             n_ring += 1
-    rings = shapely.linearrings(np.asarray(coords, dtype=float),
-                                indices=np.repeat(np.arange(n_ring), ring_of))
+    rings = shapely.linearrings(np.asarray(coords, dtype=float), indices=np.repeat(np.arange(n_ring), ring_of))
     polys = shapely.polygons(rings, indices=np.asarray(poly_of))
     labels = np.asarray(labels)
     order = np.argsort(labels, kind="stable")
@@ -194,6 +208,5 @@ def trace_gaps(ctx, outcomes) -> None:
         polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"])
         areas = shapely.area(polys)
         for k, poly, area in zip(p["fail"], polys, areas):
-            o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area),
-                           "geometry": poly})
+            o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area), "geometry": poly})
         o.pending_gaps = None

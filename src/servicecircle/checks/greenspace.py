@@ -42,7 +42,7 @@ from ..coords import to_crs
 from ..engine import DistanceEngine, snap_points
 from ..errors import warn_data
 from .context import CheckOutcome, Context
-from .lifecircle import reach_outcome, within
+from .lifecircle import reach_outcome
 
 __all__ = ["merge_green_spaces", "access_points", "greenspace_checks", "ENTRANCE_TOLERANCE_M"]
 
@@ -50,8 +50,9 @@ __all__ = ["merge_green_spaces", "access_points", "greenspace_checks", "ENTRANCE
 ENTRANCE_TOLERANCE_M = 20.0
 
 
-def merge_green_spaces(geoms: np.ndarray, names: np.ndarray | None = None,
-                       kinds: np.ndarray | None = None) -> gpd.GeoDataFrame:
+def merge_green_spaces(
+    geoms: np.ndarray, names: np.ndarray | None = None, kinds: np.ndarray | None = None
+) -> gpd.GeoDataFrame:
     """Merge overlapping or touching polygons into green spaces.
 
     Parameters
@@ -95,10 +96,19 @@ def merge_green_spaces(geoms: np.ndarray, names: np.ndarray | None = None,
         src = [k for k in src if shapely.area(shapely.intersection(g, geoms[k])) > 0]
         nm = sorted({str(names[k]) for k in src if names[k] not in (None, "") and str(names[k]) != "nan"})
         kd = sorted({str(kinds[k]) for k in src if kinds[k] not in (None, "") and str(kinds[k]) != "nan"})
-        rows.append({"gs_id": i + 1, "area_m2": float(shapely.area(g)), "names": "; ".join(nm),
-                     "categories": "; ".join(kd), "n_polygons": len(src), "geometry": g})
-    return gpd.GeoDataFrame(rows, columns=["gs_id", "area_m2", "names", "categories", "n_polygons", "geometry"],
-                            geometry="geometry")
+        rows.append(
+            {
+                "gs_id": i + 1,
+                "area_m2": float(shapely.area(g)),
+                "names": "; ".join(nm),
+                "categories": "; ".join(kd),
+                "n_polygons": len(src),
+                "geometry": g,
+            }
+        )
+    return gpd.GeoDataFrame(
+        rows, columns=["gs_id", "area_m2", "names", "categories", "n_polygons", "geometry"], geometry="geometry"
+    )
 
 
 def _boundary_samples(geoms: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +148,9 @@ def _boundary_crossings(geoms: np.ndarray, network) -> tuple[np.ndarray, np.ndar
     return xy[keep], own[keep]
 
 
-def access_points(spaces: gpd.GeoDataFrame, network, *, method: str, spacing: float,
-                  entrances: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def access_points(
+    spaces: gpd.GeoDataFrame, network, *, method: str, spacing: float, entrances: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where each green space can be entered.
 
     Returns
@@ -182,8 +193,9 @@ def access_points(spaces: gpd.GeoDataFrame, network, *, method: str, spacing: fl
     return xy[order], owner[order].astype(np.int64), how
 
 
-def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
-                      entrances: gpd.GeoDataFrame | None = None) -> list[CheckOutcome]:
+def greenspace_checks(
+    ctx: Context, greenspace: gpd.GeoDataFrame | None, entrances: gpd.GeoDataFrame | None = None
+) -> list[CheckOutcome]:
     """The green and park reach checks of the profile, and park area per resident.
 
     Parameters
@@ -199,16 +211,24 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
     if not prof.green:
         return []
     if greenspace is None or len(greenspace) == 0:
-        warn_data("greenspace_absent", "no green-space layer was given: the green and park reach checks "
-                  f"of profile '{prof.key}' were not assessed", count=len(prof.green))
+        warn_data(
+            "greenspace_absent",
+            "no green-space layer was given: the green and park reach checks "
+            f"of profile '{prof.key}' were not assessed",
+            count=len(prof.green),
+        )
         return []
     gs_in = to_crs(greenspace, ctx.crs)
     kinds = gs_in["category"].to_numpy() if "category" in gs_in.columns else None
     names = gs_in["name"].to_numpy() if "name" in gs_in.columns else None
     polygonal = np.isin(shapely.get_type_id(np.asarray(gs_in.geometry.values, dtype=object)), [3, 6])
     if (~polygonal).any():
-        warn_data("greenspace_not_polygon", f"{int((~polygonal).sum())} green-space features are not "
-                  "polygons; their size is unknown, so they were left out", count=int((~polygonal).sum()))
+        warn_data(
+            "greenspace_not_polygon",
+            f"{int((~polygonal).sum())} green-space features are not "
+            "polygons; their size is unknown, so they were left out",
+            count=int((~polygonal).sum()),
+        )
     spaces = merge_green_spaces(np.asarray(gs_in.geometry.values, dtype=object), names, kinds)
     spaces = spaces.set_crs(ctx.crs)
     rules = list(prof.green.values())
@@ -218,11 +238,17 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
         ent_xy = shapely.get_coordinates(np.asarray(to_crs(entrances, ctx.crs).geometry.values, dtype=object))
     methods = {r.reach for r in rules}
     spacing = min((r.boundary_spacing_m or 20.0) for r in rules)
-    method = "entrances" if "entrances" in methods else (
-        "boundary_crossings" if "boundary_crossings" in methods else "boundary_samples")
+    method = (
+        "entrances"
+        if "entrances" in methods
+        else ("boundary_crossings" if "boundary_crossings" in methods else "boundary_samples")
+    )
     if len(methods) > 1:
-        warn_data("greenspace_reach_method", f"the profile's green rules use different reach methods "
-                  f"({', '.join(sorted(methods))}); '{method}' was used for all")
+        warn_data(
+            "greenspace_reach_method",
+            f"the profile's green rules use different reach methods "
+            f"({', '.join(sorted(methods))}); '{method}' was used for all",
+        )
     xy, owner, how = access_points(spaces, ctx.network, method=method, spacing=spacing, entrances=ent_xy)
     a_snap = snap_points(ctx.network, xy, ctx.max_snap)
     engine = DistanceEngine(ctx.network, a_snap)
@@ -259,10 +285,20 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
             return np.where(grid.inside(sp_geom[qq]), 0.0, d)
 
         out = reach_outcome(
-            ctx, key=f"{rule.key}_reach", kind="reach", name_zh=rule.name_zh, name_en=rule.name_en,
-            radius=float(rule.radius_m), target=float(rule.target_share), source=rule.source,
-            confirmed=bool(rule.confirmed), dist=dist, cell_dist=cell_dist, weight=rule_weight,
-            weight_kind=rule_kind, destinations=int(q.sum()),
+            ctx,
+            key=f"{rule.key}_reach",
+            kind="reach",
+            name_zh=rule.name_zh,
+            name_en=rule.name_en,
+            radius=float(rule.radius_m),
+            target=float(rule.target_share),
+            source=rule.source,
+            confirmed=bool(rule.confirmed),
+            dist=dist,
+            cell_dist=cell_dist,
+            weight=rule_weight,
+            weight_kind=rule_kind,
+            destinations=int(q.sum()),
             destinations_unsnapped=int((np.bincount(owner[a_snap.ok], minlength=n_sp)[q] == 0).sum()),
         )
         out.summary["min_area_m2"] = rule.min_area_m2
@@ -312,36 +348,60 @@ def greenspace_checks(ctx: Context, greenspace: gpd.GeoDataFrame | None,
         passed = pd.array(np.where(np.isnan(ratio), False, ratio >= target), dtype="boolean")
         passed[np.isnan(ratio)] = pd.NA
         per = CheckOutcome(
-            key="park_area_per_resident", kind="indicator", name_zh="人均公园绿地面积",
-            name_en="Park green area per resident", source=prof.park_area_per_resident_source or "",
-            confirmed=True, columns={"green_area_m2": per_comm, "green_m2_per_resident": ratio,
-                                     "pass_park_area_per_resident": passed},
-            pass_col="pass_park_area_per_resident", score_col="green_m2_per_resident", score_unit="m²/resident",
+            key="park_area_per_resident",
+            kind="indicator",
+            name_zh="人均公园绿地面积",
+            name_en="Park green area per resident",
+            source=prof.park_area_per_resident_source or "",
+            confirmed=True,
+            columns={"green_area_m2": per_comm, "green_m2_per_resident": ratio, "pass_park_area_per_resident": passed},
+            pass_col="pass_park_area_per_resident",
+            score_col="green_m2_per_resident",
+            score_unit="m²/resident",
             target=float(target),
-            summary={"check": "park_area_per_resident", "kind": "indicator", "category": "park_area_per_resident",
-                     "name_zh": "人均公园绿地面积", "name_en": "Park green area per resident",
-                     "target_pct": np.nan, "communities_assessed": int((~passed.isna()).sum()),
-                     "communities_passed": int((passed == True).sum()),  # noqa: E712
-                     "communities_failed": int((passed == False).sum()),  # noqa: E712
-                     "source": prof.park_area_per_resident_source or "", "confirmed": True},
-            scorecard=[{
-                "target_key": "park_area_per_resident", "name_zh": "人均公园绿地面积",
-                "name_en": "Park green area per resident", "value": city, "unit": "m²/resident",
-                "target": float(target), "comparison": ">=",
-                "passed": bool(city >= target) if np.isfinite(city) else None,
-                "method": f"area of green spaces of at least {green_rule.min_area_m2:g} m² inside the communities "
-                          f"÷ residents of communities with a known population ({city_res:,.0f})",
-                "source": prof.park_area_per_resident_source or "", "confirmed": True,
-            }],
+            summary={
+                "check": "park_area_per_resident",
+                "kind": "indicator",
+                "category": "park_area_per_resident",
+                "name_zh": "人均公园绿地面积",
+                "name_en": "Park green area per resident",
+                "target_pct": np.nan,
+                "communities_assessed": int((~passed.isna()).sum()),
+                "communities_passed": int((passed == True).sum()),  # noqa: E712
+                "communities_failed": int((passed == False).sum()),  # noqa: E712
+                "source": prof.park_area_per_resident_source or "",
+                "confirmed": True,
+            },
+            scorecard=[
+                {
+                    "target_key": "park_area_per_resident",
+                    "name_zh": "人均公园绿地面积",
+                    "name_en": "Park green area per resident",
+                    "value": city,
+                    "unit": "m²/resident",
+                    "target": float(target),
+                    "comparison": ">=",
+                    "passed": bool(city >= target) if np.isfinite(city) else None,
+                    "method": f"area of green spaces of at least {green_rule.min_area_m2:g} m² inside the communities "
+                    f"÷ residents of communities with a known population ({city_res:,.0f})",
+                    "source": prof.park_area_per_resident_source or "",
+                    "confirmed": True,
+                }
+            ],
         )
         outcomes.append(per)
     if outcomes:
         layer = layer.set_crs(ctx.crs, allow_override=True)
         access = gpd.GeoDataFrame(
-            {"gs_id": spaces["gs_id"].to_numpy()[owner] if len(owner) else np.zeros(0, int),
-             "method": how[owner] if len(owner) else np.zeros(0, object),
-             "snap_m": a_snap.access, "snapped": a_snap.ok},
-            geometry=shapely.points(xy) if len(xy) else [], crs=ctx.crs)
+            {
+                "gs_id": spaces["gs_id"].to_numpy()[owner] if len(owner) else np.zeros(0, int),
+                "method": how[owner] if len(owner) else np.zeros(0, object),
+                "snap_m": a_snap.access,
+                "snapped": a_snap.ok,
+            },
+            geometry=shapely.points(xy) if len(xy) else [],
+            crs=ctx.crs,
+        )
         outcomes[0].layers["greenspace"] = layer
         outcomes[0].layers["greenspace_access"] = access
     return outcomes
@@ -352,8 +412,11 @@ def _denominator(ctx: Context, denominator: str) -> tuple[np.ndarray, str]:
     if denominator == "residential_area":
         if ctx.d_area is not None:
             return ctx.d_area, "residential area (m²)"
-        warn_data("greenspace_denominator", "the profile measures green reach by residential land area, "
-                  "but the demand points carry no area (a demand layer or raster was given): residents used")
+        warn_data(
+            "greenspace_denominator",
+            "the profile measures green reach by residential land area, "
+            "but the demand points carry no area (a demand layer or raster was given): residents used",
+        )
     size = ctx.profile.household_size
     if ctx.weight_kind == "households" and size:
         return ctx.d_weight * size, "residents"

@@ -72,34 +72,63 @@ def _target_text(ind: Indicator) -> str:
     return f"{ind.comparison} {ind.value:g} {ind.unit}"
 
 
-def _outcome(ctx: Context, ind: Indicator, value: np.ndarray, passed, scorecard: dict, extra: dict,
-             layers: dict | None = None) -> CheckOutcome:
+def _outcome(
+    ctx: Context, ind: Indicator, value: np.ndarray, passed, scorecard: dict, extra: dict, layers: dict | None = None
+) -> CheckOutcome:
     key = f"ind_{ind.key}"
     assessed = int((~passed.isna()).sum())
     n_pass = int((passed == True).sum())  # noqa: E712
     summary = {
-        "check": key, "kind": "indicator", "category": ", ".join(ind.categories) or ind.key,
-        "name_zh": ind.name_zh, "name_en": ind.name_en, "level": "", "level_zh": "", "radius_m": np.nan,
-        "target_pct": np.nan, "target": ind.value, "target_max": ind.value_max, "target_unit": ind.unit,
-        "comparison": ind.comparison, "measure": ind.measure,
-        "communities_assessed": assessed, "communities_passed": n_pass, "communities_failed": assessed - n_pass,
-        "citywide_coverage_pct": np.nan, "citywide_value": scorecard["value"],
-        "citywide_unit": scorecard["unit"], "uncovered_weight": np.nan, "weight_kind": ctx.weight_kind,
-        "confirmed": ind.confirmed, "source": ind.source, **extra,
+        "check": key,
+        "kind": "indicator",
+        "category": ", ".join(ind.categories) or ind.key,
+        "name_zh": ind.name_zh,
+        "name_en": ind.name_en,
+        "level": "",
+        "level_zh": "",
+        "radius_m": np.nan,
+        "target_pct": np.nan,
+        "target": ind.value,
+        "target_max": ind.value_max,
+        "target_unit": ind.unit,
+        "comparison": ind.comparison,
+        "measure": ind.measure,
+        "communities_assessed": assessed,
+        "communities_passed": n_pass,
+        "communities_failed": assessed - n_pass,
+        "citywide_coverage_pct": np.nan,
+        "citywide_value": scorecard["value"],
+        "citywide_unit": scorecard["unit"],
+        "uncovered_weight": np.nan,
+        "weight_kind": ctx.weight_kind,
+        "confirmed": ind.confirmed,
+        "source": ind.source,
+        **extra,
     }
     row = {"target_key": key, "source": ind.source, "confirmed": ind.confirmed, **scorecard}
     return CheckOutcome(
-        key=key, kind="indicator", name_zh=ind.name_zh, name_en=ind.name_en, source=ind.source,
-        confirmed=bool(ind.confirmed), columns={key: value, f"pass_{key}": passed}, pass_col=f"pass_{key}",
-        score_col=key, score_unit=ind.unit, summary=summary, scorecard=[row], layers=layers or {},
+        key=key,
+        kind="indicator",
+        name_zh=ind.name_zh,
+        name_en=ind.name_en,
+        source=ind.source,
+        confirmed=bool(ind.confirmed),
+        columns={key: value, f"pass_{key}": passed},
+        pass_col=f"pass_{key}",
+        score_col=key,
+        score_unit=ind.unit,
+        summary=summary,
+        scorecard=[row],
+        layers=layers or {},
         target=ind.value,
     )
 
 
 def _not_computed(ctx: Context, ind: Indicator, why: str) -> None:
     file, layer = source_of(ctx.facilities)
-    warn_data("indicator_not_computed", f"indicator {ind.key} ({ind.name_en}) was not computed: {why}",
-              file=file, layer=layer)
+    warn_data(
+        "indicator_not_computed", f"indicator {ind.key} ({ind.name_en}) was not computed: {why}", file=file, layer=layer
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -113,8 +142,12 @@ def _attribute_per_resident(ctx: Context, ind: Indicator) -> CheckOutcome | None
     values = ctx.facility_values(ind.attribute)
     if values is None:
         col = ctx.fac_columns.get(ind.attribute)
-        _not_computed(ctx, ind, f"the facilities have no {what} column"
-                      + (f" {col!r}" if col else f" (name it with {_COLUMN_OPTION[ind.attribute]})"))
+        _not_computed(
+            ctx,
+            ind,
+            f"the facilities have no {what} column"
+            + (f" {col!r}" if col else f" (name it with {_COLUMN_OPTION[ind.attribute]})"),
+        )
         return None
     members = ctx.members(ind.categories)
     if len(members) == 0:
@@ -127,9 +160,15 @@ def _attribute_per_resident(ctx: Context, ind: Indicator) -> CheckOutcome | None
         return None
     if missing.any():
         file, layer = source_of(ctx.facilities)
-        warn_data("indicator_value_missing", f"{int(missing.sum())} of {len(members)} facilities of {cats} "
-                  f"have no {what} value; they are left out of indicator {ind.key}", file=file, layer=layer,
-                  feature=feature_label(ctx.facilities, int(members[missing][0])), count=int(missing.sum()))
+        warn_data(
+            "indicator_value_missing",
+            f"{int(missing.sum())} of {len(members)} facilities of {cats} "
+            f"have no {what} value; they are left out of indicator {ind.key}",
+            file=file,
+            layer=layer,
+            feature=feature_label(ctx.facilities, int(members[missing][0])),
+            count=int(missing.sum()),
+        )
     use, v = members[~missing], v[~missing]
     n = ctx.n_comm
     fc = _fac_comm(ctx)[use]
@@ -146,15 +185,22 @@ def _attribute_per_resident(ctx: Context, ind: Indicator) -> CheckOutcome | None
     city = float(v[counted].sum()) / tot_res * ind.per if tot_res > 0 else np.nan
     per = "" if ind.per == 1 else f" × {ind.per:g}"
     scorecard = {
-        "name_zh": ind.name_zh, "name_en": ind.name_en, "value": city, "unit": ind.unit,
-        "target": ind.value, "comparison": ind.comparison,
+        "name_zh": ind.name_zh,
+        "name_en": ind.name_en,
+        "value": city,
+        "unit": ind.unit,
+        "target": ind.value,
+        "comparison": ind.comparison,
         "passed": bool(meets(ind, city)[()]) if np.isfinite(city) else None,
         "method": f"{what} of every {cats} facility ({int(counted.sum())} with a value, "
-                  f"{int((~inside).sum())} of them outside every community) ÷ the residents of the "
-                  f"{int(known.sum())} communities with a resident count{per}",
+        f"{int((~inside).sum())} of them outside every community) ÷ the residents of the "
+        f"{int(known.sum())} communities with a resident count{per}",
     }
-    extra = {"facilities": int(len(members)), "facilities_no_value": int(missing.sum()),
-             "facilities_outside": int((~inside).sum())}
+    extra = {
+        "facilities": int(len(members)),
+        "facilities_no_value": int(missing.sum()),
+        "facilities_outside": int((~inside).sum()),
+    }
     if ind.comparison == "between":
         scorecard["target_max"] = ind.value_max
     return _outcome(ctx, ind, value, passed, scorecard, extra)
@@ -174,19 +220,31 @@ def _community_size(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     share = 100.0 * int(ok[known].sum()) / n_known
     target = _target_text(ind)
     scorecard = {
-        "name_zh": f"{ind.name_zh}：符合 {target} 的社区比例", "name_en": f"{ind.name_en}: communities within {target}",
-        "value": share, "unit": "% of communities", "target": 100.0, "comparison": ">=",
+        "name_zh": f"{ind.name_zh}：符合 {target} 的社区比例",
+        "name_en": f"{ind.name_en}: communities within {target}",
+        "value": share,
+        "unit": "% of communities",
+        "target": 100.0,
+        "comparison": ">=",
         "passed": bool(share >= 100.0 - 1e-9),
         "method": f"share of the {n_known} communities with a {word} count whose {word} are {target}",
     }
-    extra = {"median": float(np.median(value[known])), "min": float(value[known].min()),
-             "max": float(value[known].max())}
+    extra = {
+        "median": float(np.median(value[known])),
+        "min": float(value[known].min()),
+        "max": float(value[known].max()),
+    }
     return _outcome(ctx, ind, np.where(known, value, np.nan), passed, scorecard, extra)
 
 
 def _subset(snapped: Snapped, idx: np.ndarray) -> Snapped:
-    return Snapped(edge=snapped.edge[idx], offset=snapped.offset[idx], access=snapped.access[idx],
-                   xy=snapped.xy[idx], max_snap=snapped.max_snap)
+    return Snapped(
+        edge=snapped.edge[idx],
+        offset=snapped.offset[idx],
+        access=snapped.access[idx],
+        xy=snapped.xy[idx],
+        max_snap=snapped.max_snap,
+    )
 
 
 def _community_ids(ctx: Context, pos: np.ndarray) -> np.ndarray:
@@ -213,9 +271,15 @@ def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     ok = meets(ind, dist)
     if (~known).any():
         file, layer = source_of(ctx.facilities)
-        warn_data("indicator_unsnapped", f"{int((~known).sum())} of {len(src)} facilities of {cats} are too far "
-                  f"from every street to measure indicator {ind.key}", file=file, layer=layer,
-                  feature=feature_label(ctx.facilities, int(src[~known][0])), count=int((~known).sum()))
+        warn_data(
+            "indicator_unsnapped",
+            f"{int((~known).sum())} of {len(src)} facilities of {cats} are too far "
+            f"from every street to measure indicator {ind.key}",
+            file=file,
+            layer=layer,
+            feature=feature_label(ctx.facilities, int(src[~known][0])),
+            count=int((~known).sum()),
+        )
     n = ctx.n_comm
     fc = _fac_comm(ctx)[src]
     inside = fc >= 0
@@ -238,22 +302,36 @@ def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     share = 100.0 * int((known & ok).sum()) / k_known if k_known else np.nan
     target = _target_text(ind)
     scorecard = {
-        "name_zh": f"{ind.name_zh}：达标设施比例", "name_en": f"{ind.name_en}: share of facilities",
-        "value": share, "unit": "% of facilities", "target": 100.0, "comparison": ">=",
+        "name_zh": f"{ind.name_zh}：达标设施比例",
+        "name_en": f"{ind.name_en}: share of facilities",
+        "value": share,
+        "unit": "% of facilities",
+        "target": 100.0,
+        "comparison": ">=",
         "passed": bool(share >= 100.0 - 1e-9) if k_known else None,
         "method": f"share of the {k_known} {cats} facilities whose walking distance to the nearest "
-                  f"{to_cats} facility is {target}",
+        f"{to_cats} facility is {target}",
     }
-    fac_rows = gpd.GeoDataFrame({
-        "facility": src + 1, "category": ctx.fac_key[src],
-        "community_id": _community_ids(ctx, fc),
-        "nearest_m": shown, "to_categories": to_cats, "target": target,
-        "passed": _nullable(ok, known),
-    }, geometry=gpd.GeoSeries(ctx.fac_geom[src], crs=ctx.crs), crs=ctx.crs)
+    fac_rows = gpd.GeoDataFrame(
+        {
+            "facility": src + 1,
+            "category": ctx.fac_key[src],
+            "community_id": _community_ids(ctx, fc),
+            "nearest_m": shown,
+            "to_categories": to_cats,
+            "target": target,
+            "passed": _nullable(ok, known),
+        },
+        geometry=gpd.GeoSeries(ctx.fac_geom[src], crs=ctx.crs),
+        crs=ctx.crs,
+    )
     finite = np.isfinite(dist)
-    extra = {"facilities": int(len(src)), "facilities_unsnapped": int((~known).sum()),
-             "facilities_unreachable": int((known & ~finite).sum()),
-             "median_m": float(np.median(dist[finite])) if finite.any() else np.nan}
+    extra = {
+        "facilities": int(len(src)),
+        "facilities_unsnapped": int((~known).sum()),
+        "facilities_unreachable": int((known & ~finite).sum()),
+        "median_m": float(np.median(dist[finite])) if finite.any() else np.nan,
+    }
     return _outcome(ctx, ind, worst, passed, scorecard, extra, layers={f"ind_{ind.key}": fac_rows})
 
 
@@ -284,7 +362,10 @@ def indicator_checks(ctx: Context) -> list[CheckOutcome]:
         if outcome is not None:
             out.append(outcome)
     if not_computed:
-        warn_data("indicator_not_computed", f"{len(not_computed)} indicators of profile '{ctx.profile.key}' "
-                  f"give no measure and were not computed: {', '.join(not_computed)}",
-                  count=len(not_computed))
+        warn_data(
+            "indicator_not_computed",
+            f"{len(not_computed)} indicators of profile '{ctx.profile.key}' "
+            f"give no measure and were not computed: {', '.join(not_computed)}",
+            count=len(not_computed),
+        )
     return out

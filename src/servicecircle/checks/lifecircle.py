@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from .context import CheckOutcome, Context
 
@@ -91,10 +90,26 @@ def _passed(share: np.ndarray, target: float) -> pd.arrays.BooleanArray:
 
 
 def reach_outcome(
-    ctx: Context, *, key: str, kind: str, name_zh: str, name_en: str, radius: float, target: float,
-    source: str, confirmed: bool, dist: np.ndarray, cell_dist, weight: np.ndarray,
-    weight_kind: str, category: str | None = None, level: str = "", level_name_zh: str = "",
-    level_name_en: str = "", destinations: int = 0, destinations_unsnapped: int = 0,
+    ctx: Context,
+    *,
+    key: str,
+    kind: str,
+    name_zh: str,
+    name_en: str,
+    radius: float,
+    target: float,
+    source: str,
+    confirmed: bool,
+    dist: np.ndarray,
+    cell_dist,
+    weight: np.ndarray,
+    weight_kind: str,
+    category: str | None = None,
+    level: str = "",
+    level_name_zh: str = "",
+    level_name_en: str = "",
+    destinations: int = 0,
+    destinations_unsnapped: int = 0,
 ) -> CheckOutcome:
     """Coverage, pass/fail, summary, scorecard and gaps of one reach check.
 
@@ -115,38 +130,89 @@ def reach_outcome(
     cov = float(weight[use & reached].sum())
     city = 100.0 * cov / tot if tot > 0 else np.nan
     summary = {
-        "check": key, "kind": kind, "category": category or key, "name_zh": name_zh, "name_en": name_en,
-        "level": level, "level_zh": level_name_zh, "radius_m": radius, "target_pct": target,
-        "facilities": destinations, "facilities_unsnapped": destinations_unsnapped,
-        "communities_assessed": assessed, "communities_passed": n_pass, "communities_failed": assessed - n_pass,
-        "citywide_coverage_pct": city, "uncovered_weight": tot - cov, "weight_kind": weight_kind,
-        "confirmed": confirmed, "source": source,
+        "check": key,
+        "kind": kind,
+        "category": category or key,
+        "name_zh": name_zh,
+        "name_en": name_en,
+        "level": level,
+        "level_zh": level_name_zh,
+        "radius_m": radius,
+        "target_pct": target,
+        "facilities": destinations,
+        "facilities_unsnapped": destinations_unsnapped,
+        "communities_assessed": assessed,
+        "communities_passed": n_pass,
+        "communities_failed": assessed - n_pass,
+        "citywide_coverage_pct": city,
+        "uncovered_weight": tot - cov,
+        "weight_kind": weight_kind,
+        "confirmed": confirmed,
+        "source": source,
     }
-    scorecard = [{
-        "target_key": key,
-        # green rules carry their radius in their name already ("300米见绿")
-        "name_zh": name_zh if f"{radius:g}" in name_zh else f"{name_zh}（{radius:g}米内）",
-        "name_en": name_en if f"{radius:g}" in name_en else f"{name_en} within {radius:g} m",
-        "value": city, "unit": f"% of {weight_kind}", "target": target, "comparison": ">=",
-        "passed": bool(city >= target - 1e-9) if np.isfinite(city) else None,
-        "method": f"share of {weight_kind} whose walking distance to the nearest "
-                  f"{'destination' if category is None else category} is ≤ {radius:g} m (all communities)",
-        "source": source, "confirmed": confirmed,
-    }]
+    scorecard = [
+        {
+            "target_key": key,
+            # green rules carry their radius in their name already ("300米见绿")
+            "name_zh": name_zh if f"{radius:g}" in name_zh else f"{name_zh}（{radius:g}米内）",
+            "name_en": name_en if f"{radius:g}" in name_en else f"{name_en} within {radius:g} m",
+            "value": city,
+            "unit": f"% of {weight_kind}",
+            "target": target,
+            "comparison": ">=",
+            "passed": bool(city >= target - 1e-9) if np.isfinite(city) else None,
+            "method": f"share of {weight_kind} whose walking distance to the nearest "
+            f"{'destination' if category is None else category} is ≤ {radius:g} m (all communities)",
+            "source": source,
+            "confirmed": confirmed,
+        }
+    ]
     out = CheckOutcome(
-        key=key, kind=kind, name_zh=name_zh, name_en=name_en, source=source, confirmed=confirmed,
-        columns=columns, pass_col=pass_col, score_col=cov_col, score_unit="%", summary=summary,
-        scorecard=scorecard, category=category, radius_m=radius, target=target, cov_col=cov_col,
-        unc_col=unc_col, level=level, level_name_zh=level_name_zh, level_name_en=level_name_en,
+        key=key,
+        kind=kind,
+        name_zh=name_zh,
+        name_en=name_en,
+        source=source,
+        confirmed=confirmed,
+        columns=columns,
+        pass_col=pass_col,
+        score_col=cov_col,
+        score_unit="%",
+        summary=summary,
+        scorecard=scorecard,
+        category=category,
+        radius_m=radius,
+        target=target,
+        cov_col=cov_col,
+        unc_col=unc_col,
+        level=level,
+        level_name_zh=level_name_zh,
+        level_name_en=level_name_en,
     )
     fail = np.flatnonzero(np.asarray(passed.fillna(True)) == False)  # noqa: E712
     if len(fail):  # traced later, on one grid for all checks (see gaps.trace_gaps)
-        out.pending_gaps = {"fail": fail, "cell_dist": cell_dist, "radius": radius, "rows": {
-            int(k): {"community_id": ctx.comm_ids[k], "check": key, "category": category or key,
-                     "name_zh": name_zh, "name_en": name_en, "level": level, "radius_m": radius,
-                     "coverage_pct": share[k], "target_pct": target, "uncovered_weight": total[k] - covered[k],
-                     "weight_kind": weight_kind, "community_area_m2": float(ctx.comm_area[k])}
-            for k in fail}}
+        out.pending_gaps = {
+            "fail": fail,
+            "cell_dist": cell_dist,
+            "radius": radius,
+            "rows": {
+                int(k): {
+                    "community_id": ctx.comm_ids[k],
+                    "check": key,
+                    "category": category or key,
+                    "name_zh": name_zh,
+                    "name_en": name_en,
+                    "level": level,
+                    "radius_m": radius,
+                    "coverage_pct": share[k],
+                    "target_pct": target,
+                    "uncovered_weight": total[k] - covered[k],
+                    "weight_kind": weight_kind,
+                    "community_area_m2": float(ctx.comm_area[k]),
+                }
+                for k in fail
+            },
+        }
     return out
 
 
@@ -161,13 +227,27 @@ def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
         level = prof.levels.get(cat.level)
         members = ctx.members(key)
         node_dist = ctx.node_distances(key)
-        outcomes.append(reach_outcome(
-            ctx, key=key, kind="lifecircle", name_zh=cat.name_zh, name_en=cat.name_en,
-            radius=float(cat.radius_m), target=float(cat.target_share), source=cat.source,
-            confirmed=bool(cat.confirmed), dist=ctx.engine.point_distances(node_dist, ctx.d_att),
-            cell_dist=lambda grid, nd=node_dist: grid.distances(nd, ctx.engine), weight=ctx.d_weight, weight_kind=ctx.weight_kind, category=key,
-            level=cat.level, level_name_zh=level.name_zh if level else cat.level,
-            level_name_en=level.name_en if level else cat.level, destinations=len(members),
-            destinations_unsnapped=int((~ctx.fac_snap.ok[members]).sum()),
-        ))
+        outcomes.append(
+            reach_outcome(
+                ctx,
+                key=key,
+                kind="lifecircle",
+                name_zh=cat.name_zh,
+                name_en=cat.name_en,
+                radius=float(cat.radius_m),
+                target=float(cat.target_share),
+                source=cat.source,
+                confirmed=bool(cat.confirmed),
+                dist=ctx.engine.point_distances(node_dist, ctx.d_att),
+                cell_dist=lambda grid, nd=node_dist: grid.distances(nd, ctx.engine),
+                weight=ctx.d_weight,
+                weight_kind=ctx.weight_kind,
+                category=key,
+                level=cat.level,
+                level_name_zh=level.name_zh if level else cat.level,
+                level_name_en=level.name_en if level else cat.level,
+                destinations=len(members),
+                destinations_unsnapped=int((~ctx.fac_snap.ok[members]).sum()),
+            )
+        )
     return outcomes

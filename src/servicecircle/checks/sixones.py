@@ -77,8 +77,11 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         if len(members):
             # nearest of several categories = the nearest of their nearest: reuse what is computed
             found = sorted({str(k) for k in ctx.fac_key[members]})
-            node_dist = np.min(np.vstack([ctx.node_distances(c) for c in found]), axis=0) \
-                if len(found) > 1 else ctx.node_distances(found[0])
+            node_dist = (
+                np.min(np.vstack([ctx.node_distances(c) for c in found]), axis=0)
+                if len(found) > 1
+                else ctx.node_distances(found[0])
+            )
             dist = ctx.engine.point_distances(node_dist, ctx.d_att)
         for dest in other:  # e.g. green spaces for "open public green space"
             inside |= dest["inside"]
@@ -98,16 +101,27 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         for k in np.flatnonzero(gone):
             missing_keys[k].append(item.key)
         columns[f"six_{item.key}"] = status
-        per_item.append({"item": item, "assessed": int((~unknown).sum()), "present": int((inside | near).sum()),
-                         "inside": int(inside.sum()), "within": int(near.sum())})
+        per_item.append(
+            {
+                "item": item,
+                "assessed": int((~unknown).sum()),
+                "present": int((inside | near).sum()),
+                "inside": int(inside.sum()),
+                "within": int(near.sum()),
+            }
+        )
     if absent:
         file, layer = source_of(ctx.facilities)
         names = "; ".join(f"{it.key} ({', '.join(it.categories)})" for it in items if it.key in absent)
         verb = "has" if len(absent) == 1 else "have"
-        warn_data("six_ones_item_not_assessed", f"{len(absent)} of the {len(items)} 6个1 items {verb} no "
-                  f"facility in the input and {'was' if len(absent) == 1 else 'were'} not assessed: {names}",
-                  file=file, layer=layer,
-                  count=len(absent))
+        warn_data(
+            "six_ones_item_not_assessed",
+            f"{len(absent)} of the {len(items)} 6个1 items {verb} no "
+            f"facility in the input and {'was' if len(absent) == 1 else 'were'} not assessed: {names}",
+            file=file,
+            layer=layer,
+            count=len(absent),
+        )
 
     known = (n_missing > 0) | (n_unknown == 0)
     passed = _nullable(n_missing == 0, known)
@@ -124,44 +138,88 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
     confirmed = all(it.confirmed for it in items)
     radii = ", ".join(f"{it.key} {it.radius_m:g} m" for it in items)
     summary = {
-        "check": "six_ones", "kind": "six_ones", "category": "six_ones", "name_zh": name_zh,
-        "name_en": name_en, "level": "", "level_zh": "", "radius_m": np.nan, "target_pct": np.nan,
-        "target": len(items), "target_unit": f"of {len(items)}", "reach_share_pct": need,
-        "items": len(items), "items_not_assessed": ",".join(absent),
+        "check": "six_ones",
+        "kind": "six_ones",
+        "category": "six_ones",
+        "name_zh": name_zh,
+        "name_en": name_en,
+        "level": "",
+        "level_zh": "",
+        "radius_m": np.nan,
+        "target_pct": np.nan,
+        "target": len(items),
+        "target_unit": f"of {len(items)}",
+        "reach_share_pct": need,
+        "items": len(items),
+        "items_not_assessed": ",".join(absent),
         "facilities": int(len(ctx.members(sorted({c for it in items for c in it.categories})))),
         "facilities_unsnapped": np.nan,
-        "communities_assessed": assessed, "communities_passed": n_pass,
-        "communities_failed": assessed - n_pass, "citywide_coverage_pct": np.nan,
-        "share_all_present_pct": share_all, "uncovered_weight": np.nan, "weight_kind": ctx.weight_kind,
-        "confirmed": confirmed, "source": source,
+        "communities_assessed": assessed,
+        "communities_passed": n_pass,
+        "communities_failed": assessed - n_pass,
+        "citywide_coverage_pct": np.nan,
+        "share_all_present_pct": share_all,
+        "uncovered_weight": np.nan,
+        "weight_kind": ctx.weight_kind,
+        "confirmed": confirmed,
+        "source": source,
         **{f"present_{p['item'].key}": p["present"] for p in per_item},
     }
-    scorecard = [{
-        "target_key": "six_ones", "name_zh": f"{name_zh}齐全的社区比例", "name_en": f"{name_en}: communities with all",
-        "value": share_all, "unit": "% of communities", "target": 100.0, "comparison": ">=",
-        "passed": bool(share_all >= 100.0 - 1e-9) if assessed else None,
-        "method": f"share of the {assessed} assessable communities where every item has a facility inside "
-                  f"the community or within its radius ({radii}) of at least {need:g}% of the community's "
-                  f"{ctx.weight_kind}",
-        "source": source, "confirmed": confirmed,
-    }]
+    scorecard = [
+        {
+            "target_key": "six_ones",
+            "name_zh": f"{name_zh}齐全的社区比例",
+            "name_en": f"{name_en}: communities with all",
+            "value": share_all,
+            "unit": "% of communities",
+            "target": 100.0,
+            "comparison": ">=",
+            "passed": bool(share_all >= 100.0 - 1e-9) if assessed else None,
+            "method": f"share of the {assessed} assessable communities where every item has a facility inside "
+            f"the community or within its radius ({radii}) of at least {need:g}% of the community's "
+            f"{ctx.weight_kind}",
+            "source": source,
+            "confirmed": confirmed,
+        }
+    ]
     for p in per_item:
         it = p["item"]
         value = 100.0 * p["present"] / p["assessed"] if p["assessed"] else np.nan
-        scorecard.append({
-            "target_key": f"six_{it.key}", "name_zh": f"{name_zh}：{it.name_zh}",
-            "name_en": f"{name_en}: {it.name_en}", "value": value, "unit": "% of communities",
-            "target": 100.0, "comparison": ">=",
-            "passed": bool(value >= 100.0 - 1e-9) if p["assessed"] else None,
-            "method": (f"share of communities with a {', '.join(it.categories)} facility inside or within "
-                       f"{it.radius_m:g} m of at least {need:g}% of their {ctx.weight_kind} "
-                       f"({p['inside']} inside, {p['within']} within reach, of {p['assessed']})")
-            if p["assessed"] else f"not assessed: no {', '.join(it.categories)} facility in the input",
-            "source": it.source, "confirmed": it.confirmed,
-        })
-    return [CheckOutcome(
-        key="six_ones", kind="six_ones", name_zh=name_zh, name_en=name_en, source=source,
-        confirmed=confirmed, columns=columns, pass_col="pass_six_ones", score_col="six_present",
-        score_unit=f"of {len(items)}", summary=summary, scorecard=scorecard, target=float(len(items)),
-    )]
-
+        scorecard.append(
+            {
+                "target_key": f"six_{it.key}",
+                "name_zh": f"{name_zh}：{it.name_zh}",
+                "name_en": f"{name_en}: {it.name_en}",
+                "value": value,
+                "unit": "% of communities",
+                "target": 100.0,
+                "comparison": ">=",
+                "passed": bool(value >= 100.0 - 1e-9) if p["assessed"] else None,
+                "method": (
+                    f"share of communities with a {', '.join(it.categories)} facility inside or within "
+                    f"{it.radius_m:g} m of at least {need:g}% of their {ctx.weight_kind} "
+                    f"({p['inside']} inside, {p['within']} within reach, of {p['assessed']})"
+                )
+                if p["assessed"]
+                else f"not assessed: no {', '.join(it.categories)} facility in the input",
+                "source": it.source,
+                "confirmed": it.confirmed,
+            }
+        )
+    return [
+        CheckOutcome(
+            key="six_ones",
+            kind="six_ones",
+            name_zh=name_zh,
+            name_en=name_en,
+            source=source,
+            confirmed=confirmed,
+            columns=columns,
+            pass_col="pass_six_ones",
+            score_col="six_present",
+            score_unit=f"of {len(items)}",
+            summary=summary,
+            scorecard=scorecard,
+            target=float(len(items)),
+        )
+    ]

@@ -156,9 +156,7 @@ class DistanceEngine:
         self.graph = _csr_min(np.r_[a, b], np.r_[b, a], np.r_[w, w], N)
 
         split_xy = (
-            shapely.get_coordinates(
-                shapely.line_interpolate_point(network.edge_geometry[sp_edge], sp_off)
-            )
+            shapely.get_coordinates(shapely.line_interpolate_point(network.edge_geometry[sp_edge], sp_off))
             if len(pos)
             else np.zeros((0, 2))
         )
@@ -363,8 +361,9 @@ class DistanceEngine:
                 # rows come out in order: build the CSR arrays directly (no COO sort)
                 indptr = np.zeros(len(local) + 1, dtype=np.int64)
                 np.cumsum(np.bincount(rows[keep], minlength=len(local)), out=indptr[1:])
-                sub = sp.csr_array((g.data[flat][keep], cols[keep].astype(np.int32), indptr),
-                                   shape=(len(local), len(local)))
+                sub = sp.csr_array(
+                    (g.data[flat][keep], cols[keep].astype(np.int32), indptr), shape=(len(local), len(local))
+                )
                 d = dijkstra(sub, directed=True, indices=local_of[self.source_node[fac]], limit=radius)
                 near = t_ok[np.sort(t_tree.query(box))]
                 li = local_of[targets.left[near]]

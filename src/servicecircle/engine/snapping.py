@@ -66,9 +66,7 @@ def _as_points(points) -> np.ndarray:
     return arr
 
 
-def snap_points(
-    network: WalkNetwork, points, max_snap: float | None = None, *, report_far: bool = True
-) -> Snapped:
+def snap_points(network: WalkNetwork, points, max_snap: float | None = None, *, report_far: bool = True) -> Snapped:
     """Snap points to the nearest edge geometry of ``network``.
 
     Parameters
@@ -116,9 +114,7 @@ def snap_points(
 
     seg_geom, seg_edge, seg_start, tree = network.segments
     cand = np.flatnonzero(usable)
-    (p_idx, s_idx), dist = tree.query_nearest(
-        pts[cand], max_distance=max_snap, return_distance=True, all_matches=True
-    )
+    (p_idx, s_idx), dist = tree.query_nearest(pts[cand], max_distance=max_snap, return_distance=True, all_matches=True)
     order = np.lexsort((s_idx, p_idx))  # lowest edge (then piece) first among ties
     p_idx, s_idx, dist = p_idx[order], s_idx[order], dist[order]
     first = run_starts(p_idx)
@@ -141,8 +137,9 @@ def snap_points(
     return Snapped(edge, offset, access, xy, max_snap)
 
 
-def snap_points_parallel(network: WalkNetwork, xy, max_snap: float | None = None, *,
-                         report_far: bool = True, workers: int | None = None) -> Snapped:
+def snap_points_parallel(
+    network: WalkNetwork, xy, max_snap: float | None = None, *, report_far: bool = True, workers: int | None = None
+) -> Snapped:
     """:func:`snap_points` for many points, split over worker processes (see ``settings.workers``).
 
     ``xy`` is an ``(n, 2)`` coordinate array or an array of point geometries
@@ -159,11 +156,14 @@ def snap_points_parallel(network: WalkNetwork, xy, max_snap: float | None = None
     if n <= 1:
         return snap_points(network, xy, max_snap, report_far=report_far)
     network.segments  # noqa: B018 - build the index once, before the children share it
-    parts = list(pmap(lambda c: snap_points(network, c, max_snap, report_far=report_far),
-                      np.array_split(xy, 4 * n), n))
-    return Snapped(np.concatenate([p.edge for p in parts]), np.concatenate([p.offset for p in parts]),
-                   np.concatenate([p.access for p in parts]), np.vstack([p.xy for p in parts]),
-                   parts[0].max_snap)
+    parts = list(pmap(lambda c: snap_points(network, c, max_snap, report_far=report_far), np.array_split(xy, 4 * n), n))
+    return Snapped(
+        np.concatenate([p.edge for p in parts]),
+        np.concatenate([p.offset for p in parts]),
+        np.concatenate([p.access for p in parts]),
+        np.vstack([p.xy for p in parts]),
+        parts[0].max_snap,
+    )
 
 
 def lattice_keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
@@ -171,8 +171,15 @@ def lattice_keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
     return (np.asarray(ix, dtype=np.int64) << 32) + (np.asarray(iy, dtype=np.int64) + (1 << 31))
 
 
-def snap_lattice(network: WalkNetwork, ix: np.ndarray, iy: np.ndarray, resolution: float,
-                 max_snap: float | None = None, *, use_cache: bool | None = None) -> Snapped:
+def snap_lattice(
+    network: WalkNetwork,
+    ix: np.ndarray,
+    iy: np.ndarray,
+    resolution: float,
+    max_snap: float | None = None,
+    *,
+    use_cache: bool | None = None,
+) -> Snapped:
     """Snap the centres ``((ix + ½)·res, (iy + ½)·res)`` of lattice cells, through a disk cache.
 
     The cells of a fixed lattice (anchored at the CRS origin) over a cached
@@ -193,11 +200,20 @@ def snap_lattice(network: WalkNetwork, ix: np.ndarray, iy: np.ndarray, resolutio
     path = lattice_cache_file(network, res, max_snap) if use_cache else None
     cached = load_lattice_snaps(path)
     if cached is None:
-        cached = {"keys": np.zeros(0, np.int64), "edge": np.zeros(0, np.int64), "offset": np.zeros(0),
-                  "access": np.zeros(0), "xy": np.zeros((0, 2))}
+        cached = {
+            "keys": np.zeros(0, np.int64),
+            "edge": np.zeros(0, np.int64),
+            "offset": np.zeros(0),
+            "access": np.zeros(0),
+            "xy": np.zeros((0, 2)),
+        }
     n = len(keys)
-    out = {"edge": np.full(n, -1, dtype=np.int64), "offset": np.full(n, np.nan), "access": np.full(n, np.nan),
-           "xy": np.full((n, 2), np.nan)}
+    out = {
+        "edge": np.full(n, -1, dtype=np.int64),
+        "offset": np.full(n, np.nan),
+        "access": np.full(n, np.nan),
+        "xy": np.full((n, 2), np.nan),
+    }
     hit = np.zeros(n, dtype=bool)
     if len(cached["keys"]):
         pos = np.minimum(np.searchsorted(cached["keys"], keys), len(cached["keys"]) - 1)
@@ -211,8 +227,10 @@ def snap_lattice(network: WalkNetwork, ix: np.ndarray, iy: np.ndarray, resolutio
             v[miss] = getattr(new, f)
         if path is not None:
             bound = settings.max_gap_cells * 4  # keep the cache bounded: beyond it, this grid's cells only
-            store = {"keys": np.concatenate([cached["keys"], keys[miss]]),
-                     **{f: np.concatenate([cached[f], getattr(new, f)]) for f in out}}
+            store = {
+                "keys": np.concatenate([cached["keys"], keys[miss]]),
+                **{f: np.concatenate([cached[f], getattr(new, f)]) for f in out},
+            }
             if len(store["keys"]) > bound:
                 store = {"keys": keys, **out}
             if len(store["keys"]) <= bound:

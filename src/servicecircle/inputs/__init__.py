@@ -24,7 +24,11 @@ __all__ = [
 
 
 def read_boundaries(
-    path: str | Path, *, layer: str | None = None, crs: Any = None, id_column: str | None = None,
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: Any = None,
+    id_column: str | None = None,
     encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read community boundaries (polygons), repairing invalid ones with a warning.
@@ -44,8 +48,14 @@ def read_boundaries(
 
 
 def read_facilities(
-    path: str | Path, *, layer: str | None = None, crs: Any = None, category_column: str = "category",
-    lon_column: str | None = None, lat_column: str | None = None, encoding: str | None = None,
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: Any = None,
+    category_column: str = "category",
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read facility points with a category column (GIS layer or CSV with lon/lat).
 
@@ -60,8 +70,13 @@ def read_facilities(
 
 
 def read_demand(
-    path: str | Path, *, layer: str | None = None, crs: Any = None, lon_column: str | None = None,
-    lat_column: str | None = None, encoding: str | None = None,
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: Any = None,
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read demand points (buildings, households) — polygons become a point inside."""
     gdf = read_layer(path, layer=layer, crs=crs, lon_column=lon_column, lat_column=lat_column, encoding=encoding)

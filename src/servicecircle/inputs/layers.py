@@ -89,8 +89,7 @@ def _ragged_line(path: Path, sep: str, encoding: str) -> str:
         header = next(rows, [])
         for row in rows:
             if len(row) > len(header):
-                return (f"line {rows.line_num} has {len(row)} fields but the header row has "
-                        f"{len(header)}")
+                return f"line {rows.line_num} has {len(row)} fields but the header row has {len(header)}"
     return "its rows do not line up with the header row"
 
 
@@ -109,31 +108,36 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     last: UnicodeDecodeError | None = None
     for enc in tried:
         try:
-            frame = pd.read_csv(path, sep=sep, encoding=enc, dtype=str, keep_default_na=False,
-                                na_values=[""])
+            frame = pd.read_csv(path, sep=sep, encoding=enc, dtype=str, keep_default_na=False, na_values=[""])
             break
         except UnicodeDecodeError as exc:
             last = exc
         except pd.errors.EmptyDataError:
-            raise InputDataError("the CSV is empty (it has no header row)", file=path,
-                                 fix="check that the right file was given") from None
+            raise InputDataError(
+                "the CSV is empty (it has no header row)", file=path, fix="check that the right file was given"
+            ) from None
         except pd.errors.ParserError:
             raise InputDataError(
-                f"cannot read this CSV: {_ragged_line(path, sep, enc)}", file=path,
-                fix="quote texts that contain the separator, or save the table again as CSV "
-                "with one header row",
+                f"cannot read this CSV: {_ragged_line(path, sep, enc)}",
+                file=path,
+                fix="quote texts that contain the separator, or save the table again as CSV with one header row",
             ) from None
     else:
         with open(path, "rb") as fh:
             bom = fh.read(2)
         if bom in (b"\xff\xfe", b"\xfe\xff"):
-            raise InputDataError("this CSV is UTF-16 text (as Excel saves 'Unicode text')", file=path,
-                                 fix="save it from Excel as 'CSV UTF-8' (or pass encoding='utf-16' in Python)") from None
+            raise InputDataError(
+                "this CSV is UTF-16 text (as Excel saves 'Unicode text')",
+                file=path,
+                fix="save it from Excel as 'CSV UTF-8' (or pass encoding='utf-16' in Python)",
+            ) from None
         where = f" (byte {last.start:,} is not valid text)" if last is not None else ""
-        names = " or ".join("UTF-8" if e == "utf-8-sig" else "GBK (GB18030)" if e == "gb18030" else e
-                            for e in tried)
-        raise InputDataError(f"cannot decode this CSV as {names}{where}", file=path,
-                             fix="save it as UTF-8 (or GBK) text, or pass encoding=") from None
+        names = " or ".join("UTF-8" if e == "utf-8-sig" else "GBK (GB18030)" if e == "gb18030" else e for e in tried)
+        raise InputDataError(
+            f"cannot decode this CSV as {names}{where}",
+            file=path,
+            fix="save it as UTF-8 (or GBK) text, or pass encoding=",
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     for col in frame.columns:
         values = frame[col].dropna()
@@ -147,14 +151,16 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     return frame
 
 
-def _pick_column(frame: pd.DataFrame, given: str | None, names: tuple[str, ...], what: str,
-                 path: Path, option: str) -> str:
+def _pick_column(
+    frame: pd.DataFrame, given: str | None, names: tuple[str, ...], what: str, path: Path, option: str
+) -> str:
     cols = list(frame.columns)
     if given is not None:
         if given not in cols:
             raise InputDataError(
                 f"no column '{given}'{_suggest(given, cols)}; columns are {', '.join(cols)}",
-                file=path, fix=f"name the {what} column with {option}",
+                file=path,
+                fix=f"name the {what} column with {option}",
             )
         return given
     lower = {c.lower(): c for c in cols}
@@ -162,7 +168,8 @@ def _pick_column(frame: pd.DataFrame, given: str | None, names: tuple[str, ...],
     if not found:
         raise InputDataError(
             f"no {what} column (looked for {', '.join(names[:5])} ...); columns are {', '.join(cols)}",
-            file=path, fix=f"name the {what} column with {option}",
+            file=path,
+            fix=f"name the {what} column with {option}",
         )
     return found[0]
 
@@ -176,7 +183,9 @@ def _points_from_csv(frame: pd.DataFrame, path: Path, lon_col: str, lat_col: str
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputDataError(
                 f"'{frame[col].iloc[row]}' in column '{col}' is not a number (line {row + 2} of the CSV)",
-                file=path, feature=f"#{row + 1}", fix="give decimal degrees such as 104.0657",
+                file=path,
+                feature=f"#{row + 1}",
+                fix="give decimal degrees such as 104.0657",
             )
         xy.append(values.to_numpy(dtype=float))
     return np.column_stack(xy)
@@ -197,7 +206,10 @@ def _check_lonlat(x: np.ndarray, y: np.ndarray, path: Path, layer: str | None, l
         i = int(np.flatnonzero(looks_swapped)[0])
         raise InputDataError(
             f"longitude and latitude look swapped (x={_degrees(x[i])}, y={_degrees(y[i])} would be in "
-            "China the other way round)", file=path, layer=layer, feature=label(i),
+            "China the other way round)",
+            file=path,
+            layer=layer,
+            feature=label(i),
             fix="swap the longitude and latitude columns (or name them with lon_column= / --lon-column "
             "and lat_column= / --lat-column)",
         )
@@ -207,14 +219,17 @@ def _check_lonlat(x: np.ndarray, y: np.ndarray, path: Path, layer: str | None, l
         raise InputDataError(
             f"coordinates out of range for longitude/latitude (x={_degrees(x[i])}, y={_degrees(y[i])})"
             + ("; they look like metres of a projected coordinate system" if metres else ""),
-            file=path, layer=layer, feature=label(i),
+            file=path,
+            layer=layer,
+            feature=label(i),
             fix="check the coordinate columns, or declare the layer's real coordinate system with crs= "
-            "(e.g. 'EPSG:4544', CGCS2000 / 3-degree Gauss-Krüger CM 105E, used around Chengdu)" if metres else
-            "check the coordinate columns, or declare the layer's real coordinate system (crs=)",
+            "(e.g. 'EPSG:4544', CGCS2000 / 3-degree Gauss-Krüger CM 105E, used around Chengdu)"
+            if metres
+            else "check the coordinate columns, or declare the layer's real coordinate system (crs=)",
         )
 
 
-CRS_EXAMPLES = ("'EPSG:4490' (CGCS2000), 'EPSG:4326' (WGS84), 'gcj02' (Amap/Tencent) or 'bd09' (Baidu)")
+CRS_EXAMPLES = "'EPSG:4490' (CGCS2000), 'EPSG:4326' (WGS84), 'gcj02' (Amap/Tencent) or 'bd09' (Baidu)"
 
 
 def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -> gpd.GeoDataFrame:
@@ -224,7 +239,9 @@ def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -
         if declared is None:
             no_prj = path.suffix.lower() == ".shp" and _sibling(path, ".prj") is None
             raise CRSError(
-                "the layer has no coordinate system", file=path, layer=layer,
+                "the layer has no coordinate system",
+                file=path,
+                layer=layer,
                 fix=("the shapefile has no .prj file: add the one that belongs to it, or " if no_prj else "")
                 + "declare the coordinate system with crs= (--boundaries-crs, --facilities-crs ... on the "
                 f"command line), e.g. {CRS_EXAMPLES}",
@@ -241,14 +258,17 @@ def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -
         if datum and declared is not None and not pyproj.CRS(declared).is_geographic:
             raise CRSError(
                 f"{datum.upper()} coordinates must be longitude/latitude, but the file declares "
-                f"{pyproj.CRS(declared).name}", file=path, layer=layer,
+                f"{pyproj.CRS(declared).name}",
+                file=path,
+                layer=layer,
                 fix="drop the crs= option, or export the layer in longitude/latitude",
             )
         if not datum and declared is not None and not pyproj.CRS(declared).equals(target):
             warn_data(
                 "crs_overridden",
                 f"the file declares {pyproj.CRS(declared).name}; using {target.name} as asked",
-                file=path, layer=layer,
+                file=path,
+                layer=layer,
             )
     gdf = gdf.set_crs(target, allow_override=True)
     if pyproj.CRS(target).is_geographic:
@@ -289,7 +309,8 @@ def _check_shapefile(path: Path) -> None:
         if _sibling(path, suffix) is None:
             raise InputDataError(
                 f"the shapefile's {suffix} file ({role}) is missing: {path.stem}{suffix} is not next to it",
-                file=path, fix=SHAPEFILE_PARTS,
+                file=path,
+                fix=SHAPEFILE_PARTS,
             )
     for part in (path, _sibling(path, ".shx")):
         size = part.stat().st_size
@@ -298,27 +319,32 @@ def _check_shapefile(path: Path) -> None:
         if len(head) < 100 or int.from_bytes(head[0:4], "big") != 9994:
             raise InputDataError(
                 f"{part.name} is not a shapefile part (its header is not a shapefile header)",
-                file=path, fix=SHAPEFILE_PARTS,
+                file=path,
+                fix=SHAPEFILE_PARTS,
             )
         declared = 2 * int.from_bytes(head[24:28], "big")
         if size < declared:
             raise InputDataError(
-                f"the shapefile is incomplete: {part.name} is {size:,} bytes but its header says "
-                f"{declared:,}", file=path, fix=COMPLETE_COPY,
+                f"the shapefile is incomplete: {part.name} is {size:,} bytes but its header says {declared:,}",
+                file=path,
+                fix=COMPLETE_COPY,
             )
     dbf = _sibling(path, ".dbf")
     size = dbf.stat().st_size
     with open(dbf, "rb") as fh:
         head = fh.read(32)
     if len(head) < 32:
-        raise InputDataError(f"the shapefile is incomplete: {dbf.name} is only {size} bytes",
-                             file=path, fix=COMPLETE_COPY)
+        raise InputDataError(
+            f"the shapefile is incomplete: {dbf.name} is only {size} bytes", file=path, fix=COMPLETE_COPY
+        )
     n_records = int.from_bytes(head[4:8], "little")
     expected = int.from_bytes(head[8:10], "little") + n_records * int.from_bytes(head[10:12], "little")
     if size < expected:
         raise InputDataError(
             f"the shapefile is incomplete: {dbf.name} is {size:,} bytes but its header says "
-            f"{n_records:,} records need {expected:,}", file=path, fix=COMPLETE_COPY,
+            f"{n_records:,} records need {expected:,}",
+            file=path,
+            fix=COMPLETE_COPY,
         )
 
 
@@ -337,9 +363,17 @@ def _json_problem(path: Path) -> str | None:
     except json.JSONDecodeError as exc:
         return f"it is not valid JSON: syntax error at line {exc.lineno}, column {exc.colno}"
     if not isinstance(data, dict) or data.get("type") not in (
-            "FeatureCollection", "Feature", "Point", "MultiPoint", "LineString", "MultiLineString",
-            "Polygon", "MultiPolygon", "GeometryCollection"):
-        return "it is JSON but not GeoJSON (it has no \"type\": \"FeatureCollection\")"
+        "FeatureCollection",
+        "Feature",
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    ):
+        return 'it is JSON but not GeoJSON (it has no "type": "FeatureCollection")'
     return None
 
 
@@ -359,8 +393,11 @@ def _unreadable(path: Path, layer: str | None = None, *, read: bool = False) -> 
     elif suffix in (".geojson", ".json") and path.is_file():
         problem = _json_problem(path)
         what = f"cannot read this GeoJSON file: {problem}" if problem else "cannot read this GeoJSON file"
-        fix = "export the layer to GeoJSON again, or correct the file at that line" if problem and \
-            "line" in problem else "export the layer to GeoJSON (or GeoPackage) again"
+        fix = (
+            "export the layer to GeoJSON again, or correct the file at that line"
+            if problem and "line" in problem
+            else "export the layer to GeoJSON (or GeoPackage) again"
+        )
     elif read:
         what = "cannot read this layer: the file is damaged or incomplete"
         fix = COMPLETE_COPY
@@ -381,8 +418,7 @@ def _not_found(path: Path, what: str = "file") -> InputDataError:
         close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
     elif str(folder) not in ("", "."):
-        return InputDataError(f"{what} not found: the folder {folder} does not exist", file=path,
-                              fix="check the path")
+        return InputDataError(f"{what} not found: the folder {folder} does not exist", file=path, fix="check the path")
     return InputDataError(f"{what} not found{hint}", file=path, fix="check the path")
 
 
@@ -431,19 +467,20 @@ def read_layer(
     if not path.exists():
         raise _not_found(path)
     if path.is_file() and path.stat().st_size == 0:
-        raise InputDataError("the file is empty (0 bytes)", file=path,
-                             fix="check that the right file was given, or copy it again")
+        raise InputDataError(
+            "the file is empty (0 bytes)", file=path, fix="check that the right file was given, or copy it again"
+        )
     if path.suffix.lower() in CSV_SUFFIXES:
         size = path.stat().st_size
         if size > 2_000_000_000:
-            raise TooLargeError("this CSV is over 2 GB", file=path,
-                                fix="split it, or convert it to a GeoPackage")
+            raise TooLargeError("this CSV is over 2 GB", file=path, fix="split it, or convert it to a GeoPackage")
         if size // 2 > settings.max_input_features:  # a row takes at least two bytes
             rows = _count_rows(path) - 1
             if rows > settings.max_input_features:
                 raise TooLargeError(
                     f"the CSV has {rows:,} rows, more than the limit of {settings.max_input_features:,}",
-                    file=path, fix="clip it to the study area, or raise settings.max_input_features",
+                    file=path,
+                    fix="clip it to the study area, or raise settings.max_input_features",
                 )
         frame = _read_csv(path, encoding)
         if frame.empty:
@@ -453,7 +490,8 @@ def read_layer(
         xy = _points_from_csv(frame, path, lon_c, lat_c)
         if crs is None:
             raise CRSError(
-                "a CSV carries no coordinate system", file=path,
+                "a CSV carries no coordinate system",
+                file=path,
                 fix="pass crs='EPSG:4326' (WGS84 / GPS), 'EPSG:4490' (CGCS2000), "
                 "'gcj02' (Amap, Tencent) or 'bd09' (Baidu)",
             )
@@ -479,25 +517,29 @@ def read_layer(
     if layer is None:
         if len(names) > 1:
             raise InputDataError(
-                f"the file has {len(names)} layers ({', '.join(names)})", file=path,
-                fix="name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... on the "
-                "command line)",
+                f"the file has {len(names)} layers ({', '.join(names)})",
+                file=path,
+                fix="name the layer to use (layer=, or --boundaries-layer, --facilities-layer ... on the command line)",
             )
         layer = names[0]
     elif layer not in names:
         raise InputDataError(
-            f"no layer '{layer}'{_suggest(layer, names)}; layers are {', '.join(names)}", file=path,
+            f"no layer '{layer}'{_suggest(layer, names)}; layers are {', '.join(names)}",
+            file=path,
             fix="name one of the file's layers",
         )
     where = layer if len(names) > 1 else None  # messages name the layer where the file has several
     if encoding is None and path.suffix.lower() == ".shp":
         encoding = detect_dbf_encoding(path)
         if encoding == "GB18030":
-            warn_data("encoding_guessed", "no .cpg file: attribute text read as GBK (GB18030)",
-                      file=path, layer=where)
+            warn_data("encoding_guessed", "no .cpg file: attribute text read as GBK (GB18030)", file=path, layer=where)
         elif encoding == "ISO-8859-1":
-            warn_data("encoding_guessed", "no .cpg file and the text is neither UTF-8 nor GBK: "
-                      "read as Latin-1, Chinese text may be garbled", file=path, layer=where)
+            warn_data(
+                "encoding_guessed",
+                "no .cpg file and the text is neither UTF-8 nor GBK: read as Latin-1, Chinese text may be garbled",
+                file=path,
+                layer=where,
+            )
     try:
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     except Exception:
@@ -505,8 +547,9 @@ def read_layer(
     count = int(info.get("features") or 0)
     if count > settings.max_input_features:
         raise TooLargeError(
-            f"the layer has {count:,} features, more than the limit of "
-            f"{settings.max_input_features:,}", file=path, layer=where,
+            f"the layer has {count:,} features, more than the limit of {settings.max_input_features:,}",
+            file=path,
+            layer=where,
             fix="clip the layer to the study area, or raise settings.max_input_features",
         )
     try:
@@ -516,11 +559,16 @@ def read_layer(
     except Exception:
         raise _unreadable(path, where, read=True) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
-        raise InputDataError("the layer has no geometry", file=path, layer=where,
-                             fix="use a spatial layer, or a CSV with lon/lat columns")
+        raise InputDataError(
+            "the layer has no geometry",
+            file=path,
+            layer=where,
+            fix="use a spatial layer, or a CSV with lon/lat columns",
+        )
     if len(gdf) == 0:
-        raise InputDataError("the layer is empty", file=path, layer=where,
-                             fix="check that the right file and layer were given")
+        raise InputDataError(
+            "the layer is empty", file=path, layer=where, fix="check that the right file and layer were given"
+        )
     gdf = _apply_crs(gdf, crs, path, where)
     gdf.attrs.update(source=str(path), layer=where)
     return gdf

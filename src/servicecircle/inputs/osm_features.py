@@ -196,7 +196,7 @@ def _tag_tests(value: Any, *, where: str, file: Any) -> tuple[TagTest, ...]:
             vals = None if _ANY in val else frozenset(val)
         else:
             raise InputDataError(
-                f"{where}: the value of {key!r} must be a string, a list of strings or \"*\"",
+                f'{where}: the value of {key!r} must be a string, a list of strings or "*"',
                 file=file,
                 fix=f'write it as {key} = "value" or {key} = ["value1", "value2"]',
             )
@@ -235,9 +235,7 @@ def _rule_from_dict(raw: Any, number: int, file: Any) -> CategoryRule:
         raise InputDataError(f"{where} has no category", file=file, fix='add category = "<key>"')
     kind = raw.get("kind", "facility")
     if kind not in KINDS:
-        raise InputDataError(
-            f"{where} ({category}) has kind {kind!r}", file=file, fix=f"use one of {', '.join(KINDS)}"
-        )
+        raise InputDataError(f"{where} ({category}) has kind {kind!r}", file=file, fix=f"use one of {', '.join(KINDS)}")
     where = f"rule {number} ({category})"
     tags = _tag_tests(raw.get("tags", {}), where=f"{where} tags", file=file)
     exclude = _tag_tests(raw.get("exclude_tags", {}), where=f"{where} exclude_tags", file=file)
@@ -303,13 +301,12 @@ def load_category_rules(
             raise InputDataError(
                 "the OSM category rules file has no [[rule]] tables",
                 file=file,
-                fix="add rules such as [[rule]] category = \"kindergarten\" tags = { amenity = \"kindergarten\" }",
+                fix='add rules such as [[rule]] category = "kindergarten" tags = { amenity = "kindergarten" }',
             )
     else:
         raw_rules = list(mapping)
     rules = [
-        r if isinstance(r, CategoryRule) else _rule_from_dict(r, i, file)
-        for i, r in enumerate(raw_rules, start=1)
+        r if isinstance(r, CategoryRule) else _rule_from_dict(r, i, file) for i, r in enumerate(raw_rules, start=1)
     ]
     if not rules:
         raise InputDataError("no OSM category rules given", fix="pass mapping=None for the default rules")
@@ -471,11 +468,7 @@ def read_osm_features(
 
     factory = osmium.geom.WKBFactory()
     try:
-        processor = (
-            osmium.FileProcessor(str(path))
-            .with_areas()
-            .with_filter(osmium.filter.KeyFilter(*keys))
-        )
+        processor = osmium.FileProcessor(str(path)).with_areas().with_filter(osmium.filter.KeyFilter(*keys))
         for obj in processor:
             tags = {t.k: t.v for t in obj.tags}
             found = match_rule(tags, rules)
@@ -499,15 +492,12 @@ def read_osm_features(
                 except (RuntimeError, osmium.InvalidLocationError):
                     continue  # reported below as not assembled
                 (built_ways if from_way else built_relations).add(orig)
-                area_rows.append(
-                    (rule.category, rule.kind, name, "way" if from_way else "relation", orig, how)
-                )
+                area_rows.append((rule.category, rule.kind, name, "way" if from_way else "relation", orig, how))
                 area_wkb.append(wkb)
             elif obj.is_way():
                 if obj.is_closed() and tags.get("area") != "no":
                     ring = [
-                        (n.location.lon, n.location.lat) if n.location.valid() else (np.nan, np.nan)
-                        for n in obj.nodes
+                        (n.location.lon, n.location.lat) if n.location.valid() else (np.nan, np.nan) for n in obj.nodes
                     ]
                     wanted_ways[int(obj.id)] = (rule, name, how, ring)
                 else:
@@ -543,8 +533,7 @@ def read_osm_features(
     if fixed:
         warn_data(
             "osm_area_not_assembled",
-            f"{len(fixed)} closed way(s) had a broken ring and were repaired "
-            f"(e.g. way {fixed[0]}); check their shape",
+            f"{len(fixed)} closed way(s) had a broken ring and were repaired (e.g. way {fixed[0]}); check their shape",
             file=path,
             count=len(fixed),
         )
@@ -634,9 +623,7 @@ def osm_fids(gdf: pd.DataFrame) -> pd.Series:
     letters = gdf["osm_type"].map(_OSM_TYPE_LETTER)
     if letters.isna().any():
         bad = gdf.loc[letters.isna(), "osm_type"].iloc[0]
-        raise InputDataError(
-            f"unknown osm_type {bad!r}", fix='osm_type must be "node", "way" or "relation"'
-        )
+        raise InputDataError(f"unknown osm_type {bad!r}", fix='osm_type must be "node", "way" or "relation"')
     return letters + gdf["osm_id"].astype(np.int64).astype(str)
 
 

@@ -9,6 +9,7 @@ results and a warning.
 from __future__ import annotations
 
 import difflib
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -79,8 +80,9 @@ def _metric(geoms: np.ndarray, crs):
     if not src.is_geographic:
         to_ll = pyproj.Transformer.from_crs(src, 4326, always_xy=True)
         x0, y0, x1, y1 = to_ll.transform_bounds(x0, y0, x1, y1)
-    laea = pyproj.CRS.from_proj4(f"+proj=laea +lat_0={(y0 + y1) / 2:.6f} +lon_0={(x0 + x1) / 2:.6f} "
-                                 "+ellps=GRS80 +units=m +no_defs")
+    laea = pyproj.CRS.from_proj4(
+        f"+proj=laea +lat_0={(y0 + y1) / 2:.6f} +lon_0={(x0 + x1) / 2:.6f} +ellps=GRS80 +units=m +no_defs"
+    )
     fwd = pyproj.Transformer.from_crs(src, laea, always_xy=True)
     out = np.array(geoms, dtype=object)
     out[ok] = shapely.transform(geoms[ok], lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
@@ -110,7 +112,10 @@ def _check_overlaps(gdf, metric: np.ndarray, id_column: str | None, file, layer)
         "overlapping_boundaries",
         f"{_count(n, 'pair', 'pairs')} of community boundaries overlap by more than {OVERLAP_MIN_M2:g} m² "
         f"(first: {first}, {area[k]:,.0f} m²); what lies in an overlap may be counted for both "
-        "communities", file=file, layer=layer, count=n,
+        "communities",
+        file=file,
+        layer=layer,
+        count=n,
     )
 
 
@@ -141,10 +146,15 @@ def _check_gaps(metric: np.ndarray, laea, file, layer) -> None:
         "boundary_gaps",
         f"the community boundaries leave {_count(n, 'gap', 'gaps')} between communities larger than "
         f"{GAP_MIN_M2:g} m² ("
-        + (f"{area[largest]:,.0f} m², near" if n == 1 else
-           f"{area[big].sum():,.0f} m² in all; the largest, {area[largest]:,.0f} m², is near")
+        + (
+            f"{area[largest]:,.0f} m², near"
+            if n == 1
+            else f"{area[big].sum():,.0f} m² in all; the largest, {area[largest]:,.0f} m², is near"
+        )
         + f" lon {lon:.5f}, lat {lat:.5f}); demand in a gap belongs to no community",
-        file=file, layer=layer, count=n,
+        file=file,
+        layer=layer,
+        count=n,
     )
 
 
@@ -158,12 +168,18 @@ def require_column(gdf: gpd.GeoDataFrame, column: str, what: str, option: str) -
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise InputDataError(
         f"no {what} column '{column}'{hint}; columns are {', '.join(map(str, cols)) or 'none'}",
-        file=file, layer=layer, fix=f"name the {what} column with {option}",
+        file=file,
+        layer=layer,
+        fix=f"name the {what} column with {option}",
     )
 
 
 def numeric_column(
-    gdf: gpd.GeoDataFrame, column: str, what: str, *, allow_missing: bool = True,
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    what: str,
+    *,
+    allow_missing: bool = True,
     id_column: str | None = None,
 ) -> np.ndarray:
     """A column as float64, refusing text and negative numbers with a clear message."""
@@ -174,29 +190,41 @@ def numeric_column(
     if text.any():
         i = _first(text.to_numpy())
         raise InputDataError(
-            f"'{raw.iloc[i]}' in the {what} column '{column}' is not a number", file=file, layer=layer,
-            feature=feature_label(gdf, i, id_column), fix=f"put a number (or leave it empty) in '{column}'",
+            f"'{raw.iloc[i]}' in the {what} column '{column}' is not a number",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, i, id_column),
+            fix=f"put a number (or leave it empty) in '{column}'",
         )
     arr = values.to_numpy(dtype=float)
     neg = arr < 0
     if neg.any():
         i = _first(neg)
         raise InputDataError(
-            f"{arr[i]:g} in the {what} column '{column}' is negative", file=file, layer=layer,
-            feature=feature_label(gdf, i, id_column), fix=f"correct '{column}' (it must be 0 or more)",
+            f"{arr[i]:g} in the {what} column '{column}' is negative",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, i, id_column),
+            fix=f"correct '{column}' (it must be 0 or more)",
         )
     inf = np.isinf(arr)
     if inf.any():
         i = _first(inf)
         raise InputDataError(
-            f"the {what} column '{column}' holds an infinite number", file=file, layer=layer,
-            feature=feature_label(gdf, i, id_column), fix=f"correct '{column}'",
+            f"the {what} column '{column}' holds an infinite number",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, i, id_column),
+            fix=f"correct '{column}'",
         )
     if not allow_missing and np.isnan(arr).any():
         i = _first(np.isnan(arr))
         raise InputDataError(
-            f"the {what} column '{column}' is empty here", file=file, layer=layer,
-            feature=feature_label(gdf, i, id_column), fix=f"fill in '{column}'",
+            f"the {what} column '{column}' is empty here",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, i, id_column),
+            fix=f"fill in '{column}'",
         )
     return arr
 
@@ -206,8 +234,13 @@ def _drop_z(geoms: np.ndarray, gdf, what: str) -> np.ndarray:
     if has_z.any():
         file, layer = source_of(gdf)
         n = int(has_z.sum())
-        warn_data("dropped_z", f"{n} {what} had Z values (3D); the Z values were dropped (distances are "
-                  "measured on the map plane)", file=file, layer=layer, count=n)
+        warn_data(
+            "dropped_z",
+            f"{n} {what} had Z values (3D); the Z values were dropped (distances are measured on the map plane)",
+            file=file,
+            layer=layer,
+            count=n,
+        )
         geoms = shapely.force_2d(geoms)
     return geoms
 
@@ -229,14 +262,18 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
     if wrong.any():
         i = _first(wrong)
         if kinds[i] == "GeometryCollection":
-            geoms[i] = shapely.union_all(shapely.get_parts(geoms[i])[
-                np.isin(shapely.get_type_id(shapely.get_parts(geoms[i])), [3, 6])])
+            geoms[i] = shapely.union_all(
+                shapely.get_parts(geoms[i])[np.isin(shapely.get_type_id(shapely.get_parts(geoms[i])), [3, 6])]
+            )
         wrong = ~missing & ~np.isin(np.array([g.geom_type if g is not None else "" for g in geoms]), list(POLYGONAL))
     if wrong.any():
         i = _first(wrong)
         raise InputDataError(
-            f"a community boundary must be a polygon, this is a {kinds[i]}", file=file, layer=layer,
-            feature=feature_label(gdf, i, id_column), fix="give community boundaries as (multi)polygons",
+            f"a community boundary must be a polygon, this is a {kinds[i]}",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, i, id_column),
+            fix="give community boundaries as (multi)polygons",
         )
     geoms = _drop_z(geoms, gdf, "boundaries")
     invalid = ~missing & ~shapely.is_valid(geoms)
@@ -249,28 +286,44 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
             "repaired_geometry",
             f"{_count(n, 'boundary was', 'boundaries were')} invalid and repaired "
             f"({'the first' if n > 1 else 'it'} {problem}); check the repaired {'shapes' if n > 1 else 'shape'}",
-            file=file, layer=layer, feature=feature_label(gdf, first, id_column), count=n,
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, first, id_column),
+            count=n,
         )
     if missing.any():
         first = _first(missing)
         n = int(missing.sum())
-        warn_data("empty_geometry", f"{_count(n, 'boundary has', 'boundaries have')} no geometry; "
-                  f"{'it is' if n == 1 else 'they are'} kept in the outputs with no results",
-                  file=file, layer=layer, feature=feature_label(gdf, first, id_column), count=n)
+        warn_data(
+            "empty_geometry",
+            f"{_count(n, 'boundary has', 'boundaries have')} no geometry; "
+            f"{'it is' if n == 1 else 'they are'} kept in the outputs with no results",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, first, id_column),
+            count=n,
+        )
     if id_column is not None:
         require_column(gdf, id_column, "community id", "id_column= / --id-column")
         ids = gdf[id_column]
         if ids.isna().any():
             i = _first(ids.isna().to_numpy())
-            raise InputDataError(f"the community id column '{id_column}' is empty here", file=file, layer=layer,
-                                 feature=feature_label(gdf, i), fix=f"fill in '{id_column}' for every community")
+            raise InputDataError(
+                f"the community id column '{id_column}' is empty here",
+                file=file,
+                layer=layer,
+                feature=feature_label(gdf, i),
+                fix=f"fill in '{id_column}' for every community",
+            )
         dup = ids.duplicated(keep=False).to_numpy()
         if dup.any():
             value = ids[dup].iloc[0]
             rows = [f"#{k + 1}" for k in np.flatnonzero((ids == value).to_numpy())[:3]]
             raise InputDataError(
                 f"community id {id_column}={value} appears more than once (features {', '.join(rows)})",
-                file=file, layer=layer, fix=f"make '{id_column}' unique, or choose another id column",
+                file=file,
+                layer=layer,
+                fix=f"make '{id_column}' unique, or choose another id column",
             )
     measured = _metric(geoms, gdf.crs) if len(geoms) > 1 else None
     if measured is not None:
@@ -306,7 +359,9 @@ def prepare_points(
             i = int(np.flatnonzero(multi)[np.flatnonzero(parts > 1)[0]])
             raise InputDataError(
                 f"one of the {what} is a MultiPoint of {shapely.get_num_geometries(geoms[i])} points",
-                file=file, layer=layer, feature=feature_label(gdf, i, id_column),
+                file=file,
+                layer=layer,
+                feature=feature_label(gdf, i, id_column),
                 fix="give one point per feature (split multipart features, e.g. 'explode' in QGIS)",
             )
         geoms[multi] = shapely.get_geometry(geoms[multi], 0)
@@ -316,23 +371,38 @@ def prepare_points(
         if polygons == "point":
             geoms[area] = shapely.point_on_surface(shapely.make_valid(geoms[area]))
             n = int(area.sum())
-            warn_data("polygon_as_point", f"{_noun(n, what)} {'is a polygon' if n == 1 else 'are polygons'}; "
-                      f"a point inside {'it' if n == 1 else 'each'} was used", file=file, layer=layer,
-                      feature=feature_label(gdf, _first(area), id_column), count=n)
+            warn_data(
+                "polygon_as_point",
+                f"{_noun(n, what)} {'is a polygon' if n == 1 else 'are polygons'}; "
+                f"a point inside {'it' if n == 1 else 'each'} was used",
+                file=file,
+                layer=layer,
+                feature=feature_label(gdf, _first(area), id_column),
+                count=n,
+            )
             kinds[area] = "Point"
     wrong = ~missing & (kinds != "Point")
     if wrong.any():
         i = _first(wrong)
         raise InputDataError(
-            f"{what} must be points, this is a {kinds[i]}", file=file, layer=layer,
-            feature=feature_label(gdf, i, id_column), fix=f"give {what} as points",
+            f"{what} must be points, this is a {kinds[i]}",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, i, id_column),
+            fix=f"give {what} as points",
         )
     geoms = _drop_z(geoms, gdf, what)
     if missing.any():
         n = int(missing.sum())
-        warn_data("empty_geometry", f"{_noun(n, what)} {'has' if n == 1 else 'have'} no location; "
-                  f"{'it is' if n == 1 else 'they are'} kept in the outputs, unplaced", file=file, layer=layer,
-                  feature=feature_label(gdf, _first(missing), id_column), count=n)
+        warn_data(
+            "empty_geometry",
+            f"{_noun(n, what)} {'has' if n == 1 else 'have'} no location; "
+            f"{'it is' if n == 1 else 'they are'} kept in the outputs, unplaced",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, _first(missing), id_column),
+            count=n,
+        )
     out = gdf.copy()
     out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
     out.attrs = dict(gdf.attrs)
@@ -346,24 +416,39 @@ def prepare_facilities(gdf: gpd.GeoDataFrame, *, category_column: str = "categor
     cats = gdf[category_column]
     empty = cats.isna() | (cats.astype(str).str.strip() == "")
     if empty.all():
-        raise InputDataError(f"the category column '{category_column}' is empty", file=file, layer=layer,
-                             fix=f"fill in '{category_column}' with the facility type (e.g. kindergarten / 幼儿园)")
+        raise InputDataError(
+            f"the category column '{category_column}' is empty",
+            file=file,
+            layer=layer,
+            fix=f"fill in '{category_column}' with the facility type (e.g. kindergarten / 幼儿园)",
+        )
     given = cats[~empty]
     if pd.to_numeric(given.astype(str).str.strip(), errors="coerce").notna().all():
-        others = [str(c) for c in gdf.columns if c not in (category_column, gdf.geometry.name)
-                  and pd.api.types.is_string_dtype(gdf[c])]
+        others = [
+            str(c)
+            for c in gdf.columns
+            if c not in (category_column, gdf.geometry.name) and pd.api.types.is_string_dtype(gdf[c])
+        ]
         raise InputDataError(
             f"the category column '{category_column}' holds only numbers (e.g. {given.iloc[0]}); it must hold "
-            "facility types such as kindergarten / 幼儿园", file=file, layer=layer,
+            "facility types such as kindergarten / 幼儿园",
+            file=file,
+            layer=layer,
             fix="name the column of facility types with category_column= / --category-column"
             + (f" (text columns: {', '.join(others[:8])})" if others else "")
             + ", or replace the codes by type names",
         )
     if empty.any():
         n = int(empty.sum())
-        warn_data("no_category", f"{_noun(n, 'facilities')} {'has' if n == 1 else 'have'} no category; "
-                  f"{'it is' if n == 1 else 'they are'} kept in the outputs but not used", file=file, layer=layer,
-                  feature=feature_label(gdf, _first(empty.to_numpy())), count=n)
+        warn_data(
+            "no_category",
+            f"{_noun(n, 'facilities')} {'has' if n == 1 else 'have'} no category; "
+            f"{'it is' if n == 1 else 'they are'} kept in the outputs but not used",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, _first(empty.to_numpy())),
+            count=n,
+        )
     out = prepare_points(gdf, "facilities", polygons="point")
     out.attrs["prepared"] = ("facilities", category_column)
     return out

@@ -105,14 +105,18 @@ def load_network(
     keep_components = keep_components or settings.keep_components
     use_cache = settings.use_cache if use_cache is None else use_cache
     if not path.is_file():
-        raise NetworkError("network file not found" if not path.is_dir() else "this is a folder, not a network file",
-                           file=path, fix="check the path given for the network")
+        raise NetworkError(
+            "network file not found" if not path.is_dir() else "this is a folder, not a network file",
+            file=path,
+            fix="check the path given for the network",
+        )
     name = path.name.lower()
     if name.endswith(".npz"):
         net = load_cached_network(path)
         if net is None:
-            raise NetworkError("not a servicecircle network file", file=path,
-                               fix="give an OSM, PBF or GraphML file instead")
+            raise NetworkError(
+                "not a servicecircle network file", file=path, fix="give an OSM, PBF or GraphML file instead"
+            )
         return net
     is_graphml = name.endswith(GRAPHML_SUFFIXES)
     if not (is_graphml or is_osm_file(path)):
@@ -140,12 +144,15 @@ def load_network(
             cached.info.update(cache_key=key, cache_folder=str(cache_file.parent))
             # what building it warned about is still true: say it again
             for w in cached.info.get("build_warnings", []):
-                warnings.warn(DataWarning(w["code"], w["what"], file=w["file"], layer=w["layer"],
-                                          feature=w["feature"], count=w["count"]), stacklevel=2)
+                warnings.warn(
+                    DataWarning(
+                        w["code"], w["what"], file=w["file"], layer=w["layer"], feature=w["feature"], count=w["count"]
+                    ),
+                    stacklevel=2,
+                )
             return cached
 
-    with collect_warnings() as built, bar(total=2, desc=f"network: reading {path.name}",
-                                          progress=progress) as pbar:
+    with collect_warnings() as built, bar(total=2, desc=f"network: reading {path.name}", progress=progress) as pbar:
         if is_graphml:
             net = _from_graphml(path, resolved, keep_components)
         else:
@@ -153,20 +160,35 @@ def load_network(
             check_ways(ways, str(path))
             pbar.update()
             if resolved is None:
+
                 def way_bounds():
                     ok = np.isfinite(ways.lon)
                     if not ok.any():
-                        raise NetworkError("the walkable ways have no node locations", file=path,
-                                           fix="use a complete OSM extract")
-                    return (float(ways.lon[ok].min()), float(ways.lat[ok].min()),
-                            float(ways.lon[ok].max()), float(ways.lat[ok].max()))
+                        raise NetworkError(
+                            "the walkable ways have no node locations", file=path, fix="use a complete OSM extract"
+                        )
+                    return (
+                        float(ways.lon[ok].min()),
+                        float(ways.lat[ok].min()),
+                        float(ways.lon[ok].max()),
+                        float(ways.lat[ok].max()),
+                    )
+
                 resolved = _resolve_crs(None, None, way_bounds)
             pbar.set_description_str(f"network: building from {ways.n_ways:,} ways")
             net = network_from_ways(ways, resolved, keep_components=keep_components, source=str(path))
         pbar.update()
     net.info["build_warnings"] = [
-        {"code": w.code, "what": w.what, "file": w.file, "layer": w.layer,
-         "feature": None if w.feature is None else str(w.feature), "count": w.count} for w in built]
+        {
+            "code": w.code,
+            "what": w.what,
+            "file": w.file,
+            "layer": w.layer,
+            "feature": None if w.feature is None else str(w.feature),
+            "count": w.count,
+        }
+        for w in built
+    ]
     if use_cache:
         net.info.update(cache_key=key, cache_folder=str(cache_file.parent))
         try:
@@ -182,8 +204,11 @@ def _from_graphml(path: Path, crs: pyproj.CRS | None, keep_components: str) -> W
     try:
         graph = ox.load_graphml(path)
     except Exception:
-        raise NetworkError("cannot read this GraphML file: it is damaged, incomplete or not written by osmnx",
-                           file=path, fix="give a GraphML file written by osmnx (ox.save_graphml)") from None
+        raise NetworkError(
+            "cannot read this GraphML file: it is damaged, incomplete or not written by osmnx",
+            file=path,
+            fix="give a GraphML file written by osmnx (ox.save_graphml)",
+        ) from None
     if crs is None:
         xs = [d["x"] for _, d in graph.nodes(data=True)]
         ys = [d["y"] for _, d in graph.nodes(data=True)]
@@ -224,15 +249,18 @@ def download_network(
         elif study_area is not None:
             lon0, lat0, lon1, lat1 = _lonlat_bounds(study_area)
             pad = 0.01
-            graph = ox.graph_from_bbox((lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad),
-                                       network_type="walk", retain_all=True)
+            graph = ox.graph_from_bbox(
+                (lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad), network_type="walk", retain_all=True
+            )
         else:
             raise NetworkError("nothing to download", fix="give a place name or a study area")
     except NetworkError:
         raise
     except Exception as exc:
-        raise NetworkError(f"download failed ({' '.join(str(exc).split())})",
-                           fix="check the connection, or give a local OSM/PBF file instead") from None
+        raise NetworkError(
+            f"download failed ({' '.join(str(exc).split())})",
+            fix="check the connection, or give a local OSM/PBF file instead",
+        ) from None
     resolved = _resolve_crs(crs, study_area, lambda: _graph_bounds(graph))
     return network_from_osmnx(graph, resolved, keep_components=keep_components, source=place or "download")
 

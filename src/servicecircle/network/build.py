@@ -72,9 +72,7 @@ def simplify_segments(
     interior = degree == 2
 
     pairs = _link_graph(a, b, interior)
-    links = sp.coo_matrix(
-        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m)
-    ).tocsr()
+    links = sp.coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
     n_comp, label = connected_components(links, directed=False)
     has_end = np.zeros(n_comp, dtype=bool)
     has_end[label[~interior[a] | ~interior[b]]] = True
@@ -92,9 +90,7 @@ def simplify_segments(
     # from it then lists each chain's segments contiguously, in path order.
     is_end_seg = ~interior[a] | ~interior[b]
     n_comp, label = connected_components(
-        sp.coo_matrix(
-            (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m)
-        ),
+        sp.coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m)),
         directed=False,
     )
     cand = np.flatnonzero(is_end_seg)
@@ -103,9 +99,7 @@ def simplify_segments(
     start_seg = cand[run_starts(label[cand])]
     rows = np.concatenate([pairs[:, 0], pairs[:, 1], np.full(len(start_seg), m)])
     cols = np.concatenate([pairs[:, 1], pairs[:, 0], start_seg])
-    graph = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(m + 1, m + 1)
-    )
+    graph = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(m + 1, m + 1))
     walk, pred = depth_first_order(graph, m, directed=True, return_predecessors=True)
     walk = walk[1:]
     p = pred[walk]
@@ -143,7 +137,8 @@ def _finish(
     """Drop unused nodes and (optionally) all but the largest component."""
     if len(edge_u) == 0:
         raise NetworkError(
-            "the network has no walkable street", file=source or None,
+            "the network has no walkable street",
+            file=source or None,
             fix="check that the file covers the study area and holds highway ways",
         )
     length = shapely.length(geometry)
@@ -297,8 +292,7 @@ def network_from_ways(
     if n_missing:
         warn_data(
             "network_missing_nodes",
-            f"{n_missing:,} way nodes are missing from the extract (cut at its edge); "
-            "the ways were split there",
+            f"{n_missing:,} way nodes are missing from the extract (cut at its edge); the ways were split there",
             file=source or None,
             count=n_missing,
         )
@@ -411,14 +405,14 @@ def network_from_osmnx(
             value = data.get(k, "")
             tags[k].append(str(value[0] if isinstance(value, list) else value))
     if not us:
-        raise NetworkError("the graph has no edges", file=source or None,
-                           fix="use a graph with walkable streets")
+        raise NetworkError("the graph has no edges", file=source or None, fix="use a graph with walkable streets")
     transformer = pyproj.Transformer.from_crs(graph_crs, crs, always_xy=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         node_xy = np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-        geometry = shapely.transform(np.array(geoms, dtype=object),
-                                     lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1])))
+        geometry = shapely.transform(
+            np.array(geoms, dtype=object), lambda c: np.column_stack(transformer.transform(c[:, 0], c[:, 1]))
+        )
     us_a, vs_a = np.asarray(us), np.asarray(vs)
     # orient every geometry from u to v
     first = shapely.get_point(geometry, 0)
@@ -426,8 +420,7 @@ def network_from_osmnx(
     d_v = shapely.distance(first, shapely.points(node_xy[vs_a]))
     flip = d_v < d_u
     geometry[flip] = shapely.reverse(geometry[flip])
-    node_id = np.array([n if isinstance(n, (int, np.integer)) else i for i, n in enumerate(nodes)],
-                       dtype=np.int64)
+    node_id = np.array([n if isinstance(n, (int, np.integer)) else i for i, n in enumerate(nodes)], dtype=np.int64)
     return _finish(
         node_id=node_id,
         node_xy=node_xy,

@@ -24,8 +24,16 @@ import shapely
 from ..errors import warn_data
 from .model import WalkNetwork
 
-__all__ = ["BUILDER_VERSION", "cache_key", "file_digest", "save_network", "load_cached_network",
-           "lattice_cache_file", "load_lattice_snaps", "save_lattice_snaps"]
+__all__ = [
+    "BUILDER_VERSION",
+    "cache_key",
+    "file_digest",
+    "save_network",
+    "load_cached_network",
+    "lattice_cache_file",
+    "load_lattice_snaps",
+    "save_lattice_snaps",
+]
 
 #: Bump when the way a network is built changes: old cache entries then miss.
 BUILDER_VERSION = "1"

@@ -87,9 +87,7 @@ def is_walkable(tags: dict[str, str], walk_filter: tuple[tuple[str, str], ...] =
     """
     if "highway" not in tags:
         return False
-    compiled = _COMPILED if walk_filter is WALK_FILTER else tuple(
-        (k, re.compile(p)) for k, p in walk_filter
-    )
+    compiled = _COMPILED if walk_filter is WALK_FILTER else tuple((k, re.compile(p)) for k, p in walk_filter)
     for key, rx in compiled:
         value = tags.get(key)
         if value is not None and rx.search(value):
@@ -162,9 +160,7 @@ def _osm_problem(path: Path) -> str:
     return "it is neither OSM XML nor OSM PBF"
 
 
-def read_walkable_ways(
-    path: str | Path, walk_filter: tuple[tuple[str, str], ...] = WALK_FILTER
-) -> WayTable:
+def read_walkable_ways(path: str | Path, walk_filter: tuple[tuple[str, str], ...] = WALK_FILTER) -> WayTable:
     """Read the walkable ways of an OSM XML or PBF file.
 
     Parameters

@@ -21,11 +21,24 @@ from .gapmap import embed_assets, gap_map
 from .geopackage import assessment_layers, write_geopackage
 from .tables import write_csv
 
-__all__ = ["save_assessment", "gap_map", "embed_assets", "write_geopackage", "assessment_layers", "write_csv",
-           "OUTPUT_FILES"]
+__all__ = [
+    "save_assessment",
+    "gap_map",
+    "embed_assets",
+    "write_geopackage",
+    "assessment_layers",
+    "write_csv",
+    "OUTPUT_FILES",
+]
 
-OUTPUT_FILES = {"geopackage": "shortfall.gpkg", "map": "gap_map.html", "summary": "summary.csv",
-                "excel": "shortfall.xlsx", "filegdb": "shortfall.gdb", "figures": "figures"}
+OUTPUT_FILES = {
+    "geopackage": "shortfall.gpkg",
+    "map": "gap_map.html",
+    "summary": "summary.csv",
+    "excel": "shortfall.xlsx",
+    "filegdb": "shortfall.gdb",
+    "figures": "figures",
+}
 _TMP_PREFIX = ".servicecircle-tmp-"
 
 
@@ -82,11 +95,15 @@ def save_assessment(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create the output folder ({exc.strerror})", file=out_dir,
-                          fix="choose a folder you can write to (--out)") from None
+        raise OutputError(
+            f"cannot create the output folder ({exc.strerror})",
+            file=out_dir,
+            fix="choose a folder you can write to (--out)",
+        ) from None
     if not os.access(out_dir, os.W_OK):
-        raise OutputError("the output folder is not writable", file=out_dir,
-                          fix="choose a folder you can write to (--out)")
+        raise OutputError(
+            "the output folder is not writable", file=out_dir, fix="choose a folder you can write to (--out)"
+        )
     _clean_stale(out_dir)
     crs = crs or settings.output_crs
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=out_dir))
@@ -126,8 +143,17 @@ def save_assessment(
     return written
 
 
-def _write_others(assessment, tmp: Path, staged: dict[str, Path], crs: Any, map_options: dict[str, Any] | None,
-                  write_map: bool, excel: bool, filegdb: bool, figures: bool) -> None:
+def _write_others(
+    assessment,
+    tmp: Path,
+    staged: dict[str, Path],
+    crs: Any,
+    map_options: dict[str, Any] | None,
+    write_map: bool,
+    excel: bool,
+    filegdb: bool,
+    figures: bool,
+) -> None:
     """Every output but the GeoPackage, staged in ``tmp``."""
     staged["summary"] = tmp / OUTPUT_FILES["summary"]
     write_csv(assessment.summary, staged["summary"])

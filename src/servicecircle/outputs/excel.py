@@ -36,8 +36,7 @@ import pandas as pd
 
 from ..errors import OutputError
 
-__all__ = ["write_excel", "column_labels", "column_header", "check_labels", "sheet_names", "PASS_TEXT",
-           "FAIL_TEXT"]
+__all__ = ["write_excel", "column_labels", "column_header", "check_labels", "sheet_names", "PASS_TEXT", "FAIL_TEXT"]
 
 PASS_TEXT = "达标"
 FAIL_TEXT = "未达标"
@@ -143,15 +142,25 @@ _FIXED: dict[str, tuple[str, str, str]] = {
 #: per-table meanings that differ from the above
 _BY_LAYER: dict[str, dict[str, tuple[str, str, str]]] = {
     "warnings": {
-        "code": ("提示代码", "Warning code", ""), "file": ("文件", "File", ""), "layer": ("图层", "Layer", ""),
-        "feature": ("要素", "Feature", ""), "count": ("数量", "Count", ""), "message": ("说明", "Message", ""),
+        "code": ("提示代码", "Warning code", ""),
+        "file": ("文件", "File", ""),
+        "layer": ("图层", "Layer", ""),
+        "feature": ("要素", "Feature", ""),
+        "count": ("数量", "Count", ""),
+        "message": ("说明", "Message", ""),
     },
     "run": {"value": ("值", "Value", "")},
-    "scorecard": {"name_zh": ("指标名称", "Indicator (Chinese)", ""), "name_en": ("指标名称（英文）",
-                                                                          "Indicator (English)", "")},
+    "scorecard": {
+        "name_zh": ("指标名称", "Indicator (Chinese)", ""),
+        "name_en": ("指标名称（英文）", "Indicator (English)", ""),
+    },
 }
-_WEIGHT_ZH = {"households": ("户数", "households"), "residents": ("人口", "residents"),
-              "count": ("需求点", "demand points"), "residential area (m²)": ("居住用地面积", "residential area (m²)")}
+_WEIGHT_ZH = {
+    "households": ("户数", "households"),
+    "residents": ("人口", "residents"),
+    "count": ("需求点", "demand points"),
+    "residential area (m²)": ("居住用地面积", "residential area (m²)"),
+}
 _SIX_STATUS = {"inside": "社区内 inside", "missing": "缺 missing"}
 
 
@@ -305,7 +314,7 @@ def sheet_names(wanted: list[str]) -> list[str]:
         while cand.lower() in seen:
             k += 1
             suffix = f"~{k}"
-            cand = base[:31 - len(suffix)].rstrip() + suffix
+            cand = base[: 31 - len(suffix)].rstrip() + suffix
         seen.add(cand.lower())
         out.append(cand)
     return out
@@ -330,16 +339,24 @@ def _number_format(col: str, unit: str, series: pd.Series) -> str | None:
 class _Table:
     """One table sheet: headers, per-column converters and formats."""
 
-    def __init__(self, frame: pd.DataFrame, a, layer: str | None, short: bool = False,
-                 converters: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        a,
+        layer: str | None,
+        short: bool = False,
+        converters: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         from .filegdb import admin_code_columns
 
         self.frame = frame
         self.columns = [c for c in frame.columns if c != "geometry"]
         self.codes = set(admin_code_columns(frame[self.columns]))
         self.converters = converters or {}
-        self.headers = {c: (headers or {}).get(c) or column_header(str(c), a, layer=layer, short=short)
-                        for c in self.columns}
+        self.headers = {
+            c: (headers or {}).get(c) or column_header(str(c), a, layer=layer, short=short) for c in self.columns
+        }
         self.formats = {}
         for c in self.columns:
             if c in self.codes:
@@ -448,8 +465,14 @@ def _readme_rows(a, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]
     else:
         rows.append(("需求点 Demand points", "在社区内按网格采样 sampled on a grid inside the communities", False))
     rows.append(("步行网络 Walking network", getattr(a.network, "source", None), False))
-    rows.append(("数量 Counts", f"{len(a.communities)} 个社区 communities, {len(a.facilities)} 个设施 facilities, "
-                 f"{len(a.demand)} 个需求点 demand points, {len(a.checks)} 项检查 checks", False))
+    rows.append(
+        (
+            "数量 Counts",
+            f"{len(a.communities)} 个社区 communities, {len(a.facilities)} 个设施 facilities, "
+            f"{len(a.demand)} 个需求点 demand points, {len(a.checks)} 项检查 checks",
+            False,
+        )
+    )
     rows.append(("参数 Parameters", None, True))
     for k, v in params.items():
         rows.append((k, None if v is None else str(v), False))
@@ -473,14 +496,21 @@ def _readme_rows(a, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]
     approx = "approx" in source.lower()
     if approx:
         rows.append(("近似数据 Approximate data", None, True))
-        rows.append(("", "社区边界与户数为近似数据（见 data/README.md），结果仅用于演示方法，不可作为规划依据。"
-                     " The community boundaries and household numbers are approximate (see data/README.md): "
-                     "the results show the method and must not be used as planning evidence.", False))
+        rows.append(
+            (
+                "",
+                "社区边界与户数为近似数据（见 data/README.md），结果仅用于演示方法，不可作为规划依据。"
+                " The community boundaries and household numbers are approximate (see data/README.md): "
+                "the results show the method and must not be used as planning evidence.",
+                False,
+            )
+        )
     rows.append(("工作表 Sheets", None, True))
     for name, what in sheets:
         rows.append((name, what, False))
-    rows.append(("", "地图数据 © OpenStreetMap contributors (ODbL)。 Map data © OpenStreetMap contributors (ODbL).",
-                 False))
+    rows.append(
+        ("", "地图数据 © OpenStreetMap contributors (ODbL)。 Map data © OpenStreetMap contributors (ODbL).", False)
+    )
     return rows
 
 
@@ -546,22 +576,42 @@ def write_excel(assessment, path: str | Path) -> Path:
     plan: list[tuple[str, str, Any]] = []  # (wanted sheet name, description, writer)
 
     summary = a.summary
-    plan.append(("汇总 Summary", "每项检查的全市汇总 one row per check, citywide",
-                 _Table(summary, a, "summary", converters={"confirmed": _yes_no, "city_passed": _pass_text})))
-    plan.append(("指标 Scorecard", "全市指标与目标 citywide indicators against their targets",
-                 _Table(a.scorecard, a, "scorecard", converters={"passed": _pass_text, "confirmed": _yes_no})))
+    plan.append(
+        (
+            "汇总 Summary",
+            "每项检查的全市汇总 one row per check, citywide",
+            _Table(summary, a, "summary", converters={"confirmed": _yes_no, "city_passed": _pass_text}),
+        )
+    )
+    plan.append(
+        (
+            "指标 Scorecard",
+            "全市指标与目标 citywide indicators against their targets",
+            _Table(a.scorecard, a, "scorecard", converters={"passed": _pass_text, "confirmed": _yes_no}),
+        )
+    )
     for o in a.checks:
         frame, conv = _check_sheet(a, o)
         zh, en = check_labels(o)
-        plan.append((f"{zh} {o.key}", f"{zh} {en}: 每个社区的结果 per community",
-                     _Table(frame, a, "communities", short=True, converters=conv)))
+        plan.append(
+            (
+                f"{zh} {o.key}",
+                f"{zh} {en}: 每个社区的结果 per community",
+                _Table(frame, a, "communities", short=True, converters=conv),
+            )
+        )
     gaps = pd.DataFrame(a.gaps.drop(columns=a.gaps.geometry.name))
     if a.name_column and a.name_column in a.communities.columns and len(gaps):
         base, _ = _community_frame(a)
         lookup = dict(zip(base[a.id_column].astype(str), base[a.name_column]))
         gaps.insert(1, a.name_column, [lookup.get(str(v)) for v in gaps["community_id"]])
-    plan.append(("缺口 Gaps", "未达标社区的服务缺口（无图形，面积单位平方米） gaps of failed checks (no geometry, m²)",
-                 _Table(gaps, a, "gaps")))
+    plan.append(
+        (
+            "缺口 Gaps",
+            "未达标社区的服务缺口（无图形，面积单位平方米） gaps of failed checks (no geometry, m²)",
+            _Table(gaps, a, "gaps"),
+        )
+    )
     plan.append(("提示 Warnings", "数据提示 data warnings", _Table(a.warnings, a, "warnings")))
 
     names = sheet_names(["说明 README"] + [p[0] for p in plan])
@@ -576,6 +626,9 @@ def write_excel(assessment, path: str | Path) -> Path:
             path.unlink()
         wb.save(path)
     except OSError as exc:
-        raise OutputError(f"cannot write the Excel workbook ({exc.strerror})", file=path,
-                          fix="close the file in Excel and check the folder is writable") from None
+        raise OutputError(
+            f"cannot write the Excel workbook ({exc.strerror})",
+            file=path,
+            fix="close the file in Excel and check the folder is writable",
+        ) from None
     return path

@@ -29,22 +29,52 @@ import pandas as pd
 
 from ..errors import OutputError, ServiceCircleError
 
-__all__ = ["cjk_font", "make_overview", "make_check", "make_scorecard", "figure_overview", "figure_check",
-           "figure_scorecard", "ATTRIBUTION", "PREFERRED_FONTS"]
+__all__ = [
+    "cjk_font",
+    "make_overview",
+    "make_check",
+    "make_scorecard",
+    "figure_overview",
+    "figure_check",
+    "figure_scorecard",
+    "ATTRIBUTION",
+    "PREFERRED_FONTS",
+]
 
 ATTRIBUTION = "© OpenStreetMap contributors"
 #: CJK families tried in this order (Simplified Chinese forms first).
 PREFERRED_FONTS = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Heiti SC",
-    "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR", "Noto Sans CJK HK", "Droid Sans Fallback",
-    "Noto Serif CJK SC", "AR PL UMing CN", "AR PL UKai CN", "SimSun",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Heiti SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK KR",
+    "Noto Sans CJK HK",
+    "Droid Sans Fallback",
+    "Noto Serif CJK SC",
+    "AR PL UMing CN",
+    "AR PL UKai CN",
+    "SimSun",
 )
-_FILE_HINT = re.compile(r"(cjk|sourcehan|wqy|wenquanyi|droidsansfallback|simhei|simsun|msyh|yahei|pingfang|"
-                        r"uming|ukai|notosanssc|notoserifsc|hei)", re.IGNORECASE)
-_INSTALL_FIX = ("install a Chinese font: on Debian/Ubuntu `apt-get install fonts-noto-cjk` (or run "
-                "tools/ensure-browser.sh), on other systems any of Noto Sans CJK SC, Source Han Sans, "
-                "Microsoft YaHei or SimHei; or set SERVICECIRCLE_CJK_FONT to a .ttf/.otf/.ttc file")
+_FILE_HINT = re.compile(
+    r"(cjk|sourcehan|wqy|wenquanyi|droidsansfallback|simhei|simsun|msyh|yahei|pingfang|"
+    r"uming|ukai|notosanssc|notoserifsc|hei)",
+    re.IGNORECASE,
+)
+_INSTALL_FIX = (
+    "install a Chinese font: on Debian/Ubuntu `apt-get install fonts-noto-cjk` (or run "
+    "tools/ensure-browser.sh), on other systems any of Noto Sans CJK SC, Source Han Sans, "
+    "Microsoft YaHei or SimHei; or set SERVICECIRCLE_CJK_FONT to a .ttf/.otf/.ttc file"
+)
 _SAMPLE = "社区达标"
 _found: tuple[str, str] | None = None
 
@@ -95,13 +125,15 @@ def cjk_font(refresh: bool = False) -> tuple[str, str]:
     env = os.environ.get("SERVICECIRCLE_CJK_FONT")
     if env:
         if not os.path.isfile(env):
-            raise OutputError("the font file named by SERVICECIRCLE_CJK_FONT does not exist", file=env,
-                              fix=_INSTALL_FIX)
+            raise OutputError(
+                "the font file named by SERVICECIRCLE_CJK_FONT does not exist", file=env, fix=_INSTALL_FIX
+            )
         fm.addfont(env)
         entries = [e for e in fm.ttflist if os.path.abspath(e.fname) == os.path.abspath(env)]
         if not entries or not _has_glyphs(env):
-            raise OutputError("the font named by SERVICECIRCLE_CJK_FONT has no Chinese glyphs", file=env,
-                              fix=_INSTALL_FIX)
+            raise OutputError(
+                "the font named by SERVICECIRCLE_CJK_FONT has no Chinese glyphs", file=env, fix=_INSTALL_FIX
+            )
         names = [e.name for e in entries]
         pick = next((n for n in PREFERRED_FONTS if n in names), names[0])
         _found = (pick, env)
@@ -130,8 +162,9 @@ def cjk_font(refresh: bool = False) -> tuple[str, str]:
                     hit = (e.name, e.fname)
                     break
     if hit is None:
-        raise OutputError("no font with Chinese characters was found, so Chinese labels would show as boxes",
-                          fix=_INSTALL_FIX)
+        raise OutputError(
+            "no font with Chinese characters was found, so Chinese labels would show as boxes", fix=_INSTALL_FIX
+        )
     _found = hit
     return _found
 
@@ -152,12 +185,14 @@ def _style():
     import matplotlib
 
     family, _ = cjk_font()
-    with matplotlib.rc_context({
-        "font.family": [family, "DejaVu Sans"],
-        "axes.unicode_minus": False,
-        "svg.fonttype": "none",
-        "pdf.fonttype": 42,
-    }):
+    with matplotlib.rc_context(
+        {
+            "font.family": [family, "DejaVu Sans"],
+            "axes.unicode_minus": False,
+            "svg.fonttype": "none",
+            "pdf.fonttype": 42,
+        }
+    ):
         yield
 
 
@@ -177,8 +212,9 @@ def _save(fig, path: str | Path, dpi: float) -> Path:
         with _style():
             fig.savefig(path, dpi=dpi, facecolor="white")
     except OSError as exc:
-        raise OutputError(f"cannot write the figure ({exc.strerror})", file=path,
-                          fix="check the folder exists and is writable") from None
+        raise OutputError(
+            f"cannot write the figure ({exc.strerror})", file=path, fix="check the folder exists and is writable"
+        ) from None
     return path
 
 
@@ -204,14 +240,32 @@ def _furniture(fig, ax, a, extent_width: float) -> None:
     from matplotlib.font_manager import FontProperties
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-    ax.annotate("北\nN", xy=(0.95, 0.97), xytext=(0.95, 0.85), xycoords="axes fraction",
-                textcoords="axes fraction", ha="center", va="center", fontsize=9, fontweight="bold",
-                arrowprops={"facecolor": "black", "edgecolor": "black", "width": 3, "headwidth": 9,
-                            "headlength": 9})
+    ax.annotate(
+        "北\nN",
+        xy=(0.95, 0.97),
+        xytext=(0.95, 0.85),
+        xycoords="axes fraction",
+        textcoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=9,
+        fontweight="bold",
+        arrowprops={"facecolor": "black", "edgecolor": "black", "width": 3, "headwidth": 9, "headlength": 9},
+    )
     length = _nice_length(extent_width)
     label = f"{length / 1000:g} 公里 km" if length >= 1000 else f"{length:g} 米 m"
-    bar = AnchoredSizeBar(ax.transData, length, label, loc="lower left", pad=0.6, borderpad=0.6, sep=4,
-                          frameon=True, size_vertical=extent_width / 250, fontproperties=FontProperties(size=8))
+    bar = AnchoredSizeBar(
+        ax.transData,
+        length,
+        label,
+        loc="lower left",
+        pad=0.6,
+        borderpad=0.6,
+        sep=4,
+        frameon=True,
+        size_vertical=extent_width / 250,
+        fontproperties=FontProperties(size=8),
+    )
     bar.patch.set_alpha(0.75)
     ax.add_artist(bar)
     note = ATTRIBUTION
@@ -231,8 +285,15 @@ def _legend(ax, items: list[tuple[str, str, dict]], title: str) -> None:
             handles.append(Patch(label=label, **style))
         else:
             handles.append(Line2D([], [], linestyle="", label=label, **style))
-    ax.figure.legend(handles=handles, title=title, loc="outside lower center", ncols=min(len(handles), 4),
-                     fontsize=8, title_fontsize=9, frameon=False)
+    ax.figure.legend(
+        handles=handles,
+        title=title,
+        loc="outside lower center",
+        ncols=min(len(handles), 4),
+        fontsize=8,
+        title_fontsize=9,
+        frameon=False,
+    )
 
 
 def _failed_colours(comm: pd.DataFrame) -> list[str]:
@@ -293,15 +354,17 @@ def make_overview(assessment, *, figsize: tuple[float, float] = (8.0, 8.6)):
         ax, width = _map_axes(fig, shown if len(shown) else comm)
         if len(shown):
             shown.plot(ax=ax, color=_failed_colours(shown), edgecolor="white", linewidth=0.4)
-        items = [("patch", label, {"facecolor": colour, "edgecolor": "white"})
-                 for _, colour, label in FAILED_BINS]
+        items = [("patch", label, {"facecolor": colour, "edgecolor": "white"}) for _, colour, label in FAILED_BINS]
         items.append(("patch", "无数据 no data", {"facecolor": NO_DATA, "edgecolor": "white"}))
         _legend(ax, items, "未达标项数 Checks failed")
         p = a.profile
         n_checks = len([o for o in a.checks if o.pass_col])
         fig.suptitle("社区生活圈达标概览 Life-circle overview", fontsize=14, fontweight="bold")
-        ax.set_title(f"{getattr(p, 'name_zh', p.key)} — {len(comm)} 个社区 communities, "
-                     f"{n_checks} 项检查 checks", fontsize=9, color="#333333")
+        ax.set_title(
+            f"{getattr(p, 'name_zh', p.key)} — {len(comm)} 个社区 communities, {n_checks} 项检查 checks",
+            fontsize=9,
+            color="#333333",
+        )
         _furniture(fig, ax, a, width)
     return fig
 
@@ -316,8 +379,8 @@ def _find_check(a, key: str):
 
 def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.0, 8.6)):
     """One check: communities by coverage (or pass/fail), its gap polygons and its facilities."""
-    from .gapmap import COVERAGE_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA
     from .excel import FAIL_TEXT, PASS_TEXT
+    from .gapmap import COVERAGE_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA
 
     a = assessment
     o = _find_check(a, check_key)
@@ -330,15 +393,20 @@ def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.
         items: list[tuple[str, str, dict]] = []
         if o.cov_col and o.cov_col in shown.columns:
             colours = [_coverage_colour(v) for v in shown[o.cov_col].to_numpy(dtype=float, na_value=np.nan)]
-            items += [("patch", label, {"facecolor": colour, "edgecolor": "white"})
-                      for _, colour, label in COVERAGE_BINS]
+            items += [
+                ("patch", label, {"facecolor": colour, "edgecolor": "white"}) for _, colour, label in COVERAGE_BINS
+            ]
             legend_title = "覆盖率 Coverage"
         else:
             passed = shown[o.pass_col] if o.pass_col in shown.columns else pd.Series([None] * len(shown))
-            colours = ["#1a9850" if v is True or v == 1 else "#d73027" if v is False or v == 0 else NO_DATA
-                       for v in passed.astype(object).where(passed.notna(), None)]
-            items += [("patch", f"{PASS_TEXT} passed", {"facecolor": "#1a9850", "edgecolor": "white"}),
-                      ("patch", f"{FAIL_TEXT} failed", {"facecolor": "#d73027", "edgecolor": "white"})]
+            colours = [
+                "#1a9850" if v is True or v == 1 else "#d73027" if v is False or v == 0 else NO_DATA
+                for v in passed.astype(object).where(passed.notna(), None)
+            ]
+            items += [
+                ("patch", f"{PASS_TEXT} passed", {"facecolor": "#1a9850", "edgecolor": "white"}),
+                ("patch", f"{FAIL_TEXT} failed", {"facecolor": "#d73027", "edgecolor": "white"}),
+            ]
             legend_title = "结果 Result"
         items.append(("patch", "无数据 no data", {"facecolor": NO_DATA, "edgecolor": "white"}))
         if len(shown):
@@ -346,8 +414,7 @@ def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.
         gaps = a.gaps[a.gaps["check"] == o.key] if "check" in a.gaps.columns else a.gaps.iloc[0:0]
         gaps = _drawable(gaps)
         if len(gaps):
-            gaps.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor=GAP_COLOUR, hatch="////", linewidth=0.0,
-                                  zorder=2)
+            gaps.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor=GAP_COLOUR, hatch="////", linewidth=0.0, zorder=2)
             gaps.to_crs(crs).boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=0.5, zorder=2)
             items.append(("patch", "服务缺口 gap", {"facecolor": "white", "edgecolor": GAP_COLOUR, "hatch": "////"}))
         green_flag = {"green_reach": "is_green", "park_reach": "is_park"}.get(o.key)
@@ -356,18 +423,30 @@ def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.
             sel = spaces[spaces[green_flag].astype(bool)] if green_flag in spaces.columns else spaces
             sel = _drawable(sel)
             if len(sel):
-                sel.to_crs(crs).plot(ax=ax, facecolor=GREEN_COLOUR, edgecolor="#1b7837", linewidth=0.4,
-                                     alpha=0.8, zorder=3)
-                items.append(("patch", "绿地 green space" if o.key == "green_reach" else "公园 park",
-                              {"facecolor": GREEN_COLOUR, "edgecolor": "#1b7837"}))
+                sel.to_crs(crs).plot(
+                    ax=ax, facecolor=GREEN_COLOUR, edgecolor="#1b7837", linewidth=0.4, alpha=0.8, zorder=3
+                )
+                items.append(
+                    (
+                        "patch",
+                        "绿地 green space" if o.key == "green_reach" else "公园 park",
+                        {"facecolor": GREEN_COLOUR, "edgecolor": "#1b7837"},
+                    )
+                )
         elif o.category:
             fac = a.facilities[a.facilities["category_key"] == o.category]
             fac = _drawable(fac)
             if len(fac):
-                fac.to_crs(crs).plot(ax=ax, color="black", markersize=14, marker="o", edgecolor="white",
-                                     linewidth=0.5, zorder=4)
-                items.append(("marker", f"{o.name_zh} {o.name_en}",
-                              {"marker": "o", "color": "black", "markeredgecolor": "white", "markersize": 6}))
+                fac.to_crs(crs).plot(
+                    ax=ax, color="black", markersize=14, marker="o", edgecolor="white", linewidth=0.5, zorder=4
+                )
+                items.append(
+                    (
+                        "marker",
+                        f"{o.name_zh} {o.name_en}",
+                        {"marker": "o", "color": "black", "markeredgecolor": "white", "markersize": 6},
+                    )
+                )
         _legend(ax, items, legend_title)
         fig.suptitle(_check_title(o), fontsize=14, fontweight="bold")
         ax.set_title(_check_subtitle(a, o), fontsize=9, color="#333333")
@@ -391,8 +470,10 @@ def _check_subtitle(a, o) -> str:
         cov = r.get("citywide_coverage_pct")
         if cov is not None and pd.notna(cov):
             target = r.get("target_pct")
-            parts.append(f"全市覆盖率 citywide {float(cov):.1f}%" +
-                         (f"（目标 target {float(target):g}%）" if target is not None and pd.notna(target) else ""))
+            parts.append(
+                f"全市覆盖率 citywide {float(cov):.1f}%"
+                + (f"（目标 target {float(target):g}%）" if target is not None and pd.notna(target) else "")
+            )
         elif pd.notna(r.get("city_value", np.nan)):
             target = r.get("city_target")
             target = f"{float(target):g}" if target is not None and pd.notna(target) else "—"
@@ -441,17 +522,26 @@ def make_scorecard(assessment, *, width: float = 9.0):
         ax.set_yticks(y, labels, fontsize=7.5)
         ax.set_xlim(0, 150 if (vals > 100).any() else 125)
         ax.set_ylim(-0.7, len(labels) - 0.3)
-        ax.set_xlabel("全市覆盖率，或指标值占目标的比例 (%)  citywide coverage, or value as a share of the target (%)",
-                      fontsize=8)
+        ax.set_xlabel(
+            "全市覆盖率，或指标值占目标的比例 (%)  citywide coverage, or value as a share of the target (%)", fontsize=8
+        )
         ax.grid(axis="x", color="#dddddd", zorder=0)
         ax.spines[["top", "right"]].set_visible(False)
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        fig.legend(handles=[Patch(color="#1a9850", label="达标 passed"), Patch(color="#d73027", label="未达标 failed"),
-                            Patch(color="#bdbdbd", label="无数据 no data"),
-                            Line2D([], [], color="black", linewidth=1.6, label="目标 target")],
-                   loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+        fig.legend(
+            handles=[
+                Patch(color="#1a9850", label="达标 passed"),
+                Patch(color="#d73027", label="未达标 failed"),
+                Patch(color="#bdbdbd", label="无数据 no data"),
+                Line2D([], [], color="black", linewidth=1.6, label="目标 target"),
+            ],
+            loc="outside lower center",
+            ncols=4,
+            fontsize=8,
+            frameon=False,
+        )
         p = a.profile
         fig.suptitle("全市指标 Citywide scorecard", fontsize=13, fontweight="bold")
         ax.set_title(f"{getattr(p, 'name_zh', p.key)}", fontsize=8.5, color="#333333")

@@ -64,29 +64,101 @@ __all__ = [
 #: ``filegdb_reserved_keywords.h``), plus the words Esri's tool message 010085
 #: says to avoid in any geodatabase ("data, day, month, table, text, user, when,
 #: where, year, zone").
-RESERVED_WORDS = frozenset({
-    "ADD", "ALTER", "AND", "BETWEEN", "BY", "COLUMN", "CREATE", "DELETE", "DROP", "EXISTS", "FOR", "FROM",
-    "GROUP", "IN", "INSERT", "INTO", "IS", "LIKE", "NOT", "NULL", "OR", "ORDER", "SELECT", "SET", "TABLE",
-    "UPDATE", "VALUES", "WHERE",
-    "DATA", "DAY", "MONTH", "TEXT", "USER", "WHEN", "YEAR", "ZONE",
-})
+RESERVED_WORDS = frozenset(
+    {
+        "ADD",
+        "ALTER",
+        "AND",
+        "BETWEEN",
+        "BY",
+        "COLUMN",
+        "CREATE",
+        "DELETE",
+        "DROP",
+        "EXISTS",
+        "FOR",
+        "FROM",
+        "GROUP",
+        "IN",
+        "INSERT",
+        "INTO",
+        "IS",
+        "LIKE",
+        "NOT",
+        "NULL",
+        "OR",
+        "ORDER",
+        "SELECT",
+        "SET",
+        "TABLE",
+        "UPDATE",
+        "VALUES",
+        "WHERE",
+        "DATA",
+        "DAY",
+        "MONTH",
+        "TEXT",
+        "USER",
+        "WHEN",
+        "YEAR",
+        "ZONE",
+    }
+)
 #: Fields the geodatabase (or GDAL writing it) creates itself.
 SYSTEM_FIELDS = frozenset({"OBJECTID", "FID", "SHAPE", "SHAPE_LENGTH", "SHAPE_AREA", "GLOBALID"})
 MAX_FIELD_LENGTH = 64
 
 #: Where the XZQDM / XZQMC field codes come from (see docs/exports.md).
-CONVENTION_SOURCE = ("自然资源部《市级国土空间总体规划数据库规范（试行）》2021年3月，6.2.1 行政区属性结构 "
-                     "(MNR, municipal land-space master-plan database specification, trial, 2021)")
+CONVENTION_SOURCE = (
+    "自然资源部《市级国土空间总体规划数据库规范（试行）》2021年3月，6.2.1 行政区属性结构 "
+    "(MNR, municipal land-space master-plan database specification, trial, 2021)"
+)
 
 #: Aliases of the convention fields (zh, en).
-CONVENTION_ALIASES = {"XZQDM": ("行政区代码", "Administrative division code"),
-                      "XZQMC": ("行政区名称", "Administrative division name")}
+CONVENTION_ALIASES = {
+    "XZQDM": ("行政区代码", "Administrative division code"),
+    "XZQMC": ("行政区名称", "Administrative division name"),
+}
 
 #: GB/T 2260 province-level prefixes (the first two digits of every code).
-PROVINCE_PREFIXES = frozenset({
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
-    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
-})
+PROVINCE_PREFIXES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    }
+)
 _CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
 #: Column-name hints that a numeric column holds codes (numbers need a hint; text does not).
 _CODE_NAME_RE = re.compile(r"(code|adcode|dm$|_dm|xzq|qh|区划|代码|编码|编号)", re.IGNORECASE)
@@ -208,7 +280,7 @@ def _launder(name: str) -> str:
         ascii_part = f"{ascii_part}_1"
     if len(ascii_part) > MAX_FIELD_LENGTH:
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
-        ascii_part = f"{ascii_part[:MAX_FIELD_LENGTH - 8]}_h{digest}"
+        ascii_part = f"{ascii_part[: MAX_FIELD_LENGTH - 8]}_h{digest}"
     return ascii_part
 
 
@@ -238,7 +310,7 @@ def gdb_field_names(columns: list[str], conventions: dict[str, str] | None = Non
         while name.upper() in used:
             k += 1
             suffix = f"_{k}"
-            name = f"{base[:MAX_FIELD_LENGTH - len(suffix)]}{suffix}"
+            name = f"{base[: MAX_FIELD_LENGTH - len(suffix)]}{suffix}"
         used.add(name.upper())
         out[col] = name
     return {c: out[c] for c in columns}
@@ -307,17 +379,38 @@ def _prepare(a, layers=None):
                 zh, en = CONVENTION_ALIASES[conv[str(c)]]
             if str(c) in codes:
                 lz, le = _LEVELS.get(codes[str(c)], ("", ""))
-                code_note = (f"行政区划代码（{codes[str(c)]}位，{lz}），按文本保存 "
-                             f"administrative code ({codes[str(c)]} digits, {le} level), kept as text")
+                code_note = (
+                    f"行政区划代码（{codes[str(c)]}位，{lz}），按文本保存 "
+                    f"administrative code ({codes[str(c)]} digits, {le} level), kept as text"
+                )
                 note = f"{note}; {code_note}" if note else code_note
-            rows.append({
-                "layer": layer, "source_name": str(c), "gdb_name": names[str(c)],
-                "alias_zh": zh + (f"（{unit}）" if unit else ""), "alias_en": en + (f" ({unit})" if unit else ""),
-                "field_type": _type_name(data[names[str(c)]]), "admin_code": int(str(c) in codes),
-                "renamed": int(names[str(c)] != str(c)), "note": note,
-            })
-    fmap = pd.DataFrame(rows, columns=["layer", "source_name", "gdb_name", "alias_zh", "alias_en", "field_type",
-                                       "admin_code", "renamed", "note"])
+            rows.append(
+                {
+                    "layer": layer,
+                    "source_name": str(c),
+                    "gdb_name": names[str(c)],
+                    "alias_zh": zh + (f"（{unit}）" if unit else ""),
+                    "alias_en": en + (f" ({unit})" if unit else ""),
+                    "field_type": _type_name(data[names[str(c)]]),
+                    "admin_code": int(str(c) in codes),
+                    "renamed": int(names[str(c)] != str(c)),
+                    "note": note,
+                }
+            )
+    fmap = pd.DataFrame(
+        rows,
+        columns=[
+            "layer",
+            "source_name",
+            "gdb_name",
+            "alias_zh",
+            "alias_en",
+            "field_type",
+            "admin_code",
+            "renamed",
+            "note",
+        ],
+    )
     return prepared, fmap
 
 
@@ -381,8 +474,11 @@ def write_filegdb(assessment, path: str | Path, crs: Any = "EPSG:4490") -> pd.Da
     import pyogrio
 
     if "OpenFileGDB" not in pyogrio.list_drivers(write=True):
-        raise OutputError(f"this GDAL ({pyogrio.__gdal_version_string__}) cannot write File Geodatabases",
-                          file=path, fix="install pyogrio built with GDAL 3.6 or later (pip install -U pyogrio)")
+        raise OutputError(
+            f"this GDAL ({pyogrio.__gdal_version_string__}) cannot write File Geodatabases",
+            file=path,
+            fix="install pyogrio built with GDAL 3.6 or later (pip install -U pyogrio)",
+        )
     path = Path(path)
     if path.suffix.lower() != ".gdb":
         path = path.with_name(path.name + ".gdb")
@@ -403,13 +499,23 @@ def write_filegdb(assessment, path: str | Path, crs: Any = "EPSG:4490") -> pd.Da
                 if isinstance(data, gpd.GeoDataFrame):
                     out = to_crs(data, crs)
                     gtype = _geometry_type(out, layer)
-                    pyogrio.write_dataframe(out, path, layer=layer, driver="OpenFileGDB", geometry_type=gtype,
-                                            promote_to_multi=gtype.startswith("Multi"), layer_options=options)
+                    pyogrio.write_dataframe(
+                        out,
+                        path,
+                        layer=layer,
+                        driver="OpenFileGDB",
+                        geometry_type=gtype,
+                        promote_to_multi=gtype.startswith("Multi"),
+                        layer_options=options,
+                    )
                 else:
-                    pyogrio.write_dataframe(pd.DataFrame(data), path, layer=layer, driver="OpenFileGDB",
-                                            layer_options=options)
+                    pyogrio.write_dataframe(
+                        pd.DataFrame(data), path, layer=layer, driver="OpenFileGDB", layer_options=options
+                    )
         except Exception as exc:
-            raise OutputError(f"cannot write layer '{layer}' to the File Geodatabase "
-                              f"({' '.join(str(exc).split())})", file=path,
-                              fix="check free disk space and that the folder is writable") from None
+            raise OutputError(
+                f"cannot write layer '{layer}' to the File Geodatabase ({' '.join(str(exc).split())})",
+                file=path,
+                fix="check free disk space and that the folder is writable",
+            ) from None
     return fmap

@@ -55,12 +55,29 @@ FAILED_BINS = (
 NO_DATA = "#bdbdbd"
 GAP_COLOUR = "#54278f"
 GREEN_COLOUR = "#5aae61"
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+)
 
 TILES = {
-    "openstreetmap": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                      "&copy; <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a> contributors"),
+    "openstreetmap": (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "&copy; <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a> contributors",
+    ),
 }
 #: Tianditu (天地图, the national basemap; CGCS2000, which web maps may take as WGS84 — no
 #: offset, unlike Amap/Baidu tiles): WMTS in Web Mercator, a base layer and its labels.
@@ -69,9 +86,11 @@ TIANDITU = {
     "tianditu": ("vec", "cva", "天地图 矢量"),
     "tianditu-imagery": ("img", "cia", "天地图 影像"),
 }
-_TIANDITU_URL = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                 "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-                 "&TILECOL={{x}}&tk={key}")
+_TIANDITU_URL = (
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+    "&TILECOL={{x}}&tk={key}"
+)
 _TIANDITU_ATTR = "&copy; <a href='https://www.tianditu.gov.cn/'>天地图 Tianditu</a>"
 BASEMAPS = ("openstreetmap", *TIANDITU)
 
@@ -84,24 +103,28 @@ def tianditu_key(key: str | None = None) -> str:
 
     key = (key or os.environ.get("TIANDITU_KEY") or "").strip()
     if not key:
-        raise InputDataError("the Tianditu basemap needs your Tianditu key 天地图密钥",
-                             fix="apply for a browser key at https://console.tianditu.gov.cn and pass "
-                                 "tianditu_key= (--tianditu-key) or set TIANDITU_KEY; or use another basemap")
+        raise InputDataError(
+            "the Tianditu basemap needs your Tianditu key 天地图密钥",
+            fix="apply for a browser key at https://console.tianditu.gov.cn and pass "
+            "tianditu_key= (--tianditu-key) or set TIANDITU_KEY; or use another basemap",
+        )
     if not re.fullmatch(r"[0-9A-Za-z]{16,64}", key):
-        raise InputDataError("the Tianditu key is not a key (16–64 letters and digits expected)",
-                             fix="copy the key from https://console.tianditu.gov.cn")
+        raise InputDataError(
+            "the Tianditu key is not a key (16–64 letters and digits expected)",
+            fix="copy the key from https://console.tianditu.gov.cn",
+        )
     return key
 
 
-def _add_basemap(m, tiles: str | None, tile_url: str | None, tile_attribution: str | None,
-                 key: str | None) -> None:
+def _add_basemap(m, tiles: str | None, tile_url: str | None, tile_attribution: str | None, key: str | None) -> None:
     import folium
 
     from ..errors import InputDataError
 
     if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=tile_attribution or "local tiles", name="底图 Basemap",
-                         control=False).add_to(m)
+        folium.TileLayer(
+            tiles=tile_url, attr=tile_attribution or "local tiles", name="底图 Basemap", control=False
+        ).add_to(m)
         return
     if not tiles:
         return
@@ -113,12 +136,19 @@ def _add_basemap(m, tiles: str | None, tile_url: str | None, tile_attribution: s
         key = tianditu_key(key)
         base, labels, title = TIANDITU[name]
         for layer in (base, labels):
-            folium.TileLayer(tiles=_TIANDITU_URL.format(layer=layer, key=key), attr=_TIANDITU_ATTR,
-                             name=f"底图 Basemap {title}", subdomains="01234567", max_zoom=18,
-                             control=False, overlay=layer == labels).add_to(m)
+            folium.TileLayer(
+                tiles=_TIANDITU_URL.format(layer=layer, key=key),
+                attr=_TIANDITU_ATTR,
+                name=f"底图 Basemap {title}",
+                subdomains="01234567",
+                max_zoom=18,
+                control=False,
+                overlay=layer == labels,
+            ).add_to(m)
     else:
-        raise InputDataError(f"unknown basemap {tiles!r}",
-                             fix="use one of " + ", ".join(BASEMAPS) + ", none, or a tile URL of your own")
+        raise InputDataError(
+            f"unknown basemap {tiles!r}", fix="use one of " + ", ".join(BASEMAPS) + ", none, or a tile URL of your own"
+        )
 
 
 def _e(value: Any) -> str:
@@ -201,9 +231,10 @@ def _feature_collection(geoms: np.ndarray, props: list[dict[str, Any]], digits: 
     rounded = shapely.transform(geoms[keep], lambda c: np.round(c, digits))
     texts = shapely.to_geojson(rounded) if len(rounded) else []
     kept = [p for p, k in zip(props, keep) if k]
-    feats = ",".join(f'{{"type":"Feature","geometry":{g},"properties":'
-                     f'{json.dumps(p, ensure_ascii=False, separators=(",", ":"))}}}'
-                     for g, p in zip(texts, kept))
+    feats = ",".join(
+        f'{{"type":"Feature","geometry":{g},"properties":{json.dumps(p, ensure_ascii=False, separators=(",", ":"))}}}'
+        for g, p in zip(texts, kept)
+    )
     return f'{{"type":"FeatureCollection","features":[{feats}]}}'
 
 
@@ -279,8 +310,13 @@ def gap_map(
     gaps = a.gaps
     # SVG keeps every shape a clickable DOM element; canvas stays fast with very many
     many = len(comm) + len(fac) + len(gaps) > 20_000
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13, tiles=None,
-                   control_scale=False, prefer_canvas=many)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=13,
+        tiles=None,
+        control_scale=False,
+        prefer_canvas=many,
+    )
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
     m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
     _add_basemap(m, tiles, tile_url, tile_attribution, tianditu_key)
@@ -319,9 +355,12 @@ def gap_map(
         passed = col(check.pass_col)
         scores = col(check.score_col) if check.score_col else [None] * len(comm)
         columns[f"pf{j}"] = [NO_DATA if _missing(v) else ("#1a9850" if v else "#d73027") for v in passed]
-        columns[f"pv{j}"] = ["—" if _missing(v) else (_e(f"{v:,.1f} {check.score_unit}")
-                                                     if isinstance(v, (int, float, np.number)) else _e(v))
-                             for v in scores]
+        columns[f"pv{j}"] = [
+            "—"
+            if _missing(v)
+            else (_e(f"{v:,.1f} {check.score_unit}") if isinstance(v, (int, float, np.number)) else _e(v))
+            for v in scores
+        ]
         columns[f"pr{j}"] = verdicts(passed)
     keys = list(columns)
     cprops = [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys))] if len(comm) else []
@@ -333,10 +372,21 @@ def gap_map(
         gap_geo = _to_wgs84(gaps.geometry.values, gaps.crs, max(simplify_m, a.timings.get("gap_grid_m", 0) / 2))
         # the check's name and radius are the layer's (consts), not repeated per polygon; coordinates
         # to 5 decimals (about a metre) are plenty for outlines traced on a grid of 20 m or more
-        data["gaps"] = _feature_collection(gap_geo, [{
-            "check": str(chk), "comm": _e(cid), "area": _num(area), "unc": _num(unc),
-        } for chk, cid, area, unc in zip(
-            gaps["check"], gaps["community_id"], gaps["gap_area_m2"], gaps["uncovered_weight"])], digits=5)
+        data["gaps"] = _feature_collection(
+            gap_geo,
+            [
+                {
+                    "check": str(chk),
+                    "comm": _e(cid),
+                    "area": _num(area),
+                    "unc": _num(unc),
+                }
+                for chk, cid, area, unc in zip(
+                    gaps["check"], gaps["community_id"], gaps["gap_area_m2"], gaps["uncovered_weight"]
+                )
+            ],
+            digits=5,
+        )
     name_col = next((c for c in ("name", "名称", "NAME", "Name") if c in fac.columns), None)
     colours: dict[str, str] = {}
     sampled_note = False
@@ -350,116 +400,220 @@ def gap_map(
                 sampled_note = True
             shown.extend(members.tolist())
     in_checks = {c.category for c in reach if c.category}
-    others = [i for i in np.flatnonzero(fac["category_key"].notna().to_numpy()) if fac["category_key"].iloc[i]
-              not in in_checks][:max_facilities_per_layer] if len(fac) else []
+    others = (
+        [
+            i
+            for i in np.flatnonzero(fac["category_key"].notna().to_numpy())
+            if fac["category_key"].iloc[i] not in in_checks
+        ][:max_facilities_per_layer]
+        if len(fac)
+        else []
+    )
     draw = sorted(set(shown) | set(others))
     if draw:
         fac_geo = _to_wgs84(fac.geometry.values[draw], fac.crs, 0)
         check_of = {c.category: c for c in reach if c.category}
         sel = fac.iloc[draw]
         fprops = []
-        for key, name, snap, ok in zip(sel["category_key"], sel[name_col] if name_col else [None] * len(sel),
-                                       sel["snap_m"], sel["snapped"]):
+        for key, name, snap, ok in zip(
+            sel["category_key"], sel[name_col] if name_col else [None] * len(sel), sel["snap_m"], sel["snapped"]
+        ):
             c = check_of.get(key)
-            fprops.append({
-                "cat_key": str(key), "name": _e(name) if name_col else "—",
-                "cat": _e(f"{c.name_zh} {c.name_en}" if c else key), "snap": _num(snap) + " m",
-                "placed": "是 Yes" if bool(ok) else "否：离路网过远 No: too far from the network",
-                "fill": colours.get(c.key, "#555555") if c else "#555555", "op": 0.95 if bool(ok) else 0.25,
-            })
+            fprops.append(
+                {
+                    "cat_key": str(key),
+                    "name": _e(name) if name_col else "—",
+                    "cat": _e(f"{c.name_zh} {c.name_en}" if c else key),
+                    "snap": _num(snap) + " m",
+                    "placed": "是 Yes" if bool(ok) else "否：离路网过远 No: too far from the network",
+                    "fill": colours.get(c.key, "#555555") if c else "#555555",
+                    "op": 0.95 if bool(ok) else 0.25,
+                }
+            )
         data["facilities"] = _feature_collection(fac_geo, fprops)
     spaces = a.layers.get("greenspace")
     if spaces is not None and len(spaces):
         flags = [c for c in spaces.columns if c.startswith("is_")]
-        data["green"] = _feature_collection(_to_wgs84(spaces.geometry.values, spaces.crs, simplify_m), [{
-            "name": _e(r["names"] or "—"), "area": _num(r["area_m2"]) + " m²", "how": _e(r["reach_method"]),
-            "n": _e(int(r["n_access"])), **{f: bool(r[f]) for f in flags},
-        } for _, r in spaces.iterrows()])
+        data["green"] = _feature_collection(
+            _to_wgs84(spaces.geometry.values, spaces.crs, simplify_m),
+            [
+                {
+                    "name": _e(r["names"] or "—"),
+                    "area": _num(r["area_m2"]) + " m²",
+                    "how": _e(r["reach_method"]),
+                    "n": _e(int(r["n_access"])),
+                    **{f: bool(r[f]) for f in flags},
+                }
+                for _, r in spaces.iterrows()
+            ],
+        )
     store = _SharedData(data)
     store.add_to(m)
 
     outline = {"color": "#555555", "weight": 0.6, "fillOpacity": 0.55}
     comm_fields = ["name", "weight", "o_assessed", "o_failed", "o_worst"]
-    comm_aliases = ["社区 Community", f"{weight_zh} {_e(weight_kind.capitalize())}", "评估项 Checks",
-                    "未达标 Failed", "最低覆盖率 Lowest coverage"]
+    comm_aliases = [
+        "社区 Community",
+        f"{weight_zh} {_e(weight_kind.capitalize())}",
+        "评估项 Checks",
+        "未达标 Failed",
+        "最低覆盖率 Lowest coverage",
+    ]
     # the overview and the per-check layers are mutually exclusive (radio buttons)
     overview = folium.FeatureGroup(name=_e("总览：未达标项数 Overview: checks failed"), overlay=False, show=True)
-    _JsonLayer(store, "communities", fields=comm_fields, aliases=comm_aliases, fill_key="o_fill",
-               style={"color": "#444444", "weight": 0.8, "fillOpacity": 0.6}).add_to(overview)
+    _JsonLayer(
+        store,
+        "communities",
+        fields=comm_fields,
+        aliases=comm_aliases,
+        fill_key="o_fill",
+        style={"color": "#444444", "weight": 0.8, "fillOpacity": 0.6},
+    ).add_to(overview)
     overview.add_to(m)
-    fac_fields, fac_aliases = ["name", "cat", "snap", "placed"], ["名称 Name", "类别 Category",
-                                                                  "接入距离 Snap distance", "接入路网 On the network"]
+    fac_fields, fac_aliases = (
+        ["name", "cat", "snap", "placed"],
+        ["名称 Name", "类别 Category", "接入距离 Snap distance", "接入路网 On the network"],
+    )
     for j, check in enumerate(reach):
-        label = (f"{check.name_zh} · {check.name_en}" if check.kind == "reach"
-                 else f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m")
+        label = (
+            f"{check.name_zh} · {check.name_en}"
+            if check.kind == "reach"
+            else f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m"
+        )
         fg = folium.FeatureGroup(name=_e(label), overlay=False, show=False)
-        _JsonLayer(store, "communities", fill_key=f"f{j}", style=outline,
-                   fields=["name", f"c{j}", f"r{j}", f"u{j}"],
-                   aliases=["社区 Community", "覆盖率 Coverage", "结论 Result",
-                            f"未覆盖{weight_zh} Uncovered {_e(weight_kind)}"],
-                   note=f"目标 Target: ≥ {check.target:g}%").add_to(fg)
+        _JsonLayer(
+            store,
+            "communities",
+            fill_key=f"f{j}",
+            style=outline,
+            fields=["name", f"c{j}", f"r{j}", f"u{j}"],
+            aliases=[
+                "社区 Community",
+                "覆盖率 Coverage",
+                "结论 Result",
+                f"未覆盖{weight_zh} Uncovered {_e(weight_kind)}",
+            ],
+            note=f"目标 Target: ≥ {check.target:g}%",
+        ).add_to(fg)
         flag = f"is_{check.key.removesuffix('_reach')}"
         if "green" in data and spaces is not None and flag in spaces.columns:
-            _JsonLayer(store, "green", filter=(flag, True),
-                       style={"fillColor": GREEN_COLOUR, "color": "#1b7837", "weight": 1, "fillOpacity": 0.6},
-                       fields=["name", "area", "how", "n"],
-                       aliases=["绿地 Green space", "面积 Area", "到达方式 Reached at",
-                                "出入口/边界点 Access points"]).add_to(fg)
+            _JsonLayer(
+                store,
+                "green",
+                filter=(flag, True),
+                style={"fillColor": GREEN_COLOUR, "color": "#1b7837", "weight": 1, "fillOpacity": 0.6},
+                fields=["name", "area", "how", "n"],
+                aliases=["绿地 Green space", "面积 Area", "到达方式 Reached at", "出入口/边界点 Access points"],
+            ).add_to(fg)
         if "gaps" in data:
-            _JsonLayer(store, "gaps", filter=("check", check.key),
-                       style={"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 0.8, "fillOpacity": 0.55},
-                       consts={"cat": _e(f"{check.name_zh} {check.name_en}"),
-                               "radius": "—" if check.radius_m is None else f"{check.radius_m:g} m"},
-                       fields=["cat", "radius", "comm", "area", "unc"],
-                       aliases=["缺口 Gap", "服务半径 Radius", "社区 Community", "面积 m² Area m²",
-                                f"未覆盖{weight_zh} Uncovered"]).add_to(fg)
+            _JsonLayer(
+                store,
+                "gaps",
+                filter=("check", check.key),
+                style={"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 0.8, "fillOpacity": 0.55},
+                consts={
+                    "cat": _e(f"{check.name_zh} {check.name_en}"),
+                    "radius": "—" if check.radius_m is None else f"{check.radius_m:g} m",
+                },
+                fields=["cat", "radius", "comm", "area", "unc"],
+                aliases=[
+                    "缺口 Gap",
+                    "服务半径 Radius",
+                    "社区 Community",
+                    "面积 m² Area m²",
+                    f"未覆盖{weight_zh} Uncovered",
+                ],
+            ).add_to(fg)
         if check.category and "facilities" in data:
-            _JsonLayer(store, "facilities", filter=("cat_key", check.category), point=True, fill_key="fill",
-                       style={"color": "#ffffff", "weight": 1.5, "radius": 5}, opacity_key="op",
-                       fields=fac_fields, aliases=fac_aliases).add_to(fg)
+            _JsonLayer(
+                store,
+                "facilities",
+                filter=("cat_key", check.category),
+                point=True,
+                fill_key="fill",
+                style={"color": "#ffffff", "weight": 1.5, "radius": 5},
+                opacity_key="op",
+                fields=fac_fields,
+                aliases=fac_aliases,
+            ).add_to(fg)
         fg.add_to(m)
     for j, check in enumerate(flagged):
         fg = folium.FeatureGroup(name=_e(f"{check.name_zh} · {check.name_en}"), overlay=False, show=False)
         target = "—" if check.target is None else f"{check.target:g} {check.score_unit}"
-        _JsonLayer(store, "communities", fill_key=f"pf{j}", style=outline, fields=["name", f"pv{j}", f"pr{j}"],
-                   aliases=["社区 Community", "数值 Value", "结论 Result"],
-                   note=f"目标 Target: {target}").add_to(fg)
+        _JsonLayer(
+            store,
+            "communities",
+            fill_key=f"pf{j}",
+            style=outline,
+            fields=["name", f"pv{j}", f"pr{j}"],
+            aliases=["社区 Community", "数值 Value", "结论 Result"],
+            note=f"目标 Target: {target}",
+        ).add_to(fg)
         fg.add_to(m)
     if others and "facilities" in data:
         fg = folium.FeatureGroup(name=_e("其他设施（未评估） Other facilities (not checked)"), show=False)
-        _JsonLayer(store, "facilities", filter_out=("cat_key", sorted(in_checks)), point=True,
-                   style={"color": "#555555", "weight": 1, "radius": 3, "fillColor": "#555555", "fillOpacity": 0.6},
-                   fields=fac_fields, aliases=fac_aliases).add_to(fg)
+        _JsonLayer(
+            store,
+            "facilities",
+            filter_out=("cat_key", sorted(in_checks)),
+            point=True,
+            style={"color": "#555555", "weight": 1, "radius": 3, "fillColor": "#555555", "fillOpacity": 0.6},
+            fields=fac_fields,
+            aliases=fac_aliases,
+        ).add_to(fg)
         fg.add_to(m)
 
     # ---- a scenario's proposed sites and the gaps they close
     closed = a.layers.get("gaps_closed")
     if closed is not None and len(closed):
-        data_c = _feature_collection(_to_wgs84(closed.geometry.values, closed.crs, simplify_m), [{
-            "comm": _e(r["community_id"]), "area": _num(r["closed_area_m2"]) + " m²", "check": _e(r["check"]),
-        } for _, r in closed.iterrows()])
+        data_c = _feature_collection(
+            _to_wgs84(closed.geometry.values, closed.crs, simplify_m),
+            [
+                {
+                    "comm": _e(r["community_id"]),
+                    "area": _num(r["closed_area_m2"]) + " m²",
+                    "check": _e(r["check"]),
+                }
+                for _, r in closed.iterrows()
+            ],
+        )
         store_c = _SharedData({"closed": data_c})
         store_c.add_to(m)
         fg = folium.FeatureGroup(name=_e("缺口已补 Gaps closed"), show=True)
-        _JsonLayer(store_c, "closed", style={"fillColor": "#1a9850", "color": "#1a9850", "weight": 1,
-                                             "fillOpacity": 0.5},
-                   fields=["check", "comm", "area"], aliases=["检查项 Check", "社区 Community",
-                                                               "已补面积 Area closed"]).add_to(fg)
+        _JsonLayer(
+            store_c,
+            "closed",
+            style={"fillColor": "#1a9850", "color": "#1a9850", "weight": 1, "fillOpacity": 0.5},
+            fields=["check", "comm", "area"],
+            aliases=["检查项 Check", "社区 Community", "已补面积 Area closed"],
+        ).add_to(fg)
         fg.add_to(m)
     props_layer = a.layers.get("proposals")
     if props_layer is not None and len(props_layer):
         geo = _to_wgs84(props_layer.geometry.values, props_layer.crs, 0)
-        pdata = _feature_collection(geo, [{
-            "rank": _e(int(r["rank"])), "cat": _e(r["category"]), "gain": _num(r["covered_weight"]),
-            "how": _e(f"{r['objective']} · {r['method']}"),
-        } for _, r in props_layer.iterrows()])
+        pdata = _feature_collection(
+            geo,
+            [
+                {
+                    "rank": _e(int(r["rank"])),
+                    "cat": _e(r["category"]),
+                    "gain": _num(r["covered_weight"]),
+                    "how": _e(f"{r['objective']} · {r['method']}"),
+                }
+                for _, r in props_layer.iterrows()
+            ],
+        )
         store_p = _SharedData({"proposals": pdata})
         store_p.add_to(m)
         fg = folium.FeatureGroup(name=_e("建议选址 Proposed sites"), show=True)
-        _JsonLayer(store_p, "proposals", point=True,
-                   style={"color": "#000000", "weight": 2, "radius": 8, "fillColor": "#ffd700", "fillOpacity": 1},
-                   fields=["rank", "cat", "gain", "how"],
-                   aliases=["序号 Rank", "类别 Category", f"新覆盖{weight_zh} Newly covered", "方法 Method"]).add_to(fg)
+        _JsonLayer(
+            store_p,
+            "proposals",
+            point=True,
+            style={"color": "#000000", "weight": 2, "radius": 8, "fillColor": "#ffd700", "fillOpacity": 1},
+            fields=["rank", "cat", "gain", "how"],
+            aliases=["序号 Rank", "类别 Category", f"新覆盖{weight_zh} Newly covered", "方法 Method"],
+        ).add_to(fg)
         fg.add_to(m)
 
     n_layers = 2 + len(reach) + len(flagged)
@@ -545,20 +699,40 @@ class _JsonLayer(_Script):
         "{% endmacro %}"
     )
 
-    def __init__(self, store: _SharedData, collection: str, *, fields: list[str], aliases: list[str],
-                 style: dict[str, Any], fill_key: str | None = None, opacity_key: str | None = None,
-                 filter: tuple[str, Any] | None = None, filter_out: tuple[str, list] | None = None,  # noqa: A002
-                 point: bool = False, note: str | None = None, consts: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store: _SharedData,
+        collection: str,
+        *,
+        fields: list[str],
+        aliases: list[str],
+        style: dict[str, Any],
+        fill_key: str | None = None,
+        opacity_key: str | None = None,
+        filter: tuple[str, Any] | None = None,
+        filter_out: tuple[str, list] | None = None,
+        point: bool = False,
+        note: str | None = None,
+        consts: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self._name = "ScLayer"
         self.store = store
-        self.cfg = _script_json({
-            "consts": consts or None,  # values the same for every feature of the layer (already escaped)
-            "collection": collection, "fields": fields, "aliases": aliases, "style": style,
-            "fill_key": fill_key, "opacity_key": opacity_key, "filter": list(filter) if filter else None,
-            "filter_out": [filter_out[0], list(filter_out[1])] if filter_out else None, "point": point,
-            "note": _e(note) if note else None,
-        })
+        self.cfg = _script_json(
+            {
+                "consts": consts or None,  # values the same for every feature of the layer (already escaped)
+                "collection": collection,
+                "fields": fields,
+                "aliases": aliases,
+                "style": style,
+                "fill_key": fill_key,
+                "opacity_key": opacity_key,
+                "filter": list(filter) if filter else None,
+                "filter_out": [filter_out[0], list(filter_out[1])] if filter_out else None,
+                "point": point,
+                "note": _e(note) if note else None,
+            }
+        )
 
 
 def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -> str:
@@ -571,13 +745,16 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
     )
     cats = "".join(
         f"<div><span class='sc-dot' style='background:{colours[c.key]}'></span>"
-        f"{_e(c.name_zh)} {_e(c.name_en)} ≤{c.radius_m:g} m</div>" for c in a.checks
+        f"{_e(c.name_zh)} {_e(c.name_en)} ≤{c.radius_m:g} m</div>"
+        for c in a.checks
         if c.key in colours and c.category
     )
     approx = ""
     if str(a.communities.attrs.get("source", "")).find("approx") >= 0:
-        approx = ("<div class='sc-warn'>社区边界与户数为近似估算，非官方数据<br>"
-                  "Community boundaries and households are approximate, not official</div>")
+        approx = (
+            "<div class='sc-warn'>社区边界与户数为近似估算，非官方数据<br>"
+            "Community boundaries and households are approximate, not official</div>"
+        )
     heading = _e(title) if title else f"{_e(prof.name_zh)}<br><small>{_e(prof.name_en)}</small>"
     note = "<div><i>部分设施为抽样显示 Facilities sampled for display</i></div>" if sampled else ""
     return f"""
@@ -600,7 +777,7 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
 <div class="sc-legend">
 <h4>未达标项数 Checks failed</h4>{rows_fail}
 <div><span class='sc-sw' style='background:{NO_DATA}'></span>无数据 No demand data</div>
-<h4>覆盖率（按{_e('户数' if 'house' in str(a.parameters.get('weight')) else '人口/权重')}）Coverage</h4>{rows_cov}
+<h4>覆盖率（按{_e("户数" if "house" in str(a.parameters.get("weight")) else "人口/权重")}）Coverage</h4>{rows_cov}
 <div><span class='sc-sw' style='background:{GAP_COLOUR};opacity:.7'></span>缺口 Gap (out of reach)</div>
 <h4>设施 Facilities</h4>{cats}
 <div><span class='sc-dot' style='background:#555'></span>其他设施 Other facilities</div>
@@ -623,11 +800,16 @@ def _scorecard_html(a) -> str:
         shown = "—" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:,.1f}"
         mark = "—" if r["passed"] is None or r["passed"] is pd.NA else ("✔" if r["passed"] else "✘")
         cmp_ = "≥" if r["comparison"] == ">=" else ("≤" if r["comparison"] == "<=" else "∈")
-        rows.append(f"<tr><td>{_e(r['name_zh'])}<br><small>{_e(r['name_en'])}</small></td>"
-                    f"<td>{_e(shown)}</td><td>{_e(cmp_)} {_e(r['target'])}</td><td>{_e(mark)}</td></tr>")
-    return ("<details class='sc-card'><summary><b>市级指标 Citywide scorecard</b></summary>"
-            "<table><tr><th>指标 Target</th><th>数值 Value</th><th>目标</th><th></th></tr>"
-            + "".join(rows) + "</table></details>")
+        rows.append(
+            f"<tr><td>{_e(r['name_zh'])}<br><small>{_e(r['name_en'])}</small></td>"
+            f"<td>{_e(shown)}</td><td>{_e(cmp_)} {_e(r['target'])}</td><td>{_e(mark)}</td></tr>"
+        )
+    return (
+        "<details class='sc-card'><summary><b>市级指标 Citywide scorecard</b></summary>"
+        "<table><tr><th>指标 Target</th><th>数值 Value</th><th>目标</th><th></th></tr>"
+        + "".join(rows)
+        + "</table></details>"
+    )
 
 
 def embed_assets(m) -> None:

@@ -47,8 +47,9 @@ def clean_for_export(frame: pd.DataFrame) -> pd.DataFrame:
                 if kinds <= {bool, np.bool_}:
                     out[col] = s.astype("boolean").astype("Int8")
                 else:
-                    out[col] = s.map(lambda v: None if v is None or v is pd.NA or
-                                     (isinstance(v, float) and np.isnan(v)) else str(v))
+                    out[col] = s.map(
+                        lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+                    )
     return out
 
 
@@ -56,13 +57,26 @@ def _checks_table(a) -> pd.DataFrame:
     """Every check, its threshold and target, where they come from, and its columns."""
     rows = []
     for c in a.checks:
-        rows.append({
-            "check": c.key, "kind": c.kind, "category": c.category, "name_zh": c.name_zh, "name_en": c.name_en,
-            "level": c.level, "level_zh": c.level_name_zh, "level_en": c.level_name_en, "radius_m": c.radius_m,
-            "target": c.target, "target_unit": c.score_unit, "confirmed": c.confirmed, "source": c.source,
-            "pass_column": c.pass_col, "score_column": c.score_col,
-            "columns": ", ".join(c.columns),
-        })
+        rows.append(
+            {
+                "check": c.key,
+                "kind": c.kind,
+                "category": c.category,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "level": c.level,
+                "level_zh": c.level_name_zh,
+                "level_en": c.level_name_en,
+                "radius_m": c.radius_m,
+                "target": c.target,
+                "target_unit": c.score_unit,
+                "confirmed": c.confirmed,
+                "source": c.source,
+                "pass_column": c.pass_col,
+                "score_column": c.score_col,
+                "columns": ", ".join(c.columns),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -89,8 +103,13 @@ def assessment_layers(a) -> dict[str, pd.DataFrame]:
     run = {"servicecircle_version": __version__, **a.parameters}
     if "gap_grid_m" in a.timings:
         run["gap_grid_m"] = a.timings["gap_grid_m"]
-    spatial = {"communities": a.communities, "demand": a.demand, "facilities": a.facilities, "gaps": a.gaps,
-               **{k: v for k, v in a.layers.items() if isinstance(v, gpd.GeoDataFrame)}}
+    spatial = {
+        "communities": a.communities,
+        "demand": a.demand,
+        "facilities": a.facilities,
+        "gaps": a.gaps,
+        **{k: v for k, v in a.layers.items() if isinstance(v, gpd.GeoDataFrame)},
+    }
     return {
         "communities": a.communities,
         "demand": a.demand,
@@ -122,11 +141,15 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
                 data = to_crs(data, crs)
                 promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
                 # through Arrow (pyarrow is a dependency): columns go to GDAL in bulk
-                pyogrio.write_dataframe(data, path, layer=name, driver="GPKG",
-                                        promote_to_multi=promote or None, use_arrow=True)
+                pyogrio.write_dataframe(
+                    data, path, layer=name, driver="GPKG", promote_to_multi=promote or None, use_arrow=True
+                )
             else:
                 pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=True)
         except Exception as exc:
-            raise OutputError(f"cannot write layer '{name}' ({' '.join(str(exc).split())})", file=path,
-                              fix="check free disk space and that the folder is writable") from None
+            raise OutputError(
+                f"cannot write layer '{name}' ({' '.join(str(exc).split())})",
+                file=path,
+                fix="check free disk space and that the folder is writable",
+            ) from None
     return path

@@ -67,7 +67,7 @@ CREATE TABLE layer_styles (
 def _rgba(colour: str, alpha: int = 255) -> str:
     """``#54278f`` -> ``"84,39,143,255"`` (QGIS colour text)."""
     c = colour.lstrip("#")
-    r, g, b = (int(c[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
     return f"{r},{g},{b},{alpha}"
 
 
@@ -81,8 +81,9 @@ def _palette():
 def _symbol(parent: ET.Element, name: str, kind: str, props: dict[str, str]) -> ET.Element:
     """A ``<symbol>`` with one simple layer; properties both as an Option map
     (QGIS ≥ 3.26 reads this) and as legacy ``<prop>`` elements (older 3.x)."""
-    sym = ET.SubElement(parent, "symbol", {"type": kind, "name": name, "alpha": "1", "clip_to_extent": "1",
-                                           "force_rhr": "0"})
+    sym = ET.SubElement(
+        parent, "symbol", {"type": kind, "name": name, "alpha": "1", "clip_to_extent": "1", "force_rhr": "0"}
+    )
     cls = {"fill": "SimpleFill", "marker": "SimpleMarker", "line": "SimpleLine"}[kind]
     layer = ET.SubElement(sym, "layer", {"class": cls, "enabled": "1", "locked": "0", "pass": "0"})
     opt = ET.SubElement(layer, "Option", {"type": "Map"})
@@ -94,15 +95,35 @@ def _symbol(parent: ET.Element, name: str, kind: str, props: dict[str, str]) -> 
 
 
 def _fill(colour: str, alpha: int = 255, outline: str = _OUTLINE, width: float = 0.26) -> dict[str, str]:
-    return {"color": _rgba(colour, alpha), "style": "solid", "outline_color": outline, "outline_style": "solid",
-            "outline_width": f"{width:g}", "outline_width_unit": "MM", "joinstyle": "bevel",
-            "offset": "0,0", "offset_unit": "MM"}
+    return {
+        "color": _rgba(colour, alpha),
+        "style": "solid",
+        "outline_color": outline,
+        "outline_style": "solid",
+        "outline_width": f"{width:g}",
+        "outline_width_unit": "MM",
+        "joinstyle": "bevel",
+        "offset": "0,0",
+        "offset_unit": "MM",
+    }
 
 
 def _marker(colour: str, size: float = 2.4) -> dict[str, str]:
-    return {"name": "circle", "color": _rgba(colour), "outline_color": "255,255,255,255", "outline_style": "solid",
-            "outline_width": "0.2", "outline_width_unit": "MM", "size": f"{size:g}", "size_unit": "MM",
-            "angle": "0", "scale_method": "diameter", "joinstyle": "bevel", "offset": "0,0", "offset_unit": "MM"}
+    return {
+        "name": "circle",
+        "color": _rgba(colour),
+        "outline_color": "255,255,255,255",
+        "outline_style": "solid",
+        "outline_width": "0.2",
+        "outline_width_unit": "MM",
+        "size": f"{size:g}",
+        "size_unit": "MM",
+        "angle": "0",
+        "scale_method": "diameter",
+        "joinstyle": "bevel",
+        "offset": "0,0",
+        "offset_unit": "MM",
+    }
 
 
 def _root(categories: str = "Symbology|Fields") -> ET.Element:
@@ -110,8 +131,11 @@ def _root(categories: str = "Symbology|Fields") -> ET.Element:
 
 
 def _renderer(root: ET.Element, kind: str, **attrs: str) -> ET.Element:
-    return ET.SubElement(root, "renderer-v2", {"type": kind, "symbollevels": "0", "forceraster": "0",
-                                               "enableorderby": "0", "referencescale": "-1", **attrs})
+    return ET.SubElement(
+        root,
+        "renderer-v2",
+        {"type": kind, "symbollevels": "0", "forceraster": "0", "enableorderby": "0", "referencescale": "-1", **attrs},
+    )
 
 
 def _aliases(root: ET.Element, fields: list[str], aliases: dict[str, str]) -> None:
@@ -144,8 +168,11 @@ def communities_qml(fields: list[str] = (), aliases: dict[str, str] | None = Non
         classes.append((lower, hi, colour, f"{label} 项未达标 checks failed"))
         lower = hi + 1
     for i, (lo, hi, colour, label) in enumerate(classes):
-        ET.SubElement(ranges, "range", {"lower": f"{lo:.6f}", "upper": f"{hi:.6f}", "symbol": str(i),
-                                        "label": label, "render": "true"})
+        ET.SubElement(
+            ranges,
+            "range",
+            {"lower": f"{lo:.6f}", "upper": f"{hi:.6f}", "symbol": str(i), "label": label, "render": "true"},
+        )
         _symbol(symbols, str(i), "fill", _fill(colour, 200))
     _aliases(root, list(fields), aliases or {})
     return _finish(root, 2)
@@ -171,8 +198,9 @@ def greenspace_qml(fields: list[str] = (), aliases: dict[str, str] | None = None
     return _finish(root, 2)
 
 
-def facilities_qml(categories: list[tuple[str, str]], fields: list[str] = (),
-                   aliases: dict[str, str] | None = None) -> str:
+def facilities_qml(
+    categories: list[tuple[str, str]], fields: list[str] = (), aliases: dict[str, str] | None = None
+) -> str:
     """Categorized by ``category_key``: ``categories`` is ``[(value, label)]``; others grey."""
     _, _, _, _, palette = _palette()
     root = _root()
@@ -180,20 +208,21 @@ def facilities_qml(categories: list[tuple[str, str]], fields: list[str] = (),
     cats = ET.SubElement(r, "categories")
     symbols = ET.SubElement(r, "symbols")
     for i, (value, label) in enumerate(categories):
-        ET.SubElement(cats, "category", {"type": "string", "value": value, "symbol": str(i), "label": label,
-                                         "render": "true"})
+        ET.SubElement(
+            cats, "category", {"type": "string", "value": value, "symbol": str(i), "label": label, "render": "true"}
+        )
         _symbol(symbols, str(i), "marker", _marker(palette[i % len(palette)]))
     k = len(categories)
-    ET.SubElement(cats, "category", {"type": "string", "value": "", "symbol": str(k),
-                                     "label": "其他 other", "render": "true"})
+    ET.SubElement(
+        cats, "category", {"type": "string", "value": "", "symbol": str(k), "label": "其他 other", "render": "true"}
+    )
     _symbol(symbols, str(k), "marker", _marker(_OTHER, 1.6))
     _aliases(root, list(fields), aliases or {})
     return _finish(root, 0)
 
 
 # ------------------------------------------------------------------ SLD
-_SLD_NS = {"sld": "http://www.opengis.net/sld", "se": "http://www.opengis.net/se",
-           "ogc": "http://www.opengis.net/ogc"}
+_SLD_NS = {"sld": "http://www.opengis.net/sld", "se": "http://www.opengis.net/se", "ogc": "http://www.opengis.net/ogc"}
 
 
 def _sld(layer: str, rules: list[dict[str, Any]], geometry: int) -> str:
@@ -260,27 +289,39 @@ def _sld_filter(parent: ET.Element, flt: tuple, ogc: str) -> None:
 def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
     failed_bins, gap, green, no_data, palette = _palette()
     if layer == "communities":
-        rules = [{"name": "无数据 no data", "colour": no_data, "opacity": 0.8,
-                  "filter": ("eq", "checks_assessed", 0)}]
+        rules = [{"name": "无数据 no data", "colour": no_data, "opacity": 0.8, "filter": ("eq", "checks_assessed", 0)}]
         lower = 0
         for upper, colour, label in failed_bins:
             hi = 9999 if upper == float("inf") else int(upper)
-            rules.append({"name": f"{label} 项未达标 checks failed", "colour": colour, "opacity": 0.8,
-                          "filter": ("and", ("gt", "checks_assessed", 0), ("between", "checks_failed", lower, hi))})
+            rules.append(
+                {
+                    "name": f"{label} 项未达标 checks failed",
+                    "colour": colour,
+                    "opacity": 0.8,
+                    "filter": ("and", ("gt", "checks_assessed", 0), ("between", "checks_failed", lower, hi)),
+                }
+            )
             lower = hi + 1
         return _sld(layer, rules, 2)
     if layer == "gaps":
         return _sld(layer, [{"name": "服务缺口 gap", "colour": gap, "opacity": 0.27, "stroke": gap}], 2)
     if layer == "greenspace":
         return _sld(layer, [{"name": "绿地 green space", "colour": green, "opacity": 0.67, "stroke": "#1b7837"}], 2)
-    rules = [{"name": label, "colour": palette[i % len(palette)], "filter": ("eq", "category_key", value)}
-             for i, (value, label) in enumerate(categories)]
+    rules = [
+        {"name": label, "colour": palette[i % len(palette)], "filter": ("eq", "category_key", value)}
+        for i, (value, label) in enumerate(categories)
+    ]
     return _sld(layer, rules, 0)
 
 
 # ------------------------------------------------------------------ the table
-def layer_qml(layer: str, *, fields: list[str] = (), aliases: dict[str, str] | None = None,
-              categories: list[tuple[str, str]] | None = None) -> str:
+def layer_qml(
+    layer: str,
+    *,
+    fields: list[str] = (),
+    aliases: dict[str, str] | None = None,
+    categories: list[tuple[str, str]] | None = None,
+) -> str:
     """The QML document for one of :data:`STYLED_LAYERS`."""
     if layer == "communities":
         return communities_qml(fields, aliases)
@@ -299,8 +340,11 @@ def _facility_categories(con: sqlite3.Connection, assessment) -> list[tuple[str,
     if "category_key" not in cols:
         return []
     where = ' WHERE "in_profile" = 1' if "in_profile" in cols else ""
-    values = [r[0] for r in con.execute(
-        f'SELECT DISTINCT "category_key" FROM "facilities"{where} ORDER BY "category_key"') if r[0] is not None]
+    values = [
+        r[0]
+        for r in con.execute(f'SELECT DISTINCT "category_key" FROM "facilities"{where} ORDER BY "category_key"')
+        if r[0] is not None
+    ]
     out = []
     for v in values:
         zh, en = str(v), str(v)
@@ -343,8 +387,11 @@ def add_qgis_styles(gpkg_path: str | Path, assessment=None) -> list[str]:
     """
     path = Path(gpkg_path)
     if not path.is_file():
-        raise OutputError("no GeoPackage to add styles to", file=path,
-                          fix="write the GeoPackage first (write_geopackage / Assessment.save)")
+        raise OutputError(
+            "no GeoPackage to add styles to",
+            file=path,
+            fix="write the GeoPackage first (write_geopackage / Assessment.save)",
+        )
     try:
         con = sqlite3.connect(path)
     except sqlite3.Error as exc:  # pragma: no cover - unreadable file
@@ -361,11 +408,10 @@ def add_qgis_styles(gpkg_path: str | Path, assessment=None) -> list[str]:
                 cats = _facility_categories(con, assessment) if layer == "facilities" else []
                 qml = layer_qml(layer, fields=fields, aliases=aliases, categories=cats)
                 sld = _sld_for(layer, cats)
-                con.execute('DELETE FROM layer_styles WHERE f_table_name = ? AND "styleName" = ?',
-                            (layer, STYLE_NAME))
+                con.execute('DELETE FROM layer_styles WHERE f_table_name = ? AND "styleName" = ?', (layer, STYLE_NAME))
                 con.execute('UPDATE layer_styles SET "useAsDefault" = 0 WHERE f_table_name = ?', (layer,))
                 con.execute(
-                    'INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, '
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
                     '"styleName", "styleQML", "styleSLD", "useAsDefault", description, owner, ui, update_time) '
                     "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'servicecircle', '', NULL)",
                     (layer, geoms[layer], STYLE_NAME, qml, sld, _DESCRIPTIONS[layer]),
@@ -373,8 +419,11 @@ def add_qgis_styles(gpkg_path: str | Path, assessment=None) -> list[str]:
                 styled.append(layer)
             _update_counts(con)
     except sqlite3.Error as exc:
-        raise OutputError(f"cannot write QGIS styles into the GeoPackage ({exc})", file=path,
-                          fix="close the GeoPackage in QGIS and check the file is writable") from None
+        raise OutputError(
+            f"cannot write QGIS styles into the GeoPackage ({exc})",
+            file=path,
+            fix="close the GeoPackage in QGIS and check the file is writable",
+        ) from None
     finally:
         con.close()
     return styled
@@ -395,9 +444,11 @@ def _ensure_table(con: sqlite3.Connection) -> None:
         con.execute(_DDL)
     registered = con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone()
     if not registered:
-        con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
-                    "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', "
-                    "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")
+        con.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+            "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+        )
 
 
 def _update_counts(con: sqlite3.Connection) -> None:

@@ -44,9 +44,9 @@ import re
 import stat
 import tomllib
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from servicecircle.errors import ProfileError
@@ -465,8 +465,7 @@ class Profile:
             raise ProfileError(
                 f"profile '{self.key}' has no category '{key}'",
                 file=self.path,
-                fix=f"did you mean '{close[0]}'?" if close else "use one of the keys "
-                "that describe() lists",
+                fix=f"did you mean '{close[0]}'?" if close else "use one of the keys that describe() lists",
             ) from None
 
     def thresholds(self, category_key: str) -> tuple[float, ...]:
@@ -505,8 +504,16 @@ class Profile:
         import pandas as pd
 
         columns = [
-            "key", "name_zh", "name_en", "level", "radius_m", "target_share",
-            "confirmed", "source", "radius_source", "check",
+            "key",
+            "name_zh",
+            "name_en",
+            "level",
+            "radius_m",
+            "target_share",
+            "confirmed",
+            "source",
+            "radius_source",
+            "check",
         ]
         rows = [[getattr(c, name) for name in columns] for c in self.categories.values()]
         return pd.DataFrame(rows, columns=columns)
@@ -554,10 +561,7 @@ class Profile:
         )
         lines.append("levels:")
         for lv in self.levels.values():
-            lines.append(
-                f"  {lv.key:<6} {lv.name_zh} / {lv.name_en}: walk {_fmt(lv.walk_m)} m"
-                f"{star[lv.confirmed]}"
-            )
+            lines.append(f"  {lv.key:<6} {lv.name_zh} / {lv.name_en}: walk {_fmt(lv.walk_m)} m{star[lv.confirmed]}")
         lines.append(f"categories ({len(self.categories)}):")
         for c in self.categories.values():
             rule = f"{_fmt(c.target_share)}%" if c.check else "no pass/fail"
@@ -590,8 +594,10 @@ class Profile:
                 + f"; counts {', '.join(fa.categories)} ({fa.assignment}){star[fa.confirmed]}"
             )
         if self.six_ones:
-            lines.append(f"{self.six_ones_name_zh or '6个1'} / {self.six_ones_name_en or ''} "
-                         f"(within reach: >= {_fmt(self.six_ones_reach_share)}% of {self.weight}):")
+            lines.append(
+                f"{self.six_ones_name_zh or '6个1'} / {self.six_ones_name_en or ''} "
+                f"(within reach: >= {_fmt(self.six_ones_reach_share)}% of {self.weight}):"
+            )
             for it in self.six_ones:
                 lines.append(
                     f"  {it.key:<12} {it.name_zh} / {it.name_en}: {', '.join(it.categories)} "
@@ -606,8 +612,7 @@ class Profile:
                     target = f"{ind.comparison} {_fmt(ind.value)}"
                 how = f" [{ind.measure}]" if ind.measure else " [not computed]"
                 lines.append(
-                    f"  {ind.key:<28} {ind.name_zh} / {ind.name_en}: {target} {ind.unit}"
-                    f"{how}{star[ind.confirmed]}"
+                    f"  {ind.key:<28} {ind.name_zh} / {ind.name_en}: {target} {ind.unit}{how}{star[ind.confirmed]}"
                 )
         n = len(self.unconfirmed())
         if n:
@@ -633,43 +638,78 @@ _t = _F("text")
 _B = _F("bool")
 
 _LEVEL: dict[str, _F] = {
-    "name_zh": _T, "name_en": _T, "walk_m": _F("distance", True), "source": _T,
-    "confirmed": _B, "notes": _t,
+    "name_zh": _T,
+    "name_en": _T,
+    "walk_m": _F("distance", True),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
 }
 _CATEGORY: dict[str, _F] = {
-    "name_zh": _T, "name_en": _T, "level": _T, "radius_m": _F("distance"),
-    "target_share": _F("percent"), "source": _T, "confirmed": _B,
-    "aliases": _F("strings"), "check": _B, "notes": _t,
+    "name_zh": _T,
+    "name_en": _T,
+    "level": _T,
+    "radius_m": _F("distance"),
+    "target_share": _F("percent"),
+    "source": _T,
+    "confirmed": _B,
+    "aliases": _F("strings"),
+    "check": _B,
+    "notes": _t,
 }
 _GREEN: dict[str, _F] = {
-    "name_zh": _T, "name_en": _T, "min_area_m2": _F("area", True),
-    "radius_m": _F("distance", True), "target_share": _F("percent"),
+    "name_zh": _T,
+    "name_en": _T,
+    "min_area_m2": _F("area", True),
+    "radius_m": _F("distance", True),
+    "target_share": _F("percent"),
     "denominator": _F("choice", True, ("residents", "residential_area")),
     "reach": _F("choice", True, ("entrances", "boundary_crossings", "boundary_samples")),
-    "boundary_spacing_m": _F("distance"), "source": _T, "confirmed": _B, "notes": _t,
+    "boundary_spacing_m": _F("distance"),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
 }
 _GREENSPACE: dict[str, _F] = {
-    "park_area_per_resident_m2": _F("area"), "source_per_resident": _t,
-    "green": _F("table", sub=_GREEN), "park": _F("table", sub=_GREEN), "notes": _t,
+    "park_area_per_resident_m2": _F("area"),
+    "source_per_resident": _t,
+    "green": _F("table", sub=_GREEN),
+    "park": _F("table", sub=_GREEN),
+    "notes": _t,
 }
 _FLOOR: dict[str, _F] = {
-    "name_zh": _T, "name_en": _T, "rate_m2_per_100_households": _F("positive", True),
-    "min_new_m2": _F("area"), "min_rebuilt_m2": _F("area"),
+    "name_zh": _T,
+    "name_en": _T,
+    "rate_m2_per_100_households": _F("positive", True),
+    "min_new_m2": _F("area"),
+    "min_rebuilt_m2": _F("area"),
     "assignment": _F("choice", True, ("contains", "catchment")),
-    "catchment_radius_m": _F("distance"), "categories": _F("keys", True), "source": _T,
-    "confirmed": _B, "notes": _t,
+    "catchment_radius_m": _F("distance"),
+    "categories": _F("keys", True),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
 }
 _ITEM: dict[str, _F] = {
-    "key": _T, "name_zh": _T, "name_en": _T, "categories": _F("keys", True),
-    "radius_m": _F("distance", True), "source": _T, "confirmed": _B, "notes": _t,
+    "key": _T,
+    "name_zh": _T,
+    "name_en": _T,
+    "categories": _F("keys", True),
+    "radius_m": _F("distance", True),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
 }
 _SIX: dict[str, _F] = {
-    "name_zh": _T, "name_en": _T, "source": _T, "items": _F("items", True, sub=_ITEM),
-    "reach_share": _F("percent"), "notes": _t,
+    "name_zh": _T,
+    "name_en": _T,
+    "source": _T,
+    "items": _F("items", True, sub=_ITEM),
+    "reach_share": _F("percent"),
+    "notes": _t,
 }
 #: How an indicator's value is computed (``[indicators.<key>] measure``).
-MEASURES = ("attribute_per_resident", "community_households", "community_residents",
-            "nearest_distance")
+MEASURES = ("attribute_per_resident", "community_households", "community_residents", "nearest_distance")
 #: Facility attributes ``attribute_per_resident`` can sum.
 ATTRIBUTES = ("area", "floor_area", "places")
 #: The fields each measure needs (beyond the common ones), and those it allows.
@@ -683,21 +723,37 @@ _MEASURE_ALLOWS: dict[str, frozenset[str]] = {
 }
 
 _INDICATOR: dict[str, _F] = {
-    "name_zh": _T, "name_en": _T, "value": _F("number", True), "unit": _T,
-    "comparison": _F("choice", True, (">=", "<=", "between")), "value_max": _F("number"),
-    "source": _T, "confirmed": _B, "categories": _F("keys"), "notes": _t,
+    "name_zh": _T,
+    "name_en": _T,
+    "value": _F("number", True),
+    "unit": _T,
+    "comparison": _F("choice", True, (">=", "<=", "between")),
+    "value_max": _F("number"),
+    "source": _T,
+    "confirmed": _B,
+    "categories": _F("keys"),
+    "notes": _t,
     "measure": _F("choice", False, MEASURES),
     "attribute": _F("choice", False, ATTRIBUTES),
-    "per": _F("positive"), "to_categories": _F("keys"),
+    "per": _F("positive"),
+    "to_categories": _F("keys"),
 }
 _DEFAULTS: dict[str, _F] = {
     "target_share": _F("percent", True),
     "weight": _F("choice", True, ("households", "residents")),
-    "household_size": _F("positive", True), "household_size_source": _T,
-    "household_size_confirmed": _B, "source": _t, "notes": _t,
+    "household_size": _F("positive", True),
+    "household_size_source": _T,
+    "household_size_confirmed": _B,
+    "source": _t,
+    "notes": _t,
 }
 _TOP: dict[str, _F] = {
-    "schema": _T, "key": _T, "name_zh": _T, "name_en": _T, "source": _T, "notes": _t,
+    "schema": _T,
+    "key": _T,
+    "name_zh": _T,
+    "name_en": _T,
+    "source": _T,
+    "notes": _t,
     "extends": _t,
     "defaults": _F("table", True, sub=_DEFAULTS),
     "levels": _F("entries", True, sub=_LEVEL),
@@ -709,12 +765,25 @@ _TOP: dict[str, _F] = {
 }
 
 _EXAMPLES = {
-    "schema": f'"{SCHEMA}"', "key": '"mycity"', "level": '"l5"', "walk_m": "300",
-    "radius_m": "300", "target_share": "95", "household_size": "2.62",
-    "min_area_m2": "400", "boundary_spacing_m": "20", "rate_m2_per_100_households": "30",
-    "catchment_radius_m": "500", "categories": '["kindergarten"]', "value": "1",
-    "to_categories": '["elderly_day_care"]', "per": "1000", "reach_share": "50",
-    "unit": '"m2/resident"', "value_max": "2", "confirmed": "false",
+    "schema": f'"{SCHEMA}"',
+    "key": '"mycity"',
+    "level": '"l5"',
+    "walk_m": "300",
+    "radius_m": "300",
+    "target_share": "95",
+    "household_size": "2.62",
+    "min_area_m2": "400",
+    "boundary_spacing_m": "20",
+    "rate_m2_per_100_households": "30",
+    "catchment_radius_m": "500",
+    "categories": '["kindergarten"]',
+    "value": "1",
+    "to_categories": '["elderly_day_care"]',
+    "per": "1000",
+    "reach_share": "50",
+    "unit": '"m2/resident"',
+    "value_max": "2",
+    "confirmed": "false",
 }
 
 _KIND_DESC = {
@@ -813,38 +882,43 @@ def _read(path: Path) -> dict[str, Any]:
         st = os.stat(path)
     except FileNotFoundError:
         raise ProfileError(
-            "profile file not found", file=path,
+            "profile file not found",
+            file=path,
             fix="check the path, or name a shipped profile: " + ", ".join(_shipped_names()),
         ) from None
     except OSError as exc:
-        raise ProfileError(f"cannot read the profile: {exc.strerror}", file=path,
-                           fix="check the path and its permissions") from None
+        raise ProfileError(
+            f"cannot read the profile: {exc.strerror}", file=path, fix="check the path and its permissions"
+        ) from None
     if not stat.S_ISREG(st.st_mode):
-        raise ProfileError("is not a regular file", file=path,
-                           fix="give the path of a .toml profile file")
+        raise ProfileError("is not a regular file", file=path, fix="give the path of a .toml profile file")
     if st.st_size > _MAX_BYTES:
         raise ProfileError(
             f"is {st.st_size:,} bytes, too large for a profile (limit {_MAX_BYTES:,})",
-            file=path, fix="give the path of a .toml profile file",
+            file=path,
+            fix="give the path of a .toml profile file",
         )
     try:
         with open(path, "rb") as fh:
             raw = fh.read(_MAX_BYTES + 1)
     except OSError as exc:
-        raise ProfileError(f"cannot read the profile: {exc.strerror}", file=path,
-                           fix="check the path and its permissions") from None
+        raise ProfileError(
+            f"cannot read the profile: {exc.strerror}", file=path, fix="check the path and its permissions"
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ProfileError(
-            f"is not UTF-8 text (byte {exc.start} cannot be decoded)", file=path,
+            f"is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            file=path,
             fix="save the file as UTF-8 (not GBK)",
         ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(
-            f"not valid TOML: {exc}", file=path,
+            f"not valid TOML: {exc}",
+            file=path,
             fix="correct the syntax at that line (texts need quotes, tables are written [name])",
         ) from None
 
@@ -854,15 +928,25 @@ def _check_value(value: Any, f: _F, name: str, file: Path, label: str) -> None:
     kind = f.kind
     if kind == "table":
         if not isinstance(value, dict):
-            raise _fail(file, label, name, f"must be a table, not {_what_is(value)}",
-                        f"write it as a [{_join(label, name)}] section")
+            raise _fail(
+                file,
+                label,
+                name,
+                f"must be a table, not {_what_is(value)}",
+                f"write it as a [{_join(label, name)}] section",
+            )
         _check_table(value, f.sub or {}, file, _join(label, name))
         return
     if kind == "entries":
         table = _join(label, name)
         if not isinstance(value, dict):
-            raise _fail(file, label, name, f"must be a table of [{table}.<key>] sections, "
-                        f"not {_what_is(value)}", f"write sections such as [{table}.{_sample_key(name)}]")
+            raise _fail(
+                file,
+                label,
+                name,
+                f"must be a table of [{table}.<key>] sections, not {_what_is(value)}",
+                f"write sections such as [{table}.{_sample_key(name)}]",
+            )
         for key, entry in value.items():
             if not _ID.match(key):
                 fix = "use a key of lowercase ascii letters, digits and _ starting with a letter"
@@ -870,33 +954,48 @@ def _check_value(value: Any, f: _F, name: str, file: Path, label: str) -> None:
                     fix += f", and list {key!r} in its aliases"
                 raise _fail(file, table, repr(key), "key must be ascii snake_case", fix)
             if not isinstance(entry, dict):
-                raise _fail(file, table, key, f"must be a table, not {_what_is(entry)}",
-                            f"write it as a [{table}.{key}] section")
+                raise _fail(
+                    file,
+                    table,
+                    key,
+                    f"must be a table, not {_what_is(entry)}",
+                    f"write it as a [{table}.{key}] section",
+                )
             _check_table(entry, f.sub or {}, file, f"{table}.{key}")
         return
     if kind == "items":
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise _fail(file, label, name, f"must be an array of tables, not {_what_is(value)}",
-                        f"write each item as a [[{_join(label, name)}]] section")
+            raise _fail(
+                file,
+                label,
+                name,
+                f"must be an array of tables, not {_what_is(value)}",
+                f"write each item as a [[{_join(label, name)}]] section",
+            )
         if not value:
-            raise _fail(file, label, name, "must list at least one item",
-                        f"add [[{_join(label, name)}]] sections")
+            raise _fail(file, label, name, "must list at least one item", f"add [[{_join(label, name)}]] sections")
         for i, item in enumerate(value, 1):
             _check_table(item, f.sub or {}, file, _item_label(_join(label, name), item, i))
         return
     if kind == "text":
         if not isinstance(value, str):
-            raise _fail(file, label, name, f"must be a text in quotes, not {_what_is(value)}",
-                        f'write {name} = "{_fmt(value)}"' if isinstance(value, (int, float))
-                        else f'write {name} = "..."')
+            raise _fail(
+                file,
+                label,
+                name,
+                f"must be a text in quotes, not {_what_is(value)}",
+                f'write {name} = "{_fmt(value)}"' if isinstance(value, (int, float)) else f'write {name} = "..."',
+            )
         if not value.strip():
             raise _fail(file, label, name, "must not be empty", f'write {name} = "..." with a text')
         return
     if kind == "bool":
         if not isinstance(value, bool):
-            fix = (f"write {name} = {value.strip().lower()} without quotes"
-                   if isinstance(value, str) and value.strip().lower() in ("true", "false")
-                   else f"write {name} = true or {name} = false")
+            fix = (
+                f"write {name} = {value.strip().lower()} without quotes"
+                if isinstance(value, str) and value.strip().lower() in ("true", "false")
+                else f"write {name} = true or {name} = false"
+            )
             raise _fail(file, label, name, f"must be true or false, not {_what_is(value)}", fix)
         return
     if kind == "choice":
@@ -910,19 +1009,27 @@ def _check_value(value: Any, f: _F, name: str, file: Path, label: str) -> None:
     if kind in ("strings", "keys"):
         if not isinstance(value, list):
             example = '["kindergarten"]' if kind == "keys" else '["...", "..."]'
-            raise _fail(file, label, name, f"must be {_KIND_DESC[kind]}, not {_what_is(value)}",
-                        f"write {name} = {example}")
+            raise _fail(
+                file, label, name, f"must be {_KIND_DESC[kind]}, not {_what_is(value)}", f"write {name} = {example}"
+            )
         for i, item in enumerate(value, 1):
             if not isinstance(item, str) or not item.strip():
                 got = _what_is(item) if not isinstance(item, str) else "empty"
-                raise _fail(file, label, name, f"item {i} must be a non-empty text in quotes, "
-                            f"got {got}", "quote every item")
+                raise _fail(
+                    file, label, name, f"item {i} must be a non-empty text in quotes, got {got}", "quote every item"
+                )
             if kind == "keys" and not _ID.match(item):
-                raise _fail(file, label, name, f"item {i} ({item!r}) is not a category key",
-                            "use keys of [categories.<key>] sections (ascii snake_case)")
+                raise _fail(
+                    file,
+                    label,
+                    name,
+                    f"item {i} ({item!r}) is not a category key",
+                    "use keys of [categories.<key>] sections (ascii snake_case)",
+                )
         if kind == "keys" and not value:
-            raise _fail(file, label, name, "must name at least one category",
-                        f"write {name} = {_EXAMPLES['categories']}")
+            raise _fail(
+                file, label, name, "must name at least one category", f"write {name} = {_EXAMPLES['categories']}"
+            )
         return
     # numbers
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -932,20 +1039,25 @@ def _check_value(value: Any, f: _F, name: str, file: Path, label: str) -> None:
             fix = f"write a number, e.g. {name} = {_EXAMPLES.get(name, '1')}"
         raise _fail(file, label, name, f"must be {_KIND_DESC[kind]}, not {_what_is(value)}", fix)
     if not math.isfinite(value):
-        raise _fail(file, label, name, f"must be a finite number, got {value}",
-                    "give a finite number")
+        raise _fail(file, label, name, f"must be a finite number, got {value}", "give a finite number")
     if kind == "distance" and value <= 0:
-        raise _fail(file, label, name, f"must be greater than 0 metres, got {_fmt(value)}",
-                    "give a positive distance in metres")
+        raise _fail(
+            file, label, name, f"must be greater than 0 metres, got {_fmt(value)}", "give a positive distance in metres"
+        )
     if kind == "positive" and value <= 0:
-        raise _fail(file, label, name, f"must be greater than 0, got {_fmt(value)}",
-                    "give a positive number")
+        raise _fail(file, label, name, f"must be greater than 0, got {_fmt(value)}", "give a positive number")
     if kind == "area" and value < 0:
-        raise _fail(file, label, name, f"must not be negative, got {_fmt(value)}",
-                    "give 0 or a positive area in square metres")
+        raise _fail(
+            file, label, name, f"must not be negative, got {_fmt(value)}", "give 0 or a positive area in square metres"
+        )
     if kind == "percent" and not 0 <= value <= 100:
-        raise _fail(file, label, name, f"must be a percent between 0 and 100, got {_fmt(value)}",
-                    f"write {name} as a percent, e.g. {name} = 95")
+        raise _fail(
+            file,
+            label,
+            name,
+            f"must be a percent between 0 and 100, got {_fmt(value)}",
+            f"write {name} as a percent, e.g. {name} = 95",
+        )
 
 
 def _is_number(text: str) -> bool:
@@ -960,8 +1072,7 @@ def _join(label: str, name: str) -> str:
 
 
 def _sample_key(section: str) -> str:
-    return {"levels": "l5", "categories": "kindergarten", "indicators": "sports_ground"}.get(
-        section, "key")
+    return {"levels": "l5", "categories": "kindergarten", "indicators": "sports_ground"}.get(section, "key")
 
 
 def _item_label(table: str, item: Any, index: int) -> str:
@@ -974,8 +1085,7 @@ def _check_table(data: dict[str, Any], spec: Mapping[str, _F], file: Path, label
         f = spec.get(name)
         if f is None:
             close = _close(name, spec)
-            fix = (f"did you mean '{close}'?" if close
-                   else "remove it; allowed fields are " + ", ".join(spec))
+            fix = f"did you mean '{close}'?" if close else "remove it; allowed fields are " + ", ".join(spec)
             raise _fail(file, label, name, "unknown field", fix)
         _check_value(value, f, name, file, label)
 
@@ -983,20 +1093,33 @@ def _check_table(data: dict[str, Any], spec: Mapping[str, _F], file: Path, label
 def _check_file(data: dict[str, Any], file: Path) -> None:
     """Checks that need only this one file: format, field names, types, ranges."""
     if "schema" not in data:
-        raise _fail(file, "", "schema", "missing required field",
-                    f'add schema = "{SCHEMA}" at the top of the file')
+        raise _fail(file, "", "schema", "missing required field", f'add schema = "{SCHEMA}" at the top of the file')
     if data["schema"] != SCHEMA:
-        raise _fail(file, "", "schema", f"unknown profile format {_show(data['schema'])}",
-                    f'this version of servicecircle reads schema = "{SCHEMA}"')
+        raise _fail(
+            file,
+            "",
+            "schema",
+            f"unknown profile format {_show(data['schema'])}",
+            f'this version of servicecircle reads schema = "{SCHEMA}"',
+        )
     _check_table(data, _TOP, file, "")
     for name in ("key", "name_zh", "name_en", "source"):
         if name not in data:
-            raise _fail(file, "", name, "missing required field",
-                        f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))} "
-                        "(every profile file gives its own)")
+            raise _fail(
+                file,
+                "",
+                name,
+                "missing required field",
+                f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))} (every profile file gives its own)",
+            )
     if not _ID.match(data["key"]):
-        raise _fail(file, "", "key", f"{data['key']!r} is not ascii snake_case",
-                    "use lowercase ascii letters, digits and _, starting with a letter")
+        raise _fail(
+            file,
+            "",
+            "key",
+            f"{data['key']!r} is not ascii snake_case",
+            "use lowercase ascii letters, digits and _, starting with a letter",
+        )
     # 6个1 items without a source take the [six_ones] source of the same file
     six = data.get("six_ones")
     if six is not None and "source" in six:
@@ -1011,8 +1134,10 @@ def _check_file(data: dict[str, Any], file: Path) -> None:
 
 def _resolve_extends(value: str, file: Path, chain: list[Path]) -> Path:
     shipped = _shipped_names()
-    fix_form = (f"name a shipped profile ({', '.join(shipped)}) or a .toml file in the "
-                'same folder as this file, e.g. extends = "base.toml"')
+    fix_form = (
+        f"name a shipped profile ({', '.join(shipped)}) or a .toml file in the "
+        'same folder as this file, e.g. extends = "base.toml"'
+    )
     win = PureWindowsPath(value)
     if os.path.isabs(value) or win.is_absolute() or win.drive or value.startswith(("/", "\\")):
         raise _fail(file, "", "extends", f"{value!r} is an absolute path", fix_form)
@@ -1025,23 +1150,35 @@ def _resolve_extends(value: str, file: Path, chain: list[Path]) -> Path:
     if value.lower().endswith(".toml"):
         target = file.parent / value
         if not target.is_file():
-            raise _fail(file, "", "extends", f"{value!r} does not exist in {file.parent}",
-                        f"put {value} next to this file, or name a shipped profile: "
-                        + ", ".join(shipped))
+            raise _fail(
+                file,
+                "",
+                "extends",
+                f"{value!r} does not exist in {file.parent}",
+                f"put {value} next to this file, or name a shipped profile: " + ", ".join(shipped),
+            )
     elif value in shipped:
         target = _HERE / f"{value}.toml"
     else:
         close = _close(value, shipped)
         raise _fail(
-            file, "", "extends", f"{value!r} is not a shipped profile",
+            file,
+            "",
+            "extends",
+            f"{value!r} is not a shipped profile",
             (f"did you mean '{close}'? " if close else "")
             + f'for a file next to this one write its name with .toml, e.g. extends = "{value}.toml"',
         )
     resolved = target.resolve()
     if resolved in chain:
-        names = [p.name for p in chain[chain.index(resolved):]] + [resolved.name]
-        raise _fail(file, "", "extends", f"{value!r} makes a cycle: {' -> '.join(names)}",
-                    "remove extends from one of these files")
+        names = [p.name for p in chain[chain.index(resolved) :]] + [resolved.name]
+        raise _fail(
+            file,
+            "",
+            "extends",
+            f"{value!r} makes a cycle: {' -> '.join(names)}",
+            "remove extends from one of these files",
+        )
     return target
 
 
@@ -1060,8 +1197,7 @@ _CITED: list[tuple[tuple[str, ...], str, frozenset[str] | None]] = [
     (("six_ones",), "source", frozenset({"reach_share"})),
     (("indicators", "*"), "source", None),
     (("greenspace",), "source_per_resident", frozenset({"park_area_per_resident_m2"})),
-    (("defaults",), "household_size_source",
-     frozenset({"household_size", "household_size_confirmed"})),
+    (("defaults",), "household_size_source", frozenset({"household_size", "household_size_confirmed"})),
 ]
 _UNCITED = frozenset({"name_zh", "name_en", "aliases", "check", "notes", "source"})
 
@@ -1082,8 +1218,9 @@ def _expand(data: dict[str, Any], pattern: tuple[str, ...]) -> list[tuple[str, .
     return [head + (k,) for k in table] if isinstance(table, dict) else []
 
 
-def _check_citations(parent: dict[str, Any], porigin: dict[tuple[str, ...], Path],
-                     child: dict[str, Any], file: Path) -> None:
+def _check_citations(
+    parent: dict[str, Any], porigin: dict[tuple[str, ...], Path], child: dict[str, Any], file: Path
+) -> None:
     """A child that changes an inherited number must say where the new one comes from."""
     for pattern, cite, governed in _CITED:
         for path in _expand(child, pattern):
@@ -1101,10 +1238,16 @@ def _check_citations(parent: dict[str, Any], porigin: dict[tuple[str, ...], Path
                     continue
                 label = ".".join(path)
                 pfile = porigin.get(path + (name,), porigin.get(path, file))
-                was = f"{_show(old[name])} inherited from {pfile.name}" if name in old \
+                was = (
+                    f"{_show(old[name])} inherited from {pfile.name}"
+                    if name in old
                     else f"the value inherited from {pfile.name} (not set)"
+                )
                 raise _fail(
-                    file, label, name, f"changes {was} to {_show(value)} but this table gives no {cite}",
+                    file,
+                    label,
+                    name,
+                    f"changes {was} to {_show(value)} but this table gives no {cite}",
                     f'add {cite} = "..." to [{label}] saying where {_show(value)} comes from',
                 )
 
@@ -1149,8 +1292,7 @@ def _load_chain(file: Path, chain: list[Path]) -> tuple[dict, dict, list[Path]]:
 
 
 class _Builder:
-    def __init__(self, data: dict[str, Any], origins: dict[tuple[str, ...], Path], top: Path,
-                 files: list[Path]):
+    def __init__(self, data: dict[str, Any], origins: dict[tuple[str, ...], Path], top: Path, files: list[Path]):
         self.files = tuple(files)
         self.data = data
         self.origins = origins
@@ -1161,8 +1303,9 @@ class _Builder:
             path = path[:-1]
         return self.origins.get(path, self.top)
 
-    def require(self, table: dict[str, Any], spec: Mapping[str, _F], path: tuple[str, ...],
-                label: str | None = None) -> None:
+    def require(
+        self, table: dict[str, Any], spec: Mapping[str, _F], path: tuple[str, ...], label: str | None = None
+    ) -> None:
         label = ".".join(path) if label is None else label
         for name, f in spec.items():
             if not f.required or name in table:
@@ -1175,8 +1318,9 @@ class _Builder:
                 fix = f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))}"
             raise _fail(self.where(path), label, name, "missing required field", fix)
 
-    def unknown_ref(self, path: tuple[str, ...], label: str, name: str, value: str,
-                    options: list[str], noun: str, section: str) -> ProfileError:
+    def unknown_ref(
+        self, path: tuple[str, ...], label: str, name: str, value: str, options: list[str], noun: str, section: str
+    ) -> ProfileError:
         close = _close(value, options)
         if close:
             fix = f"did you mean '{close}'?"
@@ -1184,17 +1328,18 @@ class _Builder:
             fix = f"use one of {', '.join(options)} or add a [{section}.{value}] section"
         else:
             fix = f"add a [{section}.{value}] section or use a defined {noun} key"
-        return _fail(self.where(path + (name,)), label, name,
-                     f"{value!r} is not a defined {noun}", fix)
+        return _fail(self.where(path + (name,)), label, name, f"{value!r} is not a defined {noun}", fix)
 
     def build(self) -> Profile:
         d = self.data
         for name in ("defaults", "levels", "categories"):
             if name not in d:
-                fix = {"defaults": "add a [defaults] section with target_share, weight and "
-                                   'household_size, or extends = "gb50180"',
-                       "levels": 'add [levels.<key>] sections, or extends = "gb50180"',
-                       "categories": 'add [categories.<key>] sections, or extends = "gb50180"'}
+                fix = {
+                    "defaults": "add a [defaults] section with target_share, weight and "
+                    'household_size, or extends = "gb50180"',
+                    "levels": 'add [levels.<key>] sections, or extends = "gb50180"',
+                    "categories": 'add [categories.<key>] sections, or extends = "gb50180"',
+                }
                 raise _fail(self.top, "", name, "missing required table", fix[name])
         dflt = d["defaults"]
         self.require(dflt, _DEFAULTS, ("defaults",))
@@ -1205,36 +1350,49 @@ class _Builder:
             raise _fail(self.top, "", "levels", "no levels defined", "add [levels.<key>] sections")
         for key, e in d["levels"].items():
             self.require(e, _LEVEL, ("levels", key))
-            levels[key] = Level(key, e["name_zh"], e["name_en"], float(e["walk_m"]), e["source"],
-                                e.get("confirmed", True), e.get("notes", ""))
+            levels[key] = Level(
+                key,
+                e["name_zh"],
+                e["name_en"],
+                float(e["walk_m"]),
+                e["source"],
+                e.get("confirmed", True),
+                e.get("notes", ""),
+            )
 
         categories: dict[str, Category] = {}
         if not d["categories"]:
-            raise _fail(self.top, "", "categories", "no categories defined",
-                        "add [categories.<key>] sections")
+            raise _fail(self.top, "", "categories", "no categories defined", "add [categories.<key>] sections")
         for key, e in d["categories"].items():
             path = ("categories", key)
             self.require(e, _CATEGORY, path)
             if e["level"] not in levels:
-                raise self.unknown_ref(path, ".".join(path), "level", e["level"], list(levels),
-                                       "level", "levels")
+                raise self.unknown_ref(path, ".".join(path), "level", e["level"], list(levels), "level", "levels")
             if "radius_m" in e:
                 radius, rsrc = float(e["radius_m"]), "profile"
             else:
                 radius, rsrc = levels[e["level"]].walk_m, "level"
             aliases = tuple(dict.fromkeys(a.strip() for a in e.get("aliases", [])))
             categories[key] = Category(
-                key, e["name_zh"], e["name_en"], e["level"], radius, rsrc,
-                float(e.get("target_share", target)), e["source"], e.get("confirmed", True),
-                aliases, e.get("check", True), e.get("notes", ""),
+                key,
+                e["name_zh"],
+                e["name_en"],
+                e["level"],
+                radius,
+                rsrc,
+                float(e.get("target_share", target)),
+                e["source"],
+                e.get("confirmed", True),
+                aliases,
+                e.get("check", True),
+                e.get("notes", ""),
             )
         self.check_aliases(categories)
 
         def known(keys: list[str], path: tuple[str, ...], label: str) -> tuple[str, ...]:
             for k in keys:
                 if k not in categories:
-                    raise self.unknown_ref(path, label, "categories", k, list(categories),
-                                           "category", "categories")
+                    raise self.unknown_ref(path, label, "categories", k, list(categories), "category", "categories")
             return tuple(dict.fromkeys(keys))
 
         green: dict[str, GreenRule] = {}
@@ -1247,21 +1405,37 @@ class _Builder:
                 e, path = gs[gkey], ("greenspace", gkey)
                 self.require(e, _GREEN, path)
                 if e["reach"] == "boundary_samples" and "boundary_spacing_m" not in e:
-                    raise _fail(self.where(path), ".".join(path), "boundary_spacing_m",
-                                'missing; required when reach = "boundary_samples"',
-                                "add boundary_spacing_m = 20")
+                    raise _fail(
+                        self.where(path),
+                        ".".join(path),
+                        "boundary_spacing_m",
+                        'missing; required when reach = "boundary_samples"',
+                        "add boundary_spacing_m = 20",
+                    )
                 spacing = e.get("boundary_spacing_m")
                 green[gkey] = GreenRule(
-                    gkey, e["name_zh"], e["name_en"], float(e["min_area_m2"]),
-                    float(e["radius_m"]), float(e.get("target_share", target)),
-                    e["denominator"], e["reach"], None if spacing is None else float(spacing),
-                    e["source"], e.get("confirmed", True), e.get("notes", ""),
+                    gkey,
+                    e["name_zh"],
+                    e["name_en"],
+                    float(e["min_area_m2"]),
+                    float(e["radius_m"]),
+                    float(e.get("target_share", target)),
+                    e["denominator"],
+                    e["reach"],
+                    None if spacing is None else float(spacing),
+                    e["source"],
+                    e.get("confirmed", True),
+                    e.get("notes", ""),
                 )
             if "park_area_per_resident_m2" in gs:
                 if "source_per_resident" not in gs:
-                    raise _fail(self.where(("greenspace",)), "greenspace", "source_per_resident",
-                                "missing; required when park_area_per_resident_m2 is given",
-                                'add source_per_resident = "..." citing the figure')
+                    raise _fail(
+                        self.where(("greenspace",)),
+                        "greenspace",
+                        "source_per_resident",
+                        "missing; required when park_area_per_resident_m2 is given",
+                        'add source_per_resident = "..." citing the figure',
+                    )
                 per_resident = float(gs["park_area_per_resident_m2"])
                 per_resident_src = gs["source_per_resident"]
 
@@ -1271,15 +1445,26 @@ class _Builder:
             path = ("floor_area",)
             self.require(fa, _FLOOR, path)
             if fa["assignment"] == "catchment" and "catchment_radius_m" not in fa:
-                raise _fail(self.where(path), "floor_area", "catchment_radius_m",
-                            'missing; required when assignment = "catchment"',
-                            "add catchment_radius_m = 500")
+                raise _fail(
+                    self.where(path),
+                    "floor_area",
+                    "catchment_radius_m",
+                    'missing; required when assignment = "catchment"',
+                    "add catchment_radius_m = 500",
+                )
             cats = known(fa["categories"], path, "floor_area")
             floor = FloorAreaRule(
-                fa["name_zh"], fa["name_en"], float(fa["rate_m2_per_100_households"]),
-                _opt_float(fa.get("min_new_m2")), _opt_float(fa.get("min_rebuilt_m2")),
-                fa["assignment"], _opt_float(fa.get("catchment_radius_m")), cats,
-                fa["source"], fa.get("confirmed", True), fa.get("notes", ""),
+                fa["name_zh"],
+                fa["name_en"],
+                float(fa["rate_m2_per_100_households"]),
+                _opt_float(fa.get("min_new_m2")),
+                _opt_float(fa.get("min_rebuilt_m2")),
+                fa["assignment"],
+                _opt_float(fa.get("catchment_radius_m")),
+                cats,
+                fa["source"],
+                fa.get("confirmed", True),
+                fa.get("notes", ""),
             )
 
         six: list[SixOnesItem] = []
@@ -1287,36 +1472,59 @@ class _Builder:
         if so is not None:
             self.require(so, _SIX, ("six_ones",))
             if "reach_share" in so and so["reach_share"] <= 0:
-                raise _fail(self.where(("six_ones", "reach_share")), "six_ones", "reach_share",
-                            f"must be greater than 0, got {_fmt(so['reach_share'])}",
-                            "give the percent of demand weight that must be within reach, "
-                            "e.g. reach_share = 50")
+                raise _fail(
+                    self.where(("six_ones", "reach_share")),
+                    "six_ones",
+                    "reach_share",
+                    f"must be greater than 0, got {_fmt(so['reach_share'])}",
+                    "give the percent of demand weight that must be within reach, e.g. reach_share = 50",
+                )
             seen: set[str] = set()
             for i, e in enumerate(so["items"], 1):
                 path = ("six_ones", "items")
                 label = _item_label("six_ones.items", e, i)
                 self.require(e, _ITEM, path, label)
                 if not _ID.match(e["key"]):
-                    raise _fail(self.where(path), label, "key",
-                                f"{e['key']!r} is not ascii snake_case",
-                                "use lowercase ascii letters, digits and _, starting with a letter")
+                    raise _fail(
+                        self.where(path),
+                        label,
+                        "key",
+                        f"{e['key']!r} is not ascii snake_case",
+                        "use lowercase ascii letters, digits and _, starting with a letter",
+                    )
                 if e["key"] in seen:
-                    raise _fail(self.where(path), label, "key",
-                                f"two items have the key {e['key']!r}", "give each item its own key")
+                    raise _fail(
+                        self.where(path),
+                        label,
+                        "key",
+                        f"two items have the key {e['key']!r}",
+                        "give each item its own key",
+                    )
                 seen.add(e["key"])
                 for k in e["categories"]:
                     if k not in categories:
                         close = _close(k, categories)
                         raise _fail(
-                            self.where(path), label, "categories",
+                            self.where(path),
+                            label,
+                            "categories",
                             f"{k!r} is not a defined category",
-                            f"did you mean '{close}'?" if close else
-                            f"add a [categories.{k}] section or use a defined category key",
+                            f"did you mean '{close}'?"
+                            if close
+                            else f"add a [categories.{k}] section or use a defined category key",
                         )
-                six.append(SixOnesItem(
-                    e["key"], e["name_zh"], e["name_en"], tuple(dict.fromkeys(e["categories"])),
-                    float(e["radius_m"]), e["source"], e.get("confirmed", True), e.get("notes", ""),
-                ))
+                six.append(
+                    SixOnesItem(
+                        e["key"],
+                        e["name_zh"],
+                        e["name_en"],
+                        tuple(dict.fromkeys(e["categories"])),
+                        float(e["radius_m"]),
+                        e["source"],
+                        e.get("confirmed", True),
+                        e.get("notes", ""),
+                    )
+                )
 
         indicators: dict[str, Indicator] = {}
         for key, e in d.get("indicators", {}).items():
@@ -1326,17 +1534,29 @@ class _Builder:
             vmax = e.get("value_max")
             if e["comparison"] == "between":
                 if vmax is None:
-                    raise _fail(self.where(path), label, "value_max",
-                                'missing; required when comparison = "between"',
-                                "add value_max = the upper end of the range")
+                    raise _fail(
+                        self.where(path),
+                        label,
+                        "value_max",
+                        'missing; required when comparison = "between"',
+                        "add value_max = the upper end of the range",
+                    )
                 if vmax <= e["value"]:
-                    raise _fail(self.where(path + ("value_max",)), label, "value_max",
-                                f"must be greater than value ({_fmt(e['value'])}), got {_fmt(vmax)}",
-                                "give the range as value = low, value_max = high")
+                    raise _fail(
+                        self.where(path + ("value_max",)),
+                        label,
+                        "value_max",
+                        f"must be greater than value ({_fmt(e['value'])}), got {_fmt(vmax)}",
+                        "give the range as value = low, value_max = high",
+                    )
             elif vmax is not None:
-                raise _fail(self.where(path + ("value_max",)), label, "value_max",
-                            f"only used with comparison = \"between\", not {e['comparison']!r}",
-                            'remove value_max or write comparison = "between"')
+                raise _fail(
+                    self.where(path + ("value_max",)),
+                    label,
+                    "value_max",
+                    f'only used with comparison = "between", not {e["comparison"]!r}',
+                    'remove value_max or write comparison = "between"',
+                )
             cats = known(e.get("categories", []), path, label) if "categories" in e else ()
             measure = e.get("measure")
             self.check_measure(e, path, label)
@@ -1344,27 +1564,55 @@ class _Builder:
             if "to_categories" in e:
                 for k in e["to_categories"]:
                     if k not in categories:
-                        raise self.unknown_ref(path, label, "to_categories", k, list(categories),
-                                               "category", "categories")
+                        raise self.unknown_ref(
+                            path, label, "to_categories", k, list(categories), "category", "categories"
+                        )
                 to_cats = tuple(dict.fromkeys(e["to_categories"]))
                 both = [k for k in to_cats if k in cats]
                 if both:
-                    raise _fail(self.where(path + ("to_categories",)), label, "to_categories",
-                                f"{both[0]!r} is also in categories (a facility would be its own "
-                                "nearest)", "list each category in categories or in to_categories, "
-                                "not both")
+                    raise _fail(
+                        self.where(path + ("to_categories",)),
+                        label,
+                        "to_categories",
+                        f"{both[0]!r} is also in categories (a facility would be its own nearest)",
+                        "list each category in categories or in to_categories, not both",
+                    )
             indicators[key] = Indicator(
-                key, e["name_zh"], e["name_en"], float(e["value"]), e["unit"], e["comparison"],
-                _opt_float(vmax), e["source"], e.get("confirmed", True), cats, e.get("notes", ""),
-                measure, e.get("attribute"), float(e.get("per", 1.0)), to_cats,
+                key,
+                e["name_zh"],
+                e["name_en"],
+                float(e["value"]),
+                e["unit"],
+                e["comparison"],
+                _opt_float(vmax),
+                e["source"],
+                e.get("confirmed", True),
+                cats,
+                e.get("notes", ""),
+                measure,
+                e.get("attribute"),
+                float(e.get("per", 1.0)),
+                to_cats,
             )
 
         return Profile(
-            key=d["key"], name_zh=d["name_zh"], name_en=d["name_en"], source=d["source"],
-            path=self.top, files=self.files, target_share=target, weight=dflt["weight"],
-            household_size=float(dflt["household_size"]), levels=levels, categories=categories,
-            green=green, park_area_per_resident_m2=per_resident, floor_area=floor,
-            six_ones=tuple(six), indicators=indicators, notes=d.get("notes", ""),
+            key=d["key"],
+            name_zh=d["name_zh"],
+            name_en=d["name_en"],
+            source=d["source"],
+            path=self.top,
+            files=self.files,
+            target_share=target,
+            weight=dflt["weight"],
+            household_size=float(dflt["household_size"]),
+            levels=levels,
+            categories=categories,
+            green=green,
+            park_area_per_resident_m2=per_resident,
+            floor_area=floor,
+            six_ones=tuple(six),
+            indicators=indicators,
+            notes=d.get("notes", ""),
             household_size_source=dflt["household_size_source"],
             household_size_confirmed=dflt.get("household_size_confirmed", True),
             park_area_per_resident_source=per_resident_src,
@@ -1379,19 +1627,27 @@ class _Builder:
         measure = e.get("measure")
         for name in _MEASURE_NEEDS.get(measure, ()):
             if name not in e:
-                raise _fail(self.where(path), label, name,
-                            f'missing; required when measure = "{measure}"',
-                            f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))}"
-                            if name != "attribute" else
-                            f'add attribute = "{ATTRIBUTES[0]}" (allowed: {", ".join(ATTRIBUTES)})')
+                raise _fail(
+                    self.where(path),
+                    label,
+                    name,
+                    f'missing; required when measure = "{measure}"',
+                    f"add {name} = {_EXAMPLES.get(name, chr(34) + '...' + chr(34))}"
+                    if name != "attribute"
+                    else f'add attribute = "{ATTRIBUTES[0]}" (allowed: {", ".join(ATTRIBUTES)})',
+                )
         allowed = _MEASURE_ALLOWS.get(measure, frozenset())
         for name in ("attribute", "per", "to_categories"):
             if name in e and name not in allowed:
                 users = [m for m, fields in _MEASURE_ALLOWS.items() if name in fields]
                 now = f'not with measure = "{measure}"' if measure else "and this indicator has no measure"
-                raise _fail(self.where(path + (name,)), label, name,
-                            f'only used with measure = "{users[0]}", {now}',
-                            f"remove {name} or write measure = \"{users[0]}\"")
+                raise _fail(
+                    self.where(path + (name,)),
+                    label,
+                    name,
+                    f'only used with measure = "{users[0]}", {now}',
+                    f'remove {name} or write measure = "{users[0]}"',
+                )
 
     def check_aliases(self, categories: dict[str, Category]) -> None:
         owner: dict[str, tuple[str, str]] = {}
@@ -1406,7 +1662,9 @@ class _Builder:
                 if prev is not None and prev[0] != cat.key:
                     path = ("categories", cat.key)
                     raise _fail(
-                        self.where(path + (fieldname,)), ".".join(path), fieldname,
+                        self.where(path + (fieldname,)),
+                        ".".join(path),
+                        fieldname,
                         f"{value!r} already names category {prev[0]!r} (its {prev[1]})",
                         "a value may name one category only: remove it from one of them",
                     )
