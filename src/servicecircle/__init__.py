@@ -15,9 +15,8 @@ GeoPackage out.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from . import settings
+from ._version import __version__
 from .assessment import Assessment, assess
 from .errors import DataWarning, InputDataError, NetworkError, ProfileError, ServiceCircleError
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer

@@ -12,7 +12,8 @@ import os
 import sys
 import warnings
 
-from . import __version__, settings
+from . import settings
+from ._version import __version__
 from .errors import DataWarning, ServiceCircleError
 
 DESCRIPTION = """\

@@ -445,7 +445,7 @@ def _source_text(frame) -> str | None:
 
 def _readme_rows(a, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]]:
     """(label, value, is_heading) rows of the README sheet."""
-    from .. import __version__
+    from .._version import __version__
 
     p = a.profile
     params = dict(a.parameters)

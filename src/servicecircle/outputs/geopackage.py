@@ -97,7 +97,7 @@ def field_dictionary(a, layers: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def assessment_layers(a) -> dict[str, pd.DataFrame]:
     """The layers and tables of the shortfall GeoPackage, in order."""
-    from .. import __version__
+    from .._version import __version__
 
     # parameters only: timings would make two runs on the same inputs differ
     run = {"servicecircle_version": __version__, **a.parameters}
