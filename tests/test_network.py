@@ -207,12 +207,13 @@ def test_truncated_file_is_a_clear_error(chengdu_osm, tmp_path):
 def test_gap_grid_cells_are_snapped_once_and_kept_with_the_cached_network(oakland_osm, tmp_path):
     """Lattice snaps from the cache equal a fresh snap of the same centres, cell for cell."""
     from servicecircle.engine.snapping import snap_lattice, snap_points
-    from servicecircle.network.cache import lattice_cache_file
+    from servicecircle.network.cache import lattice_cache_file, lattice_store
 
     path = tmp_path / "o.osm.bz2"
     shutil.copy(oakland_osm, path)
     load_network(path)
     net = load_network(path)  # from the cache: has a key to store the lattice under
+    store = lattice_store(net)
     x0, y0, x1, y1 = shapely.total_bounds(net.edge_geometry)
     res = 25.0
     ix, iy = np.meshgrid(
@@ -224,10 +225,10 @@ def test_gap_grid_cells_are_snapped_once_and_kept_with_the_cached_network(oaklan
     fresh = snap_points(net, centres, 100.0, report_far=False)
     file = lattice_cache_file(net, res, 100.0)
     assert not file.exists()
-    first = snap_lattice(net, ix[:half], iy[:half], res, 100.0)  # half the cells: stored
+    first = snap_lattice(net, ix[:half], iy[:half], res, 100.0, store=store)  # half the cells: stored
     assert file.exists()
-    both = snap_lattice(net, ix, iy, res, 100.0)  # half from the cache, half new: merged
-    again = snap_lattice(net, ix[::-1], iy[::-1], res, 100.0)  # all from the cache, any order
+    both = snap_lattice(net, ix, iy, res, 100.0, store=store)  # half from the cache, half new: merged
+    again = snap_lattice(net, ix[::-1], iy[::-1], res, 100.0, store=store)  # all from the cache, any order
     for got, rows in ((first, slice(0, half)), (both, slice(None)), (again, slice(None, None, -1))):
         assert np.array_equal(got.edge, fresh.edge[rows])
         np.testing.assert_array_equal(got.offset, fresh.offset[rows])
@@ -235,7 +236,9 @@ def test_gap_grid_cells_are_snapped_once_and_kept_with_the_cached_network(oaklan
     assert fresh.ok.any() and (~fresh.ok).any()  # both kinds of cell were exercised
     # another snapping limit is another entry; a damaged entry is recomputed with a warning
     assert lattice_cache_file(net, res, 50.0) != file
+    snap_lattice(net, ix, iy, res, 50.0)  # no store: snapped, nothing kept
+    assert not lattice_cache_file(net, res, 50.0).exists()
     file.write_bytes(b"not a zip")
     with pytest.warns(UserWarning, match="damaged cache"):
-        redone = snap_lattice(net, ix, iy, res, 100.0)
+        redone = snap_lattice(net, ix, iy, res, 100.0, store=store)
     assert np.array_equal(redone.edge, fresh.edge)

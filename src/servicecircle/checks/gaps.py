@@ -67,9 +67,15 @@ class GapGrid:
         Cell size in metres (see :func:`gap_resolution`).
     max_snap
         Snapping limit, as for demand points.
+    store : servicecircle.engine.snapping.LatticeStore, optional
+        Where the cells' snaps are kept between runs (e.g.
+        :func:`servicecircle.network.cache.lattice_store` of the network);
+        ``None``: every cell is snapped afresh.
     """
 
-    def __init__(self, engine, areas: np.ndarray, covers: np.ndarray, resolution: float, max_snap: float) -> None:
+    def __init__(
+        self, engine, areas: np.ndarray, covers: np.ndarray, resolution: float, max_snap: float, *, store=None
+    ) -> None:
         from rasterio.features import rasterize
         from rasterio.transform import from_origin
 
@@ -96,11 +102,11 @@ class GapGrid:
         self.cells = np.flatnonzero(flat)
         self.cell_comm = flat[self.cells] - 1
         # lattice numbers from the CRS origin: the same cell has the same centre in every
-        # run, so its snap can come from the network's cache (see snap_lattice)
+        # run, so its snap can come from a lattice store (see snap_lattice)
         ix = round(self.x0 / res) + self.cells % self.nx
         iy = round(self.y1 / res) - 1 - self.cells // self.nx
         self.centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
-        self.snapped = snap_lattice(engine.network, ix, iy, res, max_snap)
+        self.snapped = snap_lattice(engine.network, ix, iy, res, max_snap, store=store)
         self._attachments: dict[int, tuple] = {}
         self.engine = engine
 

@@ -9,6 +9,7 @@ leg) is kept: it is part of every distance the point gets, and it is reported as
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import shapely
@@ -17,7 +18,7 @@ from .. import settings
 from .._arrays import run_starts
 from ..network.model import WalkNetwork
 
-__all__ = ["Snapped", "snap_points", "snap_points_parallel", "snap_lattice"]
+__all__ = ["Snapped", "snap_points", "snap_points_parallel", "snap_lattice", "LatticeStore", "lattice_keys"]
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,53 @@ def lattice_keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
     return (np.asarray(ix, dtype=np.int64) << 32) + (np.asarray(iy, dtype=np.int64) + (1 << 31))
 
 
+class LatticeStore(Protocol):
+    """Where :func:`snap_lattice` keeps the snapped cells of fixed lattices between runs.
+
+    The engine reads and writes nothing itself: a store (for a cached network,
+    :class:`servicecircle.network.cache.LatticeCache`, made by
+    :func:`servicecircle.network.cache.lattice_store`) decides where the cells
+    are kept and how many.
+    """
+
+    def load(self, resolution: float, max_snap: float) -> dict[str, np.ndarray] | None:
+        """Return the cells kept for this lattice and snapping limit, or ``None``.
+
+        Parameters
+        ----------
+        resolution : float
+            Cell size of the lattice, metres.
+        max_snap : float
+            The snapping limit the cells were snapped with, metres.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray or None
+            ``keys`` (:func:`lattice_keys`, sorted ascending) and, row for row,
+            ``edge``, ``offset``, ``access`` and ``xy`` as in :class:`Snapped`;
+            ``None`` when nothing is kept (or what is kept cannot be read).
+        """
+        ...
+
+    def save(self, resolution: float, max_snap: float, arrays: dict[str, np.ndarray]) -> None:
+        """Keep the snapped cells of one :func:`snap_lattice` call.
+
+        Parameters
+        ----------
+        resolution : float
+            Cell size of the lattice, metres.
+        max_snap : float
+            The snapping limit used, metres.
+        arrays : dict of str to numpy.ndarray
+            ``keys`` and ``edge``, ``offset``, ``access``, ``xy`` of *every*
+            cell of the call (those :meth:`load` returned and those just
+            snapped), in the call's order. The store merges them with what it
+            holds and bounds its size as it sees fit; failing to keep them
+            must cost only speed, never raise.
+        """
+        ...
+
+
 def snap_lattice(
     network: WalkNetwork,
     ix: np.ndarray,
@@ -178,35 +226,44 @@ def snap_lattice(
     resolution: float,
     max_snap: float | None = None,
     *,
-    use_cache: bool | None = None,
+    store: LatticeStore | None = None,
 ) -> Snapped:
-    """Snap the centres ``((ix + ½)·res, (iy + ½)·res)`` of lattice cells, through a disk cache.
+    """Snap the centres ``((ix + ½)·res, (iy + ½)·res)`` of lattice cells, reusing a store's earlier snaps.
 
-    The cells of a fixed lattice (anchored at the CRS origin) over a cached
-    network are snapped once and kept next to the network in the cache, so a
-    rerun (the same city, another scenario or standard) only snaps cells it has
-    not seen. The result is exactly :func:`snap_points_parallel`'s: the cache
-    holds its output for the same points, network and ``max_snap``.
+    The cells of a fixed lattice (anchored at the CRS origin) are snapped once
+    and kept in ``store``, so a rerun (the same city, another scenario or
+    standard) only snaps cells it has not seen. The result is exactly
+    :func:`snap_points_parallel`'s: the store holds its output for the same
+    points, network and ``max_snap``.
+
+    Parameters
+    ----------
+    network : WalkNetwork
+        The walking network.
+    ix, iy : numpy.ndarray
+        Column and row numbers of the cells (integers of any sign).
+    resolution : float
+        Cell size, metres.
+    max_snap : float, optional
+        Snapping limit, metres. Default ``settings.max_snap``.
+    store : LatticeStore, optional
+        Where earlier snaps of this lattice are read from and the cells are
+        kept (:func:`servicecircle.network.cache.lattice_store` gives the disk
+        cache of a cached network). ``None``: every cell is snapped, nothing
+        is kept.
+
+    Returns
+    -------
+    Snapped
+        One row per cell, in the order of ``ix, iy``.
     """
-    from ..network.cache import lattice_cache_file, load_lattice_snaps, save_lattice_snaps
-
     max_snap = settings.max_snap if max_snap is None else float(max_snap)
-    use_cache = settings.use_cache if use_cache is None else use_cache
     res = float(resolution)
     ix = np.asarray(ix, dtype=np.int64)
     iy = np.asarray(iy, dtype=np.int64)
     keys = lattice_keys(ix, iy)
     centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
-    path = lattice_cache_file(network, res, max_snap) if use_cache else None
-    cached = load_lattice_snaps(path)
-    if cached is None:
-        cached = {
-            "keys": np.zeros(0, np.int64),
-            "edge": np.zeros(0, np.int64),
-            "offset": np.zeros(0),
-            "access": np.zeros(0),
-            "xy": np.zeros((0, 2)),
-        }
+    cached = None if store is None else store.load(res, max_snap)
     n = len(keys)
     out = {
         "edge": np.full(n, -1, dtype=np.int64),
@@ -215,7 +272,7 @@ def snap_lattice(
         "xy": np.full((n, 2), np.nan),
     }
     hit = np.zeros(n, dtype=bool)
-    if len(cached["keys"]):
+    if cached is not None and len(cached["keys"]):
         pos = np.minimum(np.searchsorted(cached["keys"], keys), len(cached["keys"]) - 1)
         hit = cached["keys"][pos] == keys
         for f, v in out.items():
@@ -225,15 +282,6 @@ def snap_lattice(
         new = snap_points_parallel(network, centres[miss], max_snap, report_far=False)
         for f, v in out.items():
             v[miss] = getattr(new, f)
-        if path is not None:
-            bound = settings.max_gap_cells * 4  # keep the cache bounded: beyond it, this grid's cells only
-            store = {
-                "keys": np.concatenate([cached["keys"], keys[miss]]),
-                **{f: np.concatenate([cached[f], getattr(new, f)]) for f in out},
-            }
-            if len(store["keys"]) > bound:
-                store = {"keys": keys, **out}
-            if len(store["keys"]) <= bound:
-                order = np.argsort(store["keys"], kind="stable")
-                save_lattice_snaps(path, {f: v[order] for f, v in store.items()})
+        if store is not None:
+            store.save(res, max_snap, {"keys": keys, **out})
     return Snapped(out["edge"], out["offset"], out["access"], out["xy"], max_snap)
