@@ -78,7 +78,7 @@ def test_sampled_demand_and_gap_polygon_area(street):
     """Kindergarten at x=0: a cell (x, y) is within 300 m iff x + |y| <= 300."""
     comm = frame([shapely.box(0, -50, 1000, 50)], code=["A"], households=[400.0])
     fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
-    a = quiet_assess(comm, fac, street, id_column="code", sample_spacing=50, gap_resolution_m=10)
+    a = quiet_assess(comm, fac, street, id_column="code", sample_spacing=50, gap_resolution=10)
     d = a.demand
     assert len(d) == 40  # a 50 m grid: 20 × 2 points
     assert d["weight"].tolist() == pytest.approx([10.0] * 40)
@@ -170,7 +170,7 @@ def test_population_raster_weights_coverage_by_residents(street, tmp_path):
         dst.write(values, 1)
     comm = frame([shapely.box(0, -50, 400, 50)], code=["A"])  # no households column: the raster gives them
     fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
-    a = quiet_assess(comm, fac, street, population=path, id_column="code")
+    a = quiet_assess(comm, fac, street, population=sc.read_population(path, comm), id_column="code")
     # cell centres at x = 50 (30 people, 50 m away) and x = 350 (10 people, 350 m away)
     d = a.demand[a.demand["residents"] > 0]
     assert d["residents"].tolist() == pytest.approx([30.0, 10.0])

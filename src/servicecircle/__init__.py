@@ -18,10 +18,12 @@ from __future__ import annotations
 from . import settings
 from ._version import __version__
 from .assessment import Assessment, assess
-from .errors import DataWarning, InputDataError, NetworkError, ProfileError, ServiceCircleError
+from .errors import DataWarning, InputDataError, NetworkError, OptionError, ProfileError, ServiceCircleError
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer
+from .inputs.rasters import PopulationGrid, read_population
 from .network import WalkNetwork, download_network, load_network
-from .pipeline import run, run_demo
+from .options import Inputs, Options, SitingOptions
+from .pipeline import assess_files, run, run_demo
 from .profiles import Profile, list_profiles, load_profile
 
 __all__ = [
@@ -36,6 +38,13 @@ __all__ = [
     "read_facilities",
     "read_demand",
     "read_layer",
+    "read_population",
+    "PopulationGrid",
+    "Options",
+    "Inputs",
+    "SitingOptions",
+    "assess_files",
+    "OptionError",
     "load_profile",
     "list_profiles",
     "Profile",

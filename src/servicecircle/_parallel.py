@@ -1,17 +1,23 @@
-"""Use the machine's cores for the few loops that dominate large runs.
+"""Use the machine's cores for the few loops that dominate large runs — only when asked.
 
 scipy's Dijkstra and shapely's nearest-neighbour search hold the GIL, so threads
 do not help; forked worker processes do, and cost nothing to start on Linux
 because they share the parent's memory (copy-on-write): the network, the graph
 and the spatial indexes are never pickled, only the small tasks and results.
 
-``settings.workers``: ``1`` never forks; a number uses that many processes;
-``None`` (the default) uses up to four cores, but only for large jobs and only
-where ``fork`` is available (Linux).
+Forking is opt-in. ``settings.workers`` (or the ``workers`` option of a run):
+``1``, the default, never forks, which is what a notebook (Jupyter runs threads,
+and Python 3.12+ warns about forking a threaded process) or a host that embeds
+servicecircle needs; a number uses that many processes; ``None`` uses up to four
+cores, but only for large jobs and only where ``fork`` is available (Linux). The
+``servicecircle`` command, a fresh single-purpose process, chooses ``None``
+unless ``--workers`` says otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import ctypes
 import multiprocessing as mp
 import os
@@ -24,14 +30,36 @@ from typing import Any
 
 from . import settings
 
-__all__ = ["workers_for", "pmap", "Background"]
+__all__ = ["workers_for", "pmap", "Background", "use_workers"]
 
 _STATE: dict[str, Any] = {}
+_UNSET = object()
+#: the workers of the run under way (see :func:`use_workers`), else ``settings.workers``
+_RUN_WORKERS: contextvars.ContextVar[Any] = contextvars.ContextVar("servicecircle_workers", default=_UNSET)
+
+
+@contextlib.contextmanager
+def use_workers(workers: int | None | object = _UNSET) -> Iterator[None]:
+    """Within the block, :func:`workers_for` uses ``workers`` instead of ``settings.workers``.
+
+    With no argument (or the ``_UNSET`` marker) nothing changes; ``None``
+    chooses automatically, as ``settings.workers = None`` would.
+    """
+    if workers is _UNSET:
+        yield
+        return
+    token = _RUN_WORKERS.set(workers)
+    try:
+        yield
+    finally:
+        _RUN_WORKERS.reset(token)
 
 
 def workers_for(work: float, threshold: float = 2e6) -> int:
     """How many processes to use for a job of size ``work`` (e.g. nodes × categories)."""
-    want = settings.workers
+    want = _RUN_WORKERS.get()
+    if want is _UNSET:
+        want = settings.workers
     if want is not None:
         return max(int(want), 1)
     if not sys.platform.startswith("linux") or work < threshold:

@@ -15,6 +15,7 @@ import warnings
 from . import settings
 from ._version import __version__
 from .errors import DataWarning, ServiceCircleError
+from .options import Inputs, Options, SitingOptions, add_arguments, from_namespace, option_specs
 
 DESCRIPTION = """\
 servicecircle — 社区生活圈缺口分析：按真实步行路网检查每个社区是否达到规划标准。
@@ -22,139 +23,25 @@ Checks every community against its planning standards by walking-network distanc
 and writes a gap map (HTML), a shortfall GeoPackage (CGCS2000) and a summary table."""
 
 
-# as outputs.gapmap.BASEMAPS (not imported here: the parser must not load folium)
-_TIANDITU = ("tianditu", "tianditu-imagery")
-BASEMAP_CHOICES = ("openstreetmap", *_TIANDITU, "none")
-
-
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("inputs 输入")
-    g.add_argument(
-        "--boundaries",
-        required=True,
-        metavar="FILE",
-        help="community boundaries 社区边界 (polygons: GeoPackage, shapefile, GeoJSON ...)",
-    )
-    g.add_argument("--boundaries-layer", metavar="NAME", help="layer name 图层名 (files with several layers)")
-    g.add_argument("--boundaries-crs", metavar="CRS", help="CRS if the file has none, or gcj02/bd09 坐标系")
-    g.add_argument("--id-column", metavar="COL", help="community id column 社区编码字段 (unique)")
-    g.add_argument("--name-column", metavar="COL", help="community name column 社区名称字段")
-    g.add_argument(
-        "--households-column",
-        default="households",
-        metavar="COL",
-        help="households column 户数字段 (default: households)",
-    )
-    g.add_argument(
-        "--residents-column", default="residents", metavar="COL", help="residents column 人口字段 (default: residents)"
-    )
-    g.add_argument(
-        "--facilities", required=True, metavar="FILE", help="facility points 设施点 (GIS layer, or CSV with lon/lat)"
-    )
-    g.add_argument("--facilities-layer", metavar="NAME", help="layer name 图层名")
-    g.add_argument(
-        "--facilities-crs",
-        metavar="CRS",
-        help="CRS of the facilities: EPSG:4326, EPSG:4490, gcj02 (高德/腾讯), bd09 (百度)",
-    )
-    g.add_argument(
-        "--category-column",
-        default="category",
-        metavar="COL",
-        help="facility category column 设施类别字段 (default: category)",
-    )
-    g.add_argument("--lon-column", metavar="COL", help="CSV longitude column 经度字段")
-    g.add_argument("--lat-column", metavar="COL", help="CSV latitude column 纬度字段")
-    g.add_argument("--demand", metavar="FILE", help="demand points 需求点 (buildings, households) [optional]")
-    g.add_argument("--demand-layer", metavar="NAME")
-    g.add_argument("--demand-crs", metavar="CRS")
-    g.add_argument("--weight-column", metavar="COL", help="demand weight column 需求权重字段 (households/residents)")
-    g.add_argument(
-        "--population",
-        metavar="FILE",
-        help="population raster 人口栅格 (GeoTIFF, e.g. WorldPop 100 m) for demand [optional]",
-    )
-    g.add_argument(
-        "--greenspace",
-        metavar="FILE",
-        help="green-space polygons 绿地/公园面 for the green and park reach checks [optional]",
-    )
-    g.add_argument("--greenspace-layer", metavar="NAME")
-    g.add_argument("--entrances", metavar="FILE", help="park entrance points 公园出入口 [optional]")
-    g.add_argument("--entrances-layer", metavar="NAME")
-    g.add_argument(
-        "--residential",
-        metavar="FILE",
-        help="residential land polygons 居住用地 (sampled demand stays inside them) [optional]",
-    )
-    n = p.add_argument_group("walking network 步行路网")
-    n.add_argument("--network", metavar="FILE", help="OSM XML (.osm/.osm.gz/.osm.bz2), PBF (.osm.pbf) or GraphML")
-    n.add_argument("--network-place", metavar="PLACE", help="download by place name (online, cached) 在线下载")
-    n.add_argument("--download", action="store_true", help="download the boundaries' extent (online, cached)")
-    n.add_argument(
-        "--crs", metavar="CRS", help="metric CRS for the analysis 分析坐标系 (default: CGCS2000 3° Gauss-Krüger zone)"
-    )
-    n.add_argument("--keep-components", choices=["largest", "all"], help="network parts to keep (default: largest)")
-    s = p.add_argument_group("standard and settings 标准与参数")
-    s.add_argument(
-        "--standard",
-        metavar="NAME|FILE",
-        help="standards profile 标准配置: meishan (default), gb50180, sichuan, national, or a .toml file",
-    )
-    s.add_argument(
-        "--max-snap",
-        type=float,
-        metavar="M",
-        help=f"max distance to the street network, m 最大接入距离 (default {settings.max_snap:g})",
-    )
-    s.add_argument(
-        "--spacing",
-        type=float,
-        metavar="M",
-        help=f"demand sampling spacing, m 需求采样间距 (default {settings.sample_spacing:g})",
-    )
-    s.add_argument(
-        "--gap-resolution",
-        type=float,
-        metavar="M",
-        help=f"gap polygon grid, m 缺口栅格 (default {settings.gap_resolution:g})",
-    )
-    o = p.add_argument_group("outputs 输出")
-    o.add_argument("--out", default="servicecircle-out", metavar="DIR", help="output folder 输出目录")
-    o.add_argument("--out-crs", metavar="CRS", help=f"CRS of exported layers (default {settings.output_crs}, CGCS2000)")
-    o.add_argument(
-        "--gdb", action="store_true", help="also write an Esri File Geodatabase (shortfall.gdb) 国土空间数据库格式"
-    )
-    o.add_argument("--figures", action="store_true", help="also write report figures (PNG, 300 dpi) 报告插图")
-    o.add_argument(
-        "--excel", action="store_true", help="also write an Excel workbook (shortfall.xlsx) 输出 Excel 工作簿"
-    )
-    o.add_argument(
-        "--offline-map", action="store_true", help="embed Leaflet in the map (opens without internet) 离线地图"
-    )
-    o.add_argument(
-        "--basemap",
-        choices=BASEMAP_CHOICES,
-        default="openstreetmap",
-        help="online basemap: OpenStreetMap, 天地图 vector or imagery (needs --tianditu-key), or none 在线底图",
-    )
-    o.add_argument("--tianditu-key", metavar="KEY", help="your Tianditu browser key (default $TIANDITU_KEY) 天地图密钥")
-    o.add_argument("--no-basemap", action="store_true", help="no online basemap (= --basemap none) 不加载底图")
-    o.add_argument("--tile-url", metavar="URL", help="your own tile server, e.g. http://host/{z}/{x}/{y}.png 自有瓦片")
+    """The inputs and options of ``run`` and ``propose``: every field of Inputs and Options (servicecircle.options)."""
+    add_arguments(p, Inputs, required=("boundaries", "facilities"))
+    add_arguments(p, Options)
+    _add_common(p)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-basemap", dest="basemap", action="store_const", const="none", default=argparse.SUPPRESS,
+        help="no online basemap (= --basemap none) 不加载底图",
+    )  # fmt: skip
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars or warnings 安静模式")
 
 
-def _map_options(args) -> dict:
-    opts: dict = {"offline": args.offline_map}
-    basemap = getattr(args, "basemap", "openstreetmap")
-    opts["tiles"] = None if args.no_basemap or basemap == "none" else basemap
-    if opts["tiles"] in _TIANDITU and not getattr(args, "tile_url", None):
-        from .outputs.gapmap import tianditu_key
-
-        opts["tianditu_key"] = tianditu_key(getattr(args, "tianditu_key", None))  # refused now, not after the run
-    if args.tile_url:
-        opts["tile_url"] = args.tile_url
-    return opts
+def _options(args: argparse.Namespace, **changes: object) -> Options:
+    if getattr(args, "quiet", False):
+        changes.setdefault("progress", False)
+    return from_namespace(Options, args, **changes)
 
 
 def _fmt_value(value, unit) -> str:
@@ -197,92 +84,48 @@ def _print_result(result, quiet: bool) -> None:
             print(f"{label}{out[key]}")
 
 
-def _cmd_run(args) -> int:
+def _cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import run
 
-    result = run(
-        args.boundaries,
-        args.facilities,
-        args.network,
-        out=args.out,
-        output_crs=args.out_crs,
-        map_options=_map_options(args),
-        save_options=_save_options(args),
-        **_run_kwargs(args),
-    )
+    result = run(from_namespace(Inputs, args), options=_options(args))
     _print_result(result, args.quiet)
     return 0
 
 
-def _save_options(args) -> dict:
-    return {
-        "excel": getattr(args, "excel", False),
-        "filegdb": getattr(args, "gdb", False),
-        "figures": getattr(args, "figures", False),
-    }
-
-
-def _run_kwargs(args) -> dict:
-    return dict(
-        demand=args.demand,
-        residential=args.residential,
-        population=args.population,
-        greenspace=args.greenspace,
-        greenspace_layer=args.greenspace_layer,
-        entrances=args.entrances,
-        entrances_layer=args.entrances_layer,
-        standard=args.standard,
-        crs=args.crs,
-        network_place=args.network_place,
-        download=args.download,
-        boundaries_layer=args.boundaries_layer,
-        boundaries_crs=args.boundaries_crs,
-        facilities_layer=args.facilities_layer,
-        facilities_crs=args.facilities_crs,
-        demand_layer=args.demand_layer,
-        demand_crs=args.demand_crs,
-        id_column=args.id_column,
-        name_column=args.name_column,
-        category_column=args.category_column,
-        households_column=args.households_column,
-        residents_column=args.residents_column,
-        weight_column=args.weight_column,
-        lon_column=args.lon_column,
-        lat_column=args.lat_column,
-        max_snap=args.max_snap,
-        sample_spacing=args.spacing,
-        gap_resolution_m=args.gap_resolution,
-        keep_components=args.keep_components,
-        progress=False if args.quiet else None,
-    )
-
-
-def _cmd_propose(args) -> int:
+def _cmd_propose(args: argparse.Namespace) -> int:
     from .inputs import read_layer
     from .outputs import save_assessment
     from .pipeline import assess_files
     from .scenario import compare
     from .siting import propose_sites
 
-    map_options = _map_options(args)
-    base = assess_files(args.boundaries, args.facilities, args.network, **_run_kwargs(args))
-    parcels = read_layer(args.parcels, layer=args.parcels_layer) if args.parcels else None
-    source = args.candidates if args.candidates in ("gaps", "parcels", "both") else "gaps"
+    siting = from_namespace(SitingOptions, args)  # checked before the run, like the rest
+    opts = _options(args)
+    base = assess_files(from_namespace(Inputs, args), options=opts)
+    parcels = read_layer(siting.parcels, layer=siting.parcels_layer) if siting.parcels else None
     proposal = propose_sites(
         base,
-        args.check,
-        k=args.k,
-        objective=args.objective,
-        candidates=source,
+        siting.check,
+        k=siting.k,
+        objective=siting.objective,
+        candidates=siting.candidates,
         parcels=parcels,
-        spacing=args.candidate_spacing,
-        method=args.method,
-        time_limit=args.time_limit,
-        capacity=args.capacity,
+        spacing=siting.candidate_spacing,
+        method=siting.method,
+        time_limit=siting.time_limit,
+        capacity=siting.capacity,
     )
     after = proposal.scenario()
     after.layers["before_after"] = compare(base, after)
-    outputs = save_assessment(after, args.out, crs=args.out_crs, map_options=map_options, **_save_options(args))
+    outputs = save_assessment(
+        after,
+        opts.out,
+        crs=opts.output_crs,
+        map_options=opts.map_options(),
+        excel=opts.excel,
+        filegdb=opts.filegdb,
+        figures=opts.figures,
+    )
     if not args.quiet:
         print(f"\n{proposal!r}")
         print(proposal.sites.drop(columns="geometry").to_string(index=False))
@@ -296,16 +139,11 @@ def _cmd_propose(args) -> int:
     return 0
 
 
-def _cmd_demo(args) -> int:
+def _cmd_demo(args: argparse.Namespace) -> int:
     from .pipeline import run_demo
 
-    result = run_demo(
-        args.out,
-        data_dir=args.data,
-        map_options=_map_options(args),
-        save_options=_save_options(args),
-        progress=False if args.quiet else None,
-    )
+    opts = _options(args, out=getattr(args, "out", "out/demo"))
+    result = run_demo(opts.out, data_dir=args.data, options=opts)
     if not args.quiet:
         print(
             "Demo: central Chengdu 成都中心城区 (OSM 2018; community polygons and households are "
@@ -327,16 +165,18 @@ def _cmd_profiles(args) -> int:
     return 0
 
 
-def _cmd_network(args) -> int:
+def _cmd_network(args: argparse.Namespace) -> int:
     from .network import load_network
 
-    net = load_network(
-        args.file, crs=args.crs, keep_components=args.keep_components, progress=False if args.quiet else None
-    )
+    opts = _options(args)
+    net = load_network(args.file, crs=opts.network_crs, keep_components=opts.keep_components, progress=opts.progress)
     print(net)
     for k, v in net.info.items():
         print(f"  {k}: {v}")
     return 0
+
+
+_OUTPUT_OPTIONS = tuple(n for n, spec in option_specs(Options).items() if spec.group.startswith("outputs"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,59 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
         "re-run the checks with them and write the scenario. 选址建议。",
     )
     _add_run_options(p_prop)
-    g = p_prop.add_argument_group("siting 选址")
-    g.add_argument("--check", required=True, metavar="CATEGORY", help="the check to close, e.g. kindergarten 检查项")
-    g.add_argument("--k", type=int, metavar="N", help="number of sites (max cover) 选址数量")
-    g.add_argument(
-        "--objective",
-        choices=["max_cover", "set_cover"],
-        default="max_cover",
-        help="max_cover: most uncovered weight with k sites; set_cover: fewest sites covering all",
-    )
-    g.add_argument(
-        "--method",
-        choices=["exact", "greedy"],
-        default="exact",
-        help="exact (HiGHS MILP, optimal or with the remaining gap) or greedy (fast heuristic)",
-    )
-    g.add_argument(
-        "--candidates",
-        choices=["gaps", "parcels", "both"],
-        default="gaps",
-        help="candidate sites: streets inside the gaps, your parcels, or both 候选点",
-    )
-    g.add_argument("--parcels", metavar="FILE", help="candidate land, e.g. vacant public land 可用地块")
-    g.add_argument("--parcels-layer", metavar="NAME")
-    g.add_argument(
-        "--candidate-spacing",
-        type=float,
-        default=50.0,
-        metavar="M",
-        help="metres between candidate positions along streets in the gaps (default 50)",
-    )
-    g.add_argument("--capacity", type=float, metavar="W", help="most weight one site can serve 容量")
-    g.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds for the exact solver")
+    add_arguments(p_prop, SitingOptions, required=("check",))
     p_prop.set_defaults(func=_cmd_propose)
     p_demo = sub.add_parser("demo", help="run the bundled central-Chengdu demo 运行成都示例")
-    p_demo.add_argument("--out", default="out/demo", metavar="DIR", help="output folder 输出目录")
     p_demo.add_argument("--data", metavar="DIR", help="folder of the demo data (default: ./data)")
-    p_demo.add_argument("--offline-map", action="store_true", help="embed Leaflet in the map 离线地图")
-    p_demo.add_argument("--gdb", action="store_true", help="also write an Esri File Geodatabase 国土空间数据库格式")
-    p_demo.add_argument("--figures", action="store_true", help="also write report figures (PNG) 报告插图")
-    p_demo.add_argument("--excel", action="store_true", help="also write an Excel workbook 输出 Excel 工作簿")
-    p_demo.add_argument("--basemap", choices=BASEMAP_CHOICES, default="openstreetmap", help="online basemap 在线底图")
-    p_demo.add_argument("--tianditu-key", metavar="KEY", help="your Tianditu key (default $TIANDITU_KEY) 天地图密钥")
-    p_demo.add_argument("--no-basemap", action="store_true", help="no online basemap 不加载底图")
-    p_demo.add_argument("--tile-url", metavar="URL", help="your own tile server 自有瓦片")
-    p_demo.add_argument("--quiet", "-q", action="store_true", help="no progress bars 安静模式")
+    add_arguments(p_demo, Options, only=(*_OUTPUT_OPTIONS, "workers"))
+    _add_common(p_demo)
     p_demo.set_defaults(func=_cmd_demo)
     p_prof = sub.add_parser("profiles", help="list or show standards profiles 查看标准配置")
     p_prof.add_argument("name", nargs="?", help="profile name or .toml file")
     p_prof.set_defaults(func=_cmd_profiles)
     p_net = sub.add_parser("network", help="build and cache a walking network 构建路网缓存")
     p_net.add_argument("file", help="OSM XML/PBF or GraphML file")
-    p_net.add_argument("--crs", metavar="CRS")
-    p_net.add_argument("--keep-components", choices=["largest", "all"])
+    add_arguments(p_net, Options, only=("network_crs", "keep_components"))
     p_net.add_argument("--quiet", "-q", action="store_true")
     p_net.set_defaults(func=_cmd_network)
     return parser
@@ -442,12 +242,17 @@ def main(argv: list[str] | None = None) -> int:
     quiet = getattr(args, "quiet", False)
     if quiet:
         settings.progress = False
+    # a command is a fresh process of its own: worker processes for large jobs unless --workers says otherwise
+    # (the Python API forks only when asked; see servicecircle._parallel)
+    settings.workers = getattr(args, "workers", None)
     warnings.showwarning = _show_warning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if quiet else "default", DataWarning)
         if not quiet:
             warnings.simplefilter("ignore", RuntimeWarning)
         try:
+            if settings.workers is not None:
+                settings.workers = Options(workers=settings.workers).workers
             return int(args.func(args) or 0)
         except ServiceCircleError as exc:
             print(f"servicecircle: error 错误: {exc.message}", file=sys.stderr)

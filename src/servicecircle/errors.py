@@ -22,6 +22,7 @@ __all__ = [
     "ServiceCircleError",
     "InputDataError",
     "CRSError",
+    "OptionError",
     "NetworkError",
     "ProfileError",
     "OutputError",
@@ -98,6 +99,10 @@ class ServiceCircleError(Exception):
 
 class InputDataError(ServiceCircleError):
     """An input file cannot be read or its content is unusable."""
+
+
+class OptionError(InputDataError):
+    """An option (an argument of ``assess``/``run`` or a command-line flag) has a value that cannot be used."""
 
 
 class CRSError(InputDataError):

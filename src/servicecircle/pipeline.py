@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from .assessment import Assessment, assess
-from .errors import InputDataError, collect_warnings
+from .errors import InputDataError, OptionError, collect_warnings
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer
 from .network import download_network, load_network
+from .network.cache import lattice_store
+from .options import Inputs, Options, split_keywords
 
-__all__ = ["run", "assess_files", "run_demo", "demo_paths", "demo_inputs", "RunResult"]
+__all__ = ["run", "assess_files", "save", "run_demo", "demo_paths", "demo_inputs", "RunResult"]
 
 
 @dataclass
@@ -28,89 +30,111 @@ class RunResult:
 
 
 def assess_files(
-    boundaries: str | Path,
-    facilities: str | Path,
+    boundaries: str | Path | Inputs | None = None,
+    facilities: str | Path | None = None,
     network: str | Path | None = None,
     *,
-    demand: str | Path | None = None,
-    residential: str | Path | None = None,
-    greenspace: str | Path | None = None,
-    entrances: str | Path | None = None,
-    population: str | Path | None = None,
-    standard: str | Path | None = None,
-    crs: Any = None,
-    network_place: str | None = None,
-    download: bool = False,
-    boundaries_layer: str | None = None,
-    boundaries_crs: Any = None,
-    facilities_layer: str | None = None,
-    facilities_crs: Any = None,
-    demand_layer: str | None = None,
-    demand_crs: Any = None,
-    residential_layer: str | None = None,
-    greenspace_layer: str | None = None,
-    entrances_layer: str | None = None,
-    id_column: str | None = None,
-    name_column: str | None = None,
-    category_column: str = "category",
-    households_column: str | None = "households",
-    residents_column: str | None = "residents",
-    weight_column: str | None = None,
-    lon_column: str | None = None,
-    lat_column: str | None = None,
-    max_snap: float | None = None,
-    sample_spacing: float | None = None,
-    gap_resolution_m: float | None = None,
-    keep_components: str | None = None,
-    progress: bool | None = None,
+    options: Options | None = None,
+    **keywords: Any,
 ) -> Assessment:
     """Read the input files, build (or load the cached) network and assess; write nothing.
 
-    See :func:`servicecircle.assess` for the meaning of the options.
+    Parameters
+    ----------
+    boundaries, facilities, network
+        The three files every run needs (or an :class:`~servicecircle.options.Inputs`
+        as the first argument).
+    options
+        An :class:`~servicecircle.options.Options`.
+    **keywords
+        Any field of :class:`~servicecircle.options.Inputs` (``boundaries_layer``,
+        ``facilities_crs``, ``population`` ...) or of
+        :class:`~servicecircle.options.Options` (``id_column``, ``profile``,
+        ``max_snap`` ...): every option is described there.
     """
-    with collect_warnings() as read_log:
-        comm = read_boundaries(boundaries, layer=boundaries_layer, crs=boundaries_crs, id_column=id_column)
-        fac = read_facilities(
-            facilities,
-            layer=facilities_layer,
-            crs=facilities_crs,
-            category_column=category_column,
-            lon_column=lon_column,
-            lat_column=lat_column,
+    inputs, opts = _inputs_and_options(boundaries, facilities, network, options, keywords)
+    return _assess(inputs, opts)
+
+
+def _inputs_and_options(
+    boundaries: Any, facilities: Any, network: Any, options: Options | None, keywords: dict[str, Any]
+) -> tuple[Inputs, Options]:
+    in_kw, opt_kw = split_keywords(keywords)
+    if isinstance(boundaries, Inputs):
+        inputs = boundaries.replace(**in_kw)
+    else:
+        given = {"boundaries": boundaries, "facilities": facilities, "network": network}
+        inputs = Inputs(**{k: v for k, v in given.items() if v is not None}, **in_kw)
+    opts = Options.build(options, **opt_kw)
+    for name in ("boundaries", "facilities"):
+        if getattr(inputs, name) is None:
+            raise OptionError(f"no {name} file given", fix=f"pass {name}= (--{name} FILE)")
+    if inputs.network is None and not (inputs.network_place or inputs.download):
+        raise InputDataError(
+            "no walking network given",
+            fix="pass --network FILE (OSM, PBF or GraphML), or --network-place / --download",
         )
-        dem = read_demand(demand, layer=demand_layer, crs=demand_crs) if demand is not None else None
-        res = read_layer(residential, layer=residential_layer) if residential is not None else None
-        green = read_layer(greenspace, layer=greenspace_layer) if greenspace is not None else None
-        ent = read_layer(entrances, layer=entrances_layer) if entrances is not None else None
-        if network is not None:
-            net = load_network(network, crs=crs, study_area=comm, keep_components=keep_components, progress=progress)
-        elif network_place or download:
-            net = download_network(network_place, study_area=comm, crs=crs, keep_components=keep_components)
+    if opts.basemap in ("tianditu", "tianditu-imagery") and not opts.tile_url:
+        from .outputs.gapmap import tianditu_key
+
+        opts = opts.replace(tianditu_key=tianditu_key(opts.tianditu_key))  # refused now, not after the run
+    return inputs, opts
+
+
+def _assess(inputs: Inputs, opts: Options) -> Assessment:
+    """Read what ``inputs`` names, then :func:`~servicecircle.assess` (every file read here, none later)."""
+    with collect_warnings() as read_log:
+        comm = read_boundaries(
+            inputs.boundaries, layer=inputs.boundaries_layer, crs=inputs.boundaries_crs, id_column=opts.id_column
+        )
+        fac = read_facilities(
+            inputs.facilities,
+            layer=inputs.facilities_layer,
+            crs=inputs.facilities_crs,
+            category_column=opts.category_column,
+            lon_column=inputs.lon_column,
+            lat_column=inputs.lat_column,
+        )
+        dem = read_demand(inputs.demand, layer=inputs.demand_layer, crs=inputs.demand_crs) if inputs.demand else None
+        res = read_layer(inputs.residential, layer=inputs.residential_layer) if inputs.residential else None
+        green = read_layer(inputs.greenspace, layer=inputs.greenspace_layer) if inputs.greenspace else None
+        ent = read_layer(inputs.entrances, layer=inputs.entrances_layer) if inputs.entrances else None
+        if inputs.network is not None:
+            net = load_network(
+                inputs.network,
+                crs=opts.network_crs,
+                study_area=comm,
+                keep_components=opts.keep_components,
+                progress=opts.progress,
+            )
         else:
-            raise InputDataError(
-                "no walking network given",
-                fix="pass --network FILE (OSM, PBF or GraphML), or --network-place / --download",
+            net = download_network(
+                inputs.network_place, study_area=comm, crs=opts.network_crs, keep_components=opts.keep_components
+            )
+        pop = None
+        if inputs.population is not None:
+            from .coords import to_crs
+            from .inputs.rasters import read_population
+            from .population import population_bounds
+
+            pop = read_population(
+                inputs.population,
+                bounds=population_bounds(to_crs(comm.geometry, net.crs)),
+                bounds_crs=net.crs,
+                band=inputs.population_band,
+                crs=inputs.population_crs,
             )
     result = assess(
         comm,
         fac,
         net,
-        profile=standard,
+        opts,
         demand=dem,
-        population=population,
-        id_column=id_column,
-        name_column=name_column,
-        category_column=category_column,
-        households_column=households_column,
-        residents_column=residents_column,
-        weight_column=weight_column,
+        population=pop,
         residential=res,
         greenspace=green,
         entrances=ent,
-        max_snap=max_snap,
-        sample_spacing=sample_spacing,
-        gap_resolution_m=gap_resolution_m,
-        progress=progress,
+        lattice_store=lattice_store(net),
     )
     if len(read_log):
         import pandas as pd
@@ -122,25 +146,36 @@ def assess_files(
 
 
 def run(
-    boundaries: str | Path,
-    facilities: str | Path,
+    boundaries: str | Path | Inputs | None = None,
+    facilities: str | Path | None = None,
     network: str | Path | None = None,
     *,
-    out: str | Path = "servicecircle-out",
-    output_crs: Any = None,
-    map_options: dict[str, Any] | None = None,
-    save_options: dict[str, Any] | None = None,
-    **options: Any,
+    options: Options | None = None,
+    **keywords: Any,
 ) -> RunResult:
     """Read the inputs, build (or load the cached) network, assess and write the outputs.
 
-    This is ``servicecircle run`` as a function; ``options`` are those of
-    :func:`assess_files` (see :func:`servicecircle.assess` for their meaning), and
-    :func:`servicecircle.outputs.save_assessment` describes the outputs.
+    This is ``servicecircle run`` as a function: the same options, with the
+    same names (:mod:`servicecircle.options`; ``out``, ``output_crs``,
+    ``excel``, ``filegdb``, ``figures`` and the map's options among them), and
+    :func:`servicecircle.outputs.save_assessment` describes the outputs. Every
+    option is checked before anything is read.
     """
-    result = assess_files(boundaries, facilities, network, **options)
-    outputs = result.save(out, crs=output_crs, map_options=map_options, **(save_options or {}))
-    return RunResult(result, outputs)
+    inputs, opts = _inputs_and_options(boundaries, facilities, network, options, keywords)
+    result = _assess(inputs, opts)
+    return RunResult(result, save(result, opts))
+
+
+def save(result: Assessment, options: Options) -> dict[str, Path]:
+    """Write ``result`` as ``options`` ask (folder, CRS, map, the optional exports)."""
+    return result.save(
+        options.out,
+        crs=options.output_crs,
+        map_options=options.map_options(),
+        excel=options.excel,
+        filegdb=options.filegdb,
+        figures=options.figures,
+    )
 
 
 def demo_paths(data_dir: str | Path | None = None) -> dict[str, Path]:
@@ -177,7 +212,7 @@ def demo_inputs(data_dir: str | Path | None = None) -> dict[str, Any]:
         facilities_layer="facilities",
         id_column="code",
         name_column="name",
-        standard="meishan",
+        profile="meishan",
         greenspace=p["facilities"],
         greenspace_layer="greenspace",
     )

@@ -31,11 +31,10 @@ import numpy as np
 import pyproj
 import shapely
 
-from . import settings
-from .coords import parse_crs
-from .errors import CRSError, InputDataError, TooLargeError, warn_data
+from .errors import CRSError, InputDataError, warn_data
+from .inputs.rasters import PopulationGrid, read_population
 
-__all__ = ["population_demand", "COLUMNS"]
+__all__ = ["population_demand", "population_bounds", "COLUMNS"]
 
 #: Columns of the frame :func:`population_demand` returns (plus ``geometry``).
 COLUMNS = ["community", "residents", "households", "cell_row", "cell_col", "cell_fraction", "area_m2"]
@@ -101,102 +100,27 @@ def _owned_geometries(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owned, lost
 
 
-def _open(path: Path):
-    import rasterio
-
-    try:
-        return rasterio.open(path)
-    except (rasterio.errors.RasterioError, OSError):
-        raise InputDataError(
-            "cannot open this file as a raster: GDAL does not recognise its format, or it is damaged or incomplete",
-            file=path,
-            fix="check that the file is a complete GeoTIFF (a truncated or half-copied file cannot be read)",
-        ) from None
+def _usable_owned(areas: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Owned geometries (overlaps to the first listed), the communities that lost area, the usable ones."""
+    geoms = np.array(areas.values, dtype=object)  # a copy: the caller's series is left alone
+    invalid = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
+    if invalid.any():  # prepare_boundaries repairs and reports these; be safe when called directly
+        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
+    owned, lost = _owned_geometries(geoms)
+    usable = ~(shapely.is_missing(owned) | shapely.is_empty(owned)) & (shapely.area(owned) > 0)
+    return owned, lost, usable
 
 
-def _raster_crs(src, crs: Any, path: Path) -> pyproj.CRS:
-    declared = None if src.crs is None else pyproj.CRS.from_user_input(src.crs.to_wkt())
-    if crs is None:
-        if declared is None:
-            raise CRSError(
-                "the raster has no coordinate system",
-                file=path,
-                fix="pass crs= (WorldPop and most population grids are 'EPSG:4326')",
-            )
-        return declared
-    parsed = parse_crs(crs)
-    if isinstance(parsed, str):
-        raise CRSError(
-            f"a population raster in {parsed.upper()} coordinates is not supported",
-            file=path,
-            fix="warp the raster to WGS84 or CGCS2000 first",
-        )
-    if declared is not None and not declared.equals(parsed, ignore_axis_order=True):
-        warn_data("crs_overridden", f"the file declares {declared.name}; using {parsed.name} as asked", file=path)
-    return parsed
+def population_bounds(areas: gpd.GeoSeries) -> tuple[float, float, float, float] | None:
+    """The extent of the raster to read for ``areas`` (metric CRS): what :func:`population_demand` uses.
 
-
-def _window(
-    src, raster_crs: pyproj.CRS, to_raster: pyproj.Transformer | None, bounds: np.ndarray, path: Path
-) -> tuple[int, int, int, int]:
-    """(row_off, col_off, height, width) of the cells that cover ``bounds`` (areas CRS)."""
-    minx, miny, maxx, maxy = (float(v) for v in bounds)
-    if to_raster is not None:
-        minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
-        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-            raise CRSError(
-                f"the communities cannot be placed in the raster's coordinate system ({raster_crs.name})",
-                file=path,
-                fix="check the raster's coordinate system (crs=)",
-            )
-    inv = ~src.transform
-    xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
-    cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
-    eps = 1e-9
-    pad = 0 if to_raster is None else 1  # cover curvature of the reprojected bounds
-    col0 = max(math.floor(min(cols) + eps) - pad, 0)
-    col1 = min(math.ceil(max(cols) - eps) + pad, src.width)
-    row0 = max(math.floor(min(rows) + eps) - pad, 0)
-    row1 = min(math.ceil(max(rows) - eps) + pad, src.height)
-    if col1 <= col0 or row1 <= row0:
-        rb = ", ".join(f"{v:.6g}" for v in src.bounds)
-        raise InputDataError(
-            f"the raster ({rb} in {raster_crs.name}) does not overlap the communities",
-            file=path,
-            fix="use a raster that covers the study area, or check its coordinate system (crs=)",
-        )
-    return row0, col0, row1 - row0, col1 - col0
-
-
-def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, path: Path) -> np.ndarray:
-    """People per cell of a block of rows: float64, nodata/NaN as 0; refuses negative values."""
-    import rasterio
-    from rasterio.windows import Window
-
-    try:
-        data = src.read(band, window=Window(col0, row0, width, nrows), masked=True)
-    except (rasterio.errors.RasterioError, OSError):
-        raise InputDataError(
-            "cannot read the raster: the file is damaged or incomplete",
-            file=path,
-            fix="check that the file is complete (a truncated or half-copied file cannot be read)",
-        ) from None
-    values = np.asarray(data.data, dtype=np.float64)
-    scale, offset = src.scales[band - 1], src.offsets[band - 1]
-    if scale not in (None, 1) or offset not in (None, 0):
-        values = values * (1.0 if scale is None else scale) + (offset or 0.0)
-    empty = np.ma.getmaskarray(data) | np.isnan(values)
-    bad = ~empty & ((values < 0) | ~np.isfinite(values))
-    if bad.any():
-        i, j = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
-        raise InputDataError(
-            f"a population cell is {values[i, j]:g} at row {row0 + i}, column {col0 + j} "
-            f"({int(bad.sum()):,} such cells in the window)",
-            file=path,
-            fix="population must be 0 or more; set the raster's nodata value if that is what it means",
-        )
-    values[empty] = 0.0
-    return values
+    ``None`` when no community has an area (the file is then only checked).
+    """
+    if isinstance(areas, gpd.GeoDataFrame):
+        areas = areas.geometry
+    _areas_crs(areas)
+    owned, _, usable = _usable_owned(areas)
+    return tuple(float(v) for v in shapely.total_bounds(owned[usable])) if usable.any() else None  # type: ignore[return-value]
 
 
 def _empty(crs: Any) -> gpd.GeoDataFrame:
@@ -205,7 +129,7 @@ def _empty(crs: Any) -> gpd.GeoDataFrame:
 
 
 def population_demand(
-    path: str | Path,
+    source: str | Path | PopulationGrid,
     areas: gpd.GeoSeries,
     *,
     band: int = 1,
@@ -216,8 +140,10 @@ def population_demand(
 
     Parameters
     ----------
-    path
-        A raster GDAL reads (GeoTIFF) of people per cell, e.g. WorldPop 100 m
+    source
+        A :class:`~servicecircle.inputs.rasters.PopulationGrid` read with
+        :func:`~servicecircle.inputs.rasters.read_population`, or the path of a
+        raster GDAL reads (GeoTIFF), read here, of people per cell, e.g. WorldPop 100 m
         (EPSG:4326, float32, nodata -99999). Cells that are nodata (as declared
         by the file or its mask) or NaN count as **0 people**; a negative or
         infinite value is an error.
@@ -284,7 +210,6 @@ def population_demand(
     >>> d.geometry.iloc[0].coords[0]
     (500050.0, 3300050.0)
     """
-    path = Path(path)
     if household_size is not None and not (math.isfinite(household_size) and household_size > 0):
         raise InputDataError(
             f"household size must be a positive number, not {household_size!r}",
@@ -293,122 +218,102 @@ def population_demand(
     if isinstance(areas, gpd.GeoDataFrame):
         areas = areas.geometry
     a_crs = _areas_crs(areas)
-    if not path.exists():
-        raise InputDataError("file not found", file=path, fix="check the path")
+    if not isinstance(source, PopulationGrid) and not Path(source).exists():
+        raise InputDataError("file not found", file=source, fix="check the path")
 
-    geoms = np.array(areas.values, dtype=object)  # a copy: the caller's series is left alone
-    invalid = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
-    if invalid.any():  # prepare_boundaries repairs and reports these; be safe when called directly
-        geoms[invalid] = [_polygonal(g) for g in shapely.make_valid(geoms[invalid])]
-    owned, lost = _owned_geometries(geoms)
-    usable = ~(shapely.is_missing(owned) | shapely.is_empty(owned)) & (shapely.area(owned) > 0)
+    owned, lost, usable = _usable_owned(areas)
+    if isinstance(source, PopulationGrid):
+        grid = source
+    else:  # a file: read the window over these communities (the convenience of a direct call)
+        grid = read_population(
+            source,
+            bounds=tuple(shapely.total_bounds(owned[usable])) if usable.any() else None,
+            bounds_crs=a_crs,
+            band=band,
+            crs=crs,
+        )
+    path = grid.source
+    if not usable.any():
+        return _empty(areas.crs)
+    r_crs = grid.crs
+    same = r_crs.equals(a_crs, ignore_axis_order=True)
+    to_areas = None if same else pyproj.Transformer.from_crs(r_crs, a_crs, always_xy=True)
+    row0, col0, height, width = grid.row0, grid.col0, grid.height, grid.width
+    comm_idx = np.flatnonzero(usable)
+    targets = owned[comm_idx]
+    shapely.prepare(targets)
+    tree = shapely.STRtree(targets)
+    aff = grid.transform
 
-    with _open(path) as src:
-        if not 1 <= band <= src.count:
-            raise InputDataError(
-                f"the raster has {src.count} band(s), there is no band {band}",
+    def to_metric(col: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = aff.a * col + aff.b * row + aff.c
+        y = aff.d * col + aff.e * row + aff.f
+        if to_areas is not None:
+            x, y = to_areas.transform(x, y)
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+    pieces: list[tuple[np.ndarray, ...]] = []
+    window_total = 0.0
+    step = max(1, _CHUNK_CELLS // width)
+    for r0 in range(row0, row0 + height, step):
+        nr = min(step, row0 + height - r0)
+        values = grid.values[r0 - row0 : r0 - row0 + nr]
+        window_total += float(values.sum())
+        # corners of the block's cells, in the communities' CRS
+        cc, rr = np.meshgrid(np.arange(col0, col0 + width + 1, dtype=float), np.arange(r0, r0 + nr + 1, dtype=float))
+        cx, cy = to_metric(cc, rr)
+        if not (np.isfinite(cx).all() and np.isfinite(cy).all()):
+            raise CRSError(
+                f"cells of the raster cannot be placed in {a_crs.name}",
                 file=path,
-                fix=f"pass band= between 1 and {src.count}",
+                fix="check the raster's coordinate system (crs=)",
             )
-        if src.transform.is_identity:
-            raise InputDataError(
-                "the raster has no georeferencing (no geotransform)",
-                file=path,
-                fix="georeference it (gdalwarp) so that each cell has a position",
+        if not len(tree.query(shapely.box(cx.min(), cy.min(), cx.max(), cy.max()))):
+            continue
+        ring = np.stack(
+            [
+                np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
+                np.stack([cx[:-1, 1:], cy[:-1, 1:]], -1),
+                np.stack([cx[1:, 1:], cy[1:, 1:]], -1),
+                np.stack([cx[1:, :-1], cy[1:, :-1]], -1),
+                np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
+            ],
+            axis=2,
+        ).reshape(-1, 5, 2)
+        polys = shapely.polygons(ring)
+        cell_area = shapely.area(polys)
+        # the communities query a tree of the cells: the (complex) communities are then the
+        # prepared side of each test, the simple cells the other
+        ti, ci = shapely.STRtree(polys).query(targets, predicate="intersects")
+        if not len(ci):
+            continue
+        whole = shapely.covers(targets[ti], polys[ci])
+        frac = np.ones(len(ci))
+        area = cell_area[ci].copy()
+        pts = np.empty(len(ci), dtype=object)
+        # whole cells: the cell centre
+        wi = ci[whole]
+        mx, my = to_metric(col0 + wi % width + 0.5, r0 + wi // width + 0.5)
+        pts[whole] = shapely.points(mx, my)
+        # cut cells: a point inside each piece
+        cut = ~whole
+        inter = shapely.intersection(polys[ci[cut]], targets[ti[cut]])
+        area[cut] = shapely.area(inter)
+        frac[cut] = np.minimum(area[cut] / cell_area[ci[cut]], 1.0)
+        pts[cut] = shapely.point_on_surface(inter)
+        keep = area > 0
+        ci, ti = ci[keep], ti[keep]
+        pieces.append(
+            (
+                comm_idx[ti],
+                values.ravel()[ci] * frac[keep],
+                r0 + ci // width,
+                col0 + ci % width,
+                frac[keep],
+                area[keep],
+                pts[keep],
             )
-        r_crs = _raster_crs(src, crs, path)
-        if not usable.any():
-            return _empty(areas.crs)
-        same = r_crs.equals(a_crs, ignore_axis_order=True)
-        to_areas = None if same else pyproj.Transformer.from_crs(r_crs, a_crs, always_xy=True)
-        to_raster = None if same else pyproj.Transformer.from_crs(a_crs, r_crs, always_xy=True)
-        row0, col0, height, width = _window(src, r_crs, to_raster, shapely.total_bounds(owned[usable]), path)
-        cells = height * width
-        if cells > settings.max_raster_cells:
-            raise TooLargeError(
-                f"the raster window covering the communities has {cells:,} cells ({height:,} × {width:,}), "
-                f"more than the limit of {settings.max_raster_cells:,}",
-                file=path,
-                fix="clip the raster to the study area (gdal_translate -projwin), or raise settings.max_raster_cells",
-            )
-
-        comm_idx = np.flatnonzero(usable)
-        targets = owned[comm_idx]
-        shapely.prepare(targets)
-        tree = shapely.STRtree(targets)
-        aff = src.transform
-
-        def to_metric(col: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            x = aff.a * col + aff.b * row + aff.c
-            y = aff.d * col + aff.e * row + aff.f
-            if to_areas is not None:
-                x, y = to_areas.transform(x, y)
-            return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-
-        pieces: list[tuple[np.ndarray, ...]] = []
-        window_total = 0.0
-        step = max(1, _CHUNK_CELLS // width)
-        for r0 in range(row0, row0 + height, step):
-            nr = min(step, row0 + height - r0)
-            values = _read_rows(src, band, r0, col0, nr, width, path)
-            window_total += float(values.sum())
-            # corners of the block's cells, in the communities' CRS
-            cc, rr = np.meshgrid(
-                np.arange(col0, col0 + width + 1, dtype=float), np.arange(r0, r0 + nr + 1, dtype=float)
-            )
-            cx, cy = to_metric(cc, rr)
-            if not (np.isfinite(cx).all() and np.isfinite(cy).all()):
-                raise CRSError(
-                    f"cells of the raster cannot be placed in {a_crs.name}",
-                    file=path,
-                    fix="check the raster's coordinate system (crs=)",
-                )
-            if not len(tree.query(shapely.box(cx.min(), cy.min(), cx.max(), cy.max()))):
-                continue
-            ring = np.stack(
-                [
-                    np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
-                    np.stack([cx[:-1, 1:], cy[:-1, 1:]], -1),
-                    np.stack([cx[1:, 1:], cy[1:, 1:]], -1),
-                    np.stack([cx[1:, :-1], cy[1:, :-1]], -1),
-                    np.stack([cx[:-1, :-1], cy[:-1, :-1]], -1),
-                ],
-                axis=2,
-            ).reshape(-1, 5, 2)
-            polys = shapely.polygons(ring)
-            cell_area = shapely.area(polys)
-            # the communities query a tree of the cells: the (complex) communities are then the
-            # prepared side of each test, the simple cells the other
-            ti, ci = shapely.STRtree(polys).query(targets, predicate="intersects")
-            if not len(ci):
-                continue
-            whole = shapely.covers(targets[ti], polys[ci])
-            frac = np.ones(len(ci))
-            area = cell_area[ci].copy()
-            pts = np.empty(len(ci), dtype=object)
-            # whole cells: the cell centre
-            wi = ci[whole]
-            mx, my = to_metric(col0 + wi % width + 0.5, r0 + wi // width + 0.5)
-            pts[whole] = shapely.points(mx, my)
-            # cut cells: a point inside each piece
-            cut = ~whole
-            inter = shapely.intersection(polys[ci[cut]], targets[ti[cut]])
-            area[cut] = shapely.area(inter)
-            frac[cut] = np.minimum(area[cut] / cell_area[ci[cut]], 1.0)
-            pts[cut] = shapely.point_on_surface(inter)
-            keep = area > 0
-            ci, ti = ci[keep], ti[keep]
-            pieces.append(
-                (
-                    comm_idx[ti],
-                    values.ravel()[ci] * frac[keep],
-                    r0 + ci // width,
-                    col0 + ci % width,
-                    frac[keep],
-                    area[keep],
-                    pts[keep],
-                )
-            )
+        )
 
     if pieces:
         comm, res, rows, cols, frac, area, pts = (np.concatenate(p) for p in zip(*pieces))

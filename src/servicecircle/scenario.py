@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .assessment import Assessment, assess
+from .assessment import Assessment, rerun
 from .coords import to_crs
 from .errors import InputDataError
 from .inputs.prepare import prepare_facilities
@@ -81,9 +81,12 @@ def scenario(
         (``existing`` / ``added``).
     """
     st = base.state
-    kwargs = dict(st["kwargs"])
-    cat_col = kwargs["category_column"]
-    original = st["facilities"]
+    if st is None or st.facilities_input is None:
+        raise InputDataError(
+            "this assessment keeps nothing to rerun from", fix="start the scenario from the result of assess()"
+        )
+    cat_col = st.options.category_column
+    original = st.facilities_input
     gone = _removed_mask(base, remove)
     keep = original.iloc[np.flatnonzero(~gone)].copy()
     keep[SCENARIO_COLUMN] = "existing"
@@ -103,16 +106,7 @@ def scenario(
         pd.concat(parts, ignore_index=True), geometry=original.geometry.name, crs=original.crs
     )
     facilities.attrs = dict(original.attrs)
-    result = assess(
-        st["boundaries"],
-        facilities,
-        base.network,
-        profile=st["profile"],
-        progress=progress,
-        _reuse=base,
-        _changed={c for c in changed if c is not None},
-        **kwargs,
-    )
+    result = rerun(base, facilities, frozenset(c for c in changed if c is not None), progress=progress)
     result.parameters["scenario"] = name
     result.parameters["scenario_added"] = 0 if add is None else len(add)
     result.parameters["scenario_removed"] = int(gone.sum())

@@ -41,8 +41,10 @@ max_raster_cells : int
     A raster with more cells than this is refused before it is read.
 workers : int | None
     Processes for the heaviest loops (shortest paths per category, snapping the
-    gap grid). ``1`` never forks; ``None`` uses up to four cores for large jobs
-    on Linux. Default ``None``.
+    gap grid, writing the GeoPackage beside the map). ``1`` never forks (safe
+    in a notebook); a number uses that many forked processes; ``None`` uses up
+    to four cores for large jobs on Linux. Default ``1`` in Python; the
+    ``servicecircle`` command uses ``None`` unless ``--workers`` is given.
 """
 
 from __future__ import annotations
@@ -62,4 +64,4 @@ progress: bool | None = None
 output_crs: str = "EPSG:4490"
 max_input_features: int = 20_000_000
 max_raster_cells: int = 400_000_000
-workers: int | None = None
+workers: int | None = 1

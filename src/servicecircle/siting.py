@@ -39,7 +39,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from .assessment import Assessment
+from .assessment import Assessment, RunState
 from .checks import within
 from .coords import to_crs
 from .engine import DistanceEngine, snap_points
@@ -160,7 +160,7 @@ class SitingResult:
 
     def facilities(self) -> gpd.GeoDataFrame:
         """The proposed sites as facilities of the check's category (for a scenario)."""
-        cat_col = self.base.state["kwargs"]["category_column"]
+        cat_col = self.base.state.options.category_column if self.base.state else "category"
         f = self.sites[["rank", "geometry"]].copy()
         f[cat_col] = self.category
         f["name"] = [f"proposed {self.category} {r}" for r in self.sites["rank"]]
@@ -186,20 +186,28 @@ class SitingResult:
         )
 
 
+def _state(assessment: Assessment) -> RunState:
+    if assessment.state is None:
+        raise InputDataError(
+            "this assessment keeps no state to site facilities from", fix="use the result of assess() directly"
+        )
+    return assessment.state
+
+
 def _coverage_matrix(
     assessment: Assessment, check: str, cands: gpd.GeoDataFrame, radius: float, weight: np.ndarray | None
 ):
     """Uncovered demand points, their weights, and which candidates reach them (sparse, demand × candidate)."""
-    st = assessment.state
-    d_snap, d_comm = st["d_snap"], st["d_comm"]
-    w = np.asarray(st["d_weight"] if weight is None else weight, dtype=float)
-    dist = st["dist"][check]
+    st = _state(assessment)
+    d_snap, d_comm = st.demand_snap, st.demand.community
+    w = np.asarray(st.demand.weight if weight is None else weight, dtype=float)
+    dist = st.distances.demand[check]
     todo = np.flatnonzero(~within(dist, radius) & d_snap.ok & np.isfinite(w) & (w > 0) & (d_comm >= 0))
     net = assessment.network
     c_snap = snap_points(
         net,
         np.asarray(cands.geometry.values, dtype=object),
-        st["kwargs"]["max_snap"] or assessment.parameters["max_snap_m"],
+        st.options.max_snap or assessment.parameters["max_snap_m"],
     )
     engine = DistanceEngine(net, c_snap)
     from .engine.snapping import Snapped
@@ -366,11 +374,20 @@ def propose_sites(
     -------
     SitingResult
     """
+    from .options import SitingOptions
+
+    checked = SitingOptions(  # every number and choice checked before any work (one-line errors)
+        check=check,
+        k=k,
+        objective=objective,
+        method=method,
+        candidates=candidates if isinstance(candidates, str) else "gaps",
+        candidate_spacing=spacing,
+        capacity=capacity,
+        time_limit=time_limit,
+    )
+    k, spacing, capacity, time_limit = checked.k, checked.candidate_spacing, checked.capacity, checked.time_limit
     chk = _check_of(assessment, check)
-    if objective not in ("max_cover", "set_cover"):
-        raise InputDataError(f"unknown objective {objective!r}", fix="use 'max_cover' or 'set_cover'")
-    if method not in ("exact", "greedy"):
-        raise InputDataError(f"unknown method {method!r}", fix="use 'exact' or 'greedy'")
     if objective == "max_cover" and not k:
         raise InputDataError("maximal covering needs the number of sites", fix="pass k= (e.g. k=5)")
     if capacity is not None and objective != "max_cover":
@@ -415,7 +432,7 @@ def propose_sites(
         covered_rows[new] = True
     left = w.copy()
     served = [_serve(a_csc, left, c, capacity) for c in ranked]
-    st = assessment.state
+    st = _state(assessment)
     comm_ids = (
         assessment.communities[assessment.id_column].to_numpy()
         if assessment.id_column in assessment.communities
@@ -444,10 +461,10 @@ def propose_sites(
         crs=assessment.network.crs,
     )
     # coverage per community as the model reports it
-    d_comm = st["d_comm"]
-    w_all = np.asarray(st["d_weight"] if weight is None else weight, dtype=float)
+    d_comm = st.demand.community
+    w_all = np.asarray(st.demand.weight if weight is None else weight, dtype=float)
     use = (d_comm >= 0) & np.isfinite(w_all)
-    reached_before = within(st["dist"][check], radius)
+    reached_before = within(st.distances.demand[check], radius)
     reached_after = reached_before.copy()
     reached_after[todo[covered_rows]] = True
     n = len(assessment.communities)

@@ -128,8 +128,12 @@ class Context:
     #: spaces): {"inside": bool per community, "dist": distance per demand point}
     destinations: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     gap_resolution_m: float | None = None
-    _node_dist: dict[str, np.ndarray] = field(default_factory=dict)
-    _gap_grid: Any = None
+    #: node distances to the nearest facility per category, filled as the checks ask (see :meth:`node_distances`)
+    node_dist: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the gap grid, once built (see :meth:`gap_grid`); a scenario hands its base's in
+    grid: Any = None
+    #: where snapped gap-grid cells are kept between runs (an ``engine.snapping.LatticeStore``), or None
+    lattice_store: Any = None
 
     @property
     def n_comm(self) -> int:
@@ -165,12 +169,12 @@ class Context:
 
     def node_distances(self, key: str, sources: np.ndarray | None = None) -> np.ndarray:
         """Node distances to the nearest facility of category ``key`` (cached)."""
-        if key not in self._node_dist:
+        if key not in self.node_dist:
             from .. import settings
 
             idx = self.members(key) if sources is None else sources
-            self._node_dist[key] = self.engine.node_distances(idx, settings.max_distance)
-        return self._node_dist[key]
+            self.node_dist[key] = self.engine.node_distances(idx, settings.max_distance)
+        return self.node_dist[key]
 
     def gap_grid(self, which: np.ndarray | None = None):
         """The distance grid over the communities ``which`` (positions; default all).
@@ -185,9 +189,9 @@ class Context:
         g = self.comm_geom
         usable = ~(shapely.is_missing(g) | shapely.is_empty(g))
         want = np.flatnonzero(usable) if which is None else np.asarray(which)[usable[np.asarray(which)]]
-        grid = self._gap_grid
+        grid = self.grid
         if grid is not None and (grid.covers is None or np.isin(want, grid.covers).all()):
             return grid
         res = gap_resolution(tuple(shapely.total_bounds(g[want])), self.gap_resolution_m)
-        self._gap_grid = GapGrid(self.engine, g, want, res, self.max_snap)
-        return self._gap_grid
+        self.grid = GapGrid(self.engine, g, want, res, self.max_snap, store=self.lattice_store)
+        return self.grid

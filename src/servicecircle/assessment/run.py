@@ -1,0 +1,279 @@
+"""``assess``: the stages in order, and ``rerun``: the same with what a scenario can reuse."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import geopandas as gpd
+
+from .. import settings
+from .._parallel import use_workers
+from ..errors import OptionError, collect_warnings
+from ..network.model import WalkNetwork
+from ..options import Options
+from ..population import PopulationGrid
+from ..profiles import Profile, load_profile
+from . import stages
+from .result import Assessment
+from .state import FacilitySet, Prepared, RunState
+
+__all__ = ["assess", "rerun"]
+
+
+def _workers(options: Options) -> Any:
+    """What :func:`use_workers` gets: the run's own number of workers, or no change (``settings.workers``)."""
+    from .._parallel import _UNSET
+
+    return _UNSET if options.workers is None else options.workers
+
+
+def assess(
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    network: WalkNetwork,
+    options: Options | None = None,
+    *,
+    demand: gpd.GeoDataFrame | None = None,
+    population: PopulationGrid | None = None,
+    residential: gpd.GeoDataFrame | None = None,
+    greenspace: gpd.GeoDataFrame | None = None,
+    entrances: gpd.GeoDataFrame | None = None,
+    lattice_store: Any = None,
+    **changes: Any,
+) -> Assessment:
+    """Check every community against the profile's life-circle standards.
+
+    Parameters
+    ----------
+    communities
+        Community boundaries (polygons, any CRS) with, unless ``demand`` or
+        ``population`` is given, a households and/or residents column.
+    facilities
+        Facility points (polygons are replaced by a point inside) with a
+        category column whose values are profile keys or aliases
+        (``kindergarten``, ``幼儿园`` ...).
+    network
+        The walking network (:func:`servicecircle.load_network`).
+    options
+        An :class:`~servicecircle.options.Options`; keyword arguments
+        (``id_column="code"``, ``profile="gb50180"``, ``max_snap=150`` ...)
+        change it. Every option, its meaning and its range is listed in
+        :mod:`servicecircle.options`.
+    demand
+        Optional demand points (buildings, households). Without it (and
+        without ``population``), demand is sampled inside the communities
+        (see :mod:`servicecircle.demand`).
+    population
+        Optional population grid (:func:`servicecircle.read_population`): one
+        demand point per raster cell (per piece, where a boundary splits a
+        cell) carrying its residents (see :mod:`servicecircle.population`).
+    residential
+        Optional residential-land polygons: sampled demand stays inside them.
+    greenspace, entrances
+        Green-space polygons for the green and park reach checks, and
+        optionally their mapped entrances (see :mod:`servicecircle.checks.greenspace`).
+    lattice_store
+        Where the snapped gap-grid cells of this network are kept between runs
+        (:func:`servicecircle.network.cache.lattice_store`); ``None`` snaps
+        them afresh. :func:`servicecircle.assess_files` passes the network
+        cache's.
+
+    Returns
+    -------
+    Assessment
+
+    Examples
+    --------
+    >>> import servicecircle as sc
+    >>> paths = sc.pipeline.demo_paths()
+    >>> network = sc.load_network(paths["network"], progress=False)
+    >>> communities = sc.read_boundaries(paths["boundaries"], id_column="code")
+    >>> facilities = sc.read_facilities(paths["facilities"], layer="facilities")
+    >>> result = sc.assess(communities, facilities, network, id_column="code", progress=False)
+    >>> int(result.summary.loc[result.summary["check"] == "kindergarten", "facilities"].iloc[0])
+    5
+    """
+    opts = Options.build(options, **changes)
+    if population is not None and not isinstance(population, PopulationGrid):
+        raise OptionError(
+            "population= takes a population grid, not a file name",
+            fix="read the raster first: sc.read_population(path, study_area=communities)",
+        )
+    prof = opts.profile if isinstance(opts.profile, Profile) else load_profile(opts.profile)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with collect_warnings() as log, use_workers(_workers(opts)):
+        prepared = stages.prepare(communities, facilities, network, prof, opts)
+        dem = stages.build_demand(
+            prepared, network, prof, opts, demand=demand, population=population, residential=residential
+        )
+        timings["inputs"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        snapping = stages.snap(network, prepared.facilities, dem, opts, demand_source=demand)
+        timings["snapping"] = time.perf_counter() - t
+        t = time.perf_counter()
+        dist = stages.compute_distances(snapping, prepared.facilities, prof, opts, n_demand_comm=len(dem.community))
+        timings["distances"] = time.perf_counter() - t
+        t = time.perf_counter()
+        outcomes, ctx = stages.run_checks(
+            network,
+            prof,
+            opts,
+            prepared,
+            dem,
+            snapping,
+            dist,
+            greenspace=greenspace,
+            entrances=entrances,
+            lattice_store=lattice_store,
+        )
+        state = RunState(
+            options=opts,
+            profile=prof,
+            prepared=prepared,
+            demand=dem,
+            demand_snap=snapping.demand,
+            distances=dist,
+            gap_grid=ctx.grid,
+            destinations=dict(ctx.destinations),
+            green_keys=frozenset(o.key for o in outcomes if o.kind != "lifecircle"),
+            facilities_input=facilities,
+            greenspace=greenspace,
+            entrances=entrances,
+            lattice_store=lattice_store,
+        )
+        result = _finish(network, prof, opts, state, snapping, outcomes, ctx, timings, t, demand_source=demand)
+    result.warnings = log.to_frame()
+    result.timings["total"] = time.perf_counter() - t0
+    return result
+
+
+def _finish(
+    network: WalkNetwork,
+    prof: Profile,
+    opts: Options,
+    state: RunState,
+    snapping: stages.Snapping,
+    outcomes: list[stages.CheckOutcome],
+    ctx: Any,
+    timings: dict[str, float],
+    t_checks: float,
+    *,
+    demand_source: gpd.GeoDataFrame | None,
+) -> Assessment:
+    """Stage 6: the output frames and tables."""
+    crs = network.crs
+    prepared, dem = state.prepared, state.demand
+    comm_out = stages.community_frame(prepared, dem, outcomes, crs, id_column=opts.id_column)
+    timings["checks"] = time.perf_counter() - t_checks
+    if ctx.grid is not None:
+        timings["gap_grid_m"] = ctx.grid.res
+    d_frame = stages.demand_frame(prepared, dem, snapping, state.distances, outcomes, crs)
+    f_frame = stages.facility_frame(prepared, snapping, ctx.fac_comm, crs)
+    gaps = stages.gap_frame(outcomes, crs)
+    scorecard = stages.scorecard_table(outcomes)
+    summary = stages.summary_table(outcomes, scorecard)
+    max_snap = settings.max_snap if opts.max_snap is None else float(opts.max_snap)
+    params = {
+        "profile": prof.key,
+        "profile_file": str(prof.path) if prof.path else None,
+        "max_snap_m": max_snap,
+        "sample_spacing_m": float(opts.sample_spacing or settings.sample_spacing) if dem.kind == "sampled" else None,
+        "demand": dem.kind,
+        "weight": dem.weight_kind,
+        "network": network.source,
+        "network_crs": crs.to_string(),
+        "max_distance_m": settings.max_distance,
+    }
+    return Assessment(
+        communities=comm_out,
+        demand=d_frame,
+        facilities=f_frame,
+        gaps=gaps,
+        summary=summary,
+        scorecard=scorecard,
+        warnings=None,  # type: ignore[arg-type]  # set by the caller from its warning log
+        checks=outcomes,
+        profile=prof,
+        network=network,
+        parameters=params,
+        timings=timings,
+        id_column=opts.id_column or "community_id",
+        name_column=opts.name_column,
+        layers={k: v for o in outcomes for k, v in o.layers.items()},
+        state=state,
+    )
+
+
+def rerun(
+    base: Assessment,
+    facilities: gpd.GeoDataFrame,
+    changed: frozenset[str],
+    *,
+    progress: bool | None = None,
+) -> Assessment:
+    """Assess ``facilities`` again with everything else of ``base`` reused.
+
+    The communities, the demand and its snapping, the gap grid and the
+    green-space checks are ``base``'s; distances and life-circle checks are
+    recomputed for the categories in ``changed`` (and any new one) only. The
+    result is identical to a full :func:`assess` of the same inputs.
+    """
+    st = base.state
+    if st is None:
+        raise ValueError("this assessment keeps no state to rerun from")
+    opts = st.options if progress is None else st.options.replace(progress=progress)
+    network, prof = base.network, st.profile
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with collect_warnings() as log, use_workers(_workers(opts)):
+        fac: FacilitySet = stages.prepare_facility_set(facilities, network, prof, opts)
+        prepared = Prepared(
+            boundaries=st.prepared.boundaries,
+            comm_geom=st.prepared.comm_geom,
+            comm_ids=st.prepared.comm_ids,
+            facilities=fac,
+        )
+        dem = st.demand
+        timings["inputs"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        snapping = stages.snap(network, fac, dem, opts, demand_snap=st.demand_snap)
+        timings["snapping"] = time.perf_counter() - t
+        t = time.perf_counter()
+        dist = stages.compute_distances(
+            snapping, fac, prof, opts, n_demand_comm=len(dem.community), reuse=st.distances, changed=changed
+        )
+        timings["distances"] = time.perf_counter() - t
+        t = time.perf_counter()
+        outcomes, ctx = stages.run_checks(
+            network,
+            prof,
+            opts,
+            prepared,
+            dem,
+            snapping,
+            dist,
+            lattice_store=st.lattice_store,
+            reuse=st,
+            reused_outcomes=base.checks,
+        )
+        state = RunState(
+            options=opts,
+            profile=prof,
+            prepared=prepared,
+            demand=dem,
+            demand_snap=snapping.demand,
+            distances=dist,
+            gap_grid=ctx.grid,
+            destinations=dict(ctx.destinations),
+            green_keys=st.green_keys,
+            facilities_input=facilities,
+            greenspace=st.greenspace,
+            entrances=st.entrances,
+            lattice_store=st.lattice_store,
+        )
+        result = _finish(network, prof, opts, state, snapping, outcomes, ctx, timings, t, demand_source=None)
+    result.warnings = log.to_frame()
+    result.timings["total"] = time.perf_counter() - t0
+    return result

@@ -1,0 +1,241 @@
+"""Reading population rasters: the one place the raster file is opened.
+
+:func:`read_population` opens a GeoTIFF (or anything GDAL reads), checks its
+band, georeferencing and coordinate system, and reads the window of cells that
+covers a study area into memory as a :class:`PopulationGrid`;
+:func:`servicecircle.population.population_demand` turns that grid into demand
+points without touching the file again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyproj
+
+from .. import settings
+from ..coords import parse_crs
+from ..errors import CRSError, InputDataError, TooLargeError, warn_data
+
+__all__ = ["PopulationGrid", "read_population"]
+
+
+@dataclass(frozen=True)
+class PopulationGrid:
+    """The cells of a population raster that cover a study area, read into memory.
+
+    Attributes
+    ----------
+    values
+        People per cell, float64, ``height × width`` (nodata and NaN cells as 0).
+    transform
+        The whole raster's affine transform (cell → raster CRS).
+    crs
+        The raster's coordinate system (declared, or given with ``crs=``).
+    row0, col0
+        Offset of the window in the whole raster.
+    source
+        The file read.
+    band
+        The band read (1-based).
+    """
+
+    values: np.ndarray
+    transform: Any
+    crs: pyproj.CRS
+    row0: int
+    col0: int
+    source: str
+    band: int = 1
+
+    @property
+    def height(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.values.shape[1]) if self.values.ndim == 2 else 0
+
+
+def _open(path: Path):
+    import rasterio
+
+    try:
+        return rasterio.open(path)
+    except (rasterio.errors.RasterioError, OSError):
+        raise InputDataError(
+            "cannot open this file as a raster: GDAL does not recognise its format, or it is damaged or incomplete",
+            file=path,
+            fix="check that the file is a complete GeoTIFF (a truncated or half-copied file cannot be read)",
+        ) from None
+
+
+def _raster_crs(src, crs: Any, path: Path) -> pyproj.CRS:
+    declared = None if src.crs is None else pyproj.CRS.from_user_input(src.crs.to_wkt())
+    if crs is None:
+        if declared is None:
+            raise CRSError(
+                "the raster has no coordinate system",
+                file=path,
+                fix="pass crs= (WorldPop and most population grids are 'EPSG:4326')",
+            )
+        return declared
+    parsed = parse_crs(crs)
+    if isinstance(parsed, str):
+        raise CRSError(
+            f"a population raster in {parsed.upper()} coordinates is not supported",
+            file=path,
+            fix="warp the raster to WGS84 or CGCS2000 first",
+        )
+    if declared is not None and not declared.equals(parsed, ignore_axis_order=True):
+        warn_data("crs_overridden", f"the file declares {declared.name}; using {parsed.name} as asked", file=path)
+    return parsed
+
+
+def _window(
+    src, raster_crs: pyproj.CRS, to_raster: pyproj.Transformer | None, bounds: np.ndarray, path: Path
+) -> tuple[int, int, int, int]:
+    """(row_off, col_off, height, width) of the cells that cover ``bounds`` (areas CRS)."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    if to_raster is not None:
+        minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+            raise CRSError(
+                f"the communities cannot be placed in the raster's coordinate system ({raster_crs.name})",
+                file=path,
+                fix="check the raster's coordinate system (crs=)",
+            )
+    inv = ~src.transform
+    xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
+    cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
+    eps = 1e-9
+    pad = 0 if to_raster is None else 1  # cover curvature of the reprojected bounds
+    col0 = max(math.floor(min(cols) + eps) - pad, 0)
+    col1 = min(math.ceil(max(cols) - eps) + pad, src.width)
+    row0 = max(math.floor(min(rows) + eps) - pad, 0)
+    row1 = min(math.ceil(max(rows) - eps) + pad, src.height)
+    if col1 <= col0 or row1 <= row0:
+        rb = ", ".join(f"{v:.6g}" for v in src.bounds)
+        raise InputDataError(
+            f"the raster ({rb} in {raster_crs.name}) does not overlap the communities",
+            file=path,
+            fix="use a raster that covers the study area, or check its coordinate system (crs=)",
+        )
+    return row0, col0, row1 - row0, col1 - col0
+
+
+def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, path: Path) -> np.ndarray:
+    """People per cell of a block of rows: float64, nodata/NaN as 0; refuses negative values."""
+    import rasterio
+    from rasterio.windows import Window
+
+    try:
+        data = src.read(band, window=Window(col0, row0, width, nrows), masked=True)
+    except (rasterio.errors.RasterioError, OSError):
+        raise InputDataError(
+            "cannot read the raster: the file is damaged or incomplete",
+            file=path,
+            fix="check that the file is complete (a truncated or half-copied file cannot be read)",
+        ) from None
+    values = np.asarray(data.data, dtype=np.float64)
+    scale, offset = src.scales[band - 1], src.offsets[band - 1]
+    if scale not in (None, 1) or offset not in (None, 0):
+        values = values * (1.0 if scale is None else scale) + (offset or 0.0)
+    empty = np.ma.getmaskarray(data) | np.isnan(values)
+    bad = ~empty & ((values < 0) | ~np.isfinite(values))
+    if bad.any():
+        i, j = np.unravel_index(int(np.flatnonzero(bad)[0]), bad.shape)
+        raise InputDataError(
+            f"a population cell is {values[i, j]:g} at row {row0 + i}, column {col0 + j} "
+            f"({int(bad.sum()):,} such cells in the window)",
+            file=path,
+            fix="population must be 0 or more; set the raster's nodata value if that is what it means",
+        )
+    values[empty] = 0.0
+    return values
+
+
+def read_population(
+    path: str | Path,
+    study_area: Any = None,
+    *,
+    band: int = 1,
+    crs: Any = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: Any = None,
+) -> PopulationGrid:
+    """Read the cells of a population raster that cover a study area.
+
+    Parameters
+    ----------
+    path
+        A raster GDAL reads (GeoTIFF) of people per cell.
+    study_area
+        The communities (a GeoDataFrame or GeoSeries in any CRS): the cells
+        under their extent are read.
+    bounds, bounds_crs
+        Or the extent ``(minx, miny, maxx, maxy)`` itself and its CRS. With
+        neither, the file is checked and no cell is read.
+    band
+        Band to read (1-based).
+    crs
+        The raster's coordinate system when the file has none (or to override
+        it, with a ``crs_overridden`` warning).
+
+    Raises
+    ------
+    InputDataError
+        Missing, unreadable or truncated file; bad band; no georeferencing;
+        negative values; a raster that does not overlap the study area.
+    CRSError
+        The raster has no CRS and ``crs=`` is not given.
+    TooLargeError
+        The window has more than ``settings.max_raster_cells`` cells (checked
+        before any cell is read).
+    """
+    path = Path(path)
+    if study_area is not None:
+        geoms = np.asarray(getattr(study_area, "geometry", study_area).values, dtype=object)
+        import shapely
+
+        usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        bounds = tuple(float(v) for v in shapely.total_bounds(geoms[usable])) if usable.any() else None  # type: ignore[assignment]
+        bounds_crs = study_area.crs
+        if bounds_crs is None:
+            raise CRSError("the study area has no coordinate system", fix="set one (GeoDataFrame.set_crs)")
+    if not path.exists():
+        raise InputDataError("file not found", file=path, fix="check the path")
+    with _open(path) as src:
+        if not 1 <= band <= src.count:
+            raise InputDataError(
+                f"the raster has {src.count} band(s), there is no band {band}",
+                file=path,
+                fix=f"pass band= between 1 and {src.count}",
+            )
+        if src.transform.is_identity:
+            raise InputDataError(
+                "the raster has no georeferencing (no geotransform)",
+                file=path,
+                fix="georeference it (gdalwarp) so that each cell has a position",
+            )
+        r_crs = _raster_crs(src, crs, path)
+        if bounds is None:
+            return PopulationGrid(np.zeros((0, 0)), src.transform, r_crs, 0, 0, str(path), band)
+        a_crs = pyproj.CRS(bounds_crs)
+        same = r_crs.equals(a_crs, ignore_axis_order=True)
+        to_raster = None if same else pyproj.Transformer.from_crs(a_crs, r_crs, always_xy=True)
+        row0, col0, height, width = _window(src, r_crs, to_raster, np.asarray(bounds, dtype=float), path)
+        cells = height * width
+        if cells > settings.max_raster_cells:
+            raise TooLargeError(
+                f"the raster window covering the communities has {cells:,} cells ({height:,} × {width:,}), "
+                f"more than the limit of {settings.max_raster_cells:,}",
+                file=path,
+                fix="clip the raster to the study area (gdal_translate -projwin), or raise settings.max_raster_cells",
+            )
+        values = _read_rows(src, band, row0, col0, height, width, path)
+        return PopulationGrid(values, src.transform, r_crs, row0, col0, str(path), band)
