@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import shapely
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import dijkstra
 
 from .._arrays import run_ends, run_starts
@@ -48,22 +49,23 @@ class Attachment:
     unsnapped targets have ``left == right == -1``.
     """
 
-    left: np.ndarray
-    left_cost: np.ndarray
-    right: np.ndarray
-    right_cost: np.ndarray
-    access: np.ndarray
-    xy: np.ndarray
+    left: NDArray[np.int64]
+    left_cost: NDArray[np.float64]
+    right: NDArray[np.int64]
+    right_cost: NDArray[np.float64]
+    access: NDArray[np.float64]
+    xy: NDArray[np.float64]
 
     @property
-    def ok(self) -> np.ndarray:
+    def ok(self) -> NDArray[np.bool_]:
+        """Boolean mask of snapped targets."""
         return self.left >= 0
 
     def __len__(self) -> int:
         return len(self.left)
 
 
-def _csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_array:
+def _csr_min(rows: NDArray[np.int64], cols: NDArray[np.int64], w: NDArray[np.float64], n: int) -> sp.csr_array:
     """CSR matrix keeping the *smallest* weight of duplicate (row, col) pairs."""
     keep = rows != cols
     rows, cols, w = rows[keep], cols[keep], w[keep]
@@ -162,8 +164,8 @@ class DistanceEngine:
         )
         self.node_xy = np.vstack([network.node_xy, split_xy])
         self._node_tree: shapely.STRtree | None = None
-        self._cache: dict[bytes, np.ndarray] = {}
-        self._targets: tuple | None = None
+        self._cache: dict[bytes, NDArray[np.float64]] = {}
+        self._targets: tuple[int, shapely.STRtree, Attachment] | None = None
 
     # ------------------------------------------------------------------ targets
     def attach(self, targets: Snapped) -> Attachment:
@@ -226,7 +228,7 @@ class DistanceEngine:
         return Attachment(left, lcost, right, rcost, access, targets.xy)
 
     # ---------------------------------------------------------------- distances
-    def node_distances(self, sources: np.ndarray, limit: float | None = None) -> np.ndarray:
+    def node_distances(self, sources: ArrayLike, limit: float | None = None) -> NDArray[np.float64]:
         """Distance from the nearest of ``sources`` to every graph node.
 
         Parameters
@@ -249,6 +251,7 @@ class DistanceEngine:
         if key in self._cache:
             return self._cache[key]
         N = self.n_graph_nodes
+        dist: NDArray[np.float64]
         if len(idx) == 0:
             dist = np.full(N, np.inf)
         else:
@@ -263,13 +266,12 @@ class DistanceEngine:
             indices = np.r_[g.indices, nodes.astype(g.indices.dtype)]
             data = np.r_[g.data, acc]
             full = sp.csr_array((data, indices, indptr), shape=(N + 1, N + 1))
-            dist = dijkstra(full, directed=True, indices=N, limit=np.inf if limit is None else limit)
-            dist = dist[:N]
+            dist = dijkstra(full, directed=True, indices=N, limit=np.inf if limit is None else limit)[:N]
         self._cache[key] = dist
         return dist
 
     @staticmethod
-    def point_distances(node_dist: np.ndarray, targets: Attachment) -> np.ndarray:
+    def point_distances(node_dist: NDArray[np.float64], targets: Attachment) -> NDArray[np.float64]:
         """Distances to targets from node distances (``nan`` unsnapped, ``inf`` unreachable)."""
         out = np.full(len(targets), np.nan)
         ok = targets.ok
@@ -278,7 +280,7 @@ class DistanceEngine:
         out[ok] = targets.access[ok] + np.minimum(via_l, via_r)
         return out
 
-    def nearest(self, sources: np.ndarray, targets: Attachment, limit: float | None = None) -> np.ndarray:
+    def nearest(self, sources: ArrayLike, targets: Attachment, limit: float | None = None) -> NDArray[np.float64]:
         """Distance from every target to its nearest facility among ``sources``.
 
         Returns
@@ -296,15 +298,15 @@ class DistanceEngine:
         if targets is not None:
             self._target_tree(targets, np.flatnonzero(targets.ok))
 
-    def _target_tree(self, targets: Attachment, rows: np.ndarray) -> shapely.STRtree:
+    def _target_tree(self, targets: Attachment, rows: NDArray[np.int64]) -> shapely.STRtree:
         """Spatial index of the snapped targets (kept for the last targets seen)."""
         if self._targets is None or self._targets[0] != id(targets):
             self._targets = (id(targets), shapely.STRtree(shapely.points(targets.xy[rows])), targets)
         return self._targets[1]
 
     def within(
-        self, sources: np.ndarray, targets: Attachment, radius: float, *, chunk: int = 32
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self, sources: ArrayLike, targets: Attachment, radius: float, *, chunk: int = 32
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
         """Every (facility, target) pair no farther apart than ``radius``.
 
         Parameters
@@ -327,10 +329,14 @@ class DistanceEngine:
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
         idx = idx[(self.source_node[idx] >= 0) & (self.source_access[idx] <= radius)]
-        out_s, out_t, out_d = [], [], []
+        out_s: list[NDArray[np.int64]] = []
+        out_t: list[NDArray[np.int64]] = []
+        out_d: list[NDArray[np.float64]] = []
         t_ok = np.flatnonzero(targets.ok)
         if len(idx) and len(t_ok):
             self.prepare_within()
+            node_tree = self._node_tree
+            assert node_tree is not None  # built by prepare_within
             t_tree = self._target_tree(targets, t_ok)
             g = self.graph
             local_of = np.full(self.n_graph_nodes, -1, dtype=np.int64)
@@ -350,7 +356,7 @@ class DistanceEngine:
                 lo = src_xy[members].min(axis=0) - radius
                 hi = src_xy[members].max(axis=0) + radius
                 box = shapely.box(lo[0], lo[1], hi[0], hi[1])
-                local = np.sort(self._node_tree.query(box))
+                local = np.sort(node_tree.query(box))
                 local_of[local] = np.arange(len(local))
                 starts, ends = g.indptr[local], g.indptr[local + 1]
                 counts = ends - starts
@@ -384,7 +390,12 @@ class DistanceEngine:
         return s_arr[order], t_arr[order], d_arr[order]
 
 
-def _find_sorted(edge_sorted, off_sorted, q_edge, q_off) -> np.ndarray:
+def _find_sorted(
+    edge_sorted: NDArray[np.int64],
+    off_sorted: NDArray[np.float64],
+    q_edge: NDArray[np.int64],
+    q_off: NDArray[np.float64],
+) -> NDArray[np.int64]:
     """Positions of (edge, offset) queries in a lexicographically sorted table."""
     n = len(edge_sorted)
     all_e = np.r_[edge_sorted, q_edge]

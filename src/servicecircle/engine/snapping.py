@@ -9,10 +9,11 @@ leg) is kept: it is part of every distance the point gets, and it is reported as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike, NDArray
 
 from .. import settings
 from .._arrays import run_starts
@@ -42,14 +43,14 @@ class Snapped:
         The snapping limit used.
     """
 
-    edge: np.ndarray
-    offset: np.ndarray
-    access: np.ndarray
-    xy: np.ndarray
+    edge: NDArray[np.int64]
+    offset: NDArray[np.float64]
+    access: NDArray[np.float64]
+    xy: NDArray[np.float64]
     max_snap: float
 
     @property
-    def ok(self) -> np.ndarray:
+    def ok(self) -> NDArray[np.bool_]:
         """Boolean mask of snapped points."""
         return self.edge >= 0
 
@@ -57,17 +58,20 @@ class Snapped:
         return len(self.edge)
 
 
-def _as_points(points) -> np.ndarray:
+def _as_points(points: Any) -> NDArray[np.object_]:
     if hasattr(points, "geometry"):
         points = points.geometry
     arr = np.asarray(points)
     if arr.dtype != object:
         arr = np.asarray(arr, dtype=np.float64).reshape(-1, 2)
-        return shapely.points(arr)
+        made: NDArray[np.object_] = shapely.points(arr)
+        return made
     return arr
 
 
-def snap_points(network: WalkNetwork, points, max_snap: float | None = None, *, report_far: bool = True) -> Snapped:
+def snap_points(
+    network: WalkNetwork, points: Any, max_snap: float | None = None, *, report_far: bool = True
+) -> Snapped:
     """Snap points to the nearest edge geometry of ``network``.
 
     Parameters
@@ -139,7 +143,7 @@ def snap_points(network: WalkNetwork, points, max_snap: float | None = None, *, 
 
 
 def snap_points_parallel(
-    network: WalkNetwork, xy, max_snap: float | None = None, *, report_far: bool = True, workers: int | None = None
+    network: WalkNetwork, xy: Any, max_snap: float | None = None, *, report_far: bool = True, workers: int | None = None
 ) -> Snapped:
     """:func:`snap_points` for many points, split over worker processes (see ``settings.workers``).
 
@@ -167,7 +171,7 @@ def snap_points_parallel(
     )
 
 
-def lattice_keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
+def lattice_keys(ix: ArrayLike, iy: ArrayLike) -> NDArray[np.int64]:
     """One int64 per lattice cell ``(ix, iy)`` (column, row numbers of any sign)."""
     return (np.asarray(ix, dtype=np.int64) << 32) + (np.asarray(iy, dtype=np.int64) + (1 << 31))
 
@@ -181,7 +185,7 @@ class LatticeStore(Protocol):
     are kept and how many.
     """
 
-    def load(self, resolution: float, max_snap: float) -> dict[str, np.ndarray] | None:
+    def load(self, resolution: float, max_snap: float) -> dict[str, NDArray[Any]] | None:
         """Return the cells kept for this lattice and snapping limit, or ``None``.
 
         Parameters
@@ -200,7 +204,7 @@ class LatticeStore(Protocol):
         """
         ...
 
-    def save(self, resolution: float, max_snap: float, arrays: dict[str, np.ndarray]) -> None:
+    def save(self, resolution: float, max_snap: float, arrays: dict[str, NDArray[Any]]) -> None:
         """Keep the snapped cells of one :func:`snap_lattice` call.
 
         Parameters
@@ -221,8 +225,8 @@ class LatticeStore(Protocol):
 
 def snap_lattice(
     network: WalkNetwork,
-    ix: np.ndarray,
-    iy: np.ndarray,
+    ix: ArrayLike,
+    iy: ArrayLike,
     resolution: float,
     max_snap: float | None = None,
     *,

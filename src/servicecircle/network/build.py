@@ -17,6 +17,7 @@ import numpy as np
 import pyproj
 import scipy.sparse as sp
 import shapely
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components, depth_first_order
 
 from .._arrays import run_starts
@@ -29,19 +30,20 @@ __all__ = ["network_from_ways", "network_from_arrays", "network_from_osmnx", "si
 WGS84 = pyproj.CRS.from_epsg(4326)
 
 
-def _link_graph(a: np.ndarray, b: np.ndarray, interior: np.ndarray) -> np.ndarray:
+def _link_graph(a: NDArray[np.int64], b: NDArray[np.int64], interior: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Pairs of segments that meet at an interior node, shape ``(k, 2)``."""
     m = len(a)
     ends = np.concatenate([a, b])
     segs = np.concatenate([np.arange(m), np.arange(m)])
     keep = interior[ends]
     order = np.argsort(ends[keep], kind="stable")
-    return segs[keep][order].reshape(-1, 2)
+    pairs: NDArray[np.int64] = segs[keep][order].reshape(-1, 2)
+    return pairs
 
 
 def simplify_segments(
-    a: np.ndarray, b: np.ndarray, n_nodes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    a: ArrayLike, b: ArrayLike, n_nodes: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Merge chains of segments through degree-2 nodes into edges.
 
     Parameters
@@ -122,13 +124,13 @@ def simplify_segments(
 
 def _finish(
     *,
-    node_id: np.ndarray,
-    node_xy: np.ndarray,
-    edge_u: np.ndarray,
-    edge_v: np.ndarray,
-    geometry: np.ndarray,
-    edge_way: np.ndarray,
-    edge_tags: dict[str, np.ndarray],
+    node_id: NDArray[np.int64],
+    node_xy: NDArray[np.float64],
+    edge_u: NDArray[np.int64],
+    edge_v: NDArray[np.int64],
+    geometry: NDArray[np.object_],
+    edge_way: NDArray[np.int64],
+    edge_tags: dict[str, NDArray[Any]],
     crs: pyproj.CRS,
     keep_components: str,
     source: str,
@@ -312,13 +314,13 @@ def network_from_ways(
 
 
 def network_from_arrays(
-    node_xy: np.ndarray,
-    edge_u: np.ndarray,
-    edge_v: np.ndarray,
+    node_xy: ArrayLike,
+    edge_u: ArrayLike,
+    edge_v: ArrayLike,
     crs: pyproj.CRS | str,
     *,
-    geometry: np.ndarray | None = None,
-    node_id: np.ndarray | None = None,
+    geometry: ArrayLike | None = None,
+    node_id: ArrayLike | None = None,
     keep_components: str = "all",
     source: str = "arrays",
 ) -> WalkNetwork:
@@ -386,7 +388,11 @@ def network_from_osmnx(
     index = {n: i for i, n in enumerate(nodes)}
     xy = np.array([[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in nodes], dtype=np.float64)
     seen: set[tuple[Any, Any, Any]] = set()
-    us, vs, geoms, way, tags = [], [], [], [], {k: [] for k in EDGE_TAGS}
+    us: list[int] = []
+    vs: list[int] = []
+    geoms: list[Any] = []
+    way: list[int] = []
+    tags: dict[str, list[str]] = {k: [] for k in EDGE_TAGS}
     for u, v, data in graph.edges(data=True):
         geom = data.get("geometry")
         # a street stored in both directions: same ends, same (normalised) line

@@ -174,7 +174,7 @@ def save_lattice_snaps(path: Path | None, arrays: dict[str, NDArray[Any]]) -> No
         os.close(fd)
         try:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **{k: arrays[k] for k in _LATTICE_FIELDS})
+                np.savez(fh, allow_pickle=False, **{k: arrays[k] for k in _LATTICE_FIELDS})  # plain numbers only
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

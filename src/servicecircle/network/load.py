@@ -10,6 +10,7 @@ the cache (``settings.cache_folder``); :func:`download_network` asks osmnx.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,15 @@ __all__ = ["load_network", "download_network", "GRAPHML_SUFFIXES"]
 GRAPHML_SUFFIXES = (".graphml", ".graphml.gz", ".xml.graphml")
 
 
-def _resolve_crs(crs: Any, study_area: Any, fallback_bounds) -> pyproj.CRS:
+def _resolve_crs(
+    crs: Any, study_area: Any, fallback_bounds: Callable[[], tuple[float, float, float, float]] | None
+) -> pyproj.CRS:
     """The metric CRS: the user's, else the GK zone of the study area's centre."""
     if crs is not None:
-        return choose_metric_crs(None, crs=crs)
+        return choose_metric_crs((), crs=crs)  # no bounds: they are not used when crs is given
     if study_area is not None:
         return choose_metric_crs(_lonlat_bounds(study_area))
+    assert fallback_bounds is not None  # given whenever crs and study_area may both be None
     return choose_metric_crs(fallback_bounds())
 
 
@@ -153,7 +157,7 @@ def load_network(
             pbar.update()
             if resolved is None:
 
-                def way_bounds():
+                def way_bounds() -> tuple[float, float, float, float]:
                     ok = np.isfinite(ways.lon)
                     if not ok.any():
                         raise NetworkError(
@@ -257,7 +261,7 @@ def download_network(
     return network_from_osmnx(graph, resolved, keep_components=keep_components, source=place or "download")
 
 
-def _graph_bounds(graph) -> tuple[float, float, float, float]:
+def _graph_bounds(graph: Any) -> tuple[float, float, float, float]:
     xs = np.array([d["x"] for _, d in graph.nodes(data=True)])
     ys = np.array([d["y"] for _, d in graph.nodes(data=True)])
     return (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyproj
 import shapely
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import networkx as nx
 
 __all__ = ["WalkNetwork"]
 
@@ -49,14 +54,14 @@ class WalkNetwork:
     """
 
     crs: pyproj.CRS
-    node_id: np.ndarray
-    node_xy: np.ndarray
-    edge_u: np.ndarray
-    edge_v: np.ndarray
-    edge_length: np.ndarray
-    edge_geometry: np.ndarray
-    edge_way: np.ndarray
-    edge_tags: dict[str, np.ndarray] = field(default_factory=dict)
+    node_id: NDArray[np.int64]
+    node_xy: NDArray[np.float64]
+    edge_u: NDArray[np.int64]
+    edge_v: NDArray[np.int64]
+    edge_length: NDArray[np.float64]
+    edge_geometry: NDArray[np.object_]
+    edge_way: NDArray[np.int64]
+    edge_tags: dict[str, NDArray[Any]] = field(default_factory=dict)  # str_ or object arrays of strings
     source: str = ""
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -81,7 +86,7 @@ class WalkNetwork:
         return shapely.STRtree(self.edge_geometry)
 
     @cached_property
-    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, shapely.STRtree]:
+    def segments(self) -> tuple[NDArray[np.object_], NDArray[np.int64], NDArray[np.float64], shapely.STRtree]:
         """The straight pieces of every edge, indexed (built on first use).
 
         Returns
@@ -120,7 +125,7 @@ class WalkNetwork:
             f"{self.total_length / 1000:,.1f} km, {self.crs.to_string()}>"
         )
 
-    def to_gdfs(self):
+    def to_gdfs(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         """Nodes and edges as GeoDataFrames (in the network CRS).
 
         Returns
@@ -146,7 +151,7 @@ class WalkNetwork:
         edges = gpd.GeoDataFrame(cols, geometry=self.edge_geometry, crs=self.crs)
         return nodes, edges
 
-    def to_networkx(self):
+    def to_networkx(self) -> nx.MultiGraph:
         """The network as an undirected ``networkx.MultiGraph``.
 
         Nodes carry ``x``/``y``; edges carry ``length``, ``geometry``, ``osmid``

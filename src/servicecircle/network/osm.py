@@ -23,8 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import NetworkError
 
@@ -115,12 +117,12 @@ class WayTable:
         How many ``highway`` ways the file had before filtering.
     """
 
-    way_ptr: np.ndarray
-    node_ref: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    way_id: np.ndarray
-    tags: dict[str, np.ndarray]
+    way_ptr: NDArray[np.int64]
+    node_ref: NDArray[np.int64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    way_id: NDArray[np.int64]
+    tags: dict[str, NDArray[np.object_]]
     n_ways_read: int
 
     @property
@@ -198,7 +200,8 @@ def read_walkable_ways(path: str | Path, walk_filter: tuple[tuple[str, str], ...
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
-        for way in processor:
+        for entity in processor:
+            way = cast(osmium.osm.Way, entity)  # the entity filter passes ways only
             n_read += 1
             tags = {t.k: t.v for t in way.tags}
             if not is_walkable(tags, walk_filter):

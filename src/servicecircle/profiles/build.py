@@ -104,6 +104,7 @@ class _Builder:
                 e.get("notes", ""),
             )
 
+        path: tuple[str, ...]  # the table being built, for messages
         categories: dict[str, Category] = {}
         if not d["categories"]:
             raise _fail(self.top, "", "categories", "no categories defined", "add [categories.<key>] sections")
@@ -368,8 +369,9 @@ class _Builder:
 
     def check_measure(self, e: dict[str, Any], path: tuple[str, ...], label: str) -> None:
         """The fields an indicator's ``measure`` needs are there, and no others."""
-        measure = e.get("measure")
-        for name in _MEASURE_NEEDS.get(measure, ()):
+        measure: str | None = e.get("measure")
+        needs = () if measure is None else _MEASURE_NEEDS.get(measure, ())
+        for name in needs:
             if name not in e:
                 raise _fail(
                     self.where(path),
@@ -380,7 +382,7 @@ class _Builder:
                     if name != "attribute"
                     else f'add attribute = "{ATTRIBUTES[0]}" (allowed: {", ".join(ATTRIBUTES)})',
                 )
-        allowed = _MEASURE_ALLOWS.get(measure, frozenset())
+        allowed = frozenset() if measure is None else _MEASURE_ALLOWS.get(measure, frozenset())
         for name in ("attribute", "per", "to_categories"):
             if name in e and name not in allowed:
                 users = [m for m, fields in _MEASURE_ALLOWS.items() if name in fields]

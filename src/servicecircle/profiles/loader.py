@@ -231,7 +231,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _origins(data: dict[str, Any], file: Path, path: tuple[str, ...] = ()) -> dict:
+def _origins(data: dict[str, Any], file: Path, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], Path]:
     out: dict[tuple[str, ...], Path] = {path: file}
     for key, value in data.items():
         if isinstance(value, dict):
@@ -241,7 +241,7 @@ def _origins(data: dict[str, Any], file: Path, path: tuple[str, ...] = ()) -> di
     return out
 
 
-def _load_chain(file: Path, chain: list[Path]) -> tuple[dict, dict, list[Path]]:
+def _load_chain(file: Path, chain: list[Path]) -> tuple[dict[str, Any], dict[tuple[str, ...], Path], list[Path]]:
     data = _read(file)
     _check_file(data, file)
     here = chain + [file.resolve()]
