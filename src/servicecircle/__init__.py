@@ -5,12 +5,15 @@ over OpenStreetMap; a life-circle check per community against a standards
 profile (GB 50180-2018, the Meishan plan ...); a Folium gap map and a shortfall
 GeoPackage out.
 
->>> import servicecircle as sc                                    # doctest: +SKIP
->>> net = sc.load_network("data/network/chengdu_central_2018.osm.gz")  # doctest: +SKIP
->>> comm = sc.read_boundaries("data/boundaries/chengdu_communities_approx.gpkg", id_column="code")  # doctest: +SKIP
->>> fac = sc.read_facilities("data/facilities/chengdu_facilities_osm.gpkg", layer="facilities")  # doctest: +SKIP
->>> result = sc.assess(comm, fac, net, id_column="code")           # doctest: +SKIP
->>> result.summary; result.map(); result.save("out")               # doctest: +SKIP
+>>> import servicecircle as sc
+>>> net = sc.load_network("data/network/chengdu_central_2018.osm.gz", progress=False)
+>>> comm = sc.read_boundaries("data/boundaries/chengdu_communities_approx.gpkg", id_column="code")
+>>> fac = sc.read_facilities("data/facilities/chengdu_facilities_osm.gpkg", layer="facilities")
+>>> result = sc.assess(comm, fac, net, id_column="code", progress=False)
+>>> len(result.communities) == len(comm)
+True
+>>> result.summary["check"].iloc[0], type(result.map()).__name__
+('kindergarten', 'Map')
 """
 
 from __future__ import annotations

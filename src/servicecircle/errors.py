@@ -214,9 +214,9 @@ class WarningLog(list):
 def collect_warnings():
     """Record every :class:`DataWarning` raised inside the block, and still show them.
 
-    >>> with collect_warnings() as log:  # doctest: +SKIP
+    >>> with collect_warnings() as log:
     ...     warn_data("demo", "something was assumed")
-    >>> log[0].code  # doctest: +SKIP
+    >>> log[0].code
     'demo'
     """
     log = WarningLog()

@@ -5,8 +5,14 @@ network, the demand points and their snapping, the gap grid, the green-space
 checks — and recomputes distances and checks only for the facility categories it
 touches, so planners can try one idea after another quickly.
 
->>> plan = sc.scenario(result, add=new_kindergartens)          # doctest: +SKIP
->>> sc.compare(result, plan).query("check == 'kindergarten'")  # doctest: +SKIP
+>>> import geopandas as gpd, shapely, servicecircle as sc
+>>> from servicecircle.scenario import compare, scenario
+>>> base = sc.assess_files(**sc.pipeline.demo_inputs(), progress=False)
+>>> new = gpd.GeoDataFrame({"category": ["kindergarten"]}, geometry=[shapely.Point(104.07, 30.66)], crs=4326)
+>>> plan = scenario(base, add=new)
+>>> city = compare(base, plan).query("check == 'kindergarten' and community_id == '(citywide)'")
+>>> bool(city["after"].iloc[0] >= city["before"].iloc[0])
+True
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def assess(
     >>> facilities = sc.read_facilities(paths["facilities"], layer="facilities")
     >>> result = sc.assess(communities, facilities, network, id_column="code", progress=False)
     >>> int(result.summary.loc[result.summary["check"] == "kindergarten", "facilities"].iloc[0])
-    5
+    8
     """
     opts = Options.build(options, **changes)
     if population is not None and not isinstance(population, PopulationGrid):
@@ -116,7 +116,7 @@ def assess(
         dist = stages.compute_distances(snapping, prepared.facilities, prof, opts, n_demand_comm=len(dem.community))
         timings["distances"] = time.perf_counter() - t
         t = time.perf_counter()
-        outcomes, ctx = stages.run_checks(
+        outcomes, ctx, green_keys = stages.run_checks(
             network,
             prof,
             opts,
@@ -137,7 +137,7 @@ def assess(
             distances=dist,
             gap_grid=ctx.grid,
             destinations=dict(ctx.destinations),
-            green_keys=frozenset(o.key for o in outcomes if o.kind != "lifecircle"),
+            green_keys=green_keys,
             facilities_input=facilities,
             greenspace=greenspace,
             entrances=entrances,
@@ -246,7 +246,7 @@ def rerun(
         )
         timings["distances"] = time.perf_counter() - t
         t = time.perf_counter()
-        outcomes, ctx = stages.run_checks(
+        outcomes, ctx, green_keys = stages.run_checks(
             network,
             prof,
             opts,
@@ -267,7 +267,7 @@ def rerun(
             distances=dist,
             gap_grid=ctx.grid,
             destinations=dict(ctx.destinations),
-            green_keys=st.green_keys,
+            green_keys=green_keys,
             facilities_input=facilities,
             greenspace=st.greenspace,
             entrances=st.entrances,

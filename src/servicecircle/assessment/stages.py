@@ -579,8 +579,11 @@ def run_checks(
     lattice_store: Any = None,
     reuse: Any = None,
     reused_outcomes: list[CheckOutcome] | None = None,
-) -> tuple[list[CheckOutcome], Context]:
+) -> tuple[list[CheckOutcome], Context, frozenset[str]]:
     """Stage 5: every check of the profile, then the gap polygons of the failing ones.
+
+    Returns the outcomes, the context they were computed in, and the keys of
+    the green-space outcomes (which a scenario keeps as they are).
 
     ``reuse`` (a :class:`~servicecircle.assessment.state.RunState`) and
     ``reused_outcomes`` (its assessment's checks) come from a scenario: its
@@ -632,6 +635,7 @@ def run_checks(
         ctx.destinations.update(reuse.destinations)
     else:
         outcomes += greenspace_checks(ctx, greenspace, entrances)
+    green_keys = frozenset(o.key for o in outcomes if o.kind != "lifecircle")
     trace_gaps(ctx, outcomes)
     outcomes += floor_area_checks(ctx)
     outcomes += six_ones_checks(ctx)
@@ -645,7 +649,7 @@ def run_checks(
             f"{' ...' if len(absent) > 12 else ''}",
             count=len(absent),
         )
-    return outcomes, ctx
+    return outcomes, ctx, green_keys
 
 
 # ---------------------------------------------------------------------------------------------- frames

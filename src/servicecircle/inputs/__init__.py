@@ -63,7 +63,12 @@ def read_facilities(
     --------
     Amap export in GCJ-02, converted to WGS84 on reading:
 
-    >>> parks = read_facilities("amap_parks.csv", crs="gcj02", category_column="type")  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "amap_parks.csv"
+    >>> _ = csv.write_text("name,type,lon,lat\\n人民公园,park,104.0627,30.6601\\n", encoding="utf-8")
+    >>> parks = read_facilities(csv, crs="gcj02", category_column="type")
+    >>> parks.crs.to_epsg(), round(float(parks.geometry.x.iloc[0]), 4), round(float(parks.geometry.y.iloc[0]), 4)
+    (4326, 104.0602, 30.6625)
     """
     gdf = read_layer(path, layer=layer, crs=crs, lon_column=lon_column, lat_column=lat_column, encoding=encoding)
     return prepare_facilities(gdf, category_column=category_column)

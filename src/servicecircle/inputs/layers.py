@@ -278,7 +278,6 @@ def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -
     if datum:
         func = gcj02_to_wgs84 if datum == "gcj02" else bd09_to_wgs84
         gdf = gdf.set_geometry(transform_geometry_array(gdf.geometry, func))
-        gdf.attrs["converted_from"] = datum
     return gdf
 
 

@@ -18,9 +18,12 @@ Reads XML (``.osm``, ``.osm.gz``, ``.osm.bz2``) and PBF (``.osm.pbf``) alike.
 Examples
 --------
 >>> from servicecircle.inputs.osm_features import read_osm_features, as_points
->>> gdf = read_osm_features("data/network/chengdu_central_2018.osm.gz")  # doctest: +SKIP
->>> gdf[gdf.category == "kindergarten"]  # doctest: +SKIP
->>> points = as_points(gdf[gdf.kind == "facility"])  # doctest: +SKIP
+>>> gdf = read_osm_features("data/network/chengdu_central_2018.osm.gz")
+>>> int((gdf.category == "kindergarten").sum()) > 0
+True
+>>> points = as_points(gdf[gdf.kind == "facility"])
+>>> set(points.geom_type)
+{'Point'}
 """
 
 from __future__ import annotations

@@ -331,7 +331,7 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
         _check_gaps(measured[0], measured[1], file, layer)
     out = gdf.copy()
     out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-    out.attrs = {**gdf.attrs, "prepared": ("boundaries", id_column)}
+    out.attrs = dict(gdf.attrs)
     return out
 
 
@@ -449,6 +449,4 @@ def prepare_facilities(gdf: gpd.GeoDataFrame, *, category_column: str = "categor
             feature=feature_label(gdf, _first(empty.to_numpy())),
             count=n,
         )
-    out = prepare_points(gdf, "facilities", polygons="point")
-    out.attrs["prepared"] = ("facilities", category_column)
-    return out
+    return prepare_points(gdf, "facilities", polygons="point")
