@@ -128,6 +128,7 @@ class Background:
         """Wait for the child; its return value (its warnings re-issued, its error re-raised)."""
         if self._done:
             return self._value
+        assert self._proc is not None  # started: not done at once
         try:
             status, value, caught = self._conn.recv()
         except EOFError:
@@ -163,8 +164,8 @@ def _background_main(conn) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    func = _STATE.get("background")
-    caught_out: list = []
+    func: Callable[[], Any] = _STATE["background"]
+    caught_out: list[Any] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

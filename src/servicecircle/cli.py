@@ -103,6 +103,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     opts = _options(args)
     base = assess_files(from_namespace(Inputs, args), options=opts)
     parcels = read_layer(siting.parcels, layer=siting.parcels_layer) if siting.parcels else None
+    assert siting.check is not None  # a required flag
     proposal = propose_sites(
         base,
         siting.check,

@@ -178,7 +178,7 @@ def _check(name: str, spec: OptionSpec, value: Any) -> Any:
                 "coordinate system to compute or write in",
                 fix=spec.fix,
             )
-        if kind == "metric_crs" and not parsed.is_projected:
+        if kind == "metric_crs" and not isinstance(parsed, str) and not parsed.is_projected:
             raise OptionError(
                 f"{name} must be a projected coordinate system in metres, not {parsed.name}", fix=spec.fix
             )

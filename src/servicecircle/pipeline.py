@@ -83,6 +83,7 @@ def _inputs_and_options(
 
 def _assess(inputs: Inputs, opts: Options) -> Assessment:
     """Read what ``inputs`` names, then :func:`~servicecircle.assess` (every file read here, none later)."""
+    assert inputs.boundaries is not None and inputs.facilities is not None  # checked by _inputs_and_options
     with collect_warnings() as read_log:
         comm = read_boundaries(
             inputs.boundaries, layer=inputs.boundaries_layer, crs=inputs.boundaries_crs, id_column=opts.id_column

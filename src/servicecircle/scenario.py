@@ -162,7 +162,8 @@ def compare(before: Assessment, after: Assessment) -> pd.DataFrame:
         sb = before.summary.set_index("check")
         sa = after.summary.set_index("check")
         if c.key in sb.index and c.key in sa.index:
-            cb, ca = sb.loc[c.key, "city_value"], sa.loc[c.key, "city_value"]
+            cb: Any = sb.loc[c.key, "city_value"]
+            ca: Any = sa.loc[c.key, "city_value"]
             rows.append(
                 {
                     "community_id": "(citywide)",

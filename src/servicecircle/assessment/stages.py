@@ -222,12 +222,12 @@ def community_population(
     n = len(boundaries)
     has_h = households_column is not None and households_column in boundaries.columns
     has_r = residents_column is not None and residents_column in boundaries.columns
-    h = (
-        numeric_column(boundaries, households_column, "households", id_column=id_column)
-        if has_h
-        else np.full(n, np.nan)
-    )
-    r = numeric_column(boundaries, residents_column, "residents", id_column=id_column) if has_r else np.full(n, np.nan)
+    h = np.full(n, np.nan)
+    r = np.full(n, np.nan)
+    if has_h and households_column is not None:
+        h = numeric_column(boundaries, households_column, "households", id_column=id_column)
+    if has_r and residents_column is not None:
+        r = numeric_column(boundaries, residents_column, "residents", id_column=id_column)
     size = profile.household_size
     if size:
         fill_h = np.isnan(h) & ~np.isnan(r)
