@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install browser docs bench clean
+.PHONY: demo test lint install browser docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,14 @@ demo: $(STAMP)
 browser:
 	tools/ensure-browser.sh
 
-test: $(STAMP) browser
+# the shape held in place: lint and format (ruff), types (mypy: strict on engine, network, profiles, checks),
+# then the tests, the docstring examples and the import-layer test (pytest)
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
+	$(BIN)/mypy
+
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 # benchmarks (not tests): servicecircle and its peers, figures in out/bench/ and docs/performance.md

@@ -42,7 +42,7 @@ import shapely
 
 from ..coords import choose_metric_crs
 from ..errors import InputDataError, warn_data
-from ..network.osm import OSM_SUFFIXES
+from .osmfile import OSM_SUFFIXES, osm_file_problem
 
 __all__ = [
     "DEFAULT_MAPPING",
@@ -336,10 +336,8 @@ def _check_osm_path(path: Path) -> None:
 
 
 def _read_error(path: Path, exc: BaseException) -> InputDataError:
-    from ..network.osm import _osm_problem
-
     return InputDataError(
-        _osm_problem(path),
+        osm_file_problem(path),
         file=path,
         fix="check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file "
         "(download or copy it again)",

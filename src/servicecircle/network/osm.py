@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import NetworkError
+from ..inputs.osmfile import OSM_SUFFIXES, is_osm_file, osm_file_problem
 
 __all__ = ["WALK_FILTER", "OSM_SUFFIXES", "WayTable", "is_walkable", "read_walkable_ways", "is_osm_file"]
 
@@ -49,18 +50,10 @@ WALK_FILTER: tuple[tuple[str, str], ...] = (
     ("sidewalk:right", "separate"),
 )
 
-OSM_SUFFIXES = (".osm", ".osm.gz", ".osm.bz2", ".osm.pbf", ".pbf", ".xml", ".xml.gz", ".xml.bz2")
-
 #: Tags copied onto edges of the network.
 EDGE_TAGS = ("highway", "name")
 
 _COMPILED = tuple((key, re.compile(pattern)) for key, pattern in WALK_FILTER)
-
-
-def is_osm_file(path: str | Path) -> bool:
-    """Whether ``path`` has a file name of an OSM XML or PBF file."""
-    name = Path(path).name.lower()
-    return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
 def is_walkable(tags: dict[str, str], walk_filter: tuple[tuple[str, str], ...] = WALK_FILTER) -> bool:
@@ -130,38 +123,6 @@ class WayTable:
         return len(self.way_id)
 
 
-def _osm_problem(path: Path) -> str:
-    """What is wrong with an OSM file libosmium refused, in plain words (not libosmium's)."""
-    import bz2
-    import gzip
-    import zlib
-
-    if path.stat().st_size == 0:
-        return "the file is empty (0 bytes)"
-    with open(path, "rb") as fh:
-        magic = fh.read(3)
-    opener = gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic == b"BZh" else open
-    head, tail = b"", b""
-    try:
-        with opener(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                if len(head) < 512:
-                    head += chunk[:512]
-                tail = (tail + chunk)[-512:]
-    except (EOFError, OSError, zlib.error):
-        return "the compressed file is cut short or damaged: it cannot be decompressed to its end"
-    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<"):
-        if b"<osm" not in head:
-            return "it is XML but not OSM XML (it has no <osm> element)"
-        if b"</osm>" not in tail:
-            return "the OSM XML ends before its closing </osm> tag, so the file is incomplete"
-        return "the OSM XML is malformed"
-    if path.name.lower().endswith(".pbf"):
-        return "the OSM PBF file is damaged or incomplete"
-    return "it is neither OSM XML nor OSM PBF"
-
-
 def read_walkable_ways(path: str | Path, walk_filter: tuple[tuple[str, str], ...] = WALK_FILTER) -> WayTable:
     """Read the walkable ways of an OSM XML or PBF file.
 
@@ -221,7 +182,7 @@ def read_walkable_ways(path: str | Path, walk_filter: tuple[tuple[str, str], ...
                 tag_values[k].append(tags.get(k, ""))
     except (RuntimeError, ValueError, OSError):
         raise NetworkError(
-            f"cannot read this OSM file ({_osm_problem(path)})",
+            f"cannot read this OSM file ({osm_file_problem(path)})",
             file=path,
             fix="check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file "
             "(download or copy it again)",
