@@ -37,6 +37,16 @@ from ..network.model import WalkNetwork
 from ..options import Options
 from ..population import PopulationGrid, population_demand
 from ..profiles import Profile
+from ..schema import (
+    COUNT,
+    GAP_COLUMNS,
+    SCORECARD_COLUMNS,
+    SUMMARY_CITY_COLUMNS,
+    SUMMARY_COLUMNS,
+    count_column,
+    distance_column,
+    parse_column,
+)
 from .state import DemandPoints, Distances, FacilitySet, Prepared, Snapping
 
 __all__ = [
@@ -53,66 +63,6 @@ __all__ = [
     "community_population",
     "category_slug",
 ]
-
-
-# TEMPORARY until schema.py lands
-GAP_COLUMNS = [
-    "community_id",
-    "check",
-    "category",
-    "name_zh",
-    "name_en",
-    "level",
-    "radius_m",
-    "coverage_pct",
-    "target_pct",
-    "uncovered_weight",
-    "weight_kind",
-    "gap_area_m2",
-    "community_area_m2",
-]
-SUMMARY_COLUMNS = [
-    "check",
-    "kind",
-    "category",
-    "name_zh",
-    "name_en",
-    "level",
-    "level_zh",
-    "radius_m",
-    "target_pct",
-    "facilities",
-    "facilities_unsnapped",
-    "communities_assessed",
-    "communities_passed",
-    "communities_failed",
-    "citywide_coverage_pct",
-    "uncovered_weight",
-    "weight_kind",
-    "confirmed",
-    "source",
-]
-SCORECARD_COLUMNS = [
-    "target_key",
-    "name_zh",
-    "name_en",
-    "value",
-    "unit",
-    "target",
-    "comparison",
-    "passed",
-    "method",
-    "source",
-    "confirmed",
-]
-
-
-def count_column(key: str, radius_m: float) -> str:
-    return f"n_{key}_{radius_m:g}m"
-
-
-def distance_column(key: str) -> str:
-    return f"dist_{key}"
 
 
 def _max_snap(options: Options) -> float:
@@ -508,6 +458,12 @@ def _report_snapping(frame: gpd.GeoDataFrame | None, snapped: Any, what: str, ma
 
 
 # ---------------------------------------------------------------------------------------------- distances
+def _count_key(column: str) -> str | None:
+    """The category of a ``n_<key>_<r>m`` column."""
+    spec = parse_column(column)
+    return spec.key if spec is not None and spec.family == COUNT else None
+
+
 def compute_distances(
     snapping: Snapping,
     facilities: FacilitySet,
@@ -532,7 +488,7 @@ def compute_distances(
         reused = {k for k in present if k in reuse.demand and k not in changed}
         for key in reused:
             out.demand[key] = reuse.demand[key]
-            out.counts.update({c: v for c, v in reuse.counts.items() if c.startswith(f"n_{key}_")})
+            out.counts.update({c: v for c, v in reuse.counts.items() if _count_key(c) == key})
     todo = [k for k in present if k not in reused]
     engine, d_att = snapping.engine, snapping.attachment
 
@@ -818,6 +774,4 @@ def summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.D
                 "method": r["method"],
             }
         )
-    return pd.DataFrame(
-        rows, columns=[*SUMMARY_COLUMNS, "city_value", "city_unit", "city_target", "city_passed", "method"]
-    )
+    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *SUMMARY_CITY_COLUMNS])
