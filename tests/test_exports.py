@@ -21,14 +21,10 @@ import shapely
 
 import servicecircle as sc
 from servicecircle.network import network_from_arrays
-from servicecircle.outputs.excel import FAIL_TEXT, PASS_TEXT, column_header, sheet_names, write_excel
-from servicecircle.outputs.filegdb import (
-    RESERVED_WORDS,
-    admin_code_columns,
-    codes_as_text,
-    gdb_field_names,
-    write_filegdb,
-)
+from servicecircle.outputs.codes import admin_code_columns, codes_as_text
+from servicecircle.outputs.excel import sheet_names, write_excel
+from servicecircle.outputs.filegdb import RESERVED_WORDS, gdb_field_names, write_filegdb
+from servicecircle.outputs.labels import FAIL_TEXT, PASS_TEXT, column_header
 from servicecircle.outputs.qgis_styles import STYLE_NAME, STYLED_LAYERS, add_qgis_styles
 
 CRS = "EPSG:4544"

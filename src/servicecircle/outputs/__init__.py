@@ -18,7 +18,8 @@ from .. import settings
 from .._parallel import Background, workers_for
 from ..errors import OutputError
 from .gapmap import embed_assets, gap_map
-from .geopackage import assessment_layers, write_geopackage
+from .geopackage import write_geopackage
+from .layers import assessment_layers
 from .tables import write_csv
 
 __all__ = [

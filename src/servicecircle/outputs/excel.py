@@ -28,223 +28,42 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import OutputError
+from ..schema import PASS, SIX_ONES, UNCOVERED, parse_column
+from .codes import admin_code_columns, code_text
+from .labels import (
+    FAIL_TEXT,
+    NO_DATA_TEXT,
+    NO_TEXT,
+    PASS_TEXT,
+    YES_TEXT,
+    check_labels,
+    column_header,
+    column_labels,
+    six_status_text,
+)
 
-__all__ = ["write_excel", "column_labels", "column_header", "check_labels", "sheet_names", "PASS_TEXT", "FAIL_TEXT"]
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-PASS_TEXT = "达标"
-FAIL_TEXT = "未达标"
-NO_DATA_TEXT = "无数据"
-YES_TEXT, NO_TEXT = "是", "否"
+    from ..assessment import Assessment
+    from ..checks.context import CheckOutcome
 
-#: column -> (zh, en, unit) for columns whose meaning does not depend on a check
-_FIXED: dict[str, tuple[str, str, str]] = {
-    # communities
-    "community_id": ("社区编号", "Community id", ""),
-    "weight_total": ("需求总量", "Demand total", ""),
-    "weight_kind": ("需求计量", "Weight counts", ""),
-    "n_demand": ("需求点数", "Demand points", ""),
-    "checks_assessed": ("评估项数", "Checks assessed", ""),
-    "checks_failed": ("未达标项数", "Checks failed", ""),
-    "worst_cov": ("最低覆盖率", "Lowest coverage", "%"),
-    "households": ("户数", "Households", ""),
-    "residents": ("常住人口", "Residents", ""),
-    "name": ("名称", "Name", ""),
-    "code": ("代码", "Code", ""),
-    "district": ("区县", "District", ""),
-    "district_code": ("区县代码", "District code", ""),
-    "subdistrict": ("街道（乡镇）", "Sub-district", ""),
-    "subdistrict_code": ("街道（乡镇）代码", "Sub-district code", ""),
-    "area_m2": ("面积", "Area", "m²"),
-    "residential_area_m2": ("居住用地面积", "Residential area", "m²"),
-    "approximate": ("近似数据", "Approximate", ""),
-    "clipped_to_extract": ("按范围裁剪", "Clipped to extract", ""),
-    "method": ("方法", "Method", ""),
-    # summary
-    "check": ("检查项", "Check", ""),
-    "kind": ("类型", "Kind", ""),
-    "category": ("设施类别", "Category", ""),
-    "name_zh": ("中文名称", "Name (Chinese)", ""),
-    "name_en": ("英文名称", "Name (English)", ""),
-    "level": ("层级代码", "Level", ""),
-    "level_zh": ("生活圈层级", "Life-circle level", ""),
-    "level_en": ("生活圈层级（英文）", "Life-circle level (English)", ""),
-    "radius_m": ("服务半径", "Radius", "m"),
-    "target_pct": ("目标覆盖率", "Target", "%"),
-    "facilities": ("设施数", "Facilities", ""),
-    "facilities_unsnapped": ("未接入路网的设施", "Facilities off the network", ""),
-    "communities_assessed": ("评估社区数", "Communities assessed", ""),
-    "communities_passed": ("达标社区数", "Communities passed", ""),
-    "communities_failed": ("未达标社区数", "Communities failed", ""),
-    "citywide_coverage_pct": ("全市覆盖率", "Citywide coverage", "%"),
-    "uncovered_weight": ("未覆盖需求", "Uncovered demand", ""),
-    "confirmed": ("标准已核实", "Confirmed in source", ""),
-    "source": ("标准依据", "Source", ""),
-    "city_value": ("全市指标值", "Citywide value", ""),
-    "city_unit": ("单位", "Unit", ""),
-    "city_target": ("全市目标", "Citywide target", ""),
-    "city_passed": ("全市达标", "Citywide result", ""),
-    # scorecard
-    "target_key": ("指标", "Indicator", ""),
-    "value": ("数值", "Value", ""),
-    "unit": ("单位", "Unit", ""),
-    "target": ("目标", "Target", ""),
-    "comparison": ("比较", "Comparison", ""),
-    "passed": ("结果", "Result", ""),
-    # gaps
-    "coverage_pct": ("覆盖率", "Coverage", "%"),
-    "gap_area_m2": ("缺口面积", "Gap area", "m²"),
-    "community_area_m2": ("社区面积", "Community area", "m²"),
-    # facilities / demand
-    "category_key": ("标准类别", "Profile category", ""),
-    "in_profile": ("属于标准", "In profile", ""),
-    "snap_m": ("至道路距离", "Distance to street", "m"),
-    "snapped": ("已接入路网", "Snapped", ""),
-    "sampled_in": ("采样范围", "Sampled in", ""),
-    "weight": ("权重", "Weight", ""),
-    # floor area
-    "fa_households": ("户数（用房）", "Households (floor area)", ""),
-    "fa_required_m2": ("应配建筑面积", "Required floor area", "m²"),
-    "fa_provided_m2": ("已配建筑面积", "Provided floor area", "m²"),
-    "fa_shortfall_m2": ("建筑面积缺口", "Floor-area shortfall", "m²"),
-    "fa_per_100hh": ("每百户建筑面积", "Floor area per 100 households", "m²"),
-    "fa_facilities": ("计入用房数", "Facilities counted", ""),
-    "fa_undersized": ("规模不足用房数", "Undersized facilities", ""),
-    "fa_min_m2": ("最小规模", "Minimum size", "m²"),
-    "fa_rule": ("规则", "Rule", ""),
-    # 6个1
-    "six_present": ("具备项数", "Items present", ""),
-    "six_missing": ("缺项", "Missing items", ""),
-    # green
-    "green_area_m2": ("公园绿地面积", "Park green area", "m²"),
-    "green_m2_per_resident": ("人均公园绿地面积", "Park green area per resident", "m²/人"),
-    "gs_id": ("绿地编号", "Green space id", ""),
-    "names": ("名称", "Names", ""),
-    "categories": ("类别", "Categories", ""),
-    "n_polygons": ("面数", "Polygons", ""),
-    "reach_method": ("可达方式", "Reach method", ""),
-    "n_access": ("出入口数", "Access points", ""),
-    "is_green": ("计入见绿", "Counts as green", ""),
-    "is_park": ("计入见园", "Counts as park", ""),
-    # checks / run tables
-    "target_unit": ("目标单位", "Target unit", ""),
-    "pass_column": ("达标字段", "Pass column", ""),
-    "score_column": ("评分字段", "Score column", ""),
-    "columns": ("字段", "Columns", ""),
-    "key": ("参数", "Parameter", ""),
-}
-#: per-table meanings that differ from the above
-_BY_LAYER: dict[str, dict[str, tuple[str, str, str]]] = {
-    "warnings": {
-        "code": ("提示代码", "Warning code", ""),
-        "file": ("文件", "File", ""),
-        "layer": ("图层", "Layer", ""),
-        "feature": ("要素", "Feature", ""),
-        "count": ("数量", "Count", ""),
-        "message": ("说明", "Message", ""),
-    },
-    "run": {"value": ("值", "Value", "")},
-    "scorecard": {
-        "name_zh": ("指标名称", "Indicator (Chinese)", ""),
-        "name_en": ("指标名称（英文）", "Indicator (English)", ""),
-    },
-}
-_WEIGHT_ZH = {
-    "households": ("户数", "households"),
-    "residents": ("人口", "residents"),
-    "count": ("需求点", "demand points"),
-    "residential area (m²)": ("居住用地面积", "residential area (m²)"),
-}
-_SIX_STATUS = {"inside": "社区内 inside", "missing": "缺 missing"}
+__all__ = ["write_excel", "sheet_names"]
 
 
-def _names(a, key: str) -> tuple[str, str]:
-    """Chinese and English name of a check, category or 6个1 item."""
-    if a is not None:
-        for o in a.checks:
-            if o.key == key:
-                return o.name_zh, o.name_en
-        cat = a.profile.categories.get(key) if getattr(a.profile, "categories", None) else None
-        if cat is not None:
-            return cat.name_zh, cat.name_en
-        for it in getattr(a.profile, "six_ones", ()) or ():
-            if it.key == key:
-                return it.name_zh, it.name_en
-    return key, key
-
-
-def _weight_kind(a, key: str | None) -> tuple[str, str]:
-    kind = None
-    if a is not None:
-        for o in a.checks:
-            if o.key == key:
-                kind = o.summary.get("weight_kind")
-        kind = kind or a.parameters.get("weight")
-    zh, en = _WEIGHT_ZH.get(str(kind), (str(kind or "需求"), str(kind or "demand")))
-    return zh, en
-
-
-def column_labels(col: str, a=None, *, layer: str | None = None, short: bool = False) -> tuple[str, str, str]:
-    """``(zh, en, unit)`` for an output column.
-
-    ``short`` drops the check's name from per-check columns (for a sheet that
-    is about one check already): ``cov_kindergarten`` is ``幼儿园覆盖率`` /
-    ``Kindergarten coverage`` in full and ``覆盖率`` / ``Coverage`` short.
-    """
-    if layer in _BY_LAYER and col in _BY_LAYER[layer]:
-        return _BY_LAYER[layer][col]
-    if col in _FIXED:
-        return _FIXED[col]
-    m = re.fullmatch(r"(cov|pass|unc)_(.+)", col)
-    if m:
-        kind, key = m.groups()
-        zh, en = ("", "") if short else _names(a, key)
-        if kind == "cov":
-            return f"{zh}覆盖率", (f"{en} coverage" if en else "Coverage"), "%"
-        if kind == "pass":
-            return f"{zh}是否达标", (f"{en} result" if en else "Result"), ""
-        wz, we = _weight_kind(a, key)
-        return f"{zh}未覆盖{wz}", (f"{en}: uncovered {we}" if en else f"Uncovered {we}"), ""
-    m = re.fullmatch(r"dist_(.+)", col)
-    if m:
-        zh, en = _names(a, m.group(1))
-        return f"至{zh}步行距离", f"Walk to {en}", "m"
-    m = re.fullmatch(r"n_(.+)_(\d+(?:\.\d+)?)m", col)
-    if m:
-        zh, en = _names(a, m.group(1))
-        return f"{m.group(2)}米内{zh}数", f"{en} within {m.group(2)} m", ""
-    m = re.fullmatch(r"six_(.+)", col)
-    if m:
-        zh, en = _names(a, m.group(1))
-        return f"6个1：{zh}", f"Six ones: {en}", ""
-    if a is not None:
-        for o in a.checks:
-            if o.score_col == col and col in o.columns:
-                unit = o.score_unit if o.score_unit not in ("%",) else "%"
-                return o.name_zh, o.name_en, unit
-    return col, col, ""
-
-
-def check_labels(o) -> tuple[str, str]:
-    """``("幼儿园 ≤300米", "Kindergarten ≤ 300 m")``: a check's names with its radius, not repeated
-    when the name already has it (``300米见绿``)."""
-    if not o.radius_m:
-        return o.name_zh, o.name_en
-    r = f"{o.radius_m:g}"
-    return (o.name_zh if r in o.name_zh else o.label_zh), (o.name_en if r in o.name_en else o.label_en)
-
-
-def column_header(col: str, a=None, *, layer: str | None = None, short: bool = False) -> str:
-    """``"覆盖率 Coverage (%)"``: the bilingual header of a column."""
-    zh, en, unit = column_labels(col, a, layer=layer, short=short)
-    text = zh if zh == en else f"{zh} {en}"
-    return f"{text} ({unit})" if unit else text
+def _family(col: str) -> str | None:
+    """The schema family of a column (``None`` for a fixed or unknown one)."""
+    spec = parse_column(col)
+    return None if spec is None or spec.column is not None else spec.family
 
 
 # ------------------------------------------------------------------ cell values
@@ -289,10 +108,7 @@ def _six_text(v: Any) -> str | None:
     v = _plain(v)
     if v is None:
         return NO_DATA_TEXT
-    m = re.fullmatch(r"within_(\d+(?:\.\d+)?)m", str(v))
-    if m:
-        return f"{m.group(1)}米内 within {m.group(1)} m"
-    return _SIX_STATUS.get(str(v), str(v))
+    return six_status_text(str(v))
 
 
 def _display_width(text: str) -> int:
@@ -330,7 +146,8 @@ def _number_format(col: str, unit: str, series: pd.Series) -> str | None:
     if pd.api.types.is_integer_dtype(series.dtype):
         return "0"
     if pd.api.types.is_float_dtype(series.dtype):
-        if col in ("uncovered_weight", "weight_total", "households", "residents", "weight") or col.startswith("unc_"):
+        weights = ("uncovered_weight", "weight_total", "households", "residents", "weight")
+        if col in weights or _family(col) == UNCOVERED:
             return "#,##0.0"
         return "#,##0.00"
     return None
@@ -342,14 +159,12 @@ class _Table:
     def __init__(
         self,
         frame: pd.DataFrame,
-        a,
+        a: Assessment | None,
         layer: str | None,
         short: bool = False,
-        converters: dict[str, Any] | None = None,
+        converters: dict[str, Callable[[Any], Any]] | None = None,
         headers: dict[str, str] | None = None,
-    ):
-        from .filegdb import admin_code_columns
-
+    ) -> None:
         self.frame = frame
         self.columns = [c for c in frame.columns if c != "geometry"]
         self.codes = set(admin_code_columns(frame[self.columns]))
@@ -357,7 +172,7 @@ class _Table:
         self.headers = {
             c: (headers or {}).get(c) or column_header(str(c), a, layer=layer, short=short) for c in self.columns
         }
-        self.formats = {}
+        self.formats: dict[str, str | None] = {}
         for c in self.columns:
             if c in self.codes:
                 self.formats[c] = "@"
@@ -367,13 +182,11 @@ class _Table:
                 unit = column_labels(str(c), a, layer=layer, short=short)[2]
                 self.formats[c] = _number_format(str(c), unit, frame[c])
 
-    def write(self, ws) -> None:
+    def write(self, ws: WriteOnlyWorksheet) -> None:
         """Stream the table into a write-only sheet (linear time, little memory)."""
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Alignment, Font, PatternFill
         from openpyxl.utils import get_column_letter
-
-        from .filegdb import _code_text
 
         rows: list[list[Any]] = []
         widths = [min(max(_display_width(self.headers[c]) // 2 + 2, 8), 40) for c in self.columns]
@@ -383,7 +196,7 @@ class _Table:
                 if c in self.converters:
                     v = self.converters[c](v)
                 elif c in self.codes:
-                    v = _code_text(v) if _plain(v) is not None else None
+                    v = code_text(v) if _plain(v) is not None else None
                 else:
                     v = _plain(v)
                     if isinstance(v, bool):
@@ -422,7 +235,7 @@ class _Table:
             ws.append(out)
 
 
-def _community_frame(a) -> tuple[pd.DataFrame, list[str]]:
+def _community_frame(a: Assessment) -> tuple[pd.DataFrame, list[str]]:
     """Id (and name) columns of the communities, in input order."""
     comm = a.communities
     cols: dict[str, Any] = {}
@@ -435,7 +248,7 @@ def _community_frame(a) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(cols), list(cols)
 
 
-def _source_text(frame) -> str | None:
+def _source_text(frame: pd.DataFrame) -> str | None:
     attrs = getattr(frame, "attrs", {}) or {}
     src = attrs.get("source")
     if not src:
@@ -443,7 +256,7 @@ def _source_text(frame) -> str | None:
     return f"{src} [{attrs['layer']}]" if attrs.get("layer") else str(src)
 
 
-def _readme_rows(a, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]]:
+def _readme_rows(a: Assessment, sheets: list[tuple[str, str]]) -> list[tuple[str, Any, bool]]:
     """(label, value, is_heading) rows of the README sheet."""
     from .._version import __version__
 
@@ -519,7 +332,7 @@ def _formula_like(v: Any) -> bool:
     return isinstance(v, str) and v.startswith("=")
 
 
-def _text_cell(ws, v: str):
+def _text_cell(ws: WriteOnlyWorksheet, v: str) -> Cell:
     """A cell that keeps ``v`` as text: data never becomes a formula."""
     from openpyxl.cell import WriteOnlyCell
 
@@ -528,7 +341,7 @@ def _text_cell(ws, v: str):
     return cell
 
 
-def _write_readme(ws, rows) -> None:
+def _write_readme(ws: WriteOnlyWorksheet, rows: list[tuple[str, Any, bool]]) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
@@ -546,20 +359,22 @@ def _write_readme(ws, rows) -> None:
         ws.append(cells)
 
 
-def _check_sheet(a, o) -> tuple[pd.DataFrame, dict]:
+def _check_sheet(a: Assessment, o: CheckOutcome) -> tuple[pd.DataFrame, dict[str, Callable[[Any], Any]]]:
+    """One check's sheet: the community id (and name) and the check's columns, with their converters."""
     base, _ = _community_frame(a)
     cols = [c for c in o.columns if c in a.communities.columns]
     frame = pd.concat([base, a.communities[cols].reset_index(drop=True)], axis=1)
-    conv = {}
+    conv: dict[str, Callable[[Any], Any]] = {}
     for c in cols:
-        if c == o.pass_col or c.startswith("pass_"):
+        family = _family(c)
+        if c == o.pass_col or family == PASS:
             conv[c] = _pass_text
-        elif c.startswith("six_") and c not in ("six_present", "six_missing"):
+        elif family == SIX_ONES:
             conv[c] = _six_text
     return frame, conv
 
 
-def write_excel(assessment, path: str | Path) -> Path:
+def write_excel(assessment: Assessment, path: str | Path) -> Path:
     """Write the assessment as an ``.xlsx`` workbook (see the module doc); return its path.
 
     Parameters

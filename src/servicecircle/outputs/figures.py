@@ -21,13 +21,34 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import OutputError, ServiceCircleError
+from ..schema import flag_column, green_rule_key
+from .labels import FAIL_TEXT, PASS_TEXT, check_labels
+from .style import (
+    COVERAGE_BINS,
+    FAIL_COLOUR,
+    FAILED_BINS,
+    GAP_COLOUR,
+    GREEN_COLOUR,
+    GREEN_OUTLINE,
+    NO_DATA,
+    PASS_COLOUR,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..assessment import Assessment
+    from ..checks.context import CheckOutcome
 
 __all__ = [
     "cjk_font",
@@ -176,7 +197,7 @@ def _weight(w: Any) -> int:
 
 
 @contextlib.contextmanager
-def _style():
+def _style() -> Iterator[None]:
     """matplotlib settings for every figure: the CJK font first, DejaVu Sans as fallback.
 
     The families are named (not the generic ``sans-serif``), so every text keeps
@@ -196,7 +217,7 @@ def _style():
         yield
 
 
-def _new_figure(size: tuple[float, float]):
+def _new_figure(size: tuple[float, float]) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -205,7 +226,7 @@ def _new_figure(size: tuple[float, float]):
     return fig
 
 
-def _save(fig, path: str | Path, dpi: float) -> Path:
+def _save(fig: Figure, path: str | Path, dpi: float) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +240,7 @@ def _save(fig, path: str | Path, dpi: float) -> Path:
 
 
 # ------------------------------------------------------------------ map furniture
-def _metric(frame):
+def _metric(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The frame in metres (its own CRS if projected, else a UTM zone)."""
     if frame.crs is not None and frame.crs.is_geographic:
         return frame.to_crs(frame.estimate_utm_crs())
@@ -235,7 +256,7 @@ def _nice_length(span: float) -> float:
     return base
 
 
-def _furniture(fig, ax, a, extent_width: float) -> None:
+def _furniture(fig: Figure, ax: Axes, a: Assessment, extent_width: float) -> None:
     """North arrow, scale bar and attribution."""
     from matplotlib.font_manager import FontProperties
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
@@ -275,7 +296,7 @@ def _furniture(fig, ax, a, extent_width: float) -> None:
     ax.text(0.0, -0.01, note, transform=ax.transAxes, fontsize=7, color="#444444", ha="left", va="top")
 
 
-def _legend(ax, items: list[tuple[str, str, dict]], title: str) -> None:
+def _legend(ax: Axes, items: list[tuple[str, str, dict[str, Any]]], title: str) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -297,8 +318,6 @@ def _legend(ax, items: list[tuple[str, str, dict]], title: str) -> None:
 
 
 def _failed_colours(comm: pd.DataFrame) -> list[str]:
-    from .gapmap import FAILED_BINS, NO_DATA
-
     out = []
     for n, assessed in zip(comm["checks_failed"].to_numpy(), comm["checks_assessed"].to_numpy()):
         if not assessed:
@@ -312,8 +331,6 @@ def _failed_colours(comm: pd.DataFrame) -> list[str]:
 
 
 def _coverage_colour(v: Any) -> str:
-    from .gapmap import COVERAGE_BINS, NO_DATA
-
     if v is None or v is pd.NA or not np.isfinite(float(v)):
         return NO_DATA
     for upper, colour, _ in COVERAGE_BINS:
@@ -322,7 +339,7 @@ def _coverage_colour(v: Any) -> str:
     return COVERAGE_BINS[-1][1]
 
 
-def _map_axes(fig, frame):
+def _map_axes(fig: Figure, frame: gpd.GeoDataFrame) -> tuple[Axes, float]:
     ax = fig.add_subplot(1, 1, 1)
     ax.set_aspect("equal", adjustable="datalim")  # the map fills the axes whatever the city's shape
     ax.set_axis_off()
@@ -336,16 +353,14 @@ def _map_axes(fig, frame):
     return ax, (xmax - xmin)
 
 
-def _drawable(frame):
+def _drawable(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geom = frame.geometry
     return frame[~(geom.isna() | geom.is_empty)]
 
 
 # ------------------------------------------------------------------ figures
-def make_overview(assessment, *, figsize: tuple[float, float] = (8.0, 8.6)):
+def make_overview(assessment: Assessment, *, figsize: tuple[float, float] = (8.0, 8.6)) -> Figure:
     """Communities coloured by how many checks they fail (a :class:`~matplotlib.figure.Figure`)."""
-    from .gapmap import FAILED_BINS, NO_DATA
-
     a = assessment
     with _style():
         comm = _metric(a.communities)
@@ -369,7 +384,7 @@ def make_overview(assessment, *, figsize: tuple[float, float] = (8.0, 8.6)):
     return fig
 
 
-def _find_check(a, key: str):
+def _find_check(a: Assessment, key: str) -> CheckOutcome:
     for o in a.checks:
         if o.key == key:
             return o
@@ -377,11 +392,8 @@ def _find_check(a, key: str):
     raise ServiceCircleError(f"no check '{key}' in this assessment", fix=f"use one of: {keys}")
 
 
-def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.0, 8.6)):
+def make_check(assessment: Assessment, check_key: str, *, figsize: tuple[float, float] = (8.0, 8.6)) -> Figure:
     """One check: communities by coverage (or pass/fail), its gap polygons and its facilities."""
-    from .excel import FAIL_TEXT, PASS_TEXT
-    from .gapmap import COVERAGE_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA
-
     a = assessment
     o = _find_check(a, check_key)
     with _style():
@@ -400,12 +412,12 @@ def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.
         else:
             passed = shown[o.pass_col] if o.pass_col in shown.columns else pd.Series([None] * len(shown))
             colours = [
-                "#1a9850" if v is True or v == 1 else "#d73027" if v is False or v == 0 else NO_DATA
+                PASS_COLOUR if v is True or v == 1 else FAIL_COLOUR if v is False or v == 0 else NO_DATA
                 for v in passed.astype(object).where(passed.notna(), None)
             ]
             items += [
-                ("patch", f"{PASS_TEXT} passed", {"facecolor": "#1a9850", "edgecolor": "white"}),
-                ("patch", f"{FAIL_TEXT} failed", {"facecolor": "#d73027", "edgecolor": "white"}),
+                ("patch", f"{PASS_TEXT} passed", {"facecolor": PASS_COLOUR, "edgecolor": "white"}),
+                ("patch", f"{FAIL_TEXT} failed", {"facecolor": FAIL_COLOUR, "edgecolor": "white"}),
             ]
             legend_title = "结果 Result"
         items.append(("patch", "无数据 no data", {"facecolor": NO_DATA, "edgecolor": "white"}))
@@ -417,20 +429,21 @@ def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.
             gaps.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor=GAP_COLOUR, hatch="////", linewidth=0.0, zorder=2)
             gaps.to_crs(crs).boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=0.5, zorder=2)
             items.append(("patch", "服务缺口 gap", {"facecolor": "white", "edgecolor": GAP_COLOUR, "hatch": "////"}))
-        green_flag = {"green_reach": "is_green", "park_reach": "is_park"}.get(o.key)
+        rule = green_rule_key(o.key)  # green spaces for the green and park reach checks
+        green_flag = flag_column(rule) if rule in ("green", "park") else None
         spaces = a.layers.get("greenspace")
         if green_flag and spaces is not None and len(spaces):
             sel = spaces[spaces[green_flag].astype(bool)] if green_flag in spaces.columns else spaces
             sel = _drawable(sel)
             if len(sel):
                 sel.to_crs(crs).plot(
-                    ax=ax, facecolor=GREEN_COLOUR, edgecolor="#1b7837", linewidth=0.4, alpha=0.8, zorder=3
+                    ax=ax, facecolor=GREEN_COLOUR, edgecolor=GREEN_OUTLINE, linewidth=0.4, alpha=0.8, zorder=3
                 )
                 items.append(
                     (
                         "patch",
-                        "绿地 green space" if o.key == "green_reach" else "公园 park",
-                        {"facecolor": GREEN_COLOUR, "edgecolor": "#1b7837"},
+                        "绿地 green space" if rule == "green" else "公园 park",
+                        {"facecolor": GREEN_COLOUR, "edgecolor": GREEN_OUTLINE},
                     )
                 )
         elif o.category:
@@ -454,15 +467,14 @@ def make_check(assessment, check_key: str, *, figsize: tuple[float, float] = (8.
     return fig
 
 
-def _check_title(o) -> str:
+def _check_title(o: CheckOutcome) -> str:
     """``幼儿园 ≤300米  Kindergarten ≤ 300 m`` (without repeating a radius the name already has)."""
-    from .excel import check_labels
-
     zh, en = check_labels(o)
     return f"{zh}  {en}"
 
 
-def _check_subtitle(a, o) -> str:
+def _check_subtitle(a: Assessment, o: CheckOutcome) -> str:
+    """Citywide coverage (or value) against the target, and the communities failed."""
     row = a.summary[a.summary["check"] == o.key]
     parts = []
     if len(row):
@@ -483,7 +495,7 @@ def _check_subtitle(a, o) -> str:
     return "；".join(parts)
 
 
-def make_scorecard(assessment, *, width: float = 9.0):
+def make_scorecard(assessment: Assessment, *, width: float = 9.0) -> Figure:
     """Citywide value against target for every scorecard row (horizontal bars)."""
     a = assessment
     sc = a.scorecard.reset_index(drop=True)
@@ -505,7 +517,7 @@ def make_scorecard(assessment, *, width: float = 9.0):
                 shown = f"{value:,.2f}" if np.isfinite(value) else "—"
                 text = f"{shown} / {target:,.6g} {unit}"
             passed = r["passed"]
-            colour = "#bdbdbd" if passed is None or pd.isna(passed) else ("#1a9850" if bool(passed) else "#d73027")
+            colour = NO_DATA if passed is None or pd.isna(passed) else (PASS_COLOUR if bool(passed) else FAIL_COLOUR)
             labels.append(f"{r['name_zh']}\n{r['name_en']}")
             values.append(x)
             targets.append(tx)
@@ -532,9 +544,9 @@ def make_scorecard(assessment, *, width: float = 9.0):
 
         fig.legend(
             handles=[
-                Patch(color="#1a9850", label="达标 passed"),
-                Patch(color="#d73027", label="未达标 failed"),
-                Patch(color="#bdbdbd", label="无数据 no data"),
+                Patch(color=PASS_COLOUR, label=f"{PASS_TEXT} passed"),
+                Patch(color=FAIL_COLOUR, label=f"{FAIL_TEXT} failed"),
+                Patch(color=NO_DATA, label="无数据 no data"),
                 Line2D([], [], color="black", linewidth=1.6, label="目标 target"),
             ],
             loc="outside lower center",
@@ -549,16 +561,16 @@ def make_scorecard(assessment, *, width: float = 9.0):
     return fig
 
 
-def figure_overview(assessment, path: str | Path, dpi: float = 300) -> Path:
+def figure_overview(assessment: Assessment, path: str | Path, dpi: float = 300) -> Path:
     """Write the citywide overview map (communities by checks failed); return the path."""
     return _save(make_overview(assessment), path, dpi)
 
 
-def figure_check(assessment, check_key: str, path: str | Path, dpi: float = 300) -> Path:
+def figure_check(assessment: Assessment, check_key: str, path: str | Path, dpi: float = 300) -> Path:
     """Write the map of one check (coverage, gaps, facilities); return the path."""
     return _save(make_check(assessment, check_key), path, dpi)
 
 
-def figure_scorecard(assessment, path: str | Path, dpi: float = 300) -> Path:
+def figure_scorecard(assessment: Assessment, path: str | Path, dpi: float = 300) -> Path:
     """Write the citywide scorecard bar chart; return the path."""
     return _save(make_scorecard(assessment), path, dpi)

@@ -27,9 +27,8 @@ names are renamed by :func:`gdb_field_names`, deterministically:
 Administrative codes
 --------------------
 6-digit (county), 9-digit (township / sub-district) and 12-digit (village /
-community) codes are identifiers, not numbers: :func:`admin_code_columns` finds
-them and :func:`codes_as_text` makes sure they are written as text in every
-export (a 12-digit number in a spreadsheet turns into ``5.10104E+11``).
+community) codes are identifiers, not numbers: they are written as text
+(:mod:`servicecircle.outputs.codes`) and ``FIELD_MAP`` says which fields hold them.
 """
 
 from __future__ import annotations
@@ -38,22 +37,25 @@ import hashlib
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ..coords import to_crs
 from ..errors import OutputError
+from ..schema import FIELD_MAP_COLUMNS
+from .codes import CODE_LEVELS, admin_code_columns, codes_as_text
+from .labels import column_labels, layer_label
+from .layers import assessment_layers, clean_for_export
+
+if TYPE_CHECKING:
+    from ..assessment import Assessment
 
 __all__ = [
     "write_filegdb",
     "gdb_field_names",
     "field_map",
-    "admin_code_columns",
-    "codes_as_text",
-    "is_admin_code",
     "RESERVED_WORDS",
     "SYSTEM_FIELDS",
     "CONVENTION_SOURCE",
@@ -120,149 +122,25 @@ CONVENTION_ALIASES = {
     "XZQMC": ("行政区名称", "Administrative division name"),
 }
 
-#: GB/T 2260 province-level prefixes (the first two digits of every code).
-PROVINCE_PREFIXES = frozenset(
-    {
-        "11",
-        "12",
-        "13",
-        "14",
-        "15",
-        "21",
-        "22",
-        "23",
-        "31",
-        "32",
-        "33",
-        "34",
-        "35",
-        "36",
-        "37",
-        "41",
-        "42",
-        "43",
-        "44",
-        "45",
-        "46",
-        "50",
-        "51",
-        "52",
-        "53",
-        "54",
-        "61",
-        "62",
-        "63",
-        "64",
-        "65",
-        "71",
-        "81",
-        "82",
-    }
-)
-_CODE_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
-#: Column-name hints that a numeric column holds codes (numbers need a hint; text does not).
-_CODE_NAME_RE = re.compile(r"(code|adcode|dm$|_dm|xzq|qh|区划|代码|编码|编号)", re.IGNORECASE)
-_LEVELS = {6: ("县级", "county"), 9: ("乡级", "township / sub-district"), 12: ("村级", "village / community")}
-
-#: Layer aliases (zh en), shown by ArcGIS next to the layer name.
+#: Layer aliases (zh en), shown by ArcGIS next to the layer name. The ``fields``
+#: table, scenario and indicator layers are not among them: their alias is their name.
 LAYER_ALIASES = {
-    "communities": "社区 Communities",
-    "demand": "需求点 Demand points",
-    "facilities": "设施 Facilities",
-    "gaps": "服务缺口 Gaps",
-    "greenspace": "绿地公园 Green spaces",
-    "greenspace_access": "绿地出入口 Green-space access points",
-    "summary": "汇总 Summary",
-    "scorecard": "指标 Scorecard",
-    "checks": "检查项 Checks",
-    "warnings": "提示 Warnings",
-    "run": "运行参数 Run parameters",
-    "FIELD_MAP": "字段对照 Field map",
+    name: layer_label(name)
+    for name in (
+        "communities",
+        "demand",
+        "facilities",
+        "gaps",
+        "greenspace",
+        "greenspace_access",
+        "summary",
+        "scorecard",
+        "checks",
+        "warnings",
+        "run",
+        "FIELD_MAP",
+    )
 }
-
-
-# ------------------------------------------------------------------ admin codes
-def is_admin_code(value: Any) -> bool:
-    """Whether ``value`` looks like a 6/9/12-digit administrative division code.
-
-    >>> is_admin_code("510104022006"), is_admin_code(511400), is_admin_code("123456")
-    (True, True, False)
-    """
-    text = _code_text(value)
-    return text is not None and bool(_CODE_RE.match(text)) and text[:2] in PROVINCE_PREFIXES
-
-
-def _code_text(value: Any) -> str | None:
-    """The digits of a code given as text, an integer or an integral float (else ``None``)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if not np.isfinite(value) or value != np.floor(value) or abs(value) >= 1e15:
-            return None
-        return str(int(value))
-    return None
-
-
-def admin_code_columns(frame: pd.DataFrame) -> dict[str, int]:
-    """Columns that hold administrative codes, with their (longest) number of digits.
-
-    A text column qualifies when every non-empty value is a 6, 9 or 12-digit code
-    with a valid province prefix. A numeric column qualifies only if, in
-    addition, its name says it is a code (``code``, ``adcode``, ``XZQDM``,
-    ``代码`` ...), so that a count such as 510 000 residents is never mistaken
-    for one.
-    """
-    found: dict[str, int] = {}
-    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
-    for col in frame.columns:
-        if col == geom:
-            continue
-        s = frame[col]
-        numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
-        if not (numeric or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
-            continue
-        if numeric and not _CODE_NAME_RE.search(str(col)):
-            continue
-        values = s.dropna()
-        if numeric:
-            values = values[np.isfinite(values.astype(float))]
-        if len(values) == 0:
-            continue
-        texts = [_code_text(v) for v in values.unique()]
-        if all(t is not None and _CODE_RE.match(t) and t[:2] in PROVINCE_PREFIXES for t in texts):
-            found[str(col)] = max(len(t) for t in texts)
-    return found
-
-
-def codes_as_text(frame: pd.DataFrame, columns: dict[str, int] | list[str] | None = None) -> pd.DataFrame:
-    """A copy of ``frame`` with its administrative-code columns as text (``None`` where empty).
-
-    ``510104022006`` (int) and ``510104022006.0`` (float) both become
-    ``"510104022006"``; text codes are kept exactly as they are.
-    """
-    cols = admin_code_columns(frame) if columns is None else columns
-    out = frame.copy()
-    for col in cols:
-        s = out[col]
-        if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_numeric_dtype(s.dtype):
-            continue
-        out[col] = pd.Series([_code_text(v) if not _isna(v) else None for v in s], index=s.index, dtype=object)
-    if isinstance(frame, gpd.GeoDataFrame):
-        out.attrs = dict(frame.attrs)
-    return out
-
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 # ------------------------------------------------------------------ field names
@@ -317,7 +195,7 @@ def gdb_field_names(columns: list[str], conventions: dict[str, str] | None = Non
 
 
 # ------------------------------------------------------------------ conventions
-def _conventions(layer: str, frame: pd.DataFrame, a, codes: dict[str, int]) -> dict[str, str]:
+def _conventions(layer: str, frame: pd.DataFrame, a: Assessment, codes: dict[str, int]) -> dict[str, str]:
     """National field codes for this layer's columns (only where the meaning matches)."""
     key = _community_code_column(a)
     if key is None:
@@ -333,7 +211,7 @@ def _conventions(layer: str, frame: pd.DataFrame, a, codes: dict[str, int]) -> d
     return {}
 
 
-def _community_code_column(a) -> str | None:
+def _community_code_column(a: Assessment) -> str | None:
     """The column holding each community's own administrative code, if any."""
     comm = a.communities
     codes = admin_code_columns(comm)
@@ -346,15 +224,15 @@ def _community_code_column(a) -> str | None:
 
 
 # ------------------------------------------------------------------ the writer
-def field_map(a, layers: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def field_map(a: Assessment, layers: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The ``FIELD_MAP`` table of :func:`write_filegdb` without writing anything."""
     return _prepare(a, layers)[1]
 
 
-def _prepare(a, layers=None):
-    from .excel import column_labels
-    from .geopackage import assessment_layers, clean_for_export
-
+def _prepare(
+    a: Assessment, layers: dict[str, pd.DataFrame] | None = None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The layers as the geodatabase takes them (fields renamed and retyped) and their ``FIELD_MAP``."""
     layers = assessment_layers(a) if layers is None else layers
     prepared: dict[str, pd.DataFrame] = {}
     rows = []
@@ -378,7 +256,7 @@ def _prepare(a, layers=None):
                 note = f"{conv[str(c)]}: {CONVENTION_SOURCE}"
                 zh, en = CONVENTION_ALIASES[conv[str(c)]]
             if str(c) in codes:
-                lz, le = _LEVELS.get(codes[str(c)], ("", ""))
+                lz, le = CODE_LEVELS.get(codes[str(c)], ("", ""))
                 code_note = (
                     f"行政区划代码（{codes[str(c)]}位，{lz}），按文本保存 "
                     f"administrative code ({codes[str(c)]} digits, {le} level), kept as text"
@@ -397,21 +275,7 @@ def _prepare(a, layers=None):
                     "note": note,
                 }
             )
-    fmap = pd.DataFrame(
-        rows,
-        columns=[
-            "layer",
-            "source_name",
-            "gdb_name",
-            "alias_zh",
-            "alias_en",
-            "field_type",
-            "admin_code",
-            "renamed",
-            "note",
-        ],
-    )
-    return prepared, fmap
+    return prepared, pd.DataFrame(rows, columns=FIELD_MAP_COLUMNS)
 
 
 def _fit_type(s: pd.Series) -> pd.Series:
@@ -449,7 +313,7 @@ def _geometry_type(frame: gpd.GeoDataFrame, layer: str) -> str:
     return "MultiPolygon" if layer in ("communities", "gaps", "greenspace") else "Point"
 
 
-def write_filegdb(assessment, path: str | Path, crs: Any = "EPSG:4490") -> pd.DataFrame:
+def write_filegdb(assessment: Assessment, path: str | Path, crs: Any = "EPSG:4490") -> pd.DataFrame:
     """Write the assessment to an Esri File Geodatabase; return its ``FIELD_MAP`` table.
 
     Parameters

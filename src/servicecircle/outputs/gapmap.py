@@ -27,7 +27,7 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,43 +35,26 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-__all__ = ["gap_map", "COVERAGE_BINS", "FAILED_BINS", "BASEMAPS", "embed_assets", "tianditu_key"]
+from ..schema import FLAG, flag_column, green_rule_key, parse_column
+from .labels import FAIL_TEXT, PASS_TEXT
+from .style import (
+    COVERAGE_BINS,
+    FAIL_COLOUR,
+    FAILED_BINS,
+    GAP_COLOUR,
+    GREEN_COLOUR,
+    GREEN_OUTLINE,
+    NO_DATA,
+    PALETTE,
+    PASS_COLOUR,
+)
 
-#: (upper bound of coverage %, colour, label) — red is worst.
-COVERAGE_BINS = (
-    (50.0, "#b2182b", "< 50%"),
-    (80.0, "#ef8a62", "50–80%"),
-    (95.0, "#fddbc7", "80–95%"),
-    (100.0 - 1e-9, "#d1e5f0", "95–<100%"),
-    (float("inf"), "#67a9cf", "100%"),
-)
-#: (max checks failed, colour, label)
-FAILED_BINS = (
-    (0, "#1a9850", "0"),
-    (2, "#fee08b", "1–2"),
-    (5, "#fc8d59", "3–5"),
-    (float("inf"), "#d73027", "≥ 6"),
-)
-NO_DATA = "#bdbdbd"
-GAP_COLOUR = "#54278f"
-GREEN_COLOUR = "#5aae61"
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#393b79",
-    "#637939",
-    "#8c6d31",
-    "#843c39",
-    "#7b4173",
-)
+if TYPE_CHECKING:
+    import folium
+
+    from ..assessment import Assessment
+
+__all__ = ["gap_map", "BASEMAPS", "embed_assets", "tianditu_key"]
 
 TILES = {
     "openstreetmap": (
@@ -116,7 +99,9 @@ def tianditu_key(key: str | None = None) -> str:
     return key
 
 
-def _add_basemap(m, tiles: str | None, tile_url: str | None, tile_attribution: str | None, key: str | None) -> None:
+def _add_basemap(
+    m: folium.Map, tiles: str | None, tile_url: str | None, tile_attribution: str | None, key: str | None
+) -> None:
     import folium
 
     from ..errors import InputDataError
@@ -211,7 +196,7 @@ def _failed_colour(n: float, assessed: float) -> str:
     return FAILED_BINS[-1][1]
 
 
-def _to_wgs84(geoms: np.ndarray, crs, tolerance: float) -> np.ndarray:
+def _to_wgs84(geoms: np.ndarray, crs: Any, tolerance: float) -> np.ndarray:
     """Simplify (metres) for display, then reproject to EPSG:4326."""
     from ..coords import reproject_geometries
 
@@ -243,7 +228,7 @@ def _missing(v: Any) -> bool:
 
 
 def gap_map(
-    assessment,
+    assessment: Assessment,
     *,
     tiles: str | None = "openstreetmap",
     tile_url: str | None = None,
@@ -253,7 +238,7 @@ def gap_map(
     simplify_m: float = 3.0,
     title: str | None = None,
     max_facilities_per_layer: int = 20_000,
-):
+) -> folium.Map:
     """Build the interactive gap map of an assessment.
 
     Every geometry is written into the page once; each layer styles and filters
@@ -331,7 +316,7 @@ def gap_map(
         return comm[name].tolist() if name in comm.columns else [None] * len(comm)
 
     def verdicts(values: list[Any]) -> list[str]:
-        return ["—" if _missing(v) else ("达标 Pass" if v else "未达标 Fail") for v in values]
+        return ["—" if _missing(v) else (f"{PASS_TEXT} Pass" if v else f"{FAIL_TEXT} Fail") for v in values]
 
     ids = col(id_col) if id_col else list(range(1, len(comm) + 1))
     names = col(a.name_column) if a.name_column else [None] * len(comm)
@@ -354,7 +339,7 @@ def gap_map(
     for j, check in enumerate(flagged):
         passed = col(check.pass_col)
         scores = col(check.score_col) if check.score_col else [None] * len(comm)
-        columns[f"pf{j}"] = [NO_DATA if _missing(v) else ("#1a9850" if v else "#d73027") for v in passed]
+        columns[f"pf{j}"] = [NO_DATA if _missing(v) else (PASS_COLOUR if v else FAIL_COLOUR) for v in passed]
         columns[f"pv{j}"] = [
             "—"
             if _missing(v)
@@ -433,7 +418,7 @@ def gap_map(
         data["facilities"] = _feature_collection(fac_geo, fprops)
     spaces = a.layers.get("greenspace")
     if spaces is not None and len(spaces):
-        flags = [c for c in spaces.columns if c.startswith("is_")]
+        flags = [c for c in spaces.columns if (spec := parse_column(str(c))) is not None and spec.family == FLAG]
         data["green"] = _feature_collection(
             _to_wgs84(spaces.geometry.values, spaces.crs, simplify_m),
             [
@@ -495,13 +480,14 @@ def gap_map(
             ],
             note=f"目标 Target: ≥ {check.target:g}%",
         ).add_to(fg)
-        flag = f"is_{check.key.removesuffix('_reach')}"
-        if "green" in data and spaces is not None and flag in spaces.columns:
+        rule = green_rule_key(check.key)  # a green rule's reach check shows its green spaces
+        flag = flag_column(rule) if rule is not None else None
+        if "green" in data and spaces is not None and flag is not None and flag in spaces.columns:
             _JsonLayer(
                 store,
                 "green",
                 filter=(flag, True),
-                style={"fillColor": GREEN_COLOUR, "color": "#1b7837", "weight": 1, "fillOpacity": 0.6},
+                style={"fillColor": GREEN_COLOUR, "color": GREEN_OUTLINE, "weight": 1, "fillOpacity": 0.6},
                 fields=["name", "area", "how", "n"],
                 aliases=["绿地 Green space", "面积 Area", "到达方式 Reached at", "出入口/边界点 Access points"],
             ).add_to(fg)
@@ -735,7 +721,7 @@ class _JsonLayer(_Script):
         )
 
 
-def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -> str:
+def _legend_html(a: Assessment, colours: dict[str, str], title: str | None, sampled: bool) -> str:
     prof = a.profile
     rows_cov = "".join(
         f"<div><span class='sc-sw' style='background:{c}'></span>{_e(label)}</div>" for _, c, label in COVERAGE_BINS
@@ -789,7 +775,7 @@ def _legend_html(a, colours: dict[str, str], title: str | None, sampled: bool) -
 """
 
 
-def _scorecard_html(a) -> str:
+def _scorecard_html(a: Assessment) -> str:
     """The citywide scorecard as a small collapsible table."""
     sc = getattr(a, "scorecard", None)
     if sc is None or len(sc) == 0:
@@ -812,7 +798,7 @@ def _scorecard_html(a) -> str:
     )
 
 
-def embed_assets(m) -> None:
+def embed_assets(m: folium.Map) -> None:
     """Make a folium map self-contained: Leaflet's JS and CSS inlined, no CDN."""
     import xstatic.pkg.leaflet as leaflet_pkg
 

@@ -31,10 +31,16 @@ from __future__ import annotations
 
 import sqlite3
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError
+from .labels import column_header
+from .style import FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, GREEN_OUTLINE, NO_DATA, PALETTE
+
+if TYPE_CHECKING:
+    from ..assessment import Assessment
 
 __all__ = ["add_qgis_styles", "layer_qml", "STYLE_NAME", "STYLED_LAYERS"]
 
@@ -69,12 +75,6 @@ def _rgba(colour: str, alpha: int = 255) -> str:
     c = colour.lstrip("#")
     r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
     return f"{r},{g},{b},{alpha}"
-
-
-def _palette():
-    from .gapmap import FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA, PALETTE
-
-    return FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, NO_DATA, PALETTE
 
 
 # ------------------------------------------------------------------ QML pieces
@@ -153,17 +153,16 @@ def _finish(root: ET.Element, geometry: int) -> str:
     return _DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def communities_qml(fields: list[str] = (), aliases: dict[str, str] | None = None) -> str:
+def communities_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
     """Graduated by checks failed; grey where no check was assessed."""
-    failed_bins, _, _, no_data, _ = _palette()
     root = _root()
     expr = 'CASE WHEN "checks_assessed" = 0 THEN -1 ELSE "checks_failed" END'
     r = _renderer(root, "graduatedSymbol", attr=expr, graduatedMethod="GraduatedColor")
     ranges = ET.SubElement(r, "ranges")
     symbols = ET.SubElement(r, "symbols")
-    classes = [(-1, -1, no_data, "无数据 no data")]
+    classes = [(-1, -1, NO_DATA, "无数据 no data")]
     lower = 0
-    for upper, colour, label in failed_bins:
+    for upper, colour, label in FAILED_BINS:
         hi = 9999 if upper == float("inf") else int(upper)
         classes.append((lower, hi, colour, f"{label} 项未达标 checks failed"))
         lower = hi + 1
@@ -178,31 +177,28 @@ def communities_qml(fields: list[str] = (), aliases: dict[str, str] | None = Non
     return _finish(root, 2)
 
 
-def gaps_qml(fields: list[str] = (), aliases: dict[str, str] | None = None) -> str:
+def gaps_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
     """Semi-transparent purple."""
-    _, gap, _, _, _ = _palette()
     root = _root()
     r = _renderer(root, "singleSymbol")
-    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(gap, 70, _rgba(gap), 0.4))
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(GAP_COLOUR, 70, _rgba(GAP_COLOUR), 0.4))
     _aliases(root, list(fields), aliases or {})
     return _finish(root, 2)
 
 
-def greenspace_qml(fields: list[str] = (), aliases: dict[str, str] | None = None) -> str:
+def greenspace_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
     """Green."""
-    _, _, green, _, _ = _palette()
     root = _root()
     r = _renderer(root, "singleSymbol")
-    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(green, 170, _rgba("#1b7837"), 0.3))
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(GREEN_COLOUR, 170, _rgba(GREEN_OUTLINE), 0.3))
     _aliases(root, list(fields), aliases or {})
     return _finish(root, 2)
 
 
 def facilities_qml(
-    categories: list[tuple[str, str]], fields: list[str] = (), aliases: dict[str, str] | None = None
+    categories: list[tuple[str, str]], fields: Sequence[str] = (), aliases: dict[str, str] | None = None
 ) -> str:
     """Categorized by ``category_key``: ``categories`` is ``[(value, label)]``; others grey."""
-    _, _, _, _, palette = _palette()
     root = _root()
     r = _renderer(root, "categorizedSymbol", attr="category_key")
     cats = ET.SubElement(r, "categories")
@@ -211,7 +207,7 @@ def facilities_qml(
         ET.SubElement(
             cats, "category", {"type": "string", "value": value, "symbol": str(i), "label": label, "render": "true"}
         )
-        _symbol(symbols, str(i), "marker", _marker(palette[i % len(palette)]))
+        _symbol(symbols, str(i), "marker", _marker(PALETTE[i % len(PALETTE)]))
     k = len(categories)
     ET.SubElement(
         cats, "category", {"type": "string", "value": "", "symbol": str(k), "label": "其他 other", "render": "true"}
@@ -287,11 +283,11 @@ def _sld_filter(parent: ET.Element, flt: tuple, ogc: str) -> None:
 
 
 def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
-    failed_bins, gap, green, no_data, palette = _palette()
+    """The SLD document of one styled layer."""
     if layer == "communities":
-        rules = [{"name": "无数据 no data", "colour": no_data, "opacity": 0.8, "filter": ("eq", "checks_assessed", 0)}]
+        rules = [{"name": "无数据 no data", "colour": NO_DATA, "opacity": 0.8, "filter": ("eq", "checks_assessed", 0)}]
         lower = 0
-        for upper, colour, label in failed_bins:
+        for upper, colour, label in FAILED_BINS:
             hi = 9999 if upper == float("inf") else int(upper)
             rules.append(
                 {
@@ -304,11 +300,12 @@ def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
             lower = hi + 1
         return _sld(layer, rules, 2)
     if layer == "gaps":
-        return _sld(layer, [{"name": "服务缺口 gap", "colour": gap, "opacity": 0.27, "stroke": gap}], 2)
+        return _sld(layer, [{"name": "服务缺口 gap", "colour": GAP_COLOUR, "opacity": 0.27, "stroke": GAP_COLOUR}], 2)
     if layer == "greenspace":
-        return _sld(layer, [{"name": "绿地 green space", "colour": green, "opacity": 0.67, "stroke": "#1b7837"}], 2)
+        rule = {"name": "绿地 green space", "colour": GREEN_COLOUR, "opacity": 0.67, "stroke": GREEN_OUTLINE}
+        return _sld(layer, [rule], 2)
     rules = [
-        {"name": label, "colour": palette[i % len(palette)], "filter": ("eq", "category_key", value)}
+        {"name": label, "colour": PALETTE[i % len(PALETTE)], "filter": ("eq", "category_key", value)}
         for i, (value, label) in enumerate(categories)
     ]
     return _sld(layer, rules, 0)
@@ -318,7 +315,7 @@ def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
 def layer_qml(
     layer: str,
     *,
-    fields: list[str] = (),
+    fields: Sequence[str] = (),
     aliases: dict[str, str] | None = None,
     categories: list[tuple[str, str]] | None = None,
 ) -> str:
@@ -334,7 +331,7 @@ def layer_qml(
     raise ValueError(f"no style for layer {layer!r}")
 
 
-def _facility_categories(con: sqlite3.Connection, assessment) -> list[tuple[str, str]]:
+def _facility_categories(con: sqlite3.Connection, assessment: Assessment | None) -> list[tuple[str, str]]:
     """(value, bilingual label) for the profile categories present in the facilities layer."""
     cols = [r[1] for r in con.execute('PRAGMA table_info("facilities")')]
     if "category_key" not in cols:
@@ -356,9 +353,10 @@ def _facility_categories(con: sqlite3.Connection, assessment) -> list[tuple[str,
     return out
 
 
-def _fields_and_aliases(con: sqlite3.Connection, table: str, geom_col: str, assessment, layer: str):
-    from .excel import column_header
-
+def _fields_and_aliases(
+    con: sqlite3.Connection, table: str, geom_col: str, assessment: Assessment | None, layer: str
+) -> tuple[list[str], dict[str, str]]:
+    """The table's fields (without its geometry) and their bilingual aliases."""
     info = list(con.execute(f'PRAGMA table_info("{table}")'))
     fields = [r[1] for r in info if r[1] != geom_col]
     aliases = {}
@@ -370,7 +368,7 @@ def _fields_and_aliases(con: sqlite3.Connection, table: str, geom_col: str, asse
     return fields, aliases
 
 
-def add_qgis_styles(gpkg_path: str | Path, assessment=None) -> list[str]:
+def add_qgis_styles(gpkg_path: str | Path, assessment: Assessment | None = None) -> list[str]:
     """Store default QGIS styles for the styled layers in ``gpkg_path``; return the layers styled.
 
     Layers the GeoPackage does not have (``greenspace`` without green-space
