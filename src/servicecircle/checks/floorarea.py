@@ -44,6 +44,7 @@ import pandas as pd
 
 from ..errors import warn_data
 from ..inputs.layers import feature_label, source_of
+from ..schema import pass_column
 from .context import CheckOutcome, Context
 from .lifecircle import WITHIN_TOLERANCE
 
@@ -303,7 +304,7 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
         "fa_undersized": np.rint(n_small).astype(np.int64),
         "fa_min_m2": np.where(assessable, minimum, np.nan),
         "fa_rule": np.full(n, rule_text, dtype=object),
-        "pass_floor_area": passed,
+        pass_column("floor_area"): passed,
     }
 
     # ------------------------------------------------------------ citywide
@@ -393,7 +394,7 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
             source=rule.source,
             confirmed=bool(rule.confirmed),
             columns=columns,
-            pass_col="pass_floor_area",
+            pass_col=pass_column("floor_area"),
             score_col="fa_shortfall_m2",
             score_unit="m²",
             summary=summary,

@@ -41,6 +41,7 @@ from .._arrays import run_starts
 from ..coords import to_crs
 from ..engine import DistanceEngine, snap_points
 from ..errors import warn_data
+from ..schema import count_column, distance_column, flag_column, green_check_key, pass_column
 from .context import CheckOutcome, Context
 from .lifecircle import reach_outcome
 
@@ -273,7 +274,7 @@ def greenspace_checks(
     layer["n_access"] = np.bincount(owner, minlength=n_sp)
     for rule in rules:
         q = area >= rule.min_area_m2
-        layer[f"is_{rule.key}"] = q
+        layer[flag_column(rule.key)] = q
         members = np.flatnonzero(q[owner])
         node_dist = engine.node_distances(members)
         dist = engine.point_distances(node_dist, d_att)
@@ -286,7 +287,7 @@ def greenspace_checks(
 
         out = reach_outcome(
             ctx,
-            key=f"{rule.key}_reach",
+            key=green_check_key(rule.key),
             kind="reach",
             name_zh=rule.name_zh,
             name_en=rule.name_en,
@@ -308,8 +309,8 @@ def greenspace_checks(
         pairs = np.unique(np.column_stack([t_idx, owner[s_idx]]), axis=0) if len(s_idx) else np.zeros((0, 2), int)
         counts = np.bincount(pairs[:, 0], minlength=len(ctx.d_geom)) if len(pairs) else np.zeros(len(ctx.d_geom), int)
         counts = np.where(inside(ctx.d_geom, q) & (counts == 0), 1, counts)
-        out.demand_columns[f"dist_{rule.key}"] = np.where(np.isfinite(dist), dist, np.nan)
-        out.demand_columns[f"n_{rule.key}_{rule.radius_m:g}m"] = counts
+        out.demand_columns[distance_column(rule.key)] = np.where(np.isfinite(dist), dist, np.nan)
+        out.demand_columns[count_column(rule.key, rule.radius_m)] = counts
         outcomes.append(out)
     # the smallest green spaces that count are the plan's "open public green space" (6个1)
     smallest = min(rules, key=lambda r: r.min_area_m2)
@@ -354,8 +355,12 @@ def greenspace_checks(
             name_en="Park green area per resident",
             source=prof.park_area_per_resident_source or "",
             confirmed=True,
-            columns={"green_area_m2": per_comm, "green_m2_per_resident": ratio, "pass_park_area_per_resident": passed},
-            pass_col="pass_park_area_per_resident",
+            columns={
+                "green_area_m2": per_comm,
+                "green_m2_per_resident": ratio,
+                pass_column("park_area_per_resident"): passed,
+            },
+            pass_col=pass_column("park_area_per_resident"),
             score_col="green_m2_per_resident",
             score_unit="m²/resident",
             target=float(target),

@@ -36,6 +36,7 @@ from ..engine import Snapped
 from ..errors import warn_data
 from ..inputs.layers import feature_label, source_of
 from ..profiles import Indicator
+from ..schema import indicator_column, indicator_layer, pass_column
 from .context import CheckOutcome, Context
 from .floorarea import _fac_comm, _nullable
 
@@ -75,7 +76,7 @@ def _target_text(ind: Indicator) -> str:
 def _outcome(
     ctx: Context, ind: Indicator, value: np.ndarray, passed, scorecard: dict, extra: dict, layers: dict | None = None
 ) -> CheckOutcome:
-    key = f"ind_{ind.key}"
+    key = indicator_column(ind.key)
     assessed = int((~passed.isna()).sum())
     n_pass = int((passed == True).sum())  # noqa: E712
     summary = {
@@ -113,8 +114,8 @@ def _outcome(
         name_en=ind.name_en,
         source=ind.source,
         confirmed=bool(ind.confirmed),
-        columns={key: value, f"pass_{key}": passed},
-        pass_col=f"pass_{key}",
+        columns={key: value, pass_column(key): passed},
+        pass_col=pass_column(key),
         score_col=key,
         score_unit=ind.unit,
         summary=summary,
@@ -332,7 +333,7 @@ def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
         "facilities_unreachable": int((known & ~finite).sum()),
         "median_m": float(np.median(dist[finite])) if finite.any() else np.nan,
     }
-    return _outcome(ctx, ind, worst, passed, scorecard, extra, layers={f"ind_{ind.key}": fac_rows})
+    return _outcome(ctx, ind, worst, passed, scorecard, extra, layers={indicator_layer(ind.key): fac_rows})
 
 
 _MEASURES = {

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..schema import coverage_column, pass_column, uncovered_column
 from .context import CheckOutcome, Context
 
 __all__ = ["WITHIN_TOLERANCE", "within", "coverage", "reach_outcome", "lifecircle_checks"]
@@ -121,7 +122,7 @@ def reach_outcome(
     reached = within(dist, radius)
     total, covered, share = coverage(ctx.d_comm, weight, reached, n)
     passed = _passed(share, target)
-    cov_col, pass_col, unc_col = f"cov_{key}", f"pass_{key}", f"unc_{key}"
+    cov_col, pass_col, unc_col = coverage_column(key), pass_column(key), uncovered_column(key)
     columns = {cov_col: share, pass_col: passed, unc_col: np.where(np.isnan(share), np.nan, total - covered)}
     assessed = int((~passed.isna()).sum())
     n_pass = int((passed == True).sum())  # noqa: E712

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import warn_data
 from ..inputs.layers import source_of
+from ..schema import SIX_INSIDE, SIX_MISSING, pass_column, present_column, six_ones_column, six_within_status
 from .context import CheckOutcome, Context
 from .floorarea import _fac_comm, _nullable
 from .lifecircle import coverage, within
@@ -67,7 +68,7 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         if len(members) == 0 and not other:
             absent.append(item.key)
             n_unknown += 1
-            columns[f"six_{item.key}"] = status
+            columns[six_ones_column(item.key)] = status
             per_item.append({"item": item, "assessed": 0, "present": 0, "inside": 0, "within": 0})
             continue
         fc = fac_comm[members]
@@ -91,16 +92,16 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         with np.errstate(invalid="ignore"):
             near = ~inside & np.isfinite(share) & (share >= need - 1e-9)
         gone = ~inside & ~near & np.isfinite(share)
-        status[inside] = "inside"
-        status[near] = f"within_{item.radius_m:g}m"
-        status[gone] = "missing"
+        status[inside] = SIX_INSIDE
+        status[near] = six_within_status(item.radius_m)
+        status[gone] = SIX_MISSING
         unknown = ~(inside | near | gone)
         present += inside | near
         n_missing += gone
         n_unknown += unknown
         for k in np.flatnonzero(gone):
             missing_keys[k].append(item.key)
-        columns[f"six_{item.key}"] = status
+        columns[six_ones_column(item.key)] = status
         per_item.append(
             {
                 "item": item,
@@ -127,7 +128,7 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
     passed = _nullable(n_missing == 0, known)
     columns["six_present"] = present
     columns["six_missing"] = np.array([",".join(m) for m in missing_keys], dtype=object)
-    columns["pass_six_ones"] = passed
+    columns[pass_column("six_ones")] = passed
 
     assessed = int(known.sum())
     n_pass = int((passed == True).sum())  # noqa: E712
@@ -163,7 +164,7 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         "weight_kind": ctx.weight_kind,
         "confirmed": confirmed,
         "source": source,
-        **{f"present_{p['item'].key}": p["present"] for p in per_item},
+        **{present_column(p["item"].key): p["present"] for p in per_item},
     }
     scorecard = [
         {
@@ -187,7 +188,7 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         value = 100.0 * p["present"] / p["assessed"] if p["assessed"] else np.nan
         scorecard.append(
             {
-                "target_key": f"six_{it.key}",
+                "target_key": six_ones_column(it.key),
                 "name_zh": f"{name_zh}：{it.name_zh}",
                 "name_en": f"{name_en}: {it.name_en}",
                 "value": value,
@@ -215,7 +216,7 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
             source=source,
             confirmed=confirmed,
             columns=columns,
-            pass_col="pass_six_ones",
+            pass_col=pass_column("six_ones"),
             score_col="six_present",
             score_unit=f"of {len(items)}",
             summary=summary,
