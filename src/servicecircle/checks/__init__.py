@@ -5,7 +5,8 @@ Each check module exposes a function ``f(ctx, ...) -> list[CheckOutcome]``.
 
 from .context import CheckOutcome, Context
 from .gaps import gap_polygons, gap_resolution
-from .lifecircle import WITHIN_TOLERANCE, coverage, lifecircle_checks, reach_outcome, within
+from .lifecircle import lifecircle_checks, reach_outcome
+from .measure import WITHIN_TOLERANCE, coverage, within
 
 __all__ = [
     "CheckOutcome",

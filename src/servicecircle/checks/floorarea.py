@@ -46,7 +46,7 @@ from ..errors import warn_data
 from ..inputs.layers import feature_label, source_of
 from ..schema import pass_column
 from .context import CheckOutcome, Context
-from .lifecircle import WITHIN_TOLERANCE
+from .measure import WITHIN_TOLERANCE
 
 __all__ = ["floor_area_checks", "build_type_kind", "NEW_WORDS", "REBUILT_WORDS"]
 

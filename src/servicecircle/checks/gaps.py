@@ -28,7 +28,7 @@ from .. import settings
 from .._arrays import run_starts
 from ..engine.snapping import snap_lattice
 from ..errors import warn_data
-from .lifecircle import within
+from .measure import within
 
 __all__ = ["gap_resolution", "GapGrid", "gap_polygons", "trace_gaps"]
 

@@ -37,7 +37,7 @@ from ..inputs.layers import source_of
 from ..schema import SIX_INSIDE, SIX_MISSING, pass_column, present_column, six_ones_column, six_within_status
 from .context import CheckOutcome, Context
 from .floorarea import _fac_comm, _nullable
-from .lifecircle import coverage, within
+from .measure import coverage, within
 
 __all__ = ["six_ones_checks"]
 
