@@ -721,7 +721,7 @@ def family_labels(
     if family == PRESENT:
         return f"6个1具备社区数：{zh}", f"Six ones: communities with {en}", unit
     if family == FLAG:
-        if spec.key in FLAG_LABELS:
+        if spec.key is not None and spec.key in FLAG_LABELS:
             fz, fe = FLAG_LABELS[spec.key]
             return fz, fe, unit
         return f"计入{zh}", f"Counts as {en}", unit

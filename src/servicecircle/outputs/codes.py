@@ -8,6 +8,7 @@ export (a 12-digit number in a spreadsheet turns into ``5.10104E+11``).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Final
 
@@ -109,9 +110,10 @@ def code_text(value: Any) -> str | None:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        if not np.isfinite(value) or value != np.floor(value) or abs(value) >= 1e15:
+        x = float(value)
+        if not math.isfinite(x) or x != math.floor(x) or abs(x) >= 1e15:
             return None
-        return str(int(value))
+        return str(int(x))
     return None
 
 
