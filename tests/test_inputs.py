@@ -125,7 +125,7 @@ def test_swapped_lon_lat_is_caught(tmp_path):
 def test_polygons_as_facilities_become_points_inside(tmp_path):
     fac = gpd.GeoDataFrame({"category": ["小学"]}, geometry=[shapely.box(104.07, 30.65, 104.071, 30.651)], crs=4326)
     with pytest.warns(UserWarning, match="1 facility is a polygon; a point inside it was used"):
-        got = sc.assessment.prepare_facilities(fac)
+        got = sc.inputs.prepare_facilities(fac)
     assert got.geometry.iloc[0].within(fac.geometry.iloc[0])
 
 

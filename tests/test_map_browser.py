@@ -188,11 +188,11 @@ def test_template_syntax_in_the_data_is_text_not_code(browser, map_file):
 
 def test_basemaps_openstreetmap_tianditu_local_or_none(map_file, monkeypatch):
     """Which tiles the page asks for (the tile servers themselves are not reached in tests)."""
-    from servicecircle.cli import BASEMAP_CHOICES
     from servicecircle.errors import InputDataError
+    from servicecircle.options import BASEMAPS as OPTION_BASEMAPS
     from servicecircle.outputs.gapmap import BASEMAPS
 
-    assert BASEMAP_CHOICES == (*BASEMAPS, "none")  # the CLI's copy of the names (it must not import folium)
+    assert OPTION_BASEMAPS == (*BASEMAPS, "none")  # the options' copy of the names (the CLI must not import folium)
     _, a = map_file
     key = "0123456789abcdef0123456789abcdef"
     page = a.map(tiles="tianditu", tianditu_key=key).get_root().render()

@@ -251,13 +251,22 @@ print(choose_metric_crs(tuple(communities.to_crs(4326).total_bounds)).name)
 net_utm = sc.load_network(paths["network"], crs="EPSG:32648")   # UTM 48N, if you prefer
 net_utm""",
     ),
-    ("md", """## 5. Assess with residents from the raster"""),
+    (
+        "md",
+        """## 5. Assess with residents from the raster
+
+The raster is read once, at the edge (only the cells under the communities): `sc.read_population` gives a grid
+that `assess` turns into demand points. Every option of `assess` is a field of `sc.Options`, with one name, a range
+and a command-line flag (`category_column` is `--category-column`).""",
+    ),
     (
         "code",
-        """with warnings.catch_warnings():
+        """grid = sc.read_population(raster, communities)
+options = sc.Options(id_column="code", name_column="name", category_column="类别")
+with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    result = sc.assess(communities.drop(columns=["households", "residents"]), facilities, network,
-                       population=raster, id_column="code", name_column="name", category_column="类别")
+    result = sc.assess(communities.drop(columns=["households", "residents"]), facilities, network, options,
+                       population=grid)
 result.summary[["name_zh", "name_en", "radius_m", "city_value", "city_unit", "communities_failed"]]""",
     ),
     (

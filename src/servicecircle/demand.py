@@ -23,9 +23,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from . import settings
 from ._arrays import run_starts
 from .errors import TooLargeError, warn_data
+from .options import setting_or
 
 __all__ = ["grid_points", "sample_demand", "assign_to_communities", "MAX_SAMPLE_POINTS"]
 
@@ -114,7 +114,7 @@ def sample_demand(
     >>> len(d), d.weight.tolist()
     (4, [2.0, 2.0, 2.0, 2.0])
     """
-    spacing = float(spacing or settings.sample_spacing)
+    spacing = float(setting_or("sample_spacing", spacing))
     geoms = np.asarray(areas.values, dtype=object)
     usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     where = np.full(len(geoms), "community", dtype=object)

@@ -54,6 +54,7 @@ __all__ = [
     "split_keywords",
     "option_specs",
     "RENAMED",
+    "setting_or",
 ]
 
 Kind = Literal[
@@ -608,6 +609,43 @@ class SitingOptions(_Checked):
         60.0, "seconds for the exact solver (default 60)", kind="seconds", above=0, flag="--time-limit", group=_SITE,
         metavar="S", fix="give the solver's time limit in seconds",
     )  # fmt: skip
+
+
+#: the numbers of :mod:`servicecircle.settings` a run reads, checked as the options that override them are
+_SETTINGS: dict[str, OptionSpec] = {
+    "max_snap": OptionSpec("", kind="metres", above=0, fix="set servicecircle.settings.max_snap to metres above 0"),
+    "sample_spacing": OptionSpec(
+        "", kind="metres", above=0, fix="set servicecircle.settings.sample_spacing to metres above 0"
+    ),
+    "gap_resolution": OptionSpec(
+        "", kind="metres", above=0, fix="set servicecircle.settings.gap_resolution to metres above 0"
+    ),
+    "max_gap_cells": OptionSpec(
+        "", kind="count", minimum=1, fix="set servicecircle.settings.max_gap_cells to a whole number of 1 or more"
+    ),
+    "max_distance": OptionSpec(
+        "", kind="metres", above=0, fix="set servicecircle.settings.max_distance to metres above 0, or None"
+    ),
+}
+
+
+def setting_or(name: str, value: Any = None) -> Any:
+    """``value`` if given (it was checked as an option), else ``settings.<name>``, checked the same way.
+
+    A session can set ``servicecircle.settings.max_snap = 0``; a run refuses it
+    with the usual one-line message instead of computing with it.
+
+    >>> setting_or("max_snap", 120.0), setting_or("max_snap")
+    (120.0, 250.0)
+    """
+    if value is not None:
+        return _check(name, _SETTINGS[name], value)
+    from . import settings
+
+    raw = getattr(settings, name)
+    if raw is None and name == "max_distance":
+        return None
+    return _check(f"settings.{name}", _SETTINGS[name], raw)
 
 
 def option_specs(cls: type[_Checked]) -> dict[str, OptionSpec]:

@@ -11,7 +11,7 @@ from .. import settings
 from .._parallel import use_workers
 from ..errors import OptionError, collect_warnings
 from ..network.model import WalkNetwork
-from ..options import Options
+from ..options import Options, setting_or
 from ..population import PopulationGrid
 from ..profiles import Profile, load_profile
 from . import stages
@@ -174,12 +174,12 @@ def _finish(
     gaps = stages.gap_frame(outcomes, crs)
     scorecard = stages.scorecard_table(outcomes)
     summary = stages.summary_table(outcomes, scorecard)
-    max_snap = settings.max_snap if opts.max_snap is None else float(opts.max_snap)
+    max_snap = float(setting_or("max_snap", opts.max_snap))
     params = {
         "profile": prof.key,
         "profile_file": str(prof.path) if prof.path else None,
         "max_snap_m": max_snap,
-        "sample_spacing_m": float(opts.sample_spacing or settings.sample_spacing) if dem.kind == "sampled" else None,
+        "sample_spacing_m": float(setting_or("sample_spacing", opts.sample_spacing)) if dem.kind == "sampled" else None,
         "demand": dem.kind,
         "weight": dem.weight_kind,
         "network": network.source,

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import settings
 from .._parallel import pmap, workers_for
 from .._progress import bar
 from ..checks import CheckOutcome, Context, lifecircle_checks, within
@@ -34,7 +33,7 @@ from ..errors import CRSError, InputDataError, warn_data
 from ..inputs.layers import feature_label, source_of
 from ..inputs.prepare import numeric_column, prepare_boundaries, prepare_facilities, prepare_points, require_column
 from ..network.model import WalkNetwork
-from ..options import Options
+from ..options import Options, setting_or
 from ..population import PopulationGrid, population_demand
 from ..profiles import Profile
 from ..schema import (
@@ -66,7 +65,7 @@ __all__ = [
 
 
 def _max_snap(options: Options) -> float:
-    return settings.max_snap if options.max_snap is None else float(options.max_snap)
+    return float(setting_or("max_snap", options.max_snap))
 
 
 # ---------------------------------------------------------------------------------------------- prepare
@@ -494,7 +493,7 @@ def compute_distances(
 
     def one_category(key: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         members = np.flatnonzero(key_arr == key)
-        nd = engine.node_distances(members, settings.max_distance)
+        nd = engine.node_distances(members, setting_or("max_distance"))
         counts = {}
         radii = profile.thresholds(key) if key in profile.categories else ()
         if radii:

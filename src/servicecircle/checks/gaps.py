@@ -24,10 +24,10 @@ import math
 import numpy as np
 import shapely
 
-from .. import settings
 from .._arrays import run_starts
 from ..engine.snapping import snap_lattice
 from ..errors import warn_data
+from ..options import setting_or
 from .measure import within
 
 __all__ = ["gap_resolution", "GapGrid", "gap_polygons", "trace_gaps"]
@@ -37,8 +37,8 @@ def gap_resolution(
     bounds: tuple[float, float, float, float], resolution: float | None = None, max_cells: int | None = None
 ) -> float:
     """The grid cell size: the asked one, coarsened to keep the cell count bounded."""
-    res = float(resolution or settings.gap_resolution)
-    cap = int(max_cells or settings.max_gap_cells)
+    res = float(setting_or("gap_resolution", resolution))
+    cap = int(setting_or("max_gap_cells", max_cells))
     w = max(bounds[2] - bounds[0], res)
     h = max(bounds[3] - bounds[1], res)
     if (w / res) * (h / res) > cap:
