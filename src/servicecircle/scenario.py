@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .assessment import Assessment, rerun
+from .assessment.stages import keep_input_columns
 from .coords import to_crs
 from .errors import InputDataError
 from .inputs.prepare import prepare_facilities
@@ -95,6 +96,8 @@ def scenario(
     original = st.facilities_input
     gone = _removed_mask(base, remove)
     keep = original.iloc[np.flatnonzero(~gone)].copy()
+    if SCENARIO_COLUMN.lower() in {str(c).lower() for c in keep.columns}:  # the input's own 'scenario' column stays
+        keep, _ = keep_input_columns(keep, {SCENARIO_COLUMN}, source=original)
     keep[SCENARIO_COLUMN] = "existing"
     changed: set[str] = set(base.facilities["category_key"].to_numpy()[gone].tolist())
     parts = [keep]
@@ -103,6 +106,8 @@ def scenario(
         if added.crs is None:
             raise InputDataError("the added facilities have no coordinate system", fix="set one (GeoDataFrame.set_crs)")
         added = to_crs(added, original.crs)
+        if SCENARIO_COLUMN.lower() in {str(c).lower() for c in added.columns}:
+            added, _ = keep_input_columns(added, {SCENARIO_COLUMN}, source=add)
         added[SCENARIO_COLUMN] = "added"
         for value in added[cat_col].dropna().astype(str):
             cat = base.profile.category_for(value)

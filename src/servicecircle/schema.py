@@ -273,6 +273,11 @@ LAYER_COLUMNS: Final[Mapping[str, Mapping[str, Column]]] = MappingProxyType(
             ("message", TEXT, "说明", "Message", ""),
         ),
         "run": _table(("value", TEXT, "值", "Value", "")),
+        "fields": _table(
+            ("layer", TEXT, "图层", "Layer", ""),
+            ("column", TEXT, "字段", "Column", ""),
+            ("input_column", TEXT, "输入字段", "Input column", ""),
+        ),
         "scorecard": _table(
             ("name_zh", TEXT, "指标名称", "Indicator (Chinese)", ""),
             ("name_en", TEXT, "指标名称（英文）", "Indicator (English)", ""),
@@ -1002,7 +1007,7 @@ CHECKS_COLUMNS = [
 #: The ``warnings`` table.
 WARNING_COLUMNS = ["code", "file", "layer", "feature", "count", "message"]
 #: The ``fields`` table: every column of every spatial layer with its labels.
-FIELDS_COLUMNS = ["layer", "column", "name_zh", "name_en", "unit"]
+FIELDS_COLUMNS = ["layer", "column", "name_zh", "name_en", "unit", "input_column"]
 #: The File Geodatabase's ``FIELD_MAP`` table.
 FIELD_MAP_COLUMNS = [
     "layer",

@@ -42,6 +42,10 @@ class Assessment:
         One row per check, citywide.
     warnings
         Every data warning raised, one row each.
+    input_columns
+        Per layer, every input column's name in the output → its name in the
+        input (they differ where an output column took the name: see
+        :func:`~servicecircle.assessment.stages.keep_input_columns`).
     state
         What a scenario or a siting study reuses (:class:`RunState`); not exported.
     """
@@ -61,6 +65,8 @@ class Assessment:
     id_column: str = "community_id"
     name_column: str | None = None
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: per layer (communities, facilities, demand): output column → the input column it holds
+    input_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     state: RunState | None = field(default=None, repr=False)
 
     def map(self, **kwargs: Any) -> Any:

@@ -165,12 +165,13 @@ def _finish(
     """Stage 6: the output frames and tables."""
     crs = network.crs
     prepared, dem = state.prepared, state.demand
-    comm_out = stages.community_frame(prepared, dem, outcomes, crs, id_column=opts.id_column)
+    input_names: dict[str, dict[str, str]] = {}
+    comm_out = stages.community_frame(prepared, dem, outcomes, crs, id_column=opts.id_column, input_names=input_names)
     timings["checks"] = time.perf_counter() - t_checks
     if ctx.grid is not None:
         timings["gap_grid_m"] = ctx.grid.res
-    d_frame = stages.demand_frame(prepared, dem, snapping, state.distances, outcomes, crs)
-    f_frame = stages.facility_frame(prepared, snapping, ctx.fac_comm, crs)
+    d_frame = stages.demand_frame(prepared, dem, snapping, state.distances, outcomes, crs, input_names=input_names)
+    f_frame = stages.facility_frame(prepared, snapping, ctx.fac_comm, crs, input_names=input_names)
     gaps = stages.gap_frame(outcomes, crs)
     scorecard = stages.scorecard_table(outcomes)
     summary = stages.summary_table(outcomes, scorecard)
@@ -202,6 +203,7 @@ def _finish(
         id_column=opts.id_column or "community_id",
         name_column=opts.name_column,
         layers={k: v for o in outcomes for k, v in o.layers.items()},
+        input_columns=input_names,
         state=state,
     )
 

@@ -608,10 +608,83 @@ def run_checks(
 
 
 # ---------------------------------------------------------------------------------------------- frames
+#: column names no input column may keep in an output layer, whatever servicecircle writes: the GeoPackage's
+#: primary key and geometry column names (compared ignoring case, as SQLite and GDAL do)
+RESERVED_COLUMNS = ("fid", "geom", "geometry")
+
+#: the prefix an input column gets when its name is taken (``snap_m`` → ``input_snap_m``)
+INPUT_PREFIX = "input_"
+
+
+def keep_input_columns(
+    frame: pd.DataFrame, written: set[str] | list[str], *, source: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename the input columns whose names an output column (or another input column) takes, losing nothing.
+
+    An input column keeps its name unless that name, ignoring letter case,
+    is one servicecircle writes into the same layer (``written``), is
+    reserved by the GeoPackage (:data:`RESERVED_COLUMNS`), or repeats an
+    earlier input column's: then it is kept as ``input_<name>`` (or
+    ``input_<name>_2`` ... if that is taken too), with one ``column_renamed``
+    warning per layer. GeoPackage, shapefile and File Geodatabase columns
+    are case-insensitive, so ``Name`` and ``name`` cannot both be written.
+
+    Returns the frame (renamed where needed) and, for every input column,
+    its name in the output → its name in the input.
+
+    >>> import pandas as pd
+    >>> f, names = keep_input_columns(pd.DataFrame(columns=["Snap_M", "name", "NAME", "fid"]), {"snap_m"})
+    >>> list(f.columns), names["input_NAME"]
+    (['input_Snap_M', 'name', 'input_NAME', 'input_fid'], 'NAME')
+    """
+    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    taken = {str(c).lower() for c in written} | set(RESERVED_COLUMNS)
+    inputs = [c for c in frame.columns if c != geom]
+    seen = {str(c).lower() for c in inputs}  # a new name must not be an input column's either
+    used: set[str] = set()
+    renames: dict[Any, str] = {}
+    for col in inputs:
+        low = str(col).lower()
+        if low in taken or low in used:
+            base = f"{INPUT_PREFIX}{col}"
+            new, k = base, 1
+            while new.lower() in taken | used | seen:
+                k += 1
+                new = f"{base}_{k}"
+            renames[col] = new
+            used.add(new.lower())
+        else:
+            used.add(low)
+    if renames:
+        file, layer = source_of(source if source is not None else frame)
+        n = len(renames)
+        listed = ", ".join(f"'{old}' → '{new}'" for old, new in list(renames.items())[:6])
+        warn_data(
+            "column_renamed",
+            f"{n} input {'column shares its name' if n == 1 else 'columns share their names'} (ignoring case) with "
+            f"a column servicecircle writes, a reserved name or another input column, and "
+            f"{'is' if n == 1 else 'are'} kept under a new name: {listed}{' ...' if n > 6 else ''}",
+            file=file,
+            layer=layer,
+            count=n,
+        )
+        frame = frame.rename(columns=renames)
+    return frame, {renames.get(c, str(c)): str(c) for c in inputs}
+
+
 def community_frame(
-    prepared: Prepared, demand: DemandPoints, outcomes: list[CheckOutcome], crs: Any, *, id_column: str | None
+    prepared: Prepared,
+    demand: DemandPoints,
+    outcomes: list[CheckOutcome],
+    crs: Any,
+    *,
+    id_column: str | None,
+    input_names: dict[str, dict[str, str]] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Every input community with every input column, its demand totals and every check's columns."""
+    """Every input community with every input column, its demand totals and every check's columns.
+
+    ``input_names`` (filled when given): ``"communities"`` → output column → input column.
+    """
     n_comm = prepared.n_comm
     d_comm, d_weight = demand.community, demand.weight
     total = np.bincount(
@@ -633,7 +706,11 @@ def community_frame(
             feature=feature_label(boundaries, first, id_column),
             count=n_nd,
         )
-    comm_out = to_crs(prepared.boundaries, crs)
+    written = {"weight_total", "weight_kind", "n_demand", "checks_assessed", "checks_failed", "worst_cov"}
+    written |= {k for o in outcomes for k in o.columns}
+    comm_out, names = keep_input_columns(to_crs(prepared.boundaries, crs), written, source=prepared.boundaries)
+    if input_names is not None:
+        input_names["communities"] = names
     comm_out["weight_total"] = np.where(nodata, np.nan, total)
     comm_out["weight_kind"] = demand.weight_kind
     comm_out["n_demand"] = n_dem
@@ -670,10 +747,20 @@ def demand_frame(
     distances: Distances,
     outcomes: list[CheckOutcome],
     crs: Any,
+    *,
+    input_names: dict[str, dict[str, str]] | None = None,
 ) -> gpd.GeoDataFrame:
     """Every demand point with its attributes, community, weight, snapping, distances and counts."""
     comm_ids = prepared.comm_ids
     d_frame = demand.table.reset_index(drop=True)
+    if demand.kind == "layer":  # the user's columns; the other kinds' columns are servicecircle's own
+        written = {"community_id", "weight", "snap_m", "snapped", *distances.counts}
+        written |= {distance_column(k) for k in distances.categories} | {k for o in outcomes for k in o.demand_columns}
+        source = pd.DataFrame()
+        source.attrs.update(demand.attrs)
+        d_frame, names = keep_input_columns(d_frame, written, source=source)
+        if input_names is not None:
+            input_names["demand"] = names
     d_frame["community_id"] = pd.array([comm_ids[k] if k >= 0 else None for k in demand.community], dtype=object)
     d_frame["weight"] = demand.weight
     d_frame["snap_m"] = snapping.demand.access
@@ -691,11 +778,21 @@ def demand_frame(
     return d_frame
 
 
-def facility_frame(prepared: Prepared, snapping: Snapping, fac_comm: np.ndarray, crs: Any) -> gpd.GeoDataFrame:
+def facility_frame(
+    prepared: Prepared,
+    snapping: Snapping,
+    fac_comm: np.ndarray,
+    crs: Any,
+    *,
+    input_names: dict[str, dict[str, str]] | None = None,
+) -> gpd.GeoDataFrame:
     """Every input facility with its attributes, category key, snapping and community."""
     fac = prepared.facilities
     comm_ids = prepared.comm_ids
-    f_frame = to_crs(fac.frame, crs)
+    written = {"category_key", "in_profile", "snap_m", "snapped", "community_id"}
+    f_frame, names = keep_input_columns(to_crs(fac.frame, crs), written, source=fac.frame)
+    if input_names is not None:
+        input_names["facilities"] = names
     f_frame["category_key"] = fac.key
     f_frame["in_profile"] = fac.in_profile
     f_frame["snap_m"] = snapping.facilities.access

@@ -120,7 +120,8 @@ def field_dictionary(a: Assessment, layers: dict[str, pd.DataFrame]) -> pd.DataF
             if col == geom:
                 continue
             zh, en, unit = column_labels(col, a, layer=layer)
-            rows.append(dict(zip(FIELDS_COLUMNS, (layer, col, zh, en, unit))))
+            source = getattr(a, "input_columns", {}).get(layer, {}).get(col)  # the input column it holds, if one
+            rows.append(dict(zip(FIELDS_COLUMNS, (layer, col, zh, en, unit, source))))
     return pd.DataFrame(rows, columns=FIELDS_COLUMNS)
 
 
