@@ -18,16 +18,62 @@ True
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import settings
 from ._version import __version__
-from .assessment import Assessment, assess
 from .errors import DataWarning, InputDataError, NetworkError, OptionError, ProfileError, ServiceCircleError
-from .inputs import read_boundaries, read_demand, read_facilities, read_layer
-from .inputs.rasters import PopulationGrid, read_population
-from .network import WalkNetwork, download_network, load_network
 from .options import Inputs, Options, SitingOptions
-from .pipeline import assess_files, run, run_demo
-from .profiles import Profile, list_profiles, load_profile
+
+if TYPE_CHECKING:  # the names below are imported when first used (see __getattr__)
+    from .assessment import Assessment, assess
+    from .inputs import read_boundaries, read_demand, read_facilities, read_layer
+    from .inputs.rasters import PopulationGrid, read_population
+    from .network import WalkNetwork, download_network, load_network
+    from .pipeline import assess_files, run, run_demo
+    from .profiles import Profile, list_profiles, load_profile
+
+#: public name → the module that defines it. They load on first use, so that ``import servicecircle`` and
+#: the ``servicecircle`` command start without geopandas, shapely and pyproj (and a Ctrl-C while they
+#: load is the command's one-line message, not a traceback from the import)
+_LAZY = {
+    "Assessment": "assessment",
+    "assess": "assessment",
+    "read_boundaries": "inputs",
+    "read_demand": "inputs",
+    "read_facilities": "inputs",
+    "read_layer": "inputs",
+    "PopulationGrid": "inputs.rasters",
+    "read_population": "inputs.rasters",
+    "WalkNetwork": "network",
+    "download_network": "network",
+    "load_network": "network",
+    "assess_files": "pipeline",
+    "run": "pipeline",
+    "run_demo": "pipeline",
+    "Profile": "profiles",
+    "list_profiles": "profiles",
+    "load_profile": "profiles",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    try:  # a submodule: sc.pipeline, sc.scenario ...
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":  # a missing dependency of that submodule: say so
+            raise
+        raise AttributeError(f"module 'servicecircle' has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "__version__",

@@ -272,7 +272,11 @@ def console_main() -> None:  # pragma: no cover - the installed ``servicecircle`
     its streams and ends the process directly, as mypy's ``fast_exit`` does. A
     bug's traceback still goes the normal way (exit code 1).
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before or after main's own handler: while the libraries load, say
+        print("servicecircle: interrupted 已中断", file=sys.stderr)
+        code = 130
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
