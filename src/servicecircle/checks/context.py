@@ -7,18 +7,38 @@ scorecard rows and gap rows; it never reads or writes files.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ..engine import Attachment, DistanceEngine, Snapped
 from ..network.model import WalkNetwork
 from ..profiles import Profile
 
-__all__ = ["Context", "CheckOutcome"]
+if TYPE_CHECKING:
+    import pyproj
+
+    from ..engine.snapping import LatticeStore
+    from .gaps import GapGrid
+
+__all__ = ["Context", "CheckOutcome", "PendingGaps"]
+
+
+class PendingGaps(TypedDict):
+    """The gaps a reach check leaves to trace (see :func:`servicecircle.checks.gaps.trace_gaps`)."""
+
+    #: positions of the failing communities
+    fail: NDArray[np.intp]
+    #: ``grid -> distance of every cell of the gap grid``
+    cell_dist: Callable[[GapGrid], NDArray[np.float64]]
+    radius: float
+    #: the gap row of each failing community (by position), without area and geometry
+    rows: dict[int, dict[str, Any]]
 
 
 @dataclass
@@ -78,7 +98,7 @@ class CheckOutcome:
     cov_col: str | None = None
     unc_col: str | None = None
     #: gaps still to trace (see :func:`servicecircle.checks.gaps.trace_gaps`)
-    pending_gaps: dict[str, Any] | None = None
+    pending_gaps: PendingGaps | None = None
     level: str = ""
     level_name_zh: str = ""
     level_name_en: str = ""
@@ -103,54 +123,55 @@ class Context:
     progress: bool | None
     # communities
     boundaries: Any  # prepared GeoDataFrame, input CRS
-    comm_geom: np.ndarray
-    comm_ids: np.ndarray
-    households: np.ndarray
-    residents: np.ndarray
+    comm_geom: NDArray[np.object_]
+    comm_ids: NDArray[Any]  # as in the input: integers or text
+    households: NDArray[np.float64]
+    residents: NDArray[np.float64]
     # facilities
     facilities: Any  # prepared GeoDataFrame, input CRS
-    fac_geom: np.ndarray
-    fac_key: np.ndarray
+    fac_geom: NDArray[np.object_]
+    fac_key: NDArray[np.object_]
     fac_snap: Snapped
     # demand
-    d_geom: np.ndarray
-    d_weight: np.ndarray
-    d_comm: np.ndarray
+    d_geom: NDArray[np.object_]
+    d_weight: NDArray[np.float64]
+    d_comm: NDArray[np.int64]
     d_snap: Snapped
     d_att: Attachment
     weight_kind: str
-    d_area: np.ndarray | None = None  # residential area each demand point stands for (m²)
+    d_area: NDArray[np.float64] | None = None  # residential area each demand point stands for (m²)
     #: facility attribute columns by role: "floor_area", "build_type", "places", "area" (name or None)
     fac_columns: dict[str, str | None] = field(default_factory=dict)
     #: community of each facility (position, -1: outside every boundary)
-    fac_comm: np.ndarray | None = None
+    fac_comm: NDArray[np.int64] | None = None
     #: destinations that are not facility points, by category key (e.g. "public_green" from the green
     #: spaces): {"inside": bool per community, "dist": distance per demand point}
-    destinations: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    destinations: dict[str, dict[str, NDArray[Any]]] = field(default_factory=dict)
     gap_resolution_m: float | None = None
     #: node distances to the nearest facility per category, filled as the checks ask (see :meth:`node_distances`)
-    node_dist: dict[str, np.ndarray] = field(default_factory=dict)
+    node_dist: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     #: the gap grid, once built (see :meth:`gap_grid`); a scenario hands its base's in
-    grid: Any = None
+    grid: GapGrid | None = None
     #: where snapped gap-grid cells are kept between runs (an ``engine.snapping.LatticeStore``), or None
-    lattice_store: Any = None
+    lattice_store: LatticeStore | None = None
 
     @property
     def n_comm(self) -> int:
         return len(self.comm_geom)
 
     @property
-    def crs(self):
+    def crs(self) -> pyproj.CRS:
         return self.network.crs
 
     @cached_property
-    def comm_area(self) -> np.ndarray:
+    def comm_area(self) -> NDArray[np.float64]:
         """Area of each community, m² (0 for an empty geometry)."""
         import shapely
 
-        return np.nan_to_num(shapely.area(self.comm_geom), nan=0.0)
+        area: NDArray[np.float64] = shapely.area(self.comm_geom)
+        return np.nan_to_num(area, nan=0.0)
 
-    def facility_values(self, role: str) -> np.ndarray | None:
+    def facility_values(self, role: str) -> NDArray[np.float64] | None:
         """A facility attribute as float64 by role (``None`` if the input has no such column).
 
         Raises the usual one-line error for text or negative numbers.
@@ -162,12 +183,12 @@ class Context:
 
         return numeric_column(self.facilities, column, f"facility {role.replace('_', ' ')}")
 
-    def members(self, categories) -> np.ndarray:
+    def members(self, categories: str | Iterable[str]) -> NDArray[np.intp]:
         """Indices of facilities whose category key is one of ``categories``."""
         cats = [categories] if isinstance(categories, str) else list(categories)
         return np.flatnonzero(pd.Series(self.fac_key).isin(cats).to_numpy())
 
-    def node_distances(self, key: str, sources: np.ndarray | None = None) -> np.ndarray:
+    def node_distances(self, key: str, sources: NDArray[np.intp] | None = None) -> NDArray[np.float64]:
         """Node distances to the nearest facility of category ``key`` (cached)."""
         if key not in self.node_dist:
             from .. import settings
@@ -176,7 +197,7 @@ class Context:
             self.node_dist[key] = self.engine.node_distances(idx, settings.max_distance)
         return self.node_dist[key]
 
-    def gap_grid(self, which: np.ndarray | None = None):
+    def gap_grid(self, which: NDArray[np.intp] | None = None) -> GapGrid:
         """The distance grid over the communities ``which`` (positions; default all).
 
         Built once: a later call whose communities the grid already covers gets

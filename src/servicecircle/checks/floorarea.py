@@ -38,9 +38,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ..errors import warn_data
 from ..inputs.layers import feature_label, source_of
@@ -96,7 +99,7 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_\-/]+", " ", text).strip()
 
 
-def build_type_kind(values) -> tuple[np.ndarray, np.ndarray]:
+def build_type_kind(values: Iterable[Any]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Classify build-type values.
 
     Returns
@@ -121,13 +124,13 @@ def build_type_kind(values) -> tuple[np.ndarray, np.ndarray]:
     return rebuilt, known
 
 
-def _nullable(ok: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+def _nullable(ok: NDArray[np.bool_], known: NDArray[np.bool_]) -> pd.arrays.BooleanArray:
     out = pd.array(np.where(known, ok, False), dtype="boolean")
     out[~known] = pd.NA
     return out
 
 
-def _fac_comm(ctx: Context) -> np.ndarray:
+def _fac_comm(ctx: Context) -> NDArray[np.int64]:
     if ctx.fac_comm is not None:
         return np.asarray(ctx.fac_comm)
     from ..demand import assign_to_communities
@@ -240,6 +243,7 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
         rule_text = "contains"
         method = f"floor area of the {cat_text} facilities inside each community, summed over assessed communities"
     else:
+        assert rule.catchment_radius_m is not None  # the profile requires it with assignment = "catchment"
         radius = float(rule.catchment_radius_m)
         unsnapped = int((~ctx.fac_snap.ok[use]).sum())
         s, t, _ = ctx.engine.within(use, ctx.d_att, radius + WITHIN_TOLERANCE)
@@ -309,7 +313,8 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
 
     # ------------------------------------------------------------ citywide
     assessed = int(assessable.sum())
-    n_pass = int((passed == True).sum())  # noqa: E712
+    # pandas-stubs give BooleanArray no __eq__ (object's, -> bool); it is elementwise, -> BooleanArray
+    n_pass = int((passed == True).sum())  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712
     tot_hh = float(hh[assessable].sum())
     tot_prov = float(provided[assessable].sum())
     tot_req = float(required[assessable].sum())

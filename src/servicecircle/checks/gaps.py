@@ -20,15 +20,22 @@ the grid.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike, NDArray
 
 from .._arrays import run_starts
 from ..engine.snapping import snap_lattice
 from ..errors import warn_data
 from ..options import setting_or
 from .measure import within
+
+if TYPE_CHECKING:
+    from ..engine import Attachment, DistanceEngine
+    from ..engine.snapping import LatticeStore
+    from .context import CheckOutcome, Context
 
 __all__ = ["gap_resolution", "GapGrid", "gap_polygons", "trace_gaps"]
 
@@ -74,7 +81,14 @@ class GapGrid:
     """
 
     def __init__(
-        self, engine, areas: np.ndarray, covers: np.ndarray, resolution: float, max_snap: float, *, store=None
+        self,
+        engine: DistanceEngine,
+        areas: NDArray[np.object_],
+        covers: ArrayLike,
+        resolution: float,
+        max_snap: float,
+        *,
+        store: LatticeStore | None = None,
     ) -> None:
         from rasterio.features import rasterize
         from rasterio.transform import from_origin
@@ -90,7 +104,7 @@ class GapGrid:
         # a cell belongs to the community its centre lies in; drawn last-to-first so the
         # first listed community wins on a shared edge
         order = self.covers[::-1]
-        self.labels = rasterize(
+        self.labels: NDArray[np.int32] = rasterize(
             ((areas[k], int(k) + 1) for k in order),
             out_shape=(self.ny, self.nx),
             transform=self.transform,
@@ -107,17 +121,17 @@ class GapGrid:
         iy = round(self.y1 / res) - 1 - self.cells // self.nx
         self.centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
         self.snapped = snap_lattice(engine.network, ix, iy, res, max_snap, store=store)
-        self._attachments: dict[int, tuple] = {}
+        self._attachments: dict[int, tuple[DistanceEngine, Attachment]] = {}
         self.engine = engine
 
-    def inside(self, polygons: np.ndarray) -> np.ndarray:
+    def inside(self, polygons: ArrayLike) -> NDArray[np.bool_]:
         """Whether each cell's centre lies inside any of ``polygons`` (rasterised, no point objects)."""
         from rasterio.features import rasterize
 
         polys = [g for g in np.asarray(polygons, dtype=object) if g is not None and not g.is_empty]
         if not polys:
             return np.zeros(len(self.cells), dtype=bool)
-        mask = rasterize(
+        mask: NDArray[np.uint8] = rasterize(
             ((g, 1) for g in polys),
             out_shape=(self.ny, self.nx),
             transform=self.transform,
@@ -127,20 +141,22 @@ class GapGrid:
         )
         return mask.ravel()[self.cells].astype(bool)
 
-    def attachment_for(self, engine):
+    def attachment_for(self, engine: DistanceEngine) -> Attachment:
         """The cells attached to ``engine``'s graph (computed once per engine)."""
         key = id(engine)
         if key not in self._attachments:
             self._attachments[key] = (engine, engine.attach(self.snapped))
         return self._attachments[key][1]
 
-    def distances(self, node_dist: np.ndarray, engine=None) -> np.ndarray:
+    def distances(self, node_dist: NDArray[np.float64], engine: DistanceEngine | None = None) -> NDArray[np.float64]:
         """Distance of every cell centre, from node distances of ``engine`` (default: the grid's)."""
         engine = engine or self.engine
         return engine.point_distances(node_dist, self.attachment_for(engine))
 
 
-def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float, which: np.ndarray) -> np.ndarray:
+def gap_polygons(
+    grid: GapGrid, cell_dist: NDArray[np.float64], radius: float, which: NDArray[np.intp]
+) -> NDArray[np.object_]:
     """For each community in ``which``, its cells farther than ``radius``; ``None`` if none.
 
     Parameters
@@ -161,28 +177,31 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float, which: np.
     """
     from rasterio.features import shapes
 
-    result = np.full(len(which), None, dtype=object)
+    result: NDArray[np.object_] = np.full(len(which), None, dtype=object)
     want = np.zeros(int(grid.cell_comm.max()) + 2 if len(grid.cell_comm) else 1, dtype=bool)
     want[np.asarray(which)] = True
     out = ~within(cell_dist, radius) & want[grid.cell_comm]
     if not out.any():
         return result
-    raster = np.zeros(grid.ny * grid.nx, dtype=np.int32)
+    raster: NDArray[np.int32] = np.zeros(grid.ny * grid.nx, dtype=np.int32)
     raster[grid.cells[out]] = grid.cell_comm[out] + 1
     raster = raster.reshape(grid.ny, grid.nx)
     # build the polygons in bulk from their rings (shapely.geometry.shape one by one is slow)
-    coords, ring_of, poly_of, labels = [], [], [], []
+    coords: list[Any] = []
+    ring_of: list[int] = []
+    poly_of: list[int] = []
+    part_label: list[int] = []
     n_ring = 0
     for p_i, (g, v) in enumerate(shapes(raster, mask=raster > 0, connectivity=4, transform=grid.transform)):
-        labels.append(int(v) - 1)
+        part_label.append(int(v) - 1)
         for ring in g["coordinates"]:
             coords.extend(ring)
             ring_of.append(len(ring))
             poly_of.append(p_i)
             n_ring += 1
     rings = shapely.linearrings(np.asarray(coords, dtype=float), indices=np.repeat(np.arange(n_ring), ring_of))
-    polys = shapely.polygons(rings, indices=np.asarray(poly_of))
-    labels = np.asarray(labels)
+    polys: NDArray[np.object_] = shapely.polygons(rings, indices=np.asarray(poly_of))
+    labels = np.asarray(part_label)
     order = np.argsort(labels, kind="stable")
     polys, labels = polys[order], labels[order]
     starts = np.flatnonzero(run_starts(labels))
@@ -197,20 +216,19 @@ def gap_polygons(grid: GapGrid, cell_dist: np.ndarray, radius: float, which: np.
     return result
 
 
-def trace_gaps(ctx, outcomes) -> None:
+def trace_gaps(ctx: Context, outcomes: list[CheckOutcome]) -> None:
     """Trace the gap polygons of every failing (community, check), on one grid.
 
     Reach checks leave ``pending_gaps`` on their outcome; the grid is built once
     over the communities that fail any of them (or reused from a scenario's base
     when it covers them all), then each check's gaps are traced on it.
     """
-    pending = [o for o in outcomes if o.pending_gaps]
+    pending = [(o, o.pending_gaps) for o in outcomes if o.pending_gaps]
     if not pending:
         return
-    failing = np.unique(np.concatenate([o.pending_gaps["fail"] for o in pending]))
+    failing = np.unique(np.concatenate([p["fail"] for _, p in pending]))
     grid = ctx.gap_grid(failing)
-    for o in pending:
-        p = o.pending_gaps
+    for o, p in pending:
         polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"])
         areas = shapely.area(polys)
         for k, poly, area in zip(p["fail"], polys, areas):

@@ -32,10 +32,13 @@ more than 95 %). The citywide park area per resident is compared with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 from .._arrays import run_starts
 from ..coords import to_crs
@@ -45,6 +48,10 @@ from ..schema import count_column, distance_column, flag_column, green_check_key
 from .context import CheckOutcome, Context
 from .lifecircle import reach_outcome
 
+if TYPE_CHECKING:
+    from ..network.model import WalkNetwork
+    from .gaps import GapGrid
+
 __all__ = ["merge_green_spaces", "access_points", "greenspace_checks", "ENTRANCE_TOLERANCE_M"]
 
 #: An entrance point belongs to a green space whose edge is at most this far.
@@ -52,7 +59,7 @@ ENTRANCE_TOLERANCE_M = 20.0
 
 
 def merge_green_spaces(
-    geoms: np.ndarray, names: np.ndarray | None = None, kinds: np.ndarray | None = None
+    geoms: NDArray[np.object_], names: NDArray[Any] | None = None, kinds: NDArray[Any] | None = None
 ) -> gpd.GeoDataFrame:
     """Merge overlapping or touching polygons into green spaces.
 
@@ -93,8 +100,8 @@ def merge_green_spaces(
     rows = []
     tree = shapely.STRtree(geoms) if len(geoms) else None
     for i, g in enumerate(merged):
-        src = np.sort(tree.query(g, predicate="intersects")) if tree is not None else []
-        src = [k for k in src if shapely.area(shapely.intersection(g, geoms[k])) > 0]
+        hits: NDArray[np.intp] | list[int] = np.sort(tree.query(g, predicate="intersects")) if tree is not None else []
+        src = [k for k in hits if shapely.area(shapely.intersection(g, geoms[k])) > 0]
         nm = sorted({str(names[k]) for k in src if names[k] not in (None, "") and str(names[k]) != "nan"})
         kd = sorted({str(kinds[k]) for k in src if kinds[k] not in (None, "") and str(kinds[k]) != "nan"})
         rows.append(
@@ -112,7 +119,7 @@ def merge_green_spaces(
     )
 
 
-def _boundary_samples(geoms: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+def _boundary_samples(geoms: NDArray[np.object_], spacing: float) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
     rings = shapely.get_exterior_ring(geoms)
     length = shapely.length(rings)
     n = np.maximum(np.ceil(length / spacing).astype(int), 1)
@@ -124,7 +131,9 @@ def _boundary_samples(geoms: np.ndarray, spacing: float) -> tuple[np.ndarray, np
     return shapely.get_coordinates(pts), owner
 
 
-def _boundary_crossings(geoms: np.ndarray, network) -> tuple[np.ndarray, np.ndarray]:
+def _boundary_crossings(
+    geoms: NDArray[np.object_], network: WalkNetwork
+) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
     rings = shapely.boundary(geoms)
     tree = network.edge_index
     g_idx, e_idx = tree.query(rings, predicate="intersects")
@@ -150,8 +159,13 @@ def _boundary_crossings(geoms: np.ndarray, network) -> tuple[np.ndarray, np.ndar
 
 
 def access_points(
-    spaces: gpd.GeoDataFrame, network, *, method: str, spacing: float, entrances: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    spaces: gpd.GeoDataFrame,
+    network: WalkNetwork,
+    *,
+    method: str,
+    spacing: float,
+    entrances: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.object_]]:
     """Where each green space can be entered.
 
     Returns
@@ -259,7 +273,7 @@ def greenspace_checks(
     # a home inside a green space is at distance 0 from it
     inside_tree = shapely.STRtree(sp_geom) if n_sp else None
 
-    def inside(points: np.ndarray, qualifying: np.ndarray) -> np.ndarray:
+    def inside(points: NDArray[np.object_], qualifying: NDArray[np.bool_]) -> NDArray[np.bool_]:
         res = np.zeros(len(points), dtype=bool)
         if inside_tree is None or not qualifying.any():
             return res
@@ -281,7 +295,9 @@ def greenspace_checks(
         dist = np.where(inside(ctx.d_geom, q), 0.0, dist)
         rule_weight, rule_kind = _denominator(ctx, rule.denominator)
 
-        def cell_dist(grid, nd=node_dist, qq=q):
+        def cell_dist(
+            grid: GapGrid, nd: NDArray[np.float64] = node_dist, qq: NDArray[np.bool_] = q
+        ) -> NDArray[np.float64]:
             d = grid.distances(nd, engine)
             return np.where(grid.inside(sp_geom[qq]), 0.0, d)
 
@@ -372,8 +388,9 @@ def greenspace_checks(
                 "name_en": "Park green area per resident",
                 "target_pct": np.nan,
                 "communities_assessed": int((~passed.isna()).sum()),
-                "communities_passed": int((passed == True).sum()),  # noqa: E712
-                "communities_failed": int((passed == False).sum()),  # noqa: E712
+                # pandas-stubs give BooleanArray no __eq__ (object's, -> bool); it is elementwise, -> BooleanArray
+                "communities_passed": int((passed == True).sum()),  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712
+                "communities_failed": int((passed == False).sum()),  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712
                 "source": prof.park_area_per_resident_source or "",
                 "confirmed": True,
             },
@@ -412,7 +429,7 @@ def greenspace_checks(
     return outcomes
 
 
-def _denominator(ctx: Context, denominator: str) -> tuple[np.ndarray, str]:
+def _denominator(ctx: Context, denominator: str) -> tuple[NDArray[np.float64], str]:
     """Demand weight for a green rule: residents, or residential land area."""
     if denominator == "residential_area":
         if ctx.d_area is not None:

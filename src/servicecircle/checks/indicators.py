@@ -28,8 +28,11 @@ Comparisons allow 1e-9 relative slack (4.5 places per 1000 computed as
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import geopandas as gpd
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .. import settings
 from ..engine import Snapped
@@ -40,13 +43,16 @@ from ..schema import indicator_column, indicator_layer, pass_column
 from .context import CheckOutcome, Context
 from .floorarea import _fac_comm, _nullable
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["indicator_checks", "meets"]
 
 _COLUMN_OPTION = {"floor_area": "floor_area_column=", "places": "places_column=", "area": "area_column="}
 _ATTRIBUTE_TEXT = {"floor_area": "floor area", "places": "places", "area": "site area"}
 
 
-def meets(ind: Indicator, x) -> np.ndarray:
+def meets(ind: Indicator, x: ArrayLike) -> NDArray[np.bool_]:
     """Whether each value meets the indicator (``nan`` never does).
 
     >>> from servicecircle.profiles import load_profile
@@ -62,9 +68,11 @@ def meets(ind: Indicator, x) -> np.ndarray:
         elif ind.comparison == "<=":
             ok = x <= ind.value + 1e-9 * max(1.0, abs(ind.value))
         else:
+            assert ind.value_max is not None  # the profile requires it with comparison = "between"
             hi = ind.value_max + 1e-9 * max(1.0, abs(ind.value_max))
             ok = (x >= lo) & (x <= hi)
-    return ok & ~np.isnan(x)
+    met: NDArray[np.bool_] = ok & ~np.isnan(x)
+    return met
 
 
 def _target_text(ind: Indicator) -> str:
@@ -74,11 +82,18 @@ def _target_text(ind: Indicator) -> str:
 
 
 def _outcome(
-    ctx: Context, ind: Indicator, value: np.ndarray, passed, scorecard: dict, extra: dict, layers: dict | None = None
+    ctx: Context,
+    ind: Indicator,
+    value: NDArray[np.float64],
+    passed: pd.arrays.BooleanArray,
+    scorecard: dict[str, Any],
+    extra: dict[str, Any],
+    layers: dict[str, Any] | None = None,
 ) -> CheckOutcome:
     key = indicator_column(ind.key)
     assessed = int((~passed.isna()).sum())
-    n_pass = int((passed == True).sum())  # noqa: E712
+    # pandas-stubs give BooleanArray no __eq__ (object's, -> bool); it is elementwise, -> BooleanArray
+    n_pass = int((passed == True).sum())  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712
     summary = {
         "check": key,
         "kind": "indicator",
@@ -138,6 +153,7 @@ def _not_computed(ctx: Context, ind: Indicator, why: str) -> None:
 
 
 def _attribute_per_resident(ctx: Context, ind: Indicator) -> CheckOutcome | None:
+    assert ind.attribute is not None  # the profile requires it with measure = "attribute_per_resident"
     what = _ATTRIBUTE_TEXT[ind.attribute]
     cats = ", ".join(ind.categories)
     values = ctx.facility_values(ind.attribute)
@@ -238,7 +254,7 @@ def _community_size(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     return _outcome(ctx, ind, np.where(known, value, np.nan), passed, scorecard, extra)
 
 
-def _subset(snapped: Snapped, idx: np.ndarray) -> Snapped:
+def _subset(snapped: Snapped, idx: NDArray[np.intp]) -> Snapped:
     return Snapped(
         edge=snapped.edge[idx],
         offset=snapped.offset[idx],
@@ -248,7 +264,7 @@ def _subset(snapped: Snapped, idx: np.ndarray) -> Snapped:
     )
 
 
-def _community_ids(ctx: Context, pos: np.ndarray) -> np.ndarray:
+def _community_ids(ctx: Context, pos: NDArray[np.int64]) -> NDArray[np.object_]:
     """Community id for each position (``None`` for -1)."""
     out = np.full(len(pos), None, dtype=object)
     inside = pos >= 0

@@ -19,17 +19,24 @@ category of the profile found in the input; the green and park checks
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ..schema import coverage_column, pass_column, uncovered_column
 from .context import CheckOutcome, Context
 from .measure import WITHIN_TOLERANCE, coverage, within
 
+if TYPE_CHECKING:
+    from .gaps import GapGrid
+
 __all__ = ["WITHIN_TOLERANCE", "within", "coverage", "reach_outcome", "lifecircle_checks"]
 
 
-def _passed(share: np.ndarray, target: float) -> pd.arrays.BooleanArray:
+def _passed(share: NDArray[np.float64], target: float) -> pd.arrays.BooleanArray:
     passed = pd.array(np.where(np.isnan(share), False, share >= target - 1e-9), dtype="boolean")
     passed[np.isnan(share)] = pd.NA
     return passed
@@ -46,9 +53,9 @@ def reach_outcome(
     target: float,
     source: str,
     confirmed: bool,
-    dist: np.ndarray,
-    cell_dist,
-    weight: np.ndarray,
+    dist: NDArray[np.float64],
+    cell_dist: Callable[[GapGrid], NDArray[np.float64]],
+    weight: NDArray[np.float64],
     weight_kind: str,
     category: str | None = None,
     level: str = "",
@@ -70,7 +77,8 @@ def reach_outcome(
     cov_col, pass_col, unc_col = coverage_column(key), pass_column(key), uncovered_column(key)
     columns = {cov_col: share, pass_col: passed, unc_col: np.where(np.isnan(share), np.nan, total - covered)}
     assessed = int((~passed.isna()).sum())
-    n_pass = int((passed == True).sum())  # noqa: E712
+    # pandas-stubs give BooleanArray no __eq__ (object's, -> bool); it is elementwise, -> BooleanArray
+    n_pass = int((passed == True).sum())  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712
     use = (ctx.d_comm >= 0) & np.isfinite(weight)
     tot = float(weight[use].sum())
     cov = float(weight[use & reached].sum())
@@ -165,7 +173,7 @@ def reach_outcome(
 def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
     """One reach check per profile category present in the facilities (``check = true``)."""
     prof = ctx.profile
-    outcomes = []
+    outcomes: list[CheckOutcome] = []
     for key in present:
         cat = prof.categories.get(key)
         if cat is None or not cat.check:
@@ -173,6 +181,10 @@ def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
         level = prof.levels.get(cat.level)
         members = ctx.members(key)
         node_dist = ctx.node_distances(key)
+
+        def cell_dist(grid: GapGrid, nd: NDArray[np.float64] = node_dist) -> NDArray[np.float64]:
+            return grid.distances(nd, ctx.engine)
+
         outcomes.append(
             reach_outcome(
                 ctx,
@@ -185,7 +197,7 @@ def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
                 source=cat.source,
                 confirmed=bool(cat.confirmed),
                 dist=ctx.engine.point_distances(node_dist, ctx.d_att),
-                cell_dist=lambda grid, nd=node_dist: grid.distances(nd, ctx.engine),
+                cell_dist=cell_dist,
                 weight=ctx.d_weight,
                 weight_kind=ctx.weight_kind,
                 category=key,

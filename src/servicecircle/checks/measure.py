@@ -8,6 +8,7 @@ other (see :mod:`servicecircle.checks.lifecircle` for the definitions).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["WITHIN_TOLERANCE", "within", "coverage"]
 
@@ -17,7 +18,7 @@ __all__ = ["WITHIN_TOLERANCE", "within", "coverage"]
 WITHIN_TOLERANCE = 1e-6
 
 
-def within(distance: np.ndarray, radius: float) -> np.ndarray:
+def within(distance: ArrayLike, radius: float) -> NDArray[np.bool_]:
     """Boolean: ``distance ≤ radius`` (``nan`` and ``inf`` are never within).
 
     >>> within(np.array([299.9999999999, 300.0, 300.1, np.nan, np.inf]), 300).tolist()
@@ -25,12 +26,13 @@ def within(distance: np.ndarray, radius: float) -> np.ndarray:
     """
     d = np.asarray(distance, dtype=float)
     with np.errstate(invalid="ignore"):
-        return np.isfinite(d) & (d <= radius + WITHIN_TOLERANCE)
+        inside: NDArray[np.bool_] = np.isfinite(d) & (d <= radius + WITHIN_TOLERANCE)
+    return inside
 
 
 def coverage(
-    community: np.ndarray, weight: np.ndarray, reached: np.ndarray, n_communities: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    community: ArrayLike, weight: ArrayLike, reached: ArrayLike, n_communities: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Total weight, covered weight and covered share (percent) per community.
 
     Parameters
@@ -55,12 +57,13 @@ def coverage(
     ...          np.array([True, False, False, True]), 3)[2].tolist()
     [75.0, 0.0, nan]
     """
-    community = np.asarray(community)
+    comm = np.asarray(community)
     w = np.asarray(weight, dtype=float)
-    use = (community >= 0) & np.isfinite(w)
-    total = np.bincount(community[use], weights=w[use], minlength=n_communities)
+    use = (comm >= 0) & np.isfinite(w)
+    # numpy's stub types every bincount as intp; with weights it is float64
+    total: NDArray[np.float64] = np.bincount(comm[use], weights=w[use], minlength=n_communities)  # type: ignore[assignment]
     got = use & np.asarray(reached, dtype=bool)
-    covered = np.bincount(community[got], weights=w[got], minlength=n_communities)
+    covered: NDArray[np.float64] = np.bincount(comm[got], weights=w[got], minlength=n_communities)  # type: ignore[assignment]
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, 100.0 * covered / np.where(total > 0, total, 1.0), np.nan)
     # rounding can put covered a hair above total; keep the invariant exact

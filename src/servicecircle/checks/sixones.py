@@ -30,6 +30,8 @@ not be assessed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import warn_data
@@ -58,9 +60,9 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
     present = np.zeros(n, dtype=np.int64)
     n_missing = np.zeros(n, dtype=np.int64)
     n_unknown = np.zeros(n, dtype=np.int64)
-    missing_keys = [[] for _ in range(n)]
+    missing_keys: list[list[str]] = [[] for _ in range(n)]
     absent: list[str] = []
-    per_item: list[dict] = []
+    per_item: list[dict[str, Any]] = []
     for item in items:  # six of them
         members = ctx.members(item.categories)
         status = np.full(n, None, dtype=object)
@@ -131,7 +133,8 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
     columns[pass_column("six_ones")] = passed
 
     assessed = int(known.sum())
-    n_pass = int((passed == True).sum())  # noqa: E712
+    # pandas-stubs give BooleanArray no __eq__ (object's, -> bool); it is elementwise, -> BooleanArray
+    n_pass = int((passed == True).sum())  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712
     share_all = 100.0 * n_pass / assessed if assessed else np.nan
     name_zh = prof.six_ones_name_zh or "6个1"
     name_en = prof.six_ones_name_en or "The six ones"
