@@ -158,9 +158,17 @@ class Inputs:
         ]
         if self.demand is not None:
             args += ["--demand", self.demand]
-        flags = {"sample_spacing": "--spacing"}
-        for key, value in self.options.items():
-            args += [flags.get(key, "--" + key.replace("_", "-")), value]
+        from servicecircle.options import Inputs as RunInputs
+        from servicecircle.options import Options, option_specs
+
+        specs = {**option_specs(RunInputs), **option_specs(Options)}
+        for key, value in self.options.items():  # the option's own flag (output_crs is --out-crs)
+            spec = specs.get(key)
+            flag = spec.flag if spec is not None and spec.flag else "--" + key.replace("_", "-")
+            if spec is not None and spec.kind == "flag":
+                args += [flag] if value else []
+            else:
+                args += [flag, value]
         return [str(a) for a in args]
 
 

@@ -500,9 +500,9 @@ def shapefile_without_prj(w):
 
 @case(
     OptionError,
-    "facilities_crs: unknown coordinate system 'EPSG:45444'. Fix: use one of: gcj02 (also amap, gaode, "
-    "tencent), bd09 (also baidu), wgs84, cgcs2000, an EPSG code such as EPSG:4544 or 4326, a WKT or PROJ string, "
-    "or a pyproj.CRS",
+    "facilities_crs (--facilities-crs): unknown coordinate system 'EPSG:45444'. Fix: use one of: gcj02 (also "
+    "amap, gaode, tencent), bd09 (also baidu), wgs84, cgcs2000, an EPSG code such as EPSG:4544 or 4326, a WKT or "
+    "PROJ string, or a pyproj.CRS",
     cli=True,
 )
 def unknown_crs_code(w):

@@ -29,7 +29,7 @@ message (:class:`~servicecircle.errors.OptionError`).
 >>> Options(max_snap=0)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-servicecircle.errors.OptionError: max_snap must be a number above 0 m, not 0. Fix: give the farthest ...
+servicecircle.errors.OptionError: max_snap (--max-snap) must be a number above 0 m, not 0. Fix: give the farthest ...
 """
 
 from __future__ import annotations
@@ -119,40 +119,52 @@ _SITE = "siting 选址"
 BASEMAPS = ("openstreetmap", "tianditu", "tianditu-imagery", "none")
 
 
-def _check(name: str, spec: OptionSpec, value: Any) -> Any:
-    """The value, normalised (numbers as float/int, paths as text kept), or an :class:`OptionError`."""
+def _show(value: Any) -> str:
+    """A value as the user typed it: ``0``, ``nan``, ``abc`` (text from the command line has no quotes)."""
+    if isinstance(value, str):
+        return value if value.strip() else repr(value)
+    return repr(value)
+
+
+def _check(option: str, spec: OptionSpec, value: Any) -> Any:
+    """The value, normalised (numbers as float/int, paths as text kept), or an :class:`OptionError`.
+
+    The message names the option as Python spells it and, where it has one,
+    its command-line flag: ``max_snap (--max-snap) must be ...``.
+    """
     if value is None:
         return None
+    name = f"{option} ({spec.flag})" if spec.flag else option
     kind = spec.kind
     if kind in ("metres", "seconds", "number", "count"):
         unit = {"metres": " m", "seconds": " s"}.get(kind, "")
         if isinstance(value, bool) or not isinstance(value, (int, float, str)) or isinstance(value, str) and not value:
-            raise OptionError(f"{name} must be a number, not {value!r}", fix=spec.fix)
+            raise OptionError(f"{name} must be a number, not {_show(value)}", fix=spec.fix)
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise OptionError(f"{name} must be a number, not {value!r}", fix=spec.fix) from None
+            raise OptionError(f"{name} must be a number, not {_show(value)}", fix=spec.fix) from None
         if not math.isfinite(number):
-            raise OptionError(f"{name} must be a finite number, not {value!r}", fix=spec.fix)
+            raise OptionError(f"{name} must be a finite number, not {_show(value)}", fix=spec.fix)
         if kind == "count":
             if number != int(number):
-                raise OptionError(f"{name} must be a whole number, not {value!r}", fix=spec.fix)
+                raise OptionError(f"{name} must be a whole number, not {_show(value)}", fix=spec.fix)
             number = int(number)
         if spec.above is not None and not number > spec.above:
-            raise OptionError(f"{name} must be a number above {spec.above:g}{unit}, not {value!r}", fix=spec.fix)
+            raise OptionError(f"{name} must be a number above {spec.above:g}{unit}, not {_show(value)}", fix=spec.fix)
         if spec.minimum is not None and not number >= spec.minimum:
-            raise OptionError(f"{name} must be at least {spec.minimum:g}{unit}, not {value!r}", fix=spec.fix)
+            raise OptionError(f"{name} must be at least {spec.minimum:g}{unit}, not {_show(value)}", fix=spec.fix)
         return number
     if kind == "flag":
         if not isinstance(value, bool):
-            raise OptionError(f"{name} must be True or False, not {value!r}", fix=spec.fix)
+            raise OptionError(f"{name} must be True or False, not {_show(value)}", fix=spec.fix)
         return value
     if kind == "choice":
         if value not in spec.choices:
             close = difflib.get_close_matches(str(value), spec.choices, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise OptionError(
-                f"{name} must be one of {', '.join(spec.choices)}, not {value!r}{hint}",
+                f"{name} must be one of {', '.join(spec.choices)}, not {_show(value)}{hint}",
                 fix=spec.fix or f"use one of: {', '.join(spec.choices)}",
             )
         return value
@@ -161,7 +173,7 @@ def _check(name: str, spec: OptionSpec, value: Any) -> Any:
             return value
         if not isinstance(value, str) or not value.strip():
             what = "a file path" if kind == "path" else "a name"
-            raise OptionError(f"{name} must be {what}, not {value!r}", fix=spec.fix)
+            raise OptionError(f"{name} must be {what}, not {_show(value)}", fix=spec.fix)
         return value
     if kind in ("crs", "metric_crs", "input_crs"):
         from .coords import parse_crs  # pyproj: only when a CRS is given
@@ -696,8 +708,8 @@ def add_arguments(
         else:
             if spec.metavar:
                 kwargs["metavar"] = spec.metavar
-            if spec.choices:
-                kwargs["choices"] = spec.choices
+            if spec.choices:  # checked by the option class (one line), not argparse (its usage text)
+                kwargs["metavar"] = "{" + ",".join(spec.choices) + "}"
         if f.name in required:
             kwargs["required"] = True
         group.add_argument(spec.flag, *spec.aliases, **kwargs)

@@ -74,11 +74,27 @@ def _inputs_and_options(
             "no walking network given",
             fix="pass --network FILE (OSM, PBF or GraphML), or --network-place / --download",
         )
+    return inputs, _check_up_front(opts)
+
+
+def _check_up_front(opts: Options) -> Options:
+    """What can be checked before any file is read: the profile, the output folder, what the exports need."""
+    from .profiles import Profile, load_profile
+
+    if not isinstance(opts.profile, Profile):  # a malformed profile is refused before the run, not after
+        opts = opts.replace(profile=load_profile(opts.profile))
+    out = Path(opts.out)
+    if out.exists() and not out.is_dir():
+        raise OptionError(f"out (--out) is a file, not a folder: {out}", fix="give a folder for the outputs")
+    if opts.figures:  # the report figures need a Chinese font: say so now, not after the run
+        from .outputs.figures import cjk_font
+
+        cjk_font()
     if opts.basemap in ("tianditu", "tianditu-imagery") and not opts.tile_url:
         from .outputs.gapmap import tianditu_key
 
         opts = opts.replace(tianditu_key=tianditu_key(opts.tianditu_key))  # refused now, not after the run
-    return inputs, opts
+    return opts
 
 
 def _assess(inputs: Inputs, opts: Options) -> Assessment:

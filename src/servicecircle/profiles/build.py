@@ -340,6 +340,7 @@ class _Builder:
                 to_cats,
             )
 
+        self.check_columns(categories, green, indicators, floor is not None, bool(six), per_resident is not None)
         return Profile(
             key=d["key"],
             name_zh=d["name_zh"],
@@ -394,6 +395,53 @@ class _Builder:
                     f'only used with measure = "{users[0]}", {now}',
                     f'remove {name} or write measure = "{users[0]}"',
                 )
+
+    def check_columns(
+        self,
+        categories: dict[str, Any],
+        green: dict[str, Any],
+        indicators: dict[str, Any],
+        floor: bool,
+        six_ones: bool,
+        per_resident: bool,
+    ) -> None:
+        """No two checks of the profile write columns of the same name (ignoring case, as GeoPackage does).
+
+        A category writes ``dist_<key>``, ``n_<key>_<r>m``, ``cov_<key>``,
+        ``pass_<key>``, ``unc_<key>``; a green rule ``dist_<rule>``, ``n_<rule>_<r>m``
+        and ``cov_<rule>_reach`` ...; an indicator ``ind_<key>`` and
+        ``pass_ind_<key>``; the built-in checks ``pass_floor_area``,
+        ``pass_six_ones`` and ``pass_park_area_per_resident``. The later of two
+        would overwrite the earlier one's results.
+        """
+        from ..schema import green_check_key, indicator_column
+
+        owners: dict[str, tuple[str, str]] = {}  # key (lower case) → (who writes its columns, one of them)
+        builtin = {"floor_area": floor, "six_ones": six_ones, "park_area_per_resident": per_resident}
+        for key, present in builtin.items():
+            if present:
+                owners[key] = (f"the built-in {key.replace('_', '-')} check", f"pass_{key}")
+
+        def claim(key: str, what: str, example: str, path: tuple[str, ...]) -> None:
+            prev = owners.get(key.lower())
+            if prev is not None and prev[0] != what:
+                raise _fail(
+                    self.where(path),
+                    ".".join(path),
+                    None,
+                    f"the key {path[1]!r} gives output columns the names {prev[0]} writes (e.g. {prev[1]}), "
+                    "and one would overwrite the other",
+                    f"give {path[0]}.{path[1]} another key",
+                )
+            owners[key.lower()] = (what, example)
+
+        for rule in green:
+            claim(rule, f"green rule {rule!r}", f"dist_{rule}", ("green", rule))
+            claim(green_check_key(rule), f"green rule {rule!r}", f"cov_{green_check_key(rule)}", ("green", rule))
+        for key in categories:
+            claim(key, f"category {key!r}", f"dist_{key}", ("categories", key))
+        for key in indicators:
+            claim(indicator_column(key), f"indicator {key!r}", f"pass_{indicator_column(key)}", ("indicators", key))
 
     def check_aliases(self, categories: dict[str, Category]) -> None:
         owner: dict[str, tuple[str, str]] = {}
