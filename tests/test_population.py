@@ -133,23 +133,92 @@ def test_people_outside_every_community_are_reported(tmp_path):
     assert d.cell_fraction.tolist() == [0.5, 1, 0.5, 1, 1, 0.5]
 
 
-def test_nodata_and_nan_cells_count_as_zero(tmp_path):
+def _unknown_warning(rec) -> DataWarning:
+    got = [w.message for w in rec if isinstance(w.message, DataWarning)]
+    assert [w.code for w in got] == ["population_unknown"]
+    return got[0]
+
+
+def test_nodata_and_nan_cells_are_unknown_not_zero(tmp_path):
     data = VALUES.copy()
     data[0, 0] = -99999  # declared nodata
-    data[2, 2] = np.nan
+    data[2, 2] = np.nan  # NaN in a raster that also has a nodata value
     tif = write_tif(tmp_path / "pop.tif", data, nodata=-99999)
-    d = strict(population_demand, tif, boxes((0, 300)))
-    assert d.residents.sum() == 45 - 1 - 9
-    assert len(d) == 9  # the empty cells still stand for their land, with 0 residents
-    assert d.set_index(["cell_row", "cell_col"]).residents[(0, 0)] == 0
-    assert d.set_index(["cell_row", "cell_col"]).residents[(2, 2)] == 0
+    # three strips, one column each: the first holds cell (0, 0), the last cell (2, 2)
+    with pytest.warns(DataWarning) as rec:
+        d = population_demand(tif, boxes((0, 100), (100, 200), (200, 300)), household_size=2.5)
+    w = _unknown_warning(rec)
+    assert str(w) == (
+        f"{tif}: 2 of the 9 raster cells under the communities are nodata or NaN: their population is "
+        "unknown, not 0, so the residents of 2 communities with area on them are unknown (#1: 33% of its area) "
+        "and the reach checks give them no pass/fail; fill those cells (with 0 where nobody lives) or use a "
+        "raster with data there (first: feature #1)"
+    )
+    assert w.count == 2 and w.feature == "#1"
+    assert len(d) == 9  # the unknown cells still stand for their land
+    cell = d.set_index(["cell_row", "cell_col"])
+    assert np.isnan(cell.residents[(0, 0)]) and np.isnan(cell.households[(0, 0)])
+    assert np.isnan(cell.residents[(2, 2)]) and np.isnan(cell.households[(2, 2)])
+    assert cell.residents[(1, 1)] == 5 and cell.households[(1, 1)] == 2
+    # per community, unknown propagates: only the middle strip (2 + 5 + 8) is known
+    per = d.groupby("community").residents.sum(min_count=1, skipna=False)
+    assert np.isnan(per[0]) and per[1] == 15 and np.isnan(per[2])
+    # the window sums are over the known cells: 45 - 1 - 9
+    assert d.attrs["window_residents"] == 35 and d.attrs["outside_residents"] == 0
+    assert d.residents.sum() == 35  # skipping nan, as pandas does
+    assert d.attrs["unknown_cells"] == 2 and d.attrs["unknown_communities"] == (0, 2)
+
+
+def test_nan_without_nodata_tag_is_unknown(tmp_path):
+    data = VALUES.copy()
+    data[1, 2] = np.nan
+    tif = write_tif(tmp_path / "pop.tif", data)  # no nodata value declared
+    with pytest.warns(DataWarning) as rec:
+        d = population_demand(tif, boxes((0, 150), (150, 300)))
+    assert str(_unknown_warning(rec)) == (
+        f"{tif} feature #2: 1 of the 9 raster cells under the communities is nodata or NaN: its population is "
+        "unknown, not 0, so the residents of 1 community with area on them are unknown (#2: 22% of its area) "
+        "and the reach checks give it no pass/fail; fill those cells (with 0 where nobody lives) or use a "
+        "raster with data there"
+    )
+    # the left strip (columns 0 and half of 1) is untouched: 12 + 7.5
+    assert d[d.community == 0].residents.tolist() == [1, 1, 4, 2.5, 7, 4]
+    # the right strip (half of column 1, column 2): 150 m × 300 m, of which the 100 m × 100 m cell is unknown
+    assert d.attrs["unknown_communities"] == (1,)
+    assert d.attrs["window_residents"] == 45 - 6
+
+
+def test_all_nodata_raster_leaves_every_community_unknown(tmp_path):
+    tif = write_tif(tmp_path / "pop.tif", np.full((3, 3), -99999.0), nodata=-99999)
+    with pytest.warns(DataWarning) as rec:
+        d = population_demand(tif, boxes((0, 150), (150, 300)), household_size=2.5)
+    assert str(_unknown_warning(rec)) == (
+        f"{tif}: all 9 raster cells under the communities are nodata or NaN: their population is unknown, not 0, "
+        "so the residents of all 2 communities are unknown and the reach checks give them no pass/fail; check "
+        "the raster's nodata value and band, or use a raster with data there (first: feature #1)"
+    )
+    assert len(d) == 12 and d.residents.isna().all() and d.households.isna().all()
+    assert d.attrs["window_residents"] == 0 and d.attrs["outside_residents"] == 0
+    assert d.attrs["unknown_cells"] == 9 and d.attrs["unknown_communities"] == (0, 1)
+
+
+def test_known_cells_only_give_no_unknown_warning(tmp_path):
+    data = VALUES.copy()
+    data[0, 2] = -99999  # nodata, but outside the one community
+    tif = write_tif(tmp_path / "pop.tif", data, nodata=-99999)
+    d = strict(population_demand, tif, boxes((0, 200)))
+    assert d.residents.sum() == 1 + 2 + 4 + 5 + 7 + 8
+    assert d.attrs["unknown_cells"] == 0 and d.attrs["unknown_communities"] == ()
 
 
 def test_integer_raster_with_nodata(tmp_path):
     data = np.array([[5, 65535], [0, 7]])
     tif = write_tif(tmp_path / "pop.tif", data, dtype="uint16", nodata=65535)
-    d = strict(population_demand, tif, gpd.GeoSeries([shapely.box(X0, Y0 - 200, X0 + 200, Y0)], crs=METRIC))
-    assert d.residents.tolist() == [5, 0, 0, 7]
+    with pytest.warns(DataWarning, match=r"1 of the 4 raster cells .* is nodata .* \(#1: 25% of its area\)") as rec:
+        d = population_demand(tif, gpd.GeoSeries([shapely.box(X0, Y0 - 200, X0 + 200, Y0)], crs=METRIC))
+    _unknown_warning(rec)
+    assert d.residents.tolist()[::2] == [5, 0] and d.residents.tolist()[3] == 7
+    assert np.isnan(d.residents.tolist()[1])  # 65535 is nodata: unknown, and a real 0 stays 0
 
 
 def test_overlap_goes_to_the_first_community(tmp_path):
@@ -409,6 +478,10 @@ def test_conservation(tmp_path_factory, layout, cells, chunk):
     expected = people[row0:row1, col0:col1].sum()
     got = d.residents.sum() + d.attrs["outside_residents"]
     assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9)
+    # a piece is unknown exactly where its cell is nodata; so is every community with such a piece
+    nodata_piece = data[d.cell_row.to_numpy(), d.cell_col.to_numpy()] < 0
+    assert (d.residents.isna().to_numpy() == nodata_piece).all()
+    assert d.attrs["unknown_communities"] == tuple(sorted(set(d.community[nodata_piece].tolist())))
     # no cell gives away more than it has; every point is in its community's piece
     share = d.groupby(["cell_row", "cell_col"]).cell_fraction.sum()
     assert (share <= 1 + 1e-9).all()

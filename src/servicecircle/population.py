@@ -18,6 +18,34 @@ rows, so a national raster can be used for one district. Areas are measured in
 the communities' metric CRS: each cell's four corners are transformed there, so
 the cells tile the communities with no gap or overlap and every person in the
 window is either assigned or reported as outside.
+
+Unknown cells
+-------------
+A cell the raster marks as nodata (its nodata value or mask) or that holds NaN
+(with or without a nodata tag) has an **unknown** population, never 0: WorldPop
+and GHS-POP leave a cell nodata where they have no estimate, which is not the
+same as knowing that nobody lives there. The pieces of such a cell carry
+``nan`` residents and households.
+
+The rule for a community is strict: **a community any of whose area lies under
+an unknown cell has unknown residents**, however small that part, and gets no
+coverage and no pass/fail from the reach checks. (Summed per community, the
+``nan`` propagates; :func:`servicecircle.assessment.stages.build_demand` takes
+every demand weight of such a community as unknown.) The alternative, a
+coverage over the known cells only, would assume that the people of the
+unknown cells reach services as their neighbours do, or that nobody lives
+there; either can turn a fail into a pass, and nothing in the pass column would
+show it. Where the nodata cells are known to be empty (a river, a lake), fill
+them with 0 (``gdal_calc``, or drop the nodata tag after writing 0) and the
+communities are assessed. A run with unknown cells under the communities gives
+one ``population_unknown`` warning naming the number of unknown cells under
+the communities, the number of communities on them and the first of those,
+with its unknown share of area.
+
+The window sums stay meaningful: ``window_residents`` and
+``outside_residents`` are sums over the **known** cells (an unknown cell adds
+nothing to either), so ``residents.sum() + outside_residents ==
+window_residents`` still holds with the ``nan`` skipped (as ``Series.sum`` does).
 """
 
 from __future__ import annotations
@@ -123,6 +151,56 @@ def population_bounds(areas: gpd.GeoSeries) -> tuple[float, float, float, float]
     return tuple(float(v) for v in shapely.total_bounds(owned[usable])) if usable.any() else None  # type: ignore[return-value]
 
 
+def _n_cells(rows: np.ndarray, cols: np.ndarray) -> int:
+    """Number of distinct (row, column) cells."""
+    return int(len(np.unique(np.column_stack([rows, cols]), axis=0))) if len(rows) else 0
+
+
+def _warn_unknown(
+    path: str,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    unknown: np.ndarray,
+    on_unknown: np.ndarray,
+    unknown_area: np.ndarray,
+    owned_area: np.ndarray,
+    n_usable: int,
+) -> None:
+    """The ``population_unknown`` warning: nodata / NaN cells under the communities."""
+    n_unknown, n_cells = _n_cells(rows[unknown], cols[unknown]), _n_cells(rows, cols)
+    k = int(on_unknown.sum())
+    first = int(np.flatnonzero(on_unknown)[0])
+    if n_unknown == n_cells:
+        noun = "community" if k == 1 else "communities"
+        them = f"all {k} {noun}" if k == n_usable else f"the {k} {noun} on them"
+        what = (
+            f"all {n_cells:,} raster cells under the communities are nodata or NaN: their population is unknown, "
+            f"not 0, so the residents of {them} are unknown and the reach checks give "
+            f"{'it' if k == 1 else 'them'} no pass/fail; check the raster's nodata value and band, or use a raster "
+            "with data there"
+        )
+    else:
+        pct = 100.0 * unknown_area[first] / owned_area[first]
+        what = (
+            f"{n_unknown:,} of the {n_cells:,} raster cells under the communities "
+            f"{'is' if n_unknown == 1 else 'are'} nodata or NaN: {'its' if n_unknown == 1 else 'their'} "
+            f"population is unknown, not 0, so the residents of {k} "
+            f"{'community' if k == 1 else 'communities'} with area on them are unknown (#{first + 1}: "
+            f"{_percent(pct)} of its area) and the reach checks give {'it' if k == 1 else 'them'} no pass/fail; "
+            "fill those cells (with 0 where nobody lives) or use a raster with data there"
+        )
+    warn_data("population_unknown", what, file=path, feature=f"#{first + 1}", count=k, stacklevel=3)
+
+
+def _percent(pct: float) -> str:
+    """A share of area as shown in a message: whole percents, never rounded to 0 % or 100 %."""
+    if 0 < pct < 1:
+        return "under 1%"
+    if 99 < pct < 100:
+        return "over 99%"
+    return f"{pct:.0f}%"
+
+
 def _empty(crs: Any) -> gpd.GeoDataFrame:
     frame = {c: np.zeros(0, dtype=np.int64 if c in ("community", "cell_row", "cell_col") else float) for c in COLUMNS}
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
@@ -145,8 +223,9 @@ def population_demand(
         :func:`~servicecircle.inputs.rasters.read_population`, or the path of a
         raster GDAL reads (GeoTIFF), read here, of people per cell, e.g. WorldPop 100 m
         (EPSG:4326, float32, nodata -99999). Cells that are nodata (as declared
-        by the file or its mask) or NaN count as **0 people**; a negative or
-        infinite value is an error.
+        by the file or its mask) or NaN have an **unknown** population (not 0:
+        see the module's "Unknown cells"); a negative or infinite value is an
+        error.
     areas
         Community polygons in a projected CRS in metres. The result is in that
         CRS. Overlapping communities: the overlap belongs to the community
@@ -167,11 +246,16 @@ def population_demand(
         ``residents``, ``households`` (``nan`` without ``household_size``),
         ``cell_row``, ``cell_col`` (in the whole raster), ``cell_fraction``
         (share of the cell's area in the piece, in (0, 1]), ``area_m2`` (the
-        piece's area) and point geometry. ``attrs`` holds ``source``,
-        ``window`` (row offset, column offset, height, width of the cells
-        read), ``window_residents`` (people in those cells) and
-        ``outside_residents`` (people in them but in no community); the two
-        add up: ``residents.sum() + outside_residents == window_residents``.
+        piece's area) and point geometry. A piece of a nodata or NaN cell has
+        ``nan`` residents and households (unknown, never 0). ``attrs`` holds
+        ``source``, ``window`` (row offset, column offset, height, width of
+        the cells read), ``window_residents`` (people in the known cells read),
+        ``outside_residents`` (people in known cells but in no community),
+        ``unknown_cells`` (nodata/NaN cells under the communities) and
+        ``unknown_communities`` (positions of the communities with area under
+        them); the sums add up over the known cells:
+        ``residents.sum() + outside_residents == window_residents`` (the sum
+        skipping ``nan``).
 
     Raises
     ------
@@ -258,7 +342,7 @@ def population_demand(
     for r0 in range(row0, row0 + height, step):
         nr = min(step, row0 + height - r0)
         values = grid.values[r0 - row0 : r0 - row0 + nr]
-        window_total += float(values.sum())
+        window_total += float(np.nansum(values))  # known cells only: an unknown cell adds nothing
         # corners of the block's cells, in the communities' CRS
         cc, rr = np.meshgrid(np.arange(col0, col0 + width + 1, dtype=float), np.arange(r0, r0 + nr + 1, dtype=float))
         cx, cy = to_metric(cc, rr)
@@ -343,15 +427,22 @@ def population_demand(
         geometry=gpd.GeoSeries(pts, crs=areas.crs),
         crs=areas.crs,
     )
-    assigned = float(res.sum())
+    unknown = np.isnan(res)  # pieces of nodata / NaN cells
+    assigned = float(res[~unknown].sum())
     outside = window_total - assigned
+    unknown_area = np.bincount(comm, weights=np.where(unknown, area, 0.0), minlength=len(owned))
+    on_unknown = unknown_area > 0
     out.attrs.update(
         source=str(path),
         layer=None,
         window=(row0, col0, height, width),
         window_residents=window_total,
         outside_residents=outside,
+        unknown_cells=_n_cells(rows[unknown], cols[unknown]),
+        unknown_communities=tuple(int(k) for k in np.flatnonzero(on_unknown)),
     )
+    if on_unknown.any():
+        _warn_unknown(path, rows, cols, unknown, on_unknown, unknown_area, shapely.area(owned), int(usable.sum()))
 
     if outside > 1e-9 * max(window_total, 1.0):
         warn_data(

@@ -296,24 +296,33 @@ def build_demand(
         pop = population_demand(population, gpd.GeoSeries(b_metric, crs=crs), household_size=profile.household_size)
         geom = np.asarray(pop.geometry.values, dtype=object)
         comm = pop["community"].to_numpy()
+        # unknown is never 0: a piece of a nodata / NaN cell makes its community's sum nan (bincount
+        # propagates it), and a community with no piece at all (outside the raster) has no known sum either
         res_sum = np.bincount(comm, weights=pop["residents"].to_numpy(), minlength=n_comm)
+        res_sum[np.bincount(comm, minlength=n_comm) == 0] = np.nan
         if profile.weight == "households" and profile.household_size:
             weight, weight_kind = pop["households"].to_numpy(), "households"
         else:
             weight, weight_kind = pop["residents"].to_numpy(), "residents"
-        # communities without a population of their own take the raster's
+        # where residents live in a community with an unknown cell is unknown too: every weight of it is nan,
+        # so the reach checks give it no coverage rather than one over its known cells only
+        unknown_comm = np.bincount(comm, weights=np.isnan(weight), minlength=n_comm) > 0
+        weight = np.where(unknown_comm[comm], np.nan, weight)
+        # communities without a population of their own take the raster's (where the raster knows it)
         fill = np.isnan(residents)
         if fill.any():
             residents = np.where(fill, res_sum, residents)
             if profile.household_size:
                 households = np.where(np.isnan(households), residents / profile.household_size, households)
-            warn_data(
-                "population_from_raster",
-                f"residents of {int(fill.sum())} communities taken from the "
-                f"population raster (households = residents ÷ {profile.household_size:g})",
-                file=population.source,
-                count=int(fill.sum()),
-            )
+            n_fill = int((fill & np.isfinite(res_sum)).sum())
+            if n_fill:
+                warn_data(
+                    "population_from_raster",
+                    f"residents of {n_fill} communities taken from the "
+                    f"population raster (households = residents ÷ {profile.household_size:g})",
+                    file=population.source,
+                    count=n_fill,
+                )
         table = pd.DataFrame(
             {
                 c: pop[c].to_numpy()

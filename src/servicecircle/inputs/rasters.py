@@ -31,7 +31,9 @@ class PopulationGrid:
     Attributes
     ----------
     values
-        People per cell, float64, ``height × width`` (nodata and NaN cells as 0).
+        People per cell, float64, ``height × width``. A cell the raster marks
+        as nodata (its nodata value or mask) or that holds NaN is ``nan``:
+        its population is unknown, never taken as 0.
     transform
         The whole raster's affine transform (cell → raster CRS).
     crs
@@ -129,7 +131,7 @@ def _window(
 
 
 def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, path: Path) -> np.ndarray:
-    """People per cell of a block of rows: float64, nodata/NaN as 0; refuses negative values."""
+    """People per cell of a block of rows: float64, nodata/NaN as ``nan`` (unknown); refuses negative values."""
     import rasterio
     from rasterio.windows import Window
 
@@ -155,7 +157,7 @@ def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, pat
             file=path,
             fix="population must be 0 or more; set the raster's nodata value if that is what it means",
         )
-    values[empty] = 0.0
+    values[empty] = np.nan  # unknown, not 0 people
     return values
 
 
@@ -185,6 +187,14 @@ def read_population(
     crs
         The raster's coordinate system when the file has none (or to override
         it, with a ``crs_overridden`` warning).
+
+    Returns
+    -------
+    PopulationGrid
+        The window's cells as people per cell; nodata cells (the file's
+        nodata value or mask) and NaN cells, with or without a nodata tag,
+        are ``nan``: their population is unknown, not 0 (see
+        :mod:`servicecircle.population` for what that means for a community).
 
     Raises
     ------
