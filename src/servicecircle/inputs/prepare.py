@@ -248,7 +248,10 @@ def _drop_z(geoms: np.ndarray, gdf, what: str) -> np.ndarray:
 def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -> gpd.GeoDataFrame:
     """Validate community boundaries: polygons, repaired where invalid, unique ids.
 
-    Returns a copy whose geometry is 2D and valid; every feature is kept. Also
+    Returns a copy whose geometry is 2D and valid; every feature is kept. A
+    boundary of zero area (a degenerate ring, or one that collapsed to nothing
+    when repaired) is kept too, with a ``zero_area_community`` warning: it
+    holds no demand, so it gets no pass/fail. Also
     warns (``overlapping_boundaries``) about pairs of boundaries that overlap by
     more than ``OVERLAP_MIN_M2`` and (``boundary_gaps``) about holes in their
     union larger than ``GAP_MIN_M2``: land between communities that belongs to
@@ -277,15 +280,34 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
         )
     geoms = _drop_z(geoms, gdf, "boundaries")
     invalid = ~missing & ~shapely.is_valid(geoms)
+    problems = {int(i): _invalid_kind(geoms[i]) for i in np.flatnonzero(invalid)}
     if invalid.any():
-        first = _first(invalid)
-        problem = _invalid_kind(geoms[first])
         geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-        n = int(invalid.sum())
+    # a boundary that encloses no land (a degenerate ring, a sliver that collapsed when repaired, an empty
+    # polygon after make_valid) holds no resident: it is reported by itself, and not as a repaired shape
+    zero = ~missing & (shapely.is_empty(geoms) | (shapely.area(geoms) == 0))
+    repaired = invalid & ~zero
+    if repaired.any():
+        first = _first(repaired)
+        n = int(repaired.sum())
         warn_data(
             "repaired_geometry",
             f"{_count(n, 'boundary was', 'boundaries were')} invalid and repaired "
-            f"({'the first' if n > 1 else 'it'} {problem}); check the repaired {'shapes' if n > 1 else 'shape'}",
+            f"({'the first' if n > 1 else 'it'} {problems[first]}); check the repaired "
+            f"{'shapes' if n > 1 else 'shape'}",
+            file=file,
+            layer=layer,
+            feature=feature_label(gdf, first, id_column),
+            count=n,
+        )
+    if zero.any():
+        first = _first(zero)
+        n = int(zero.sum())
+        why = "collapsed to nothing when it was repaired" if invalid[first] else "encloses no land"
+        warn_data(
+            "zero_area_community",
+            f"{_count(n, 'boundary has', 'boundaries have')} zero area ({'the first' if n > 1 else 'it'} {why}); "
+            f"{'it is' if n == 1 else 'they are'} kept in the outputs with no results",
             file=file,
             layer=layer,
             feature=feature_label(gdf, first, id_column),
