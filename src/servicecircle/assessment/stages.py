@@ -84,11 +84,15 @@ def category_slug(value: str) -> str:
 def _match_categories(
     facilities: gpd.GeoDataFrame, category_column: str, profile: Profile
 ) -> tuple[np.ndarray, np.ndarray]:
+    from ..profiles import show_invisible  # values are named as typed, their invisible characters escaped
+
     raw = facilities[category_column]
     keys = np.empty(len(raw), dtype=object)
     in_profile = np.zeros(len(raw), dtype=bool)
     unknown: dict[str, int] = {}
+    normalised: dict[str, int] = {}  # values matched only once invisible / look-alike characters were dropped
     cache: dict[str, tuple[str | None, bool]] = {}
+    hidden: set[str] = set()  # the values among them that name their category with invisible characters
     for i, value in enumerate(raw.to_numpy()):
         if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
             keys[i] = None
@@ -97,12 +101,31 @@ def _match_categories(
         if text not in cache:
             cat = profile.category_for(text)
             cache[text] = (cat.key, True) if cat is not None else (category_slug(text), False)
+            if cat is not None and not profile.names_plainly(text, cat.key):
+                hidden.add(text)
         keys[i], in_profile[i] = cache[text]
         if not in_profile[i]:
             unknown[text] = unknown.get(text, 0) + 1
+        elif text in hidden:
+            normalised[text] = normalised.get(text, 0) + 1
+    file, layer = source_of(facilities)
+    if normalised:
+        n = sum(normalised.values())
+        listed = ", ".join(
+            f"'{show_invisible(k)}' ({c}) taken as '{cache[k][0]}'" for k, c in sorted(normalised.items())[:8]
+        )
+        warn_data(
+            "category_normalised",
+            f"{n} {'facility has a category' if n == 1 else 'facilities have categories'} that "
+            f"match{'es' if n == 1 else ''} profile '{profile.key}' only once invisible or look-alike characters "
+            f"are dropped or replaced (invisible ones shown escaped): {listed}{' ...' if len(normalised) > 8 else ''}; "
+            "correct the category column if that is not what was meant",
+            file=file,
+            layer=layer,
+            count=n,
+        )
     if unknown:
-        file, layer = source_of(facilities)
-        listed = ", ".join(f"'{k}' ({n})" for k, n in sorted(unknown.items())[:8])
+        listed = ", ".join(f"'{show_invisible(k)}' ({n})" for k, n in sorted(unknown.items())[:8])
         warn_data(
             "category_not_in_profile",
             f"{len(unknown)} facility categories are not in profile "

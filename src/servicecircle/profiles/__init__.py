@@ -46,7 +46,7 @@ Examples
 from __future__ import annotations
 
 from .loader import DEFAULT_PROFILE, list_profiles, load_profile
-from .model import Category, FloorAreaRule, GreenRule, Indicator, Level, Profile, SixOnesItem
+from .model import Category, FloorAreaRule, GreenRule, Indicator, Level, Profile, SixOnesItem, show_invisible
 from .schema import ATTRIBUTES, MEASURES, SCHEMA
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "SixOnesItem",
     "Indicator",
     "Profile",
+    "show_invisible",
     "load_profile",
     "list_profiles",
     "DEFAULT_PROFILE",

@@ -19,7 +19,7 @@ from servicecircle.errors import ProfileError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Level", "Category", "GreenRule", "FloorAreaRule", "SixOnesItem", "Indicator", "Profile"]
+__all__ = ["Level", "Category", "GreenRule", "FloorAreaRule", "SixOnesItem", "Indicator", "Profile", "show_invisible"]
 
 
 # --------------------------------------------------------------------------- #
@@ -292,11 +292,49 @@ class Indicator:
 def _norm(text: str) -> str:
     """Normalise a category value for lookup.
 
-    NFKC (full-width → half-width), case-folded, trimmed, and runs of spaces,
-    underscores and hyphens collapsed to one space.
+    Invisible format characters dropped (zero-width space, BOM, soft hyphen,
+    zero-width joiners, direction marks: Unicode category ``Cf``), NFKC
+    (full-width → half-width, non-breaking and ideographic spaces → spaces),
+    case-folded, trimmed, and runs of spaces, underscores and hyphens collapsed
+    to one space.
     """
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = unicodedata.normalize("NFKC", text).casefold()
     return re.sub(r"[\s_\-]+", " ", text).strip()
+
+
+def _plain(text: str) -> str:
+    """A category value with only the differences anyone can see removed: letter case, ASCII spaces, ``_``, ``-``."""
+    return re.sub(r"[ _\-]+", " ", text.casefold()).strip(" ")
+
+
+#: Unicode categories of characters that show as nothing, or as a plain space: format characters,
+#: controls, separators, private-use and unassigned code points
+_INVISIBLE = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp", "Co", "Cn"})
+
+
+def show_invisible(text: str) -> str:
+    r"""``text`` with its invisible characters written as escapes, for messages.
+
+    Zero-width spaces, BOMs, soft hyphens, non-breaking and other non-ASCII
+    spaces, controls (tab, newline ...): anything that shows as nothing or as
+    a plain space is written ``\uXXXX``; every other character, Chinese and
+    full-width letters included, is kept as it is.
+
+    >>> show_invisible("kindergarten\u200b")
+    'kindergarten\\u200b'
+    >>> show_invisible("\ufeff幼儿园\xa0")
+    '\\ufeff幼儿园\\u00a0'
+    >>> show_invisible("primary school")
+    'primary school'
+    """
+    out = []
+    for ch in text:
+        if ch != " " and unicodedata.category(ch) in _INVISIBLE:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -383,8 +421,11 @@ class Profile:
         value : str
             A category value such as ``"幼儿园"``, ``"Kindergarten "`` or
             ``"kindergarten"``. Matched against every category's key, names
-            and aliases after trimming, case folding, full-width to half-width
-            conversion and treating spaces, ``_`` and ``-`` alike. The loader
+            and aliases after dropping invisible format characters (zero-width
+            space, BOM, soft hyphen ...), trimming, case folding, full-width to
+            half-width conversion and treating spaces (non-breaking ones too),
+            ``_`` and ``-`` alike; :meth:`names_plainly` tells whether the match
+            needed more than case, spaces, ``_`` and ``-``. The loader
             refuses profiles where one value would match two categories, so
             the answer is unique.
 
@@ -397,6 +438,43 @@ class Profile:
             return None
         key = self._lookup.get(_norm(value))
         return None if key is None else self.categories[key]
+
+    def names_plainly(self, value: str, key: str) -> bool:
+        """Tell whether ``value`` names category ``key`` with no invisible or look-alike character.
+
+        :meth:`category_for` also matches a value that differs from one of
+        the category's names only by invisible characters (a zero-width space,
+        a BOM, a soft hyphen, a non-breaking space) or by full-width forms; a
+        caller should then say which value was taken as which category, as
+        typed (see :func:`show_invisible`), rather than let it pass for the
+        profile's own name. Letter case, ASCII spaces, ``_`` and ``-`` are
+        differences anyone can see: they count as plain.
+
+        Parameters
+        ----------
+        value : str
+            A category value of users' facility data.
+        key : str
+            A key of :attr:`categories` (the one :meth:`category_for` returned).
+
+        Returns
+        -------
+        bool
+            True when ``value`` equals the key, a name or an alias of the
+            category up to letter case, ASCII spaces, ``_`` and ``-``.
+
+        Examples
+        --------
+        >>> from servicecircle.profiles import load_profile
+        >>> p = load_profile()
+        >>> p.category_for("Kindergarten\u200b").key, p.names_plainly("Kindergarten\u200b", "kindergarten")
+        ('kindergarten', False)
+        >>> p.names_plainly(" Kindergarten ", "kindergarten")
+        True
+        """
+        cat = self._category(key)
+        plain = _plain(value)
+        return any(plain == _plain(name) for name in (cat.key, cat.name_zh, cat.name_en, *cat.aliases))
 
     def _category(self, key: str) -> Category:
         try:
