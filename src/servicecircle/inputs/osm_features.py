@@ -477,7 +477,8 @@ def read_osm_features(
                 continue
             rule, how = found
             name = tags.get("name:zh") or tags.get("name") or ""
-            if obj.is_node():
+            # isinstance, which is what osmium's is_node() & co. test, so the type checker narrows too
+            if isinstance(obj, osmium.osm.Node):
                 loc = obj.location
                 if not loc.valid():
                     bad_nodes += 1
@@ -485,7 +486,7 @@ def read_osm_features(
                 node_rows.append((rule.category, rule.kind, name, int(obj.id), how))
                 node_lon.append(loc.lon)
                 node_lat.append(loc.lat)
-            elif obj.is_area():
+            elif isinstance(obj, osmium.osm.Area):
                 from_way = obj.from_way()
                 orig = int(obj.orig_id())
                 try:
@@ -495,7 +496,7 @@ def read_osm_features(
                 (built_ways if from_way else built_relations).add(orig)
                 area_rows.append((rule.category, rule.kind, name, "way" if from_way else "relation", orig, how))
                 area_wkb.append(wkb)
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 if obj.is_closed() and tags.get("area") != "no":
                     ring = [
                         (n.location.lon, n.location.lat) if n.location.valid() else (np.nan, np.nan) for n in obj.nodes
@@ -503,7 +504,7 @@ def read_osm_features(
                     wanted_ways[int(obj.id)] = (rule, name, how, ring)
                 else:
                     open_ways.append(int(obj.id))
-            elif obj.is_relation():
+            elif isinstance(obj, osmium.osm.Relation):
                 if tags.get("type") == "multipolygon":
                     wanted_relations[int(obj.id)] = (rule, name, how)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -671,7 +672,7 @@ def as_points(gdf: gpd.GeoDataFrame, *, metric_crs: Any = None) -> gpd.GeoDataFr
             bounds = polys.to_crs("EPSG:4326").total_bounds
             metric_crs = choose_metric_crs(bounds)
         else:
-            metric_crs = choose_metric_crs(None, crs=metric_crs)
+            metric_crs = choose_metric_crs((), crs=metric_crs)  # no bounds: unused when crs is given
         area[is_poly] = polys.to_crs(metric_crs).area.to_numpy()
         new_geoms = np.asarray(geoms, dtype=object).copy()
         new_geoms[is_poly] = shapely.point_on_surface(new_geoms[is_poly])

@@ -44,6 +44,7 @@ from .style import (
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -300,7 +301,7 @@ def _legend(ax: Axes, items: list[tuple[str, str, dict[str, Any]]], title: str) 
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = []
+    handles: list[Artist] = []
     for kind, label, style in items:
         if kind == "patch":
             handles.append(Patch(label=label, **style))

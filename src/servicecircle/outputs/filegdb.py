@@ -282,7 +282,8 @@ def _fit_type(s: pd.Series) -> pd.Series:
     """Types every ArcGIS reads: 64-bit integers become 32-bit where they fit (else doubles)."""
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("Int16") if isinstance(s.dtype, pd.BooleanDtype) else s.astype("int16")
-    if pd.api.types.is_integer_dtype(s.dtype) and s.dtype.itemsize > 4:
+    # pandas-stubs give ExtensionDtype no itemsize; every integer one (Int*, UInt*, ArrowDtype) has it
+    if pd.api.types.is_integer_dtype(s.dtype) and s.dtype.itemsize > 4:  # type: ignore[union-attr]
         vals = s.dropna()
         if len(vals) == 0 or (vals.min() >= -(2**31) + 1 and vals.max() <= 2**31 - 1):
             return s.astype("Int32") if isinstance(s.dtype, pd.api.extensions.ExtensionDtype) else s.astype("int32")
