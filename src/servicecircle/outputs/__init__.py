@@ -18,7 +18,7 @@ from .. import settings
 from .._parallel import Background, workers_for
 from ..errors import OutputError
 from .gapmap import embed_assets, gap_map
-from .geopackage import write_geopackage
+from .geopackage import set_last_change, write_geopackage
 from .layers import assessment_layers
 from .tables import write_csv
 
@@ -117,6 +117,7 @@ def save_assessment(
             from .qgis_styles import add_qgis_styles
 
             add_qgis_styles(staged["geopackage"], assessment)
+            set_last_change(staged["geopackage"])  # layer_styles is registered with the clock's time
 
     # the GeoPackage is written by a second process while this one writes the rest
     # (both hold the GIL, so a thread would not help); alone when there is nothing else

@@ -15,10 +15,18 @@ Layers (listed by :func:`servicecircle.outputs.layers.assessment_layers`; see
 and attribute tables ``summary`` (one row per check), ``scorecard``, ``checks``
 (every threshold used and its source), ``warnings``, ``fields`` (every column's
 Chinese and English name and unit) and ``run`` (parameters).
+
+The only time in the file, ``gpkg_contents.last_change`` (the format requires
+one), is ``settings.output_timestamp`` (:func:`servicecircle.settings.output_time`),
+not the clock: the same layers give the same file, byte for byte.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +38,64 @@ from ..errors import OutputError
 from .codes import codes_as_text
 from .layers import clean_for_export
 
-__all__ = ["write_geopackage"]
+__all__ = ["write_geopackage", "gpkg_time", "set_last_change"]
+
+
+def gpkg_time(when: datetime | None = None) -> str:
+    """A time as the GeoPackage writes it (``YYYY-MM-DDTHH:MM:SS.SSSZ``, UTC); default the output timestamp.
+
+    >>> from datetime import UTC, datetime
+    >>> gpkg_time(datetime(2024, 5, 1, 1, 30, 0, 250000, tzinfo=UTC))
+    '2024-05-01T01:30:00.250Z'
+    """
+    from .. import settings
+
+    when = settings.output_time(when)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+@contextlib.contextmanager
+def _gdal_config(options: dict[str, str]) -> Iterator[None]:
+    """GDAL configuration options set for the block only; the previous values restored after."""
+    import pyogrio
+
+    old = {name: pyogrio.get_gdal_config_option(name) for name in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(
+            {k: v if v is None or isinstance(v, (str, bool)) else str(v) for k, v in old.items()}
+        )
+
+
+def set_last_change(path: str | Path, when: datetime | None = None) -> None:
+    """Set every table's ``gpkg_contents.last_change`` to ``when`` (default the output timestamp).
+
+    For tables added to the GeoPackage by other means than :func:`write_geopackage`
+    (the QGIS ``layer_styles`` table is registered with the clock's time).
+    """
+    path = Path(path)
+    try:
+        con = sqlite3.connect(path)
+        try:
+            with con:
+                con.execute(
+                    "UPDATE gpkg_contents SET last_change = ? WHERE last_change IS NOT ?", (gpkg_time(when),) * 2
+                )
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise OutputError(
+            f"cannot update the GeoPackage ({exc})", file=path, fix="check the file is writable and not open elsewhere"
+        ) from None
 
 
 def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any) -> Path:
     """Write layers (GeoDataFrames reprojected to ``crs``) and tables to one GeoPackage.
+
+    ``gpkg_contents.last_change`` is ``settings.output_timestamp`` (through GDAL's
+    ``OGR_CURRENT_DATE``, set for this write only and restored after).
 
     Parameters
     ----------
@@ -55,22 +116,23 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
     path = Path(path)
     if path.exists():
         path.unlink()
-    for name, frame in layers.items():
-        data = clean_for_export(codes_as_text(frame))  # administrative codes stay text
-        try:
-            if isinstance(data, gpd.GeoDataFrame):
-                data = to_crs(data, crs)
-                promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
-                # through Arrow (pyarrow is a dependency): columns go to GDAL in bulk
-                pyogrio.write_dataframe(
-                    data, path, layer=name, driver="GPKG", promote_to_multi=promote or None, use_arrow=True
-                )
-            else:
-                pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=True)
-        except Exception as exc:
-            raise OutputError(
-                f"cannot write layer '{name}' ({' '.join(str(exc).split())})",
-                file=path,
-                fix="check free disk space and that the folder is writable",
-            ) from None
+    with _gdal_config({"OGR_CURRENT_DATE": gpkg_time()}):
+        for name, frame in layers.items():
+            data = clean_for_export(codes_as_text(frame))  # administrative codes stay text
+            try:
+                if isinstance(data, gpd.GeoDataFrame):
+                    data = to_crs(data, crs)
+                    promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
+                    # through Arrow (pyarrow is a dependency): columns go to GDAL in bulk
+                    pyogrio.write_dataframe(
+                        data, path, layer=name, driver="GPKG", promote_to_multi=promote or None, use_arrow=True
+                    )
+                else:
+                    pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=True)
+            except Exception as exc:
+                raise OutputError(
+                    f"cannot write layer '{name}' ({' '.join(str(exc).split())})",
+                    file=path,
+                    fix="check free disk space and that the folder is writable",
+                ) from None
     return path
