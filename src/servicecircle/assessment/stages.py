@@ -19,12 +19,9 @@ import shapely
 
 from .._parallel import pmap, workers_for
 from .._progress import bar
-from ..checks import CheckOutcome, Context, lifecircle_checks, within
-from ..checks.floorarea import floor_area_checks
+from ..checks import CHECK_KINDS, CheckOutcome, Context, lifecircle_checks, within
 from ..checks.gaps import trace_gaps
 from ..checks.greenspace import greenspace_checks
-from ..checks.indicators import indicator_checks
-from ..checks.sixones import six_ones_checks
 from ..coords import to_crs
 from ..demand import assign_to_communities, sample_demand
 from ..engine import DistanceEngine, snap_points
@@ -624,9 +621,8 @@ def run_checks(
         outcomes += greenspace_checks(ctx, greenspace, entrances)
     green_keys = frozenset(o.key for o in outcomes if o.kind != "lifecircle")
     trace_gaps(ctx, outcomes)
-    outcomes += floor_area_checks(ctx)
-    outcomes += six_ones_checks(ctx)
-    outcomes += indicator_checks(ctx)
+    for kind in CHECK_KINDS:
+        outcomes += kind(ctx)
     absent = [k for k, c in profile.categories.items() if c.check and k not in present]
     if absent:
         warn_data(
