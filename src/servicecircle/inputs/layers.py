@@ -255,6 +255,7 @@ def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -
             raise CRSError(exc.what, file=path, layer=layer, fix=exc.fix) from None
         datum = parsed if isinstance(parsed, str) else None
         target = pyproj.CRS.from_epsg(4326) if datum else parsed
+        assert isinstance(target, pyproj.CRS)  # parsed is a CRS when it names no datum
         if datum and declared is not None and not pyproj.CRS(declared).is_geographic:
             raise CRSError(
                 f"{datum.upper()} coordinates must be longitude/latitude, but the file declares "
@@ -312,6 +313,7 @@ def _check_shapefile(path: Path) -> None:
                 fix=SHAPEFILE_PARTS,
             )
     for part in (path, _sibling(path, ".shx")):
+        assert part is not None  # the .shx is there: checked above
         size = part.stat().st_size
         with open(part, "rb") as fh:
             head = fh.read(100)
@@ -329,6 +331,7 @@ def _check_shapefile(path: Path) -> None:
                 fix=COMPLETE_COPY,
             )
     dbf = _sibling(path, ".dbf")
+    assert dbf is not None  # checked above
     size = dbf.stat().st_size
     with open(dbf, "rb") as fh:
         head = fh.read(32)
