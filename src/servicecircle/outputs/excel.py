@@ -26,8 +26,11 @@ administrative codes are text cells, never numbers.
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +54,7 @@ from .labels import (
 )
 
 if TYPE_CHECKING:
+    from openpyxl import Workbook
     from openpyxl.cell.cell import Cell
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -374,8 +378,68 @@ def _check_sheet(a: Assessment, o: CheckOutcome) -> tuple[pd.DataFrame, dict[str
     return frame, conv
 
 
+class _StampedZip(zipfile.ZipFile):
+    """A zip archive whose every entry carries one time (openpyxl would give each the clock's time)."""
+
+    def __init__(self, file: Path, date_time: tuple[int, int, int, int, int, int]) -> None:
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)  # as openpyxl opens it
+        self.date_time = date_time
+
+    def _entry(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self.date_time)
+        info.compress_type = self.compression
+        info.external_attr = 0o600 << 16  # what ZipFile.writestr gives a file
+        return info
+
+    def writestr(
+        self,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: Any,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = self._entry(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(
+        self,
+        filename: Any,
+        arcname: Any = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        # openpyxl adds each worksheet from a temporary file (whose time ZipFile.write would copy)
+        info = self._entry(str(arcname if arcname is not None else filename))
+        info.file_size = os.path.getsize(filename)
+        with open(filename, "rb") as src, self.open(info, "w") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _save(wb: Workbook, path: Path) -> None:
+    """Save ``wb`` with ``settings.output_timestamp`` as its created and modified time and its entries' time.
+
+    openpyxl's own ``save`` sets *modified* to the clock's time and each zip entry
+    to the time it was written: two runs would differ in those bytes only.
+    """
+    from openpyxl.writer.excel import ExcelWriter
+
+    from .. import settings
+
+    when = settings.output_time().replace(microsecond=0, tzinfo=None)  # openpyxl writes naive times as UTC
+    wb.properties.created = when
+    wb.properties.modified = when
+    stamp = max((when.year, when.month, when.day, when.hour, when.minute, when.second), (1980, 1, 1, 0, 0, 0))
+    with _StampedZip(path, stamp) as archive:  # zip times start in 1980
+        ExcelWriter(wb, archive).save()
+
+
 def write_excel(assessment: Assessment, path: str | Path) -> Path:
     """Write the assessment as an ``.xlsx`` workbook (see the module doc); return its path.
+
+    The workbook's created and modified properties and its entries' times are
+    ``settings.output_timestamp``: the same assessment gives the same file, byte
+    for byte.
 
     Parameters
     ----------
@@ -439,7 +503,7 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
     try:
         if path.exists():
             path.unlink()
-        wb.save(path)
+        _save(wb, path)
     except OSError as exc:
         raise OutputError(
             f"cannot write the Excel workbook ({exc.strerror})",
