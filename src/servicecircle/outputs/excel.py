@@ -33,7 +33,7 @@ import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -331,7 +331,7 @@ def _readme_rows(a: Assessment, sheets: list[tuple[str, str]]) -> list[tuple[str
     return rows
 
 
-def _formula_like(v: Any) -> bool:
+def _formula_like(v: Any) -> TypeGuard[str]:
     """Text Excel would take for a formula."""
     return isinstance(v, str) and v.startswith("=")
 
