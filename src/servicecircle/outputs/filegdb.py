@@ -33,9 +33,11 @@ community) codes are identifiers, not numbers: they are written as text
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -317,6 +319,10 @@ def _geometry_type(frame: gpd.GeoDataFrame, layer: str) -> str:
 def write_filegdb(assessment: Assessment, path: str | Path, crs: Any = "EPSG:4490") -> pd.DataFrame:
     """Write the assessment to an Esri File Geodatabase; return its ``FIELD_MAP`` table.
 
+    The geodatabase holds no time; the UUIDs GDAL gives its catalogue items come
+    from GDAL's reproducible sequence (``OPENFILEGDB_REPRODUCIBLE_UUID``, set for
+    this write only), so the same assessment gives the same files, byte for byte.
+
     Parameters
     ----------
     assessment
@@ -354,7 +360,31 @@ def write_filegdb(assessment: Assessment, path: str | Path, crs: Any = "EPSG:449
             path.unlink()
     prepared, fmap = _prepare(assessment)
     tables = {**prepared, "FIELD_MAP": fmap}
+    # GDAL gives every catalogue item a UUID, random unless asked for its reproducible sequence
+    with _gdal_config({"OPENFILEGDB_REPRODUCIBLE_UUID": "YES"}):
+        _write_tables(tables, path, crs)
+    return fmap
+
+
+@contextlib.contextmanager
+def _gdal_config(options: dict[str, str]) -> Iterator[None]:
+    """GDAL configuration options set for the block only; the previous values restored after."""
+    import pyogrio
+
+    old = {name: pyogrio.get_gdal_config_option(name) for name in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(
+            {k: v if v is None or isinstance(v, (str, bool)) else str(v) for k, v in old.items()}
+        )
+
+
+def _write_tables(tables: dict[str, pd.DataFrame], path: Path, crs: Any) -> None:
     import warnings
+
+    import pyogrio
 
     for layer, data in tables.items():
         options = {"LAYER_ALIAS": LAYER_ALIASES.get(layer, layer)}
@@ -383,4 +413,3 @@ def write_filegdb(assessment: Assessment, path: str | Path, crs: Any = "EPSG:449
                 file=path,
                 fix="check free disk space and that the folder is writable",
             ) from None
-    return fmap
