@@ -10,7 +10,9 @@ is none: a figure never shows empty boxes for Chinese characters silently. Set
 
 ``make_*`` return a :class:`matplotlib.figure.Figure` (shown inline in a
 notebook); ``figure_*`` write it to a file (PNG at the asked DPI, or PDF/SVG by
-the file extension).
+the file extension). The same figure gives the same file, byte for byte: a PNG
+holds no date, a PDF or SVG the date ``settings.output_timestamp`` (not the
+clock's), and an SVG's ids are salted with a fixed salt.
 """
 
 from __future__ import annotations
@@ -227,12 +229,36 @@ def _new_figure(size: tuple[float, float]) -> Figure:
     return fig
 
 
+def _file_metadata(path: Path) -> dict[str, Any] | None:
+    """The date a PDF, SVG or PostScript file carries: ``settings.output_timestamp``, not the clock's.
+
+    A PNG carries none (matplotlib writes only ``Software``, its version), nor do the other formats.
+    """
+    from .. import settings
+
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("pdf", "svg", "ps", "eps"):
+        return None
+    when = settings.output_time().replace(microsecond=0)
+    if kind == "pdf":
+        return {"CreationDate": when}
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"Date": stamp} if kind == "svg" else {"CreationDate": stamp}
+
+
 def _save(fig: Figure, path: str | Path, dpi: float) -> Path:
+    import matplotlib
+
     path = Path(path)
+    metadata = _file_metadata(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _style():
-            fig.savefig(path, dpi=dpi, facecolor="white")
+        # an SVG's element ids are hashes salted with a random uuid unless given a salt
+        with _style(), matplotlib.rc_context({"svg.hashsalt": "servicecircle"}):
+            if metadata is None:
+                fig.savefig(path, dpi=dpi, facecolor="white")
+            else:
+                fig.savefig(path, dpi=dpi, facecolor="white", metadata=metadata)
     except OSError as exc:
         raise OutputError(
             f"cannot write the figure ({exc.strerror})", file=path, fix="check the folder exists and is writable"
