@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from ..schema import FLAG, flag_column, green_rule_key, parse_column
@@ -163,9 +163,12 @@ class _Script(MacroElement):
     result as :class:`_Raw` text.
     """
 
-    def render(self, **kwargs: Any) -> None:
+    # branca's MacroElement.render returns nothing, though it overrides Element.render, typed -> str
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         script = self._template.module.__dict__["script"]
-        self.get_root().script.add_child(_Raw(str(script(self, kwargs))), name=self.get_name())
+        root = self.get_root()
+        assert isinstance(root, Figure)  # as branca's MacroElement.render asserts
+        root.script.add_child(_Raw(str(script(self, kwargs))), name=self.get_name())
         for child in self._children.values():
             child.render(**kwargs)
 
@@ -331,12 +334,15 @@ def gap_map(
         "o_worst": [_pct(v) for v in col("worst_cov")],
     }
     for j, check in enumerate(reach):
+        # a reach check has all three (checks.lifecircle.reach_outcome)
+        assert check.cov_col is not None and check.pass_col is not None and check.unc_col is not None
         shares = col(check.cov_col)
         columns[f"f{j}"] = [_coverage_colour(np.nan if _missing(v) else float(v)) for v in shares]
         columns[f"c{j}"] = [_pct(v) for v in shares]
         columns[f"r{j}"] = verdicts(col(check.pass_col))
         columns[f"u{j}"] = [_num(v) for v in col(check.unc_col)]
     for j, check in enumerate(flagged):
+        assert check.pass_col is not None  # flagged: those with a pass column
         passed = col(check.pass_col)
         scores = col(check.score_col) if check.score_col else [None] * len(comm)
         columns[f"pf{j}"] = [NO_DATA if _missing(v) else (PASS_COLOUR if v else FAIL_COLOUR) for v in passed]
@@ -604,7 +610,9 @@ def gap_map(
 
     n_layers = 2 + len(reach) + len(flagged)
     folium.LayerControl(collapsed=n_layers > 10).add_to(m)
-    m.get_root().html.add_child(_Raw(_legend_html(a, colours, title, sampled_note)))
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium map's root is its figure
+    root.html.add_child(_Raw(_legend_html(a, colours, title, sampled_note)))
     if offline:
         embed_assets(m)
     return m
@@ -818,5 +826,7 @@ def embed_assets(m: folium.Map) -> None:
     m.default_js = []
     m.default_css = []
     js = js.replace("</script", "<\\/script")
-    m.get_root().header.add_child(_Raw(f"<style>{css}</style>"), name="leaflet_css_inline")
-    m.get_root().header.add_child(_Raw(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium map's root is its figure
+    root.header.add_child(_Raw(f"<style>{css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(_Raw(f"<script>{js}</script>"), name="leaflet_js_inline")
