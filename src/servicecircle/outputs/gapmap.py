@@ -18,14 +18,20 @@ names) that go through folium's own templates. With
 ``offline=True`` Leaflet's script and stylesheet are embedded in the page (from
 the ``xstatic-leaflet`` package), so the map opens on an intranet with no access
 to a CDN.
+
+The same map gives the same file, byte for byte: every page element is named
+from the page's content and its place in it (:func:`_name_elements`), not with
+branca's random ids.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -615,7 +621,71 @@ def gap_map(
     root.html.add_child(_Raw(_legend_html(a, colours, title, sampled_note)))
     if offline:
         embed_assets(m)
+    _name_elements(m)
     return m
+
+
+def _name_elements(m: folium.Map) -> None:
+    """Name every element of the map's page from the page itself, not with random ids.
+
+    branca names an element ``<kind>_<32 random hex digits>`` (``map_…``,
+    ``feature_group_…``), so each run wrote another file. Here the element that
+    comes ``n``-th in the page (its figure, then depth first: header, body, script,
+    children, in order) is named ``<kind>_<page>_<n>``, where ``page`` is 16 hex
+    digits of a SHA-256 of the whole page — every element's kind, place and
+    settings, the data included. Names stay unique within the page and valid
+    JavaScript identifiers; the same map gets the same names (and file); a
+    different map (another assessment or scenario, basemap, title or option)
+    gets other names, so two maps can share one document without a clash.
+    """
+    order: list[Element] = []
+    place: dict[int, int] = {}
+    parents: list[int] = []
+
+    def visit(el: Element, parent: int) -> None:
+        if id(el) in place:
+            return
+        me = place[id(el)] = len(order)
+        order.append(el)
+        parents.append(parent)
+        for part in ("header", "html", "script"):  # a figure's (and a popup's) own parts
+            sub = vars(el).get(part)
+            if isinstance(sub, Element):
+                visit(sub, me)
+        for child in el._children.values():
+            visit(child, me)
+
+    visit(m.get_root(), -1)
+
+    def canon(o: Any) -> Any:
+        if isinstance(o, Element):  # another element: by its place (its old name is random)
+            return f"<element {place.get(id(o), -1)}>"
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        return f"<{type(o).__qualname__}>"
+
+    digest = hashlib.sha256()
+    for n, (el, parent) in enumerate(zip(order, parents)):
+        digest.update(f"{n} {parent} {type(el).__module__}.{type(el).__qualname__}\n".encode())
+        state = vars(el)
+        for key in sorted(state):
+            if key in ("_id", "_parent", "_children"):
+                continue
+            try:
+                text = json.dumps(state[key], sort_keys=True, default=canon)
+            except (TypeError, ValueError):  # keys that cannot be sorted, a cycle
+                text = str(canon(state[key]))
+            digest.update(f"{key}={text}\n".encode())
+    page = digest.hexdigest()[:16]
+    old = {id(el): el.get_name() for el in order}
+    for n, el in enumerate(order):
+        el._id = f"{page}_{n}"
+    for el in order:  # children are kept under their names: rename those keys too
+        el._children = OrderedDict(
+            (child.get_name() if key == old[id(child)] else key, child) for key, child in el._children.items()
+        )
 
 
 class _FitBounds(_Script):
