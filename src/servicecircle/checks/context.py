@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pyproj
 
     from ..engine.snapping import LatticeStore
-    from .gaps import GapGrid
+    from .grid import GapGrid
 
 __all__ = ["Context", "CheckOutcome", "PendingGaps"]
 
@@ -196,23 +196,3 @@ class Context:
             idx = self.members(key) if sources is None else sources
             self.node_dist[key] = self.engine.node_distances(idx, settings.max_distance)
         return self.node_dist[key]
-
-    def gap_grid(self, which: NDArray[np.intp] | None = None) -> GapGrid:
-        """The distance grid over the communities ``which`` (positions; default all).
-
-        Built once: a later call whose communities the grid already covers gets
-        the same grid (a scenario reuses its base's grid this way).
-        """
-        import shapely
-
-        from .gaps import GapGrid, gap_resolution
-
-        g = self.comm_geom
-        usable = ~(shapely.is_missing(g) | shapely.is_empty(g))
-        want = np.flatnonzero(usable) if which is None else np.asarray(which)[usable[np.asarray(which)]]
-        grid = self.grid
-        if grid is not None and (grid.covers is None or np.isin(want, grid.covers).all()):
-            return grid
-        res = gap_resolution(tuple(shapely.total_bounds(g[want])), self.gap_resolution_m)
-        self.grid = GapGrid(self.engine, g, want, res, self.max_snap, store=self.lattice_store)
-        return self.grid

@@ -58,8 +58,8 @@ if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-    from ..assessment import Assessment
     from ..checks.context import CheckOutcome
+    from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
 __all__ = ["write_excel", "sheet_names"]
 

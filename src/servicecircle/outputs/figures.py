@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..assessment import Assessment
     from ..checks.context import CheckOutcome
+    from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
 __all__ = [
     "cjk_font",

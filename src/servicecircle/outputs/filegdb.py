@@ -52,7 +52,7 @@ from .labels import column_labels, layer_label
 from .layers import assessment_layers, clean_for_export
 
 if TYPE_CHECKING:
-    from ..assessment import Assessment
+    from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
 __all__ = [
     "write_filegdb",

@@ -58,7 +58,7 @@ from .style import (
 if TYPE_CHECKING:
     import folium
 
-    from ..assessment import Assessment
+    from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
 __all__ = ["gap_map", "BASEMAPS", "embed_assets", "tianditu_key"]
 

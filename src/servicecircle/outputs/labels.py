@@ -15,8 +15,8 @@ from .. import schema
 from ..schema import FLAG, FLAG_LABELS, PRESENT, UNCOVERED, family_labels, parse_column
 
 if TYPE_CHECKING:
-    from ..assessment import Assessment
     from ..checks.context import CheckOutcome
+    from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
 __all__ = [
     "PASS_TEXT",

@@ -18,7 +18,7 @@ from ..schema import CHECKS_COLUMNS, FIELDS_COLUMNS
 from .labels import column_labels
 
 if TYPE_CHECKING:
-    from ..assessment import Assessment
+    from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
 __all__ = ["assessment_layers", "clean_for_export", "field_dictionary", "checks_table"]
 

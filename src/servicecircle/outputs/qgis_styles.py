@@ -40,7 +40,7 @@ from .labels import column_header
 from .style import FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, GREEN_OUTLINE, NO_DATA, PALETTE
 
 if TYPE_CHECKING:
-    from ..assessment import Assessment
+    from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
 __all__ = ["add_qgis_styles", "layer_qml", "STYLE_NAME", "STYLED_LAYERS"]
 
