@@ -608,6 +608,7 @@ def run_checks(
         node_dist=dict(distances.nodes),
         grid=reuse.gap_grid if reuse is not None else None,
         lattice_store=lattice_store,
+        options=options,
     )
     present = distances.categories
     fresh_keys = [k for k in present if k in distances.nodes]

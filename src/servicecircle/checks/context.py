@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from ..engine import Attachment, DistanceEngine, Snapped
 from ..network.model import WalkNetwork
+from ..options import Options
 from ..profiles import Profile
 
 if TYPE_CHECKING:
@@ -150,10 +151,12 @@ class Context:
     gap_resolution_m: float | None = None
     #: node distances to the nearest facility per category, filled as the checks ask (see :meth:`node_distances`)
     node_dist: dict[str, NDArray[np.float64]] = field(default_factory=dict)
-    #: the gap grid, once built (see :meth:`gap_grid`); a scenario hands its base's in
+    #: the gap grid, once built (see :func:`servicecircle.checks.gaps.gap_grid`); a scenario hands its base's in
     grid: GapGrid | None = None
     #: where snapped gap-grid cells are kept between runs (an ``engine.snapping.LatticeStore``), or None
     lattice_store: LatticeStore | None = None
+    #: every option of the run (a check reads its own knobs here: ``ctx.options.<name>``)
+    options: Options = field(default_factory=Options)
 
     @property
     def n_comm(self) -> int:
