@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .assessment import Assessment, rerun
-from .assessment.stages import keep_input_columns
 from .coords import to_crs
 from .errors import InputDataError
+from .inputs.columns import keep_input_columns
 from .inputs.prepare import prepare_facilities
 
 __all__ = ["scenario", "compare", "SCENARIO_COLUMN"]

@@ -45,7 +45,7 @@ class Assessment:
     input_columns
         Per layer, every input column's name in the output → its name in the
         input (they differ where an output column took the name: see
-        :func:`~servicecircle.assessment.stages.keep_input_columns`).
+        :func:`~servicecircle.inputs.columns.keep_input_columns`).
     state
         What a scenario or a siting study reuses (:class:`RunState`); not exported.
     """
