@@ -600,3 +600,132 @@ def test_to_crs_is_geopandas_to_crs():
     series = to_crs(frame.geometry, 32648)
     assert series.crs.to_epsg() == 32648 and series.name == frame.geometry.name
     assert shapely.equals_exact(series.values[0], frame.geometry.to_crs(32648).values[0], 1e-6)
+
+
+# --- datum shifts PROJ cannot do exactly ------------------------------------------------
+
+
+@pytest.fixture
+def fresh_datum_reports(monkeypatch):
+    """Forget which pairs of CRSs were examined and reported (they are remembered for the process)."""
+    from servicecircle import coords
+
+    monkeypatch.setattr(coords, "_PAIRS_CHECKED", set())
+    monkeypatch.setattr(coords, "_BALLPARK_REPORTED", set())
+
+
+def _datum_warnings(records):
+    return [r.message for r in records if isinstance(r.message, DataWarning) and r.message.code == "datum_ballpark"]
+
+
+@pytest.mark.parametrize(
+    "src,dst,bounds,ballpark",
+    [
+        (4610, 4490, None, True),  # Xian 1980 → CGCS2000: no published transformation
+        (4610, 4544, None, True),
+        (2380, 4326, None, True),  # Xian 1980 / GK CM 105E → WGS84
+        (4214, 4544, None, True),  # Beijing 1954 → CGCS2000 / GK
+        (4214, 4326, (104.0, 30.6, 104.1, 30.7), True),  # Beijing 1954 → WGS84 at Chengdu: none covers it
+        (4214, 4326, (108.5, 36.5, 108.6, 36.6), False),  # ... in the Ordos basin: EPSG's Beijing 1954 to WGS 84
+        (4326, 4544, None, False),  # WGS84 ↔ CGCS2000: a null shift, right to centimetres
+        (4490, 32648, None, False),
+        (3857, 4490, None, False),
+        (4544, 4544, None, False),
+    ],
+)
+def test_ballpark_shift_is_read_from_the_operations(src, dst, bounds, ballpark):
+    from servicecircle.coords import ballpark_shift
+
+    assert ballpark_shift(f"EPSG:{src}", pyproj.CRS(dst), bounds) is ballpark
+
+
+def test_a_ballpark_shift_is_a_null_shift_and_a_real_one_is_not():
+    """Independent of the operations' flags: the ballpark pairs move no coordinate, the exact ones do."""
+    same = pyproj.Transformer.from_crs(4610, 4490, always_xy=True).transform(104.07, 30.66)
+    assert same == (104.07, 30.66)  # Xian 1980 → CGCS2000: nothing moves (in reality ~100 m)
+    lon, lat = pyproj.Transformer.from_crs(4214, 4326, always_xy=True).transform(108.55, 36.55)
+    moved = pyproj.Geod(ellps="WGS84").inv(108.55, 36.55, lon, lat)[2]
+    assert moved > 10  # Beijing 1954 → WGS84 in the Ordos basin: a real datum shift
+
+
+def test_transform_xy_warns_once_per_pair_of_crs(fresh_datum_reports):
+    from servicecircle.coords import transform_xy
+
+    lon, lat = np.array([104.05, 104.08]), np.array([30.64, 30.67])
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        x, y = transform_xy(lon, lat, 4610, 4544)
+        transform_xy(lon, lat, 4610, 4544)
+        transform_xy(x, y, 4544, 4610)  # the same pair, the other way
+    got = _datum_warnings(rec)
+    assert [str(w) for w in got] == [
+        "PROJ can transform Xian 1980 (EPSG:4610) to CGCS2000 / 3-degree Gauss-Kruger CM 105E (EPSG:4544) only "
+        "with a ballpark (null) datum shift: positions may be off by up to ~100 m or more; reproject the data in a "
+        "GIS with the official transformation parameters, or give the data in CGCS2000 (EPSG:4490)"
+    ]
+    want = pyproj.Transformer.from_crs(4610, 4544, always_xy=True).transform(lon, lat)
+    np.testing.assert_allclose(x, want[0], rtol=0, atol=1e-9)  # the warning changes no number
+    np.testing.assert_allclose(y, want[1], rtol=0, atol=1e-9)
+
+
+def test_transform_xy_of_no_point_waits_for_points(fresh_datum_reports):
+    from servicecircle.coords import transform_xy
+
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        transform_xy(np.array([np.nan]), np.array([np.nan]), 4214, 4544)
+        assert _datum_warnings(rec) == []
+        transform_xy(np.array([104.05]), np.array([30.64]), 4214, 4544)
+    assert len(_datum_warnings(rec)) == 1
+
+
+def test_to_crs_names_the_file_the_layer_and_the_features(fresh_datum_reports):
+    from servicecircle.coords import to_crs
+
+    frame = gpd.GeoDataFrame(
+        {"name": ["a", "b", "c"]}, geometry=[Point(104.05, 30.64), None, Point(104.08, 30.67)], crs=4214
+    )
+    frame.attrs.update(source="schools.gpkg", layer="2019")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        to_crs(frame, 4544)
+        to_crs(frame.geometry, 4544)  # the same pair again: said once
+    got = _datum_warnings(rec)
+    assert len(got) == 1 and got[0].count == 2 and got[0].file == "schools.gpkg" and got[0].layer == "2019"
+    assert str(got[0]) == (
+        "schools.gpkg [layer 2019]: PROJ can transform Beijing 1954 (EPSG:4214) to CGCS2000 / 3-degree Gauss-Kruger "
+        "CM 105E (EPSG:4544) only with a ballpark (null) datum shift: the positions of these 2 features may be off by "
+        "up to ~100 m or more; reproject the layer in a GIS with the official transformation parameters, or give the "
+        "layer in CGCS2000 (EPSG:4490)"
+    )
+
+
+@pytest.mark.parametrize("src,dst", [(4326, 4544), (4490, 32648), (32648, 4544), (3857, 4490), (4544, 4326)])
+def test_wgs84_and_cgcs2000_never_warn(fresh_datum_reports, src, dst):
+    from servicecircle.coords import transform_xy
+
+    x, y = pyproj.Transformer.from_crs(4326, src, always_xy=True).transform([104.05], [30.64])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        transform_xy(np.asarray(x), np.asarray(y), src, dst)
+
+
+def test_check_layer_datum(fresh_datum_reports):
+    from servicecircle.coords import check_layer_datum, transform_xy
+
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        assert check_layer_datum(4610, file="a.gpkg", count=6) is True
+        assert check_layer_datum("EPSG:4544", file="b.gpkg", count=6) is False
+        assert check_layer_datum(4214, bounds=(108.5, 36.5, 108.6, 36.6), file="c.gpkg") is False  # Ordos: exact
+        # with the official parameters given (TOWGS84, a bound CRS) WGS84 is reached exactly
+        towgs84 = "+proj=longlat +ellps=IAU76 +towgs84=24,-123,-94,0.02,-0.25,-0.13,1.1 +no_defs"
+        assert check_layer_datum(pyproj.CRS(towgs84), file="d.gpkg") is False
+        transform_xy(np.array([104.05]), np.array([30.64]), 4610, 4544)  # the layer's CRS, reported already
+    got = _datum_warnings(rec)
+    assert [str(w) for w in got] == [
+        "a.gpkg: the layer is in Xian 1980 (EPSG:4610), which PROJ can transform to China Geodetic Coordinate System "
+        "2000 (EPSG:4490) or WGS 84 (EPSG:4326) only with a ballpark (null) datum shift: the positions of its 6 "
+        "features may be off by up to ~100 m or more; reproject the layer in a GIS with the official transformation "
+        "parameters, or give the layer in CGCS2000 (EPSG:4490)"
+    ]

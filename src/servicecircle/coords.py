@@ -59,6 +59,11 @@ __all__ = [
     "utm_epsg",
     "choose_metric_crs",
     "WebDatum",
+    "transform_xy",
+    "to_crs",
+    "ballpark_shift",
+    "check_layer_datum",
+    "crs_label",
 ]
 
 #: The names :func:`parse_crs` returns for the two Chinese web-map datums.
@@ -794,6 +799,14 @@ def transform_xy(x: ArrayLike, y: ArrayLike, src: Any, dst: Any) -> tuple[_F64, 
     CRSs for the process and runs it backwards for the reverse pair. Between
     WGS84 and CGCS2000 lon/lat the coordinates come back as they are, as PROJ
     itself returns them (see :func:`_ballpark_to_cgcs2000`).
+
+    Warns
+    -----
+    DataWarning
+        ``datum_ballpark``, once per pair of CRSs, when PROJ has no exact
+        transformation between their datums for these coordinates and falls
+        back to a "ballpark" (null) shift, as between Xian 1980 or Beijing 1954
+        and CGCS2000 (see :func:`ballpark_shift`).
     """
     a, b = _ballpark_to_cgcs2000(pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst))
     x = np.asarray(x, dtype=np.float64)
@@ -801,6 +814,7 @@ def transform_xy(x: ArrayLike, y: ArrayLike, src: Any, dst: Any) -> tuple[_F64, 
     ka, kb = a.to_wkt(), b.to_wkt()
     if ka == kb:
         return x.copy(), y.copy()
+    _check_pair(a, b, ka, kb, x, y)
     if (kb, ka) in _TRANSFORMERS:
         return _TRANSFORMERS[(kb, ka)].transform(x, y, direction=pyproj.enums.TransformDirection.INVERSE)
     if (ka, kb) not in _TRANSFORMERS:
@@ -832,6 +846,234 @@ def _ballpark_to_cgcs2000(a: pyproj.CRS, b: pyproj.CRS) -> tuple[pyproj.CRS, pyp
     return a, b
 
 
+# --------------------------------------------------------------------------
+# Datum shifts PROJ cannot do exactly
+# --------------------------------------------------------------------------
+
+#: The datums of WGS84 and CGCS2000: they agree to a few centimetres, so PROJ's null ("ballpark") shift
+#: between them is right at planning scale and is never reported.
+_SAME_DATUMS = (_WGS84.datum, _CGCS2000.datum)
+
+#: The pairs of CRSs already examined (``(wkt, wkt)``, both directions) and the ballpark pairs already reported.
+_PAIRS_CHECKED: set[tuple[str, str]] = set()
+_BALLPARK_REPORTED: set[frozenset[str]] = set()
+
+_GROUP = "WGS 84 / CGCS2000"
+
+
+def _on_wgs84_or_cgcs2000(crs: pyproj.CRS) -> bool:
+    geo = crs.geodetic_crs
+    datum = geo.datum if geo is not None else None
+    return datum is not None and any(datum == d for d in _SAME_DATUMS)
+
+
+def _report_key(a: pyproj.CRS, b: pyproj.CRS) -> frozenset[str]:
+    """One key per pair for :data:`_BALLPARK_REPORTED`: WGS84 and CGCS2000 (any of their projections) count as one."""
+    return frozenset(_GROUP if _on_wgs84_or_cgcs2000(c) else c.to_wkt() for c in (a, b))
+
+
+def _ballpark_steps(transformer: pyproj.Transformer) -> list[Any]:
+    """The steps of a transformer that are ballpark datum shifts, WGS84 ↔ CGCS2000 left out."""
+    ops = list(transformer.operations or ())
+    if not ops:
+        text = transformer.to_json()
+        if text:
+            ops = [pyproj.crs.CoordinateOperation.from_json(text)]
+    found = []
+    for op in ops:
+        if not op.has_ballpark_transformation:
+            continue
+        spec = op.to_json_dict()
+        try:
+            ends = [pyproj.CRS.from_json_dict(spec[k]) for k in ("source_crs", "target_crs")]
+        except (KeyError, TypeError, pyproj.exceptions.CRSError):
+            ends = []
+        if not (ends and all(_on_wgs84_or_cgcs2000(c) for c in ends)):
+            found.append(op)
+    return found
+
+
+def ballpark_shift(src: Any, dst: Any, lonlat_bounds: Sequence[float] | None = None) -> bool:
+    """Tell whether PROJ transforms ``src`` to ``dst`` only with a "ballpark" datum shift.
+
+    When PROJ knows no transformation between two datums (Xian 1980 or Beijing
+    1954 and CGCS2000 or WGS84, for example: their official parameters are not
+    public), it joins them with a null shift, a "ballpark" operation, and the
+    coordinates come out as they went in, off by the datums' difference: up to
+    about 100 m or more in China. This reads it from the operations PROJ
+    chooses (``has_ballpark_transformation``), not from the CRSs' names. A
+    ballpark shift between WGS84 and CGCS2000 is right to a few centimetres and
+    does not count.
+
+    Parameters
+    ----------
+    src, dst
+        Anything :func:`pyproj.CRS.from_user_input` accepts.
+    lonlat_bounds
+        ``(minlon, minlat, maxlon, maxlat)`` of the data on ``src``'s own datum.
+        Where PROJ has several transformations, each for an area (Beijing 1954
+        to WGS84 has some for oil fields), the one for this area decides; where
+        none covers it, PROJ uses the ballpark one. Without bounds, the best
+        transformation anywhere decides.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> ballpark_shift("EPSG:4610", "EPSG:4544")  # Xian 1980 to CGCS2000 / Gauss-Krüger CM 105E
+    True
+    >>> ballpark_shift("EPSG:4326", "EPSG:4544")  # WGS84 to CGCS2000: centimetres
+    False
+    >>> ballpark_shift("EPSG:4214", "EPSG:4326", (104.0, 30.6, 104.1, 30.7))  # Beijing 1954 at Chengdu
+    True
+    >>> ballpark_shift("EPSG:4214", "EPSG:4326", (108.5, 36.5, 108.6, 36.6))  # ... in the Ordos basin
+    False
+    """
+    a, b = pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst)
+    if _on_wgs84_or_cgcs2000(a) and _on_wgs84_or_cgcs2000(b):
+        return False
+    transformer = pyproj.Transformer.from_crs(a, b, always_xy=True)
+    if transformer.operations or transformer.to_json():
+        return bool(_ballpark_steps(transformer))
+    # several candidate operations, chosen point by point: the best one for the data's area decides
+    from pyproj.transformer import AreaOfInterest, TransformerGroup
+
+    aoi = None if lonlat_bounds is None else AreaOfInterest(*(float(v) for v in lonlat_bounds))
+    group = TransformerGroup(a, b, always_xy=True, area_of_interest=aoi)
+    return not group.transformers or bool(_ballpark_steps(group.transformers[0]))
+
+
+def crs_label(crs: Any) -> str:
+    """A CRS as messages name it: ``Xian 1980 (EPSG:4610)``, or its name alone when it has no EPSG code."""
+    parsed = pyproj.CRS.from_user_input(crs)
+    code = parsed.to_epsg()
+    return f"{parsed.name} (EPSG:{code})" if code else parsed.name
+
+
+_DATUM_FIX = "reproject {it} in a GIS with the official transformation parameters, or give {it} in CGCS2000 (EPSG:4490)"
+
+
+def _lonlat_bounds_of(crs: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Bounds of the finite points on ``crs``'s own geographic CRS (no datum shift), or None."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    geo = crs.geodetic_crs
+    if not ok.any() or geo is None:
+        return None
+    minx, miny, maxx, maxy = float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max())
+    if crs.is_geographic:
+        return minx, miny, maxx, maxy
+    bounds = pyproj.Transformer.from_crs(crs, geo, always_xy=True).transform_bounds(minx, miny, maxx, maxy)
+    return tuple(float(v) for v in bounds) if all(math.isfinite(v) for v in bounds) else None  # type: ignore[return-value]
+
+
+def _check_pair(
+    a: pyproj.CRS,
+    b: pyproj.CRS,
+    ka: str,
+    kb: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    file: Any = None,
+    layer: str | None = None,
+    count: int | None = None,
+) -> None:
+    """Warn (``datum_ballpark``) the first time a pair of CRSs is transformed with a ballpark datum shift."""
+    if (ka, kb) in _PAIRS_CHECKED:
+        return
+    if _on_wgs84_or_cgcs2000(a) and _on_wgs84_or_cgcs2000(b):
+        _PAIRS_CHECKED.update({(ka, kb), (kb, ka)})
+        return
+    try:
+        bounds = _lonlat_bounds_of(a, x, y)
+        if bounds is None:
+            return  # nothing to transform: the pair is examined when there is
+        _PAIRS_CHECKED.update({(ka, kb), (kb, ka)})
+        if not ballpark_shift(a, b, bounds):
+            return
+    except pyproj.exceptions.ProjError:
+        return  # not transformable at all: the transformation itself will say so
+    key = _report_key(a, b)
+    if key in _BALLPARK_REPORTED:
+        return
+    _BALLPARK_REPORTED.add(key)
+    where = "the layer" if file is not None else "the data"
+    moved = f"the positions of these {count:,} features" if count is not None else "positions"
+    warn_data(
+        "datum_ballpark",
+        f"PROJ can transform {crs_label(a)} to {crs_label(b)} only with a ballpark (null) datum shift: "
+        f"{moved} may be off by up to ~100 m or more; " + _DATUM_FIX.format(it=where),
+        file=file,
+        layer=layer,
+        count=count if count is not None else 1,
+        stacklevel=4,
+    )
+
+
+def check_layer_datum(
+    crs: Any,
+    *,
+    bounds: Sequence[float] | None = None,
+    file: Any = None,
+    layer: str | None = None,
+    count: int | None = None,
+) -> bool:
+    """Warn (``datum_ballpark``) when a layer's CRS reaches neither CGCS2000 nor WGS84 exactly.
+
+    Called by the layer reader for every layer it reads (every time): a layer
+    in Xian 1980 or Beijing 1954 (EPSG:4610, EPSG:4214 and their Gauss-Krüger
+    projections) is placed among the OpenStreetMap streets and the other
+    layers with PROJ's null shift, so it may sit ~100 m or more off. Later
+    transformations of the same CRS to CGCS2000 or WGS84 (:func:`transform_xy`,
+    :func:`to_crs`) do not warn again.
+
+    Parameters
+    ----------
+    crs
+        The layer's coordinate system.
+    bounds
+        ``(minx, miny, maxx, maxy)`` of the layer, in ``crs``: where PROJ has
+        transformations for some areas only, whether one covers the layer
+        decides (see :func:`ballpark_shift`).
+    file, layer
+        Where the layer was read from, for the message.
+    count
+        Its number of features with a geometry.
+
+    Returns
+    -------
+    bool
+        True when it warned.
+    """
+    a = pyproj.CRS.from_user_input(crs)
+    if _on_wgs84_or_cgcs2000(a):
+        return False
+    try:
+        lonlat = None
+        if bounds is not None:
+            x0, y0, x1, y1 = (float(v) for v in bounds)
+            lonlat = _lonlat_bounds_of(a, np.array([x0, x1]), np.array([y0, y1]))
+        if not (ballpark_shift(a, _CGCS2000, lonlat) and ballpark_shift(a, _WGS84, lonlat)):
+            return False
+    except pyproj.exceptions.ProjError:
+        return False  # no transformation at all (a local CRS): the transformation itself will say so
+    _BALLPARK_REPORTED.add(_report_key(a, _CGCS2000))
+    moved = f"the positions of its {count:,} features" if count is not None else "its positions"
+    warn_data(
+        "datum_ballpark",
+        f"the layer is in {crs_label(a)}, which PROJ can transform to {crs_label(_CGCS2000)} or "
+        f"{crs_label(_WGS84)} only with a ballpark (null) datum shift: {moved} may be off by up to ~100 m or more; "
+        + _DATUM_FIX.format(it="the layer"),
+        file=file,
+        layer=layer,
+        count=count if count is not None else 1,
+        stacklevel=3,
+    )
+    return True
+
+
 def reproject_geometries(geoms: Any, src: Any, dst: Any) -> np.ndarray:
     """:func:`transform_xy` over an array of shapely geometries (missing stay missing)."""
     arr = np.asarray(geoms, dtype=object)
@@ -841,6 +1083,21 @@ def reproject_geometries(geoms: Any, src: Any, dst: Any) -> np.ndarray:
         return np.column_stack([x, y])
 
     return shapely.transform(arr, move)
+
+
+def _check_frame(frame: Any, dst: pyproj.CRS) -> None:
+    """:func:`_check_pair` for a whole frame, naming the file and layer it was read from and its features."""
+    a, b = _ballpark_to_cgcs2000(pyproj.CRS.from_user_input(frame.crs), dst)
+    ka, kb = a.to_wkt(), b.to_wkt()
+    if ka == kb or (ka, kb) in _PAIRS_CHECKED:
+        return
+    geoms = np.asarray(frame.geometry.values if hasattr(frame, "geometry") else frame.values, dtype=object)
+    xy = shapely.get_coordinates(geoms)
+    attrs = getattr(frame, "attrs", {}) or {}
+    placed = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    _check_pair(
+        a, b, ka, kb, xy[:, 0], xy[:, 1], file=attrs.get("source"), layer=attrs.get("layer"), count=int(placed.sum())
+    )
 
 
 def to_crs(frame: Any, crs: Any) -> Any:
@@ -854,6 +1111,7 @@ def to_crs(frame: Any, crs: Any) -> Any:
     if frame.crs is None:
         return frame.to_crs(crs)  # geopandas' own error for a layer without a CRS
     dst = pyproj.CRS.from_user_input(crs)
+    _check_frame(frame, dst)
     if isinstance(frame, gpd.GeoDataFrame):
         out = frame.copy()
         name = frame.geometry.name

@@ -22,7 +22,7 @@ import pyproj
 import shapely
 
 from .. import settings
-from ..coords import bd09_to_wgs84, gcj02_to_wgs84, parse_crs, transform_geometry_array
+from ..coords import bd09_to_wgs84, check_layer_datum, gcj02_to_wgs84, parse_crs, transform_geometry_array
 from ..errors import CRSError, InputDataError, TooLargeError, warn_data
 
 __all__ = ["read_layer", "detect_dbf_encoding", "LON_NAMES", "LAT_NAMES", "source_of", "feature_label"]
@@ -279,7 +279,24 @@ def _apply_crs(gdf: gpd.GeoDataFrame, crs: Any, path: Path, layer: str | None) -
     if datum:
         func = gcj02_to_wgs84 if datum == "gcj02" else bd09_to_wgs84
         gdf = gdf.set_geometry(transform_geometry_array(gdf.geometry, func))
+    else:
+        _check_datum(gdf, path, layer)
     return gdf
+
+
+def _check_datum(gdf: gpd.GeoDataFrame, path: Path, layer: str | None) -> None:
+    """Warn (``datum_ballpark``) when PROJ can bring the layer to CGCS2000 or WGS84 only with a null shift."""
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    placed = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not placed.any():
+        return
+    check_layer_datum(
+        gdf.crs,
+        bounds=tuple(float(v) for v in shapely.total_bounds(geoms[placed])),
+        file=path,
+        layer=layer,
+        count=int(placed.sum()),
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -458,6 +475,15 @@ def read_layer(
     geopandas.GeoDataFrame
         Every feature and attribute of the layer, in the file's order, with
         ``attrs["source"]`` and ``attrs["layer"]`` recording where it came from.
+
+    Warns
+    -----
+    DataWarning
+        ``datum_ballpark`` when the layer's datum reaches neither CGCS2000
+        nor WGS84 exactly in PROJ (Xian 1980, Beijing 1954 ...: a null shift,
+        positions off by up to ~100 m or more), with the number of features;
+        and the warnings of the reading itself (``encoding_guessed``,
+        ``crs_overridden``).
 
     Raises
     ------
