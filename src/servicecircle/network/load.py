@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def load_network(
             raise NetworkError(
                 "not a servicecircle network file", file=path, fix="give an OSM, PBF or GraphML file instead"
             )
-        return net
+        return _as_read_from(net, str(path))  # this run read the .npz (what it was built from: in its info)
     is_graphml = name.endswith(GRAPHML_SUFFIXES)
     if not (is_graphml or is_osm_file(path)):
         raise NetworkError(
@@ -137,6 +138,7 @@ def load_network(
     if use_cache:
         cached = load_cached_network(cache_file)
         if cached is not None:
+            cached = _as_read_from(cached, str(path))
             cached.info.update(cache_key=key, cache_folder=str(cache_file.parent))
             # what building it warned about is still true: say it again
             for w in cached.info.get("build_warnings", []):
@@ -192,6 +194,27 @@ def load_network(
         except OSError:
             pass  # a read-only cache folder only costs speed
     return net
+
+
+def _as_read_from(net: WalkNetwork, source: str) -> WalkNetwork:
+    """A cached network as this run read it: its ``source`` and its build warnings name ``source``.
+
+    The cache is keyed by the file's content, so an entry may have been built
+    from another copy of the same file (another folder, another name); the
+    outputs' provenance (the ``run`` table, the Excel README) and the warnings
+    must cite the file this run was given, not that copy. ``source`` is the
+    path as given, as :func:`load_network` writes it for a fresh build; where
+    the entry came from is kept in ``info["cache_built_from"]``.
+    """
+    built_from = net.source
+    if built_from == source:
+        return net
+    info = dict(net.info)
+    info["build_warnings"] = [
+        {**w, "file": source} if w.get("file") == built_from else dict(w) for w in info.get("build_warnings", [])
+    ]
+    info["cache_built_from"] = built_from
+    return replace(net, source=source, info=info)
 
 
 def _from_graphml(path: Path, crs: pyproj.CRS | None, keep_components: str) -> WalkNetwork:
