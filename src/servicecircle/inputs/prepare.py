@@ -27,6 +27,12 @@ POLYGONAL = {"Polygon", "MultiPolygon"}
 OVERLAP_MIN_M2 = 1.0
 GAP_MIN_M2 = 100.0
 
+#: A boundary whose area is at most this share of its outline's length squared (both in the layer's own
+#: units) has zero area up to rounding: a ring whose points lie on a line. A real community's share is about
+#: 0.01 to 0.08 (a square: 1/16); a 1 km × 1 cm strip's still 2.5e-6. It is reported (``zero_area_community``)
+#: and kept with an empty polygon and no results.
+ZERO_AREA_RATIO = 1e-10
+
 _SINGULAR = {"facilities": "facility", "demand points": "demand point", "boundaries": "boundary"}
 
 #: GEOS's reasons for an invalid polygon, in plain words (anything else: "has an invalid shape")
@@ -249,8 +255,10 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
     """Validate community boundaries: polygons, repaired where invalid, unique ids.
 
     Returns a copy whose geometry is 2D and valid; every feature is kept. A
-    boundary of zero area (a degenerate ring, or one that collapsed to nothing
-    when repaired) is kept too, with a ``zero_area_community`` warning: it
+    boundary of zero area (a degenerate ring whose points lie on a line, to
+    within rounding: see ``ZERO_AREA_RATIO``; or one that collapsed to nothing
+    when repaired) is
+    kept too, as an empty polygon, with a ``zero_area_community`` warning: it
     holds no demand, so it gets no pass/fail. Also
     warns (``overlapping_boundaries``) about pairs of boundaries that overlap by
     more than ``OVERLAP_MIN_M2`` and (``boundary_gaps``) about holes in their
@@ -285,7 +293,14 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
         geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
     # a boundary that encloses no land (a degenerate ring, a sliver that collapsed when repaired, an empty
     # polygon after make_valid) holds no resident: it is reported by itself, and not as a repaired shape
-    zero = ~missing & (shapely.is_empty(geoms) | (shapely.area(geoms) == 0))
+    # (zero up to rounding: measured in the layer's own units against its outline's length squared, since a
+    # straight edge in degrees is a curve in metres, and a ring on a line in degrees has an area in metres)
+    with np.errstate(invalid="ignore"):
+        zero = ~missing & (shapely.area(geoms) <= ZERO_AREA_RATIO * shapely.length(geoms) ** 2)
+    if zero.any():
+        # a ring whose points lie on a line to within rounding is valid by GEOS's test, yet as much a line as one
+        # make_valid collapsed: both become the empty polygon, so that no demand point is placed in them
+        geoms[zero] = shapely.Polygon()
     repaired = invalid & ~zero
     if repaired.any():
         first = _first(repaired)
@@ -303,7 +318,11 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
     if zero.any():
         first = _first(zero)
         n = int(zero.sum())
-        why = "collapsed to nothing when it was repaired" if invalid[first] else "encloses no land"
+        why = (
+            "collapsed to nothing when it was repaired"
+            if invalid[first]
+            else "encloses no land: its points lie on a line, to within rounding"
+        )
         warn_data(
             "zero_area_community",
             f"{_count(n, 'boundary has', 'boundaries have')} zero area ({'the first' if n > 1 else 'it'} {why}); "
