@@ -117,12 +117,19 @@ def test_output_timestamp_is_the_workbook_time(small, tmp_path, monkeypatch):
     ]
 
 
-def test_an_unusable_output_timestamp_is_refused(monkeypatch):
+def test_an_unusable_output_timestamp_is_refused_before_anything_is_written(small, tmp_path, monkeypatch):
     from servicecircle.errors import OptionError
+    from servicecircle.outputs.excel import write_excel
 
+    small.save(tmp_path, write_map=False)
+    workbook = write_excel(small, tmp_path / "w.xlsx")
+    before = files(tmp_path)
     monkeypatch.setattr(settings, "output_timestamp", "yesterday")
     with pytest.raises(OptionError, match="settings.output_timestamp"):
-        settings.output_time()
+        small.save(tmp_path, write_map=False)
+    with pytest.raises(OptionError, match="settings.output_timestamp"):
+        write_excel(small, workbook)
+    assert files(tmp_path) == before  # the previous outputs are untouched
     monkeypatch.setattr(settings, "output_timestamp", None)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1714555800.5")
     with pytest.raises(OptionError, match="SOURCE_DATE_EPOCH"):

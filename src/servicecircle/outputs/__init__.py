@@ -107,6 +107,7 @@ def save_assessment(
         )
     _clean_stale(out_dir)
     crs = crs or settings.output_crs
+    settings.output_time()  # an unusable settings.output_timestamp is refused before anything is written
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=out_dir))
     written: dict[str, Path] = {}
     staged: dict[str, Path] = {"geopackage": tmp / OUTPUT_FILES["geopackage"]}

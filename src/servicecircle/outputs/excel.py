@@ -32,6 +32,7 @@ import shutil
 import unicodedata
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -416,7 +417,7 @@ class _StampedZip(zipfile.ZipFile):
             shutil.copyfileobj(src, dst, 1 << 20)
 
 
-def _save(wb: Workbook, path: Path) -> None:
+def _save(wb: Workbook, path: Path, when: datetime) -> None:
     """Save ``wb`` with ``settings.output_timestamp`` as its created and modified time and its entries' time.
 
     openpyxl's own ``save`` sets *modified* to the clock's time and each zip entry
@@ -424,9 +425,7 @@ def _save(wb: Workbook, path: Path) -> None:
     """
     from openpyxl.writer.excel import ExcelWriter
 
-    from .. import settings
-
-    when = settings.output_time().replace(microsecond=0, tzinfo=None)  # openpyxl writes naive times as UTC
+    when = when.astimezone(UTC).replace(microsecond=0, tzinfo=None)  # openpyxl writes naive times as UTC
     wb.properties.created = when
     wb.properties.modified = when
     stamp = max((when.year, when.month, when.day, when.hour, when.minute, when.second), (1980, 1, 1, 0, 0, 0))
@@ -449,6 +448,8 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
         File to write (replaced if it exists).
     """
     from openpyxl import Workbook
+
+    from .. import settings
 
     a = assessment
     path = Path(path)
@@ -500,10 +501,11 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
         table.write(wb.create_sheet(name))
     wb.properties.creator = "servicecircle"
     wb.properties.title = "社区生活圈达标评估 Community life-circle assessment"
+    when = settings.output_time()  # first: an unusable setting is refused before the old file goes
     try:
         if path.exists():
             path.unlink()
-        _save(wb, path)
+        _save(wb, path, when)
     except OSError as exc:
         raise OutputError(
             f"cannot write the Excel workbook ({exc.strerror})",

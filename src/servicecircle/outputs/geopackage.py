@@ -114,9 +114,10 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
     import pyogrio
 
     path = Path(path)
+    stamp = gpkg_time()  # first: an unusable setting is refused before the old file goes
     if path.exists():
         path.unlink()
-    with _gdal_config({"OGR_CURRENT_DATE": gpkg_time()}):
+    with _gdal_config({"OGR_CURRENT_DATE": stamp}):
         for name, frame in layers.items():
             data = clean_for_export(codes_as_text(frame))  # administrative codes stay text
             try:
