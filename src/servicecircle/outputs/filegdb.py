@@ -33,11 +33,9 @@ community) codes are identifiers, not numbers: they are written as text
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +46,7 @@ from ..coords import to_crs
 from ..errors import OutputError
 from ..schema import FIELD_MAP_COLUMNS
 from .codes import CODE_LEVELS, admin_code_columns, codes_as_text
+from .gdal import gdal_config
 from .labels import column_labels, layer_label
 from .layers import assessment_layers, clean_for_export
 
@@ -361,24 +360,9 @@ def write_filegdb(assessment: Assessment, path: str | Path, crs: Any = "EPSG:449
     prepared, fmap = _prepare(assessment)
     tables = {**prepared, "FIELD_MAP": fmap}
     # GDAL gives every catalogue item a UUID, random unless asked for its reproducible sequence
-    with _gdal_config({"OPENFILEGDB_REPRODUCIBLE_UUID": "YES"}):
+    with gdal_config({"OPENFILEGDB_REPRODUCIBLE_UUID": "YES"}):
         _write_tables(tables, path, crs)
     return fmap
-
-
-@contextlib.contextmanager
-def _gdal_config(options: dict[str, str]) -> Iterator[None]:
-    """GDAL configuration options set for the block only; the previous values restored after."""
-    import pyogrio
-
-    old = {name: pyogrio.get_gdal_config_option(name) for name in options}
-    pyogrio.set_gdal_config_options(options)
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(
-            {k: v if v is None or isinstance(v, (str, bool)) else str(v) for k, v in old.items()}
-        )
 
 
 def _write_tables(tables: dict[str, pd.DataFrame], path: Path, crs: Any) -> None:

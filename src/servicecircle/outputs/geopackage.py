@@ -23,9 +23,7 @@ not the clock: the same layers give the same file, byte for byte.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,37 +34,10 @@ import pandas as pd
 from ..coords import to_crs
 from ..errors import OutputError
 from .codes import codes_as_text
+from .gdal import gdal_config, gpkg_time
 from .layers import clean_for_export
 
 __all__ = ["write_geopackage", "gpkg_time", "set_last_change"]
-
-
-def gpkg_time(when: datetime | None = None) -> str:
-    """A time as the GeoPackage writes it (``YYYY-MM-DDTHH:MM:SS.SSSZ``, UTC); default the output timestamp.
-
-    >>> from datetime import UTC, datetime
-    >>> gpkg_time(datetime(2024, 5, 1, 1, 30, 0, 250000, tzinfo=UTC))
-    '2024-05-01T01:30:00.250Z'
-    """
-    from .. import settings
-
-    when = settings.output_time(when)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
-@contextlib.contextmanager
-def _gdal_config(options: dict[str, str]) -> Iterator[None]:
-    """GDAL configuration options set for the block only; the previous values restored after."""
-    import pyogrio
-
-    old = {name: pyogrio.get_gdal_config_option(name) for name in options}
-    pyogrio.set_gdal_config_options(options)
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(
-            {k: v if v is None or isinstance(v, (str, bool)) else str(v) for k, v in old.items()}
-        )
 
 
 def set_last_change(path: str | Path, when: datetime | None = None) -> None:
@@ -117,7 +88,7 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
     stamp = gpkg_time()  # first: an unusable setting is refused before the old file goes
     if path.exists():
         path.unlink()
-    with _gdal_config({"OGR_CURRENT_DATE": stamp}):
+    with gdal_config({"OGR_CURRENT_DATE": stamp}):
         for name, frame in layers.items():
             data = clean_for_export(codes_as_text(frame))  # administrative codes stay text
             try:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError
+from .gdal import gpkg_time
 from .labels import column_header
 from .style import FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, GREEN_OUTLINE, NO_DATA, PALETTE
 
@@ -444,8 +445,8 @@ def _ensure_table(con: sqlite3.Connection) -> None:
     if not registered:
         con.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
-            "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', "
-            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+            "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles', ?)",
+            (gpkg_time(),),  # the output timestamp, not the clock: reruns give the same file
         )
 
 
