@@ -932,6 +932,6 @@ def test_docs_list_every_warning_code_and_error_class():
     assert {"repaired_geometry", "overlapping_boundaries", "boundary_gaps"} <= codes
     missing = sorted(c for c in codes if f"`{c}`" not in text)
     assert missing == [], f"docs/errors.md does not explain these warning codes: {missing}"
-    for cls in (InputDataError, CRSError, NetworkError, ProfileError, TooLargeError):
+    for cls in (InputDataError, OptionError, CRSError, NetworkError, ProfileError, TooLargeError):
         assert f"`{cls.__name__}`" in text
     assert {c.code for c in CASES if c.code} <= codes

@@ -30,9 +30,25 @@ __all__ = [
     "DataWarning",
     "warn_data",
     "format_location",
+    "source_of",
+    "feature_label",
     "WarningLog",
     "collect_warnings",
 ]
+
+
+def source_of(gdf: Any) -> tuple[str | None, str | None]:
+    """(file, layer) a frame was read from, as the readers record it (``attrs["source"]``, ``attrs["layer"]``)."""
+    attrs = getattr(gdf, "attrs", {}) or {}
+    return attrs.get("source"), attrs.get("layer")
+
+
+def feature_label(gdf: Any, position: int, id_column: str | None = None) -> str:
+    """How a feature is named in messages: ``#<1-based row>`` and its id if known."""
+    label = f"#{position + 1}"
+    if id_column and id_column in gdf.columns:
+        label += f" ({id_column}={gdf[id_column].iloc[position]})"
+    return label
 
 
 def format_location(file: Any = None, layer: str | None = None, feature: Any = None) -> str:

@@ -26,9 +26,8 @@ from ..coords import to_crs
 from ..demand import assign_to_communities, sample_demand
 from ..engine import DistanceEngine, snap_points
 from ..engine.snapping import snap_points_parallel
-from ..errors import CRSError, InputDataError, warn_data
+from ..errors import CRSError, InputDataError, feature_label, source_of, warn_data
 from ..inputs.columns import keep_input_columns
-from ..inputs.layers import feature_label, source_of
 from ..inputs.prepare import numeric_column, prepare_boundaries, prepare_facilities, prepare_points, require_column
 from ..network.model import WalkNetwork
 from ..options import Options, setting_or

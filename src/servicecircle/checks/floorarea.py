@@ -45,8 +45,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..errors import warn_data
-from ..inputs.layers import feature_label, source_of
+from ..errors import feature_label, source_of, warn_data
 from ..schema import pass_column
 from .context import CheckOutcome, Context
 from .measure import WITHIN_TOLERANCE

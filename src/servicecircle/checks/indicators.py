@@ -36,8 +36,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .. import settings
 from ..engine import Snapped
-from ..errors import warn_data
-from ..inputs.layers import feature_label, source_of
+from ..errors import feature_label, source_of, warn_data
 from ..profiles import Indicator
 from ..schema import indicator_column, indicator_layer, pass_column
 from .context import CheckOutcome, Context

@@ -34,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import warn_data
-from ..inputs.layers import source_of
+from ..errors import source_of, warn_data
 from ..schema import SIX_INSIDE, SIX_MISSING, pass_column, present_column, six_ones_column, six_within_status
 from .context import CheckOutcome, Context
 from .floorarea import _fac_comm, _nullable

@@ -7,7 +7,8 @@ from typing import Any
 
 import geopandas as gpd
 
-from .layers import detect_dbf_encoding, read_layer, source_of
+from ..errors import source_of
+from .layers import detect_dbf_encoding, read_layer
 from .prepare import prepare_boundaries, prepare_facilities, prepare_points
 
 __all__ = [

@@ -13,8 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from ..errors import warn_data
-from .layers import source_of
+from ..errors import source_of, warn_data
 
 __all__ = ["RESERVED_COLUMNS", "INPUT_PREFIX", "keep_input_columns"]
 

@@ -23,7 +23,7 @@ import shapely
 
 from .. import settings
 from ..coords import bd09_to_wgs84, check_layer_datum, gcj02_to_wgs84, parse_crs, transform_geometry_array
-from ..errors import CRSError, InputDataError, TooLargeError, warn_data
+from ..errors import CRSError, InputDataError, TooLargeError, feature_label, source_of, warn_data
 
 __all__ = ["read_layer", "detect_dbf_encoding", "LON_NAMES", "LAT_NAMES", "source_of", "feature_label"]
 
@@ -31,20 +31,6 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "wgs84_lon", "gcj
 LAT_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat", "lat_gcj02", "lat_wgs84")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
-
-
-def source_of(gdf: Any) -> tuple[str | None, str | None]:
-    """(file, layer) a frame was read from, as recorded by :func:`read_layer`."""
-    attrs = getattr(gdf, "attrs", {}) or {}
-    return attrs.get("source"), attrs.get("layer")
-
-
-def feature_label(gdf: Any, position: int, id_column: str | None = None) -> str:
-    """How a feature is named in messages: ``#<1-based row>`` and its id if known."""
-    label = f"#{position + 1}"
-    if id_column and id_column in gdf.columns:
-        label += f" ({id_column}={gdf[id_column].iloc[position]})"
-    return label
 
 
 def detect_dbf_encoding(shp: Path) -> str | None:
@@ -525,6 +511,11 @@ def read_layer(
             )
         geoms = shapely.points(xy)
         geoms[~np.isfinite(xy).all(axis=1)] = None
+        if "geometry" in {str(c).lower() for c in frame.columns}:  # a text column: kept, not overwritten
+            from .columns import keep_input_columns
+
+            frame.attrs.update(source=str(path), layer=None)
+            frame, _ = keep_input_columns(frame, {"geometry"})
         gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs=None)
         gdf = _apply_crs(gdf, crs, path, None)
         gdf.attrs.update(source=str(path), layer=None)

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import InputDataError, warn_data
-from .layers import feature_label, source_of
+from ..errors import InputDataError, feature_label, source_of, warn_data
 
 __all__ = ["prepare_boundaries", "prepare_facilities", "prepare_points", "numeric_column", "require_column"]
 
