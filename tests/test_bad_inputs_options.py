@@ -337,6 +337,19 @@ def facility_columns_differing_only_in_case_and_fid(w):
     w.write_facilities(t)
 
 
+@case(
+    None,
+    "{facilities}: " + renamed(1, "'geometry' → 'input_geometry'"),
+    code="column_renamed",
+    check=_facility_column_kept("geometry", "input_geometry", ["南门", "北门", "东门", "西门", "中门"]),
+)
+def facility_csv_with_a_geometry_text_column(w):
+    """A CSV whose text column 'geometry' (an address note) would be overwritten by the points built from lon/lat."""
+    t = w.facility_table().iloc[:5].copy()
+    t["geometry"] = ["南门", "北门", "东门", "西门", "中门"]
+    w.write_facilities(t)
+
+
 def _community_column_kept(column: str, new: str):
     def check(result, w):
         comm = result.assessment.communities
