@@ -40,7 +40,8 @@ def keep_input_columns(
     are case-insensitive, so ``Name`` and ``name`` cannot both be written.
 
     Returns the frame (renamed where needed) and, for every input column,
-    its name in the output → its name in the input.
+    its name in the output → its name in the input file (a reader that moved
+    a column aside records the original in ``attrs["input_names"]``).
 
     >>> import pandas as pd
     >>> f, names = keep_input_columns(pd.DataFrame(columns=["Snap_M", "name", "NAME", "fid"]), {"snap_m"})
@@ -79,4 +80,9 @@ def keep_input_columns(
             count=n,
         )
         frame = frame.rename(columns=renames)
-    return frame, {renames.get(c, str(c)): str(c) for c in inputs}
+    # a column a reader moved aside already keeps its original name (attrs["input_names"]: new → original)
+    earlier: dict[str, str] = dict(getattr(frame, "attrs", {}).get("input_names", {}))
+    names = {renames.get(c, str(c)): earlier.get(str(c), str(c)) for c in inputs}
+    if renames:
+        frame.attrs["input_names"] = {new: old for new, old in names.items() if new != old}
+    return frame, names
