@@ -142,8 +142,10 @@ class Problem:
 
 
 #: How the end-to-end runs assess a synthetic grid (``sc.assess(comm, fac, net, **GRID_ASSESS)``,
-#: demand from ``Problem.demand_frame()``).
+#: demand from ``Problem.demand_frame()``), with ``GRID_SETTINGS`` applied to ``servicecircle.settings``:
+#: worker processes chosen automatically, as the command line does (the Python API forks only when asked).
 GRID_ASSESS = dict(profile="meishan", id_column="code", weight_column="households")
+GRID_SETTINGS = dict(workers=None)
 
 
 def grid_problem(spec: CaseSpec, cache_dir: Path) -> Problem:

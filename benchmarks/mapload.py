@@ -30,8 +30,10 @@ def build_map(case: str, cache: Path, html: Path) -> dict:
     import servicecircle.outputs.gapmap as gm
     from servicecircle import settings
 
-    from .cases import CASES, GRID_ASSESS, grid_problem
+    from .cases import CASES, GRID_ASSESS, GRID_SETTINGS, grid_problem
 
+    for name, value in GRID_SETTINGS.items():
+        setattr(settings, name, value)
     settings.progress = False
     settings.cache_folder = cache / "servicecircle"
     P = grid_problem(CASES[case], cache)

@@ -69,8 +69,10 @@ def main(argv=None) -> int:
     import servicecircle as sc
     from servicecircle import settings
 
-    from .cases import CASES, GRID_ASSESS, QUICK, chengdu_inputs, grid_problem
+    from .cases import CASES, GRID_ASSESS, GRID_SETTINGS, QUICK, chengdu_inputs, grid_problem
 
+    for name, value in GRID_SETTINGS.items():
+        setattr(settings, name, value)
     settings.progress = False
     settings.cache_folder = Path(args.cache_dir) / "servicecircle"
     spec = (QUICK if args.quick else CASES)[args.case]
