@@ -16,7 +16,7 @@ from ..population import PopulationGrid
 from ..profiles import Profile, load_profile
 from . import stages
 from .result import Assessment
-from .state import FacilitySet, Prepared, RunState
+from .state import DemandPoints, FacilitySet, Prepared, RunState
 
 __all__ = ["assess", "rerun"]
 
@@ -109,44 +109,90 @@ def assess(
             prepared, network, prof, opts, demand=demand, population=population, residential=residential
         )
         timings["inputs"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        snapping = stages.snap(network, prepared.facilities, dem, opts, demand_source=demand)
-        timings["snapping"] = time.perf_counter() - t
-        t = time.perf_counter()
-        dist = stages.compute_distances(snapping, prepared.facilities, prof, opts, n_demand_comm=len(dem.community))
-        timings["distances"] = time.perf_counter() - t
-        t = time.perf_counter()
-        outcomes, ctx, green_keys = stages.run_checks(
+        result = _snap_to_frames(
             network,
             prof,
             opts,
             prepared,
             dem,
-            snapping,
-            dist,
-            greenspace=greenspace,
-            entrances=entrances,
-            lattice_store=lattice_store,
-        )
-        state = RunState(
-            options=opts,
-            profile=prof,
-            prepared=prepared,
-            demand=dem,
-            demand_snap=snapping.demand,
-            distances=dist,
-            gap_grid=ctx.grid,
-            destinations=dict(ctx.destinations),
-            green_keys=green_keys,
+            timings,
             facilities_input=facilities,
+            demand_source=demand,
             greenspace=greenspace,
             entrances=entrances,
             lattice_store=lattice_store,
         )
-        result = _finish(network, prof, opts, state, snapping, outcomes, ctx, timings, t, demand_source=demand)
     result.warnings = log.to_frame()
     result.timings["total"] = time.perf_counter() - t0
     return result
+
+
+def _snap_to_frames(
+    network: WalkNetwork,
+    prof: Profile,
+    opts: Options,
+    prepared: Prepared,
+    dem: DemandPoints,
+    timings: dict[str, float],
+    *,
+    facilities_input: gpd.GeoDataFrame,
+    demand_source: gpd.GeoDataFrame | None = None,
+    greenspace: gpd.GeoDataFrame | None = None,
+    entrances: gpd.GeoDataFrame | None = None,
+    lattice_store: Any = None,
+    reuse: RunState | None = None,
+    reused_outcomes: list[stages.CheckOutcome] | None = None,
+    changed: frozenset[str] = frozenset(),
+) -> Assessment:
+    """Stages 3–6 (snap, distances, checks, frames), for a fresh run or (``reuse``) a rerun."""
+    t = time.perf_counter()
+    demand_snap = reuse.demand_snap if reuse is not None else None
+    snapping = stages.snap(
+        network, prepared.facilities, dem, opts, demand_snap=demand_snap, demand_source=demand_source
+    )
+    timings["snapping"] = time.perf_counter() - t
+    t = time.perf_counter()
+    dist = stages.compute_distances(
+        snapping,
+        prepared.facilities,
+        prof,
+        opts,
+        n_demand_comm=len(dem.community),
+        reuse=reuse.distances if reuse is not None else None,
+        changed=changed,
+    )
+    timings["distances"] = time.perf_counter() - t
+    t = time.perf_counter()
+    outcomes, ctx, green_keys = stages.run_checks(
+        network,
+        prof,
+        opts,
+        prepared,
+        dem,
+        snapping,
+        dist,
+        greenspace=greenspace,
+        entrances=entrances,
+        lattice_store=lattice_store,
+        reuse=reuse,
+        reused_outcomes=reused_outcomes,
+    )
+    state = RunState(
+        options=opts,
+        profile=prof,
+        prepared=prepared,
+        demand=dem,
+        demand_snap=snapping.demand,
+        distances=dist,
+        gap_grid=ctx.grid,
+        destinations=dict(ctx.destinations),
+        green_keys=green_keys,
+        facilities_input=facilities_input,
+        greenspace=greenspace,
+        entrances=entrances,
+        lattice_store=lattice_store,
+    )
+    return _finish(network, prof, opts, state, snapping, outcomes, ctx, timings, t)
 
 
 def _finish(
@@ -159,8 +205,6 @@ def _finish(
     ctx: Any,
     timings: dict[str, float],
     t_checks: float,
-    *,
-    demand_source: gpd.GeoDataFrame | None,
 ) -> Assessment:
     """Stage 6: the output frames and tables."""
     crs = network.crs
@@ -239,43 +283,21 @@ def rerun(
         )
         dem = st.demand
         timings["inputs"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        snapping = stages.snap(network, fac, dem, opts, demand_snap=st.demand_snap)
-        timings["snapping"] = time.perf_counter() - t
-        t = time.perf_counter()
-        dist = stages.compute_distances(
-            snapping, fac, prof, opts, n_demand_comm=len(dem.community), reuse=st.distances, changed=changed
-        )
-        timings["distances"] = time.perf_counter() - t
-        t = time.perf_counter()
-        outcomes, ctx, green_keys = stages.run_checks(
+        result = _snap_to_frames(
             network,
             prof,
             opts,
             prepared,
             dem,
-            snapping,
-            dist,
-            lattice_store=st.lattice_store,
-            reuse=st,
-            reused_outcomes=base.checks,
-        )
-        state = RunState(
-            options=opts,
-            profile=prof,
-            prepared=prepared,
-            demand=dem,
-            demand_snap=snapping.demand,
-            distances=dist,
-            gap_grid=ctx.grid,
-            destinations=dict(ctx.destinations),
-            green_keys=green_keys,
+            timings,
             facilities_input=facilities,
             greenspace=st.greenspace,
             entrances=st.entrances,
             lattice_store=st.lattice_store,
+            reuse=st,
+            reused_outcomes=base.checks,
+            changed=changed,
         )
-        result = _finish(network, prof, opts, state, snapping, outcomes, ctx, timings, t, demand_source=None)
     result.warnings = log.to_frame()
     result.timings["total"] = time.perf_counter() - t0
     return result
