@@ -694,7 +694,8 @@ def add_arguments(
     """
     import argparse
 
-    groups: dict[str, Any] = {}
+    # one --help section per group, whichever option class its options come from
+    groups: dict[str, Any] = parser.__dict__.setdefault("_servicecircle_groups", {})
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         spec: OptionSpec | None = f.metadata.get("spec")
         if spec is None or spec.flag is None or (only is not None and f.name not in only):
