@@ -410,9 +410,12 @@ def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
     values = [c.get("value") for c in r.find("categories")]
     assert "kindergarten" in values and "primary_school" in values and values[-1] == ""
     assert "不在标准里" not in values  # not a profile category
-    fill = qml["gaps"].find(".//layer/Option/Option[@name='color']").get("value")
-    red, green, blue, alpha = map(int, fill.split(","))
-    assert (red, green, blue) == (84, 39, 143) and alpha < 255  # semi-transparent purple
+    r = qml["gaps"].find("renderer-v2")
+    assert r.get("type") == "RuleRenderer"  # a rule per check, in a rule per level (tests/test_gis_files.py)
+    checks = {rule.get("filter") for rule in r.iter("rule") if rule.find("rule") is None}
+    assert checks == {f"\"check\" = '{c}'" for c in small.gaps["check"]}
+    for fill in r.findall("symbols/symbol/layer/Option/Option[@name='color']"):
+        assert int(fill.get("value").split(",")[3]) < 255  # semi-transparent
     fill = qml["greenspace"].find(".//layer/Option/Option[@name='color']").get("value")
     red, green, blue, _ = map(int, fill.split(","))
     assert green > red and green > blue
@@ -422,7 +425,7 @@ def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
     assert [x for x in after if x[0] != "layer_styles"] == before  # GDAL lists the same layers
     assert ["layer_styles", None] in after  # a table, not a spatial layer
     assert len(gpd.read_file(gpkg, layer="communities")) == len(small.communities)
-    assert len(pyogrio.read_dataframe(gpkg, layer="layer_styles")) == 4
+    assert len(pyogrio.read_dataframe(gpkg, layer="layer_styles")) == len(STYLED_LAYERS)
 
 
 def test_qgis_styles_rerun_replaces_and_keeps_user_styles(small, gpkg):
@@ -439,7 +442,7 @@ def test_qgis_styles_rerun_replaces_and_keeps_user_styles(small, gpkg):
         count = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'layer_styles'")
         count = count.fetchone()
     assert sorted(rows) == sorted([(t, STYLE_NAME, 1) for t in STYLED_LAYERS] + [("communities", "mine", 0)])
-    assert count == (5,)
+    assert count == (len(STYLED_LAYERS) + 1,)
 
 
 def test_qgis_styles_skip_missing_layers(tmp_path):
@@ -511,4 +514,6 @@ def test_qgis_itself_opens_the_layers_styled(small, gpkg, tmp_path):
     assert info["communities"]["alias"] == "幼儿园覆盖率 Kindergarten coverage (%)"
     assert info["facilities"]["renderer"] == "categorizedSymbol"
     assert "kindergarten" in info["facilities"]["values"]
-    assert info["gaps"]["renderer"] == info["greenspace"]["renderer"] == "singleSymbol"
+    assert info["gaps"]["renderer"] == "RuleRenderer"
+    assert info["greenspace"]["renderer"] == info["streets"]["renderer"] == "singleSymbol"
+    assert info["demand"]["renderer"] == "graduatedSymbol"

@@ -41,7 +41,8 @@ def test_a_killed_run_leaves_the_previous_outputs_intact(tmp_path):
     r = subprocess.run(demo(out), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    assert set(before) == {"shortfall.gpkg", "gap_map.html", "summary.csv", "shortfall.xlsx"}  # --excel
+    # --excel; shortfall.qgz is the QGIS project beside the GeoPackage
+    assert set(before) == {"shortfall.gpkg", "shortfall.qgz", "gap_map.html", "summary.csv", "shortfall.xlsx"}
     proc = subprocess.Popen(demo(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed_while_writing = False
     deadline = time.time() + 120

@@ -514,6 +514,14 @@ class Options(_Checked):
         metavar="CRS",
         fix="give a coordinate system GDAL knows, e.g. EPSG:4490 (CGCS2000) or EPSG:4326",
     )
+    gpkg_version: str = _opt(
+        "1.2",
+        "GeoPackage version (default 1.2: opens without a warning in QGIS 3.22 / GDAL 3.6) GeoPackage 版本",
+        kind="choice",
+        choices=("1.2", "1.3", "1.4"),
+        flag="--gpkg-version",
+        group=_OUT,
+    )
     excel: bool = _opt(
         False,
         "also write an Excel workbook (shortfall.xlsx) 输出 Excel 工作簿",

@@ -192,6 +192,7 @@ def save(result: Assessment, options: Options) -> dict[str, Path]:
         excel=options.excel,
         filegdb=options.filegdb,
         figures=options.figures,
+        gpkg_version=options.gpkg_version,
     )
 
 

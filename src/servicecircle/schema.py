@@ -853,6 +853,7 @@ LAYERS: Final[Mapping[str, Layer]] = MappingProxyType(
             Layer("greenspace_access", "绿地出入口", "Green-space access points", True),
             Layer("proposals", "建议选址", "Proposed sites", True),
             Layer("gaps_closed", "缺口已补", "Gaps closed", True),
+            Layer("streets", "路网", "Streets", True),
             Layer("before_after", "方案前后对比", "Before and after", False),
             Layer("summary", "汇总", "Summary", False),
             Layer("scorecard", "指标", "Scorecard", False),

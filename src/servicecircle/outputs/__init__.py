@@ -14,11 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
 from .. import settings
 from .._parallel import Background, workers_for
 from ..errors import OutputError
 from .gapmap import embed_assets, gap_map
-from .geopackage import set_last_change, write_geopackage
+from .geopackage import set_last_change, street_layer, write_geopackage
 from .layers import assessment_layers
 from .tables import write_csv
 
@@ -34,6 +36,7 @@ __all__ = [
 
 OUTPUT_FILES = {
     "geopackage": "shortfall.gpkg",
+    "project": "shortfall.qgz",
     "map": "gap_map.html",
     "summary": "summary.csv",
     "excel": "shortfall.xlsx",
@@ -65,10 +68,12 @@ def save_assessment(
     filegdb: bool = False,
     figures: bool = False,
     styles: bool = True,
+    gpkg_version: str = "1.2",
 ) -> dict[str, Path]:
     """Write the outputs of an assessment into ``out_dir``.
 
-    Always ``shortfall.gpkg`` (with QGIS layer styles) and ``summary.csv``; by
+    Always ``shortfall.gpkg`` (with QGIS layer styles and a ``streets`` layer),
+    the QGIS project ``shortfall.qgz`` beside it (unless ``styles=False``) and ``summary.csv``; by
     default also ``gap_map.html``; on request an Excel workbook
     ``shortfall.xlsx``, a File Geodatabase ``shortfall.gdb`` and report figures
     in ``figures/``.
@@ -85,7 +90,11 @@ def save_assessment(
         Keyword arguments for :func:`gap_map`.
     write_map, excel, filegdb, figures, styles
         Which outputs to write (figures need a Chinese font, see
-        :func:`servicecircle.outputs.figures.cjk_font`).
+        :func:`servicecircle.outputs.figures.cjk_font`; ``styles`` is the QGIS
+        styles and project).
+    gpkg_version
+        GeoPackage version: ``"1.2"`` (default, opens without a warning in QGIS
+        3.22 / GDAL 3.6), ``"1.3"`` or ``"1.4"``.
 
     Returns
     -------
@@ -111,14 +120,23 @@ def save_assessment(
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=out_dir))
     written: dict[str, Path] = {}
     staged: dict[str, Path] = {"geopackage": tmp / OUTPUT_FILES["geopackage"]}
+    if styles:
+        staged["project"] = tmp / OUTPUT_FILES["project"]  # written with the GeoPackage, from its styles
 
     def geopackage() -> None:
-        write_geopackage(assessment_layers(assessment), staged["geopackage"], crs)
+        layers = assessment_layers(assessment)
+        if getattr(assessment, "network", None) is not None and "streets" not in layers:
+            # the street context of the QGIS project, after the other spatial layers
+            spatial = {k: v for k, v in layers.items() if isinstance(v, gpd.GeoDataFrame)}
+            layers = {**spatial, "streets": street_layer(assessment.network), **layers}
+        write_geopackage(layers, staged["geopackage"], crs, version=gpkg_version)
         if styles:
+            from .qgis_project import write_qgis_project
             from .qgis_styles import add_qgis_styles
 
             add_qgis_styles(staged["geopackage"], assessment)
             set_last_change(staged["geopackage"])  # layer_styles is registered with the clock's time
+            write_qgis_project(staged["geopackage"], staged["project"])
 
     # the GeoPackage is written by a second process while this one writes the rest
     # (both hold the GIL, so a thread would not help); alone when there is nothing else

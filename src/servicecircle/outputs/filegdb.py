@@ -24,6 +24,16 @@ names are renamed by :func:`gdb_field_names`, deterministically:
 * names are compared case-insensitively (as the geodatabase does); a later
   duplicate gets ``_2``, ``_3`` ...
 
+Field aliases
+-------------
+Every field carries its bilingual name and unit as its alias
+(``幼儿园覆盖率 Kindergarten coverage (%)``), which ArcGIS shows in place of the
+field name: GDAL's OpenFileGDB driver writes a field's "alternative name" as
+its alias, and the fields are written through GDAL's Arrow interface
+(:func:`pyogrio.write_arrow`), whose ``GDAL:OGR:alternative_name`` field
+metadata sets it (GDAL ≥ 3.8; an older GDAL writes the same fields without
+aliases). A field without a known label has its GeoPackage name as its alias.
+
 Administrative codes
 --------------------
 6-digit (county), 9-digit (township / sub-district) and 12-digit (village /
@@ -230,12 +240,23 @@ def field_map(a: Assessment, layers: dict[str, pd.DataFrame] | None = None) -> p
     return _prepare(a, layers)[1]
 
 
+def field_aliases(a: Assessment, layers: dict[str, pd.DataFrame] | None = None) -> dict[str, dict[str, str]]:
+    """Layer → ``.gdb`` field → its alias (``幼儿园覆盖率 Kindergarten coverage (%)``), as written."""
+    return _prepare(a, layers)[2]
+
+
+def _alias(zh: str, en: str, unit: str) -> str:
+    text = zh if zh == en or not en else f"{zh} {en}"
+    return f"{text} ({unit})" if unit else text
+
+
 def _prepare(
     a: Assessment, layers: dict[str, pd.DataFrame] | None = None
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The layers as the geodatabase takes them (fields renamed and retyped) and their ``FIELD_MAP``."""
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict[str, dict[str, str]]]:
+    """The layers as the geodatabase takes them (fields renamed and retyped), their ``FIELD_MAP`` and aliases."""
     layers = assessment_layers(a) if layers is None else layers
     prepared: dict[str, pd.DataFrame] = {}
+    aliases: dict[str, dict[str, str]] = {}
     rows = []
     for layer, frame in layers.items():
         codes = admin_code_columns(frame)
@@ -263,6 +284,7 @@ def _prepare(
                     f"administrative code ({codes[str(c)]} digits, {le} level), kept as text"
                 )
                 note = f"{note}; {code_note}" if note else code_note
+            aliases.setdefault(layer, {})[names[str(c)]] = _alias(zh, en, unit)
             rows.append(
                 {
                     "layer": layer,
@@ -276,7 +298,7 @@ def _prepare(
                     "note": note,
                 }
             )
-    return prepared, pd.DataFrame(rows, columns=FIELD_MAP_COLUMNS)
+    return prepared, pd.DataFrame(rows, columns=FIELD_MAP_COLUMNS), aliases
 
 
 def _fit_type(s: pd.Series) -> pd.Series:
@@ -357,25 +379,101 @@ def write_filegdb(assessment: Assessment, path: str | Path, crs: Any = "EPSG:449
             shutil.rmtree(path)
         else:
             path.unlink()
-    prepared, fmap = _prepare(assessment)
+    prepared, fmap, aliases = _prepare(assessment)
     tables = {**prepared, "FIELD_MAP": fmap}
+    aliases["FIELD_MAP"] = {c: _alias(*FIELD_MAP_LABELS[c], "") for c in fmap.columns if c in FIELD_MAP_LABELS}
     # GDAL gives every catalogue item a UUID, random unless asked for its reproducible sequence
     with gdal_config({"OPENFILEGDB_REPRODUCIBLE_UUID": "YES"}):
-        _write_tables(tables, path, crs)
+        _write_tables(tables, path, crs, aliases)
     return fmap
 
 
-def _write_tables(tables: dict[str, pd.DataFrame], path: Path, crs: Any) -> None:
+#: The ``FIELD_MAP`` table's own fields: (zh, en).
+FIELD_MAP_LABELS = {
+    "layer": ("图层", "Layer"),
+    "source_name": ("原字段名", "GeoPackage field"),
+    "gdb_name": ("数据库字段名", "Geodatabase field"),
+    "alias_zh": ("中文名称", "Chinese name"),
+    "alias_en": ("英文名称", "English name"),
+    "field_type": ("字段类型", "Field type"),
+    "admin_code": ("行政区划代码", "Administrative code"),
+    "renamed": ("已改名", "Renamed"),
+    "note": ("说明", "Note"),
+}
+
+
+def _arrow_table(data: pd.DataFrame, aliases: dict[str, str], gtype: str | None) -> Any:
+    """The layer as an Arrow table for :func:`pyogrio.write_arrow`: geometry as WKB (promoted to
+    ``gtype``'s multi type), every field's alias in its ``GDAL:OGR:alternative_name`` metadata."""
+    import pyarrow as pa
+    import shapely
+
+    geom = data.geometry.name if isinstance(data, gpd.GeoDataFrame) else None
+    frame = pd.DataFrame(data.drop(columns=geom) if geom else data, copy=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = []
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_null(field.type):  # an all-empty column: text, as GDAL takes no null type
+            field, column = field.with_type(pa.string()), column.cast(pa.string())
+        alias = aliases.get(field.name)
+        fields.append(field.with_metadata({"GDAL:OGR:alternative_name": alias}) if alias else field)
+        columns.append(column)
+    if geom is not None:
+        values: Any = data.geometry.values
+        if gtype and gtype.startswith("Multi"):
+            single = gtype.removeprefix("Multi")
+            kinds = shapely.get_type_id(values)
+            wanted = {"Point": 0, "LineString": 1, "Polygon": 3}.get(single)
+            make = {
+                "Point": shapely.multipoints,
+                "LineString": shapely.multilinestrings,
+                "Polygon": shapely.multipolygons,
+            }
+            values = [make[single]([g]) if k == wanted else g for g, k in zip(values, kinds)]
+        fields.append(pa.field(geom, pa.binary()))
+        columns.append(pa.array(shapely.to_wkb(values), type=pa.binary()))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _crs_text(crs: Any) -> str | None:
+    """The CRS as pyogrio's write_dataframe passes it: ``EPSG:n`` where it has a code, else WKT1."""
+    if crs is None:
+        return None
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt("WKT1_GDAL")
+
+
+def _write_tables(
+    tables: dict[str, pd.DataFrame], path: Path, crs: Any, aliases: dict[str, dict[str, str]] | None = None
+) -> None:
     import warnings
 
     import pyogrio
 
+    # field aliases go through GDAL's Arrow interface (GDAL >= 3.8); an older GDAL writes without them
+    arrow = aliases is not None and pyogrio.__gdal_version__ >= (3, 8, 0)
     for layer, data in tables.items():
         options = {"LAYER_ALIAS": LAYER_ALIASES.get(layer, layer)}
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*will be written as a Float64.*")
-                if isinstance(data, gpd.GeoDataFrame):
+                if arrow:
+                    assert aliases is not None
+                    spatial = isinstance(data, gpd.GeoDataFrame)
+                    out = to_crs(data, crs) if spatial else data
+                    gtype = _geometry_type(out, layer) if spatial else None
+                    pyogrio.write_arrow(
+                        _arrow_table(out, aliases.get(layer, {}), gtype),
+                        path,
+                        layer=layer,
+                        driver="OpenFileGDB",
+                        geometry_name=out.geometry.name if spatial else None,
+                        geometry_type=gtype,
+                        crs=_crs_text(out.crs) if spatial else None,
+                        layer_options=options,
+                    )
+                elif isinstance(data, gpd.GeoDataFrame):
                     out = to_crs(data, crs)
                     gtype = _geometry_type(out, layer)
                     pyogrio.write_dataframe(

@@ -11,6 +11,9 @@ Layers (listed by :func:`servicecircle.outputs.layers.assessment_layers`; see
     every facility with its attributes, ``category_key`` and ``snap_m``;
 ``gaps``
     the uncovered part of each community per failed check;
+``streets``
+    the walking network as simplified lines (:func:`street_layer`), the street
+    context the QGIS project draws in light grey (written by ``save_assessment``);
 
 and attribute tables ``summary`` (one row per check), ``scorecard``, ``checks``
 (every threshold used and its source), ``warnings``, ``fields`` (every column's
@@ -19,6 +22,11 @@ Chinese and English name and unit) and ``run`` (parameters).
 The only time in the file, ``gpkg_contents.last_change`` (the format requires
 one), is ``settings.output_timestamp`` (:func:`servicecircle.settings.output_time`),
 not the clock: the same layers give the same file, byte for byte.
+
+The file is GeoPackage 1.2 by default (``PRAGMA user_version`` 10200), which
+every GDAL since 2.2 and QGIS 3.x open without a word; GDAL 3.8 and later write
+1.4 unless told, and GDAL 3.6 / QGIS 3.22 (Debian 12, many office desktops)
+warn about a version they do not know. ``version="1.4"`` asks for the newest.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ..coords import to_crs
@@ -37,7 +46,39 @@ from .codes import codes_as_text
 from .gdal import gdal_config, gpkg_time
 from .layers import clean_for_export
 
-__all__ = ["write_geopackage", "gpkg_time", "set_last_change"]
+__all__ = ["write_geopackage", "gpkg_time", "set_last_change", "street_layer", "GPKG_VERSIONS", "STREET_TOLERANCE_M"]
+
+#: The GeoPackage versions :func:`write_geopackage` writes (GDAL's ``VERSION`` creation option).
+GPKG_VERSIONS = ("1.2", "1.3", "1.4")
+#: Metres: how far a simplified street line may stray from the network's own geometry.
+STREET_TOLERANCE_M = 1.0
+
+
+def street_layer(network: Any, tolerance: float = STREET_TOLERANCE_M) -> gpd.GeoDataFrame:
+    """The walking network as lines: one row per edge, simplified to ``tolerance`` metres.
+
+    Columns ``highway`` and ``name`` (the OSM tags, where the network has them)
+    and ``length_m`` (the edge's length on the network, before simplifying), in
+    the network's own metric CRS. Context for a map, not for measuring: distances
+    are computed on the network itself.
+
+    Parameters
+    ----------
+    network
+        A :class:`servicecircle.network.WalkNetwork`.
+    tolerance
+        Metres (Douglas-Peucker, topology kept).
+    """
+    import shapely
+
+    geoms = shapely.simplify(np.asarray(network.edge_geometry, dtype=object), tolerance, preserve_topology=True)
+    data: dict[str, Any] = {}
+    for tag in ("highway", "name"):
+        values = network.edge_tags.get(tag)
+        if values is not None and len(values) == len(geoms):
+            data[tag] = [None if v is None or str(v) == "" else str(v) for v in values]
+    data["length_m"] = np.round(np.asarray(network.edge_length, dtype=float), 2)
+    return gpd.GeoDataFrame(data, geometry=list(geoms), crs=network.crs)
 
 
 def set_last_change(path: str | Path, when: datetime | None = None) -> None:
@@ -62,7 +103,7 @@ def set_last_change(path: str | Path, when: datetime | None = None) -> None:
         ) from None
 
 
-def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any) -> Path:
+def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any, *, version: str = "1.2") -> Path:
     """Write layers (GeoDataFrames reprojected to ``crs``) and tables to one GeoPackage.
 
     ``gpkg_contents.last_change`` is ``settings.output_timestamp`` (through GDAL's
@@ -76,6 +117,9 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
         The file to write (replaced if it exists).
     crs
         CRS of the spatial layers.
+    version
+        The GeoPackage version, one of :data:`GPKG_VERSIONS` (default 1.2: read
+        without a warning by GDAL 3.6 and QGIS 3.22).
 
     Returns
     -------
@@ -85,7 +129,14 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
     import pyogrio
 
     path = Path(path)
+    if version not in GPKG_VERSIONS:
+        raise OutputError(
+            f"GeoPackage version {version!r} is not one servicecircle writes",
+            file=path,
+            fix=f"give one of {', '.join(GPKG_VERSIONS)} (--gpkg-version)",
+        )
     stamp = gpkg_time()  # first: an unusable setting is refused before the old file goes
+    dataset = {"VERSION": version}  # used when the first layer creates the file
     if path.exists():
         path.unlink()
     with gdal_config({"OGR_CURRENT_DATE": stamp}):
@@ -97,10 +148,18 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
                     promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
                     # through Arrow (pyarrow is a dependency): columns go to GDAL in bulk
                     pyogrio.write_dataframe(
-                        data, path, layer=name, driver="GPKG", promote_to_multi=promote or None, use_arrow=True
+                        data,
+                        path,
+                        layer=name,
+                        driver="GPKG",
+                        promote_to_multi=promote or None,
+                        use_arrow=True,
+                        dataset_options=dataset,
                     )
                 else:
-                    pyogrio.write_dataframe(pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=True)
+                    pyogrio.write_dataframe(
+                        pd.DataFrame(data), path, layer=name, driver="GPKG", use_arrow=True, dataset_options=dataset
+                    )
             except Exception as exc:
                 raise OutputError(
                     f"cannot write layer '{name}' ({' '.join(str(exc).split())})",

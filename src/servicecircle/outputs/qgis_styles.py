@@ -7,15 +7,24 @@ as QGIS would, so that dragging ``shortfall.gpkg`` into QGIS opens:
 
 ``communities``
     graduated by ``checks_failed`` (green → red, grey where no check could be
-    assessed), the same classes as the gap map;
+    assessed), the same classes as the gap map, labelled with the community's
+    name, with a map tip (name, checks failed);
 ``gaps``
-    semi-transparent purple (one polygon per failed check: where several checks
-    fail, the purple darkens; filter on ``check`` to see one);
+    rule-based on ``check``: one rule per check, each with its own colour (the
+    colour of its facility category) and its bilingual name, semi-transparent, so
+    a planner can switch one check on or off in the layer panel;
 ``facilities``
     categorized by ``category_key`` (one colour per profile category, grey for
     the rest);
+``demand``
+    small points graduated by ``weight`` (light to dark blue, five classes at
+    the quintiles of the file's own weights);
 ``greenspace``
-    green.
+    green;
+``greenspace_access``
+    small dark-green points (where each green space is entered);
+``streets``
+    the walking network, thin light grey lines (street context).
 
 Field aliases (bilingual column descriptions) travel in the same QML, so the
 attribute table shows ``幼儿园覆盖率 Kindergarten coverage (%)`` above
@@ -46,11 +55,19 @@ if TYPE_CHECKING:
 __all__ = ["add_qgis_styles", "layer_qml", "STYLE_NAME", "STYLED_LAYERS"]
 
 STYLE_NAME = "servicecircle"
-STYLED_LAYERS = ("communities", "gaps", "facilities", "greenspace")
+STYLED_LAYERS = ("communities", "gaps", "facilities", "demand", "greenspace", "greenspace_access", "streets")
 QGIS_VERSION = "3.28.0-Firenze"  # the QML dialect written (read by QGIS 3.x)
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 _OUTLINE = "35,35,35,255"
 _OTHER = "#9e9e9e"
+_STREET = "#c8c8c8"
+#: light to dark blue, the demand classes
+_DEMAND_RAMP = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+#: the fonts the labels ask for (QGIS takes the first installed one's look-alike)
+_LABEL_FONT = "Microsoft YaHei"
+
+#: One check of the gaps style: (check key, label, colour, level key, level label).
+GapCheck = tuple[str, str, str, str, str]
 
 _DDL = """
 CREATE TABLE layer_styles (
@@ -127,8 +144,93 @@ def _marker(colour: str, size: float = 2.4) -> dict[str, str]:
     }
 
 
-def _root(categories: str = "Symbology|Fields") -> ET.Element:
-    return ET.Element("qgis", {"version": QGIS_VERSION, "styleCategories": categories, "labelsEnabled": "0"})
+def _line(colour: str, width: float = 0.26) -> dict[str, str]:
+    return {
+        "line_color": _rgba(colour),
+        "line_style": "solid",
+        "line_width": f"{width:g}",
+        "line_width_unit": "MM",
+        "capstyle": "round",
+        "joinstyle": "round",
+        "offset": "0",
+        "offset_unit": "MM",
+    }
+
+
+def _root(categories: str = "Symbology|Fields", labels: bool = False) -> ET.Element:
+    return ET.Element(
+        "qgis", {"version": QGIS_VERSION, "styleCategories": categories, "labelsEnabled": "1" if labels else "0"}
+    )
+
+
+def _rule_key(*parts: str) -> str:
+    """A rule's key, as QGIS writes them (a braced UUID), the same on every run."""
+    import uuid
+
+    return "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "servicecircle:" + "/".join(parts))) + "}"
+
+
+def _quote(field: str) -> str:
+    return '"' + field.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _labels(root: ET.Element, field: str) -> None:
+    """Simple labels of ``field``: dark text with a white halo, over the polygon's inside."""
+    lab = ET.SubElement(root, "labeling", {"type": "simple"})
+    settings = ET.SubElement(lab, "settings", {"calloutType": "simple"})
+    style = ET.SubElement(
+        settings,
+        "text-style",
+        {
+            "fieldName": field,
+            "isExpression": "0",
+            "fontFamily": _LABEL_FONT,
+            "fontSize": "9",
+            "fontSizeUnit": "Point",
+            "fontWeight": "50",
+            "fontItalic": "0",
+            "textColor": "35,35,35,255",
+            "textOpacity": "1",
+            "namedStyle": "Regular",
+            "multilineHeight": "1",
+            "blendMode": "0",
+            "previewBkgrdColor": "255,255,255,255",
+        },
+    )
+    ET.SubElement(
+        style,
+        "text-buffer",
+        {
+            "bufferDraw": "1",
+            "bufferSize": "0.8",
+            "bufferSizeUnits": "MM",
+            "bufferColor": "255,255,255,255",
+            "bufferOpacity": "0.85",
+            "bufferNoFill": "1",
+            "bufferJoinStyle": "128",
+            "bufferBlendMode": "0",
+        },
+    )
+    ET.SubElement(settings, "text-format", {"wrapChar": "", "multilineAlign": "3", "autoWrapLength": "0"})
+    ET.SubElement(
+        settings,
+        "placement",
+        {"placement": "1", "centroidInside": "1", "centroidWhole": "0", "fitInPolygonOnly": "0", "priority": "5"},
+    )
+    ET.SubElement(
+        settings,
+        "rendering",
+        {"obstacle": "1", "obstacleType": "1", "displayAll": "0", "upsidedownLabels": "0", "scaleVisibility": "0"},
+    )
+
+
+def _map_tip(root: ET.Element, html: str, display: str) -> None:
+    ET.SubElement(root, "mapTip").text = html
+    ET.SubElement(root, "previewExpression").text = display
 
 
 def _renderer(root: ET.Element, kind: str, **attrs: str) -> ET.Element:
@@ -154,9 +256,13 @@ def _finish(root: ET.Element, geometry: int) -> str:
     return _DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def communities_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
-    """Graduated by checks failed; grey where no check was assessed."""
-    root = _root()
+def communities_qml(
+    fields: Sequence[str] = (), aliases: dict[str, str] | None = None, name_field: str | None = None
+) -> str:
+    """Graduated by checks failed; grey where no check was assessed; labelled with ``name_field``."""
+    if name_field is None and "name" in fields:
+        name_field = "name"
+    root = _root("Symbology|Labeling|Fields|MapTips" if name_field else "Symbology|Fields|MapTips", bool(name_field))
     expr = 'CASE WHEN "checks_assessed" = 0 THEN -1 ELSE "checks_failed" END'
     r = _renderer(root, "graduatedSymbol", attr=expr, graduatedMethod="GraduatedColor")
     ranges = ET.SubElement(r, "ranges")
@@ -173,18 +279,96 @@ def communities_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None =
             "range",
             {"lower": f"{lo:.6f}", "upper": f"{hi:.6f}", "symbol": str(i), "label": label, "render": "true"},
         )
-        _symbol(symbols, str(i), "fill", _fill(colour, 200))
+        _symbol(symbols, str(i), "fill", _fill(colour, 150))
+    if name_field:
+        _labels(root, name_field)
+    title = f"[% {_quote(name_field)} %]" if name_field else "[% $id %]"
+    tip = (
+        f'<b>{title}</b><br>未达标 checks failed: [% "checks_failed" %] / [% "checks_assessed" %]'
+        if {"checks_failed", "checks_assessed"} <= set(fields)
+        else f"<b>{title}</b>"
+    )
+    _map_tip(root, tip, _quote(name_field) if name_field else "$id")
     _aliases(root, list(fields), aliases or {})
     return _finish(root, 2)
 
 
-def gaps_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
-    """Semi-transparent purple."""
+def gaps_qml(checks: Sequence[GapCheck] = (), fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Rule-based on ``level`` and ``check``: one rule per level, in it one rule per check.
+
+    ``checks`` are :data:`GapCheck` tuples, every check in the layer (no ELSE
+    rule: it would draw the checks switched off). Each check is drawn
+    semi-transparent in its own colour, so that the layer panel lists the levels
+    and their checks and each can be switched on or off on its own.
+    """
+    root = _root()
+    r = _renderer(root, "RuleRenderer")
+    rules = ET.SubElement(r, "rules", {"key": _rule_key("gaps")})
+    symbols = ET.SubElement(r, "symbols")
+    parents: dict[str, ET.Element] = {}
+    for i, (key, label, colour, level, level_label) in enumerate(checks):
+        parent = parents.get(level)
+        if parent is None:
+            parent = parents[level] = ET.SubElement(
+                rules,
+                "rule",
+                {"key": _rule_key("gaps", "level", level), "filter": f"{_quote('level')} = {_literal(level)}",
+                 "label": level_label},
+            )  # fmt: skip
+        ET.SubElement(
+            parent,
+            "rule",
+            {"key": _rule_key("gaps", key), "filter": f"{_quote('check')} = {_literal(key)}", "symbol": str(i),
+             "label": label},
+        )  # fmt: skip
+        _symbol(symbols, str(i), "fill", _fill(colour, 150, _rgba(colour), 0.5))
+    if not checks:  # a gaps layer without a check column: one purple rule
+        ET.SubElement(rules, "rule", {"key": _rule_key("gaps", ""), "symbol": "0", "label": "服务缺口 gaps"})
+        _symbol(symbols, "0", "fill", _fill(GAP_COLOUR, 70, _rgba(GAP_COLOUR), 0.4))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 2)
+
+
+def demand_qml(breaks: Sequence[float] = (), fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Small points graduated by ``weight``: ``breaks`` are the class bounds, lowest first (one class without)."""
+    root = _root()
+    bounds = list(breaks) if len(breaks) >= 2 else [0.0, 1e12]
+    r = _renderer(root, "graduatedSymbol", attr="weight", graduatedMethod="GraduatedColor")
+    ranges = ET.SubElement(r, "ranges")
+    symbols = ET.SubElement(r, "symbols")
+    n = len(bounds) - 1
+    for i in range(n):
+        lo, hi = bounds[i], bounds[i + 1]
+        colour = _DEMAND_RAMP[round(i * (len(_DEMAND_RAMP) - 1) / max(n - 1, 1))]
+        label = f"{lo:g} – {hi:g} 户/人 weight" if n > 1 else "需求点 demand point"
+        ET.SubElement(
+            ranges,
+            "range",
+            {"lower": f"{lo:.6f}", "upper": f"{hi:.6f}", "symbol": str(i), "label": label, "render": "true"},
+        )
+        props = _marker(colour, 1.0)
+        props["outline_style"] = "no"
+        _symbol(symbols, str(i), "marker", props)
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 0)
+
+
+def greenspace_access_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Small dark-green points."""
     root = _root()
     r = _renderer(root, "singleSymbol")
-    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(GAP_COLOUR, 70, _rgba(GAP_COLOUR), 0.4))
+    _symbol(ET.SubElement(r, "symbols"), "0", "marker", _marker(GREEN_OUTLINE, 1.2))
     _aliases(root, list(fields), aliases or {})
-    return _finish(root, 2)
+    return _finish(root, 0)
+
+
+def streets_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Thin light grey lines."""
+    root = _root()
+    r = _renderer(root, "singleSymbol")
+    _symbol(ET.SubElement(r, "symbols"), "0", "line", _line(_STREET, 0.3))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 1)
 
 
 def greenspace_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
@@ -250,7 +434,12 @@ def _sld(layer: str, rules: list[dict[str, Any]], geometry: int) -> str:
             ET.SubElement(mark, f"{se}WellKnownName").text = "circle"
             fill = ET.SubElement(mark, f"{se}Fill")
             ET.SubElement(fill, f"{se}SvgParameter", {"name": "fill"}).text = colour
-            ET.SubElement(g, f"{se}Size").text = "7"
+            ET.SubElement(g, f"{se}Size").text = rule.get("size", "7")
+        elif geometry == 1:
+            sym = ET.SubElement(el, f"{se}LineSymbolizer")
+            stroke = ET.SubElement(sym, f"{se}Stroke")
+            ET.SubElement(stroke, f"{se}SvgParameter", {"name": "stroke"}).text = colour
+            ET.SubElement(stroke, f"{se}SvgParameter", {"name": "stroke-width"}).text = "1"
         else:
             sym = ET.SubElement(el, f"{se}PolygonSymbolizer")
             fill = ET.SubElement(sym, f"{se}Fill")
@@ -283,7 +472,12 @@ def _sld_filter(parent: ET.Element, flt: tuple, ogc: str) -> None:
         ET.SubElement(el, f"{ogc}Literal").text = str(value)
 
 
-def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
+def _sld_for(
+    layer: str,
+    categories: list[tuple[str, str]],
+    checks: Sequence[GapCheck] = (),
+    breaks: Sequence[float] = (),
+) -> str:
     """The SLD document of one styled layer."""
     if layer == "communities":
         rules = [{"name": "无数据 no data", "colour": NO_DATA, "opacity": 0.8, "filter": ("eq", "checks_assessed", 0)}]
@@ -301,7 +495,30 @@ def _sld_for(layer: str, categories: list[tuple[str, str]]) -> str:
             lower = hi + 1
         return _sld(layer, rules, 2)
     if layer == "gaps":
-        return _sld(layer, [{"name": "服务缺口 gap", "colour": GAP_COLOUR, "opacity": 0.27, "stroke": GAP_COLOUR}], 2)
+        rules = [
+            {"name": label, "colour": colour, "opacity": 0.35, "stroke": colour, "filter": ("eq", "check", key)}
+            for key, label, colour, _, _ in checks
+        ]
+        if not rules:
+            rules = [{"name": "服务缺口 gap", "colour": GAP_COLOUR, "opacity": 0.27, "stroke": GAP_COLOUR}]
+        return _sld(layer, rules, 2)
+    if layer == "streets":
+        return _sld(layer, [{"name": "路网 streets", "colour": _STREET}], 1)
+    if layer == "greenspace_access":
+        return _sld(layer, [{"name": "绿地出入口 green-space access", "colour": GREEN_OUTLINE, "size": "4"}], 0)
+    if layer == "demand":
+        bounds = list(breaks) if len(breaks) >= 2 else [0.0, 1e12]
+        n = len(bounds) - 1
+        rules = [
+            {
+                "name": f"{bounds[i]:g} – {bounds[i + 1]:g}",
+                "colour": _DEMAND_RAMP[round(i * (len(_DEMAND_RAMP) - 1) / max(n - 1, 1))],
+                "size": "3",
+                "filter": ("between", "weight", bounds[i], bounds[i + 1]),
+            }
+            for i in range(n)
+        ]
+        return _sld(layer, rules, 0)
     if layer == "greenspace":
         rule = {"name": "绿地 green space", "colour": GREEN_COLOUR, "opacity": 0.67, "stroke": GREEN_OUTLINE}
         return _sld(layer, [rule], 2)
@@ -319,17 +536,106 @@ def layer_qml(
     fields: Sequence[str] = (),
     aliases: dict[str, str] | None = None,
     categories: list[tuple[str, str]] | None = None,
+    checks: Sequence[GapCheck] = (),
+    breaks: Sequence[float] = (),
+    name_field: str | None = None,
 ) -> str:
-    """The QML document for one of :data:`STYLED_LAYERS`."""
+    """The QML document for one of :data:`STYLED_LAYERS`.
+
+    ``categories`` (facilities) are ``[(value, label)]``; ``checks`` (gaps)
+    :data:`GapCheck` tuples; ``breaks`` (demand) the weight class bounds;
+    ``name_field`` (communities) the field the labels show.
+    """
     if layer == "communities":
-        return communities_qml(fields, aliases)
+        return communities_qml(fields, aliases, name_field)
     if layer == "gaps":
-        return gaps_qml(fields, aliases)
+        return gaps_qml(checks, fields, aliases)
     if layer == "greenspace":
         return greenspace_qml(fields, aliases)
     if layer == "facilities":
         return facilities_qml(categories or [], fields, aliases)
+    if layer == "demand":
+        return demand_qml(breaks, fields, aliases)
+    if layer == "streets":
+        return streets_qml(fields, aliases)
+    if layer == "greenspace_access":
+        return greenspace_access_qml(fields, aliases)
     raise ValueError(f"no style for layer {layer!r}")
+
+
+def _gap_checks(
+    con: sqlite3.Connection, assessment: Assessment | None, categories: list[tuple[str, str]]
+) -> list[GapCheck]:
+    """The checks in the gaps layer (:data:`GapCheck`), in the profile's order.
+
+    A check's colour is its facility category's colour in the facilities style,
+    so a kindergarten gap is drawn in the kindergartens' colour.
+    """
+    cols = {r[1] for r in con.execute('PRAGMA table_info("gaps")')}
+    if "check" not in cols:
+        return []
+    wanted = [c for c in ("category", "name_zh", "name_en", "level", "radius_m") if c in cols]
+    select = ", ".join(_quote(c) for c in ["check", *wanted])
+    found: dict[str, dict[str, Any]] = {}
+    for row in con.execute(f'SELECT {select} FROM "gaps" WHERE "check" IS NOT NULL ORDER BY "check"'):
+        found.setdefault(str(row[0]), dict(zip(wanted, row[1:])))
+    known = {c.key: c for c in assessment.checks} if assessment is not None else {}
+    order = list(known)
+    keys = sorted(found, key=lambda k: (order.index(k) if k in order else len(order), k))
+    colour_of = {value: PALETTE[i % len(PALETTE)] for i, (value, _) in enumerate(categories)}
+    spare = len(categories)
+    out = []
+    for key in keys:
+        info = found[key]
+        category = str(info.get("category") or "")
+        if category not in colour_of:
+            colour_of[category] = PALETTE[spare % len(PALETTE)]
+            spare += 1
+        zh, en = str(info.get("name_zh") or key), str(info.get("name_en") or "")
+        label = f"{zh} {en}".strip() if zh != en else zh
+        if info.get("radius_m") is not None:
+            label = f"{label}（{float(info['radius_m']):g} m）"
+        level = str(info.get("level") or "")
+        check = known.get(key)
+        level_label = " ".join(
+            dict.fromkeys(x for x in (getattr(check, "level_name_zh", ""), getattr(check, "level_name_en", "")) if x)
+        )
+        out.append((key, label, colour_of[category], level, level_label or level or "其他检查 other checks"))
+    # levels widest first (15, 10, 5 minutes), checks without a level last; the profile's order within one
+    widest: dict[str, float] = {}
+    for key, *_, level, _ in out:
+        radius = found[key].get("radius_m")
+        widest[level] = max(widest.get(level, 0.0), float(radius) if radius is not None and level else -1.0)
+    return sorted(out, key=lambda c: -widest[c[3]])
+
+
+def _weight_breaks(con: sqlite3.Connection) -> list[float]:
+    """Class bounds of the demand layer's ``weight``: its quintiles, rounded, duplicates dropped."""
+    cols = {r[1] for r in con.execute('PRAGMA table_info("demand")')}
+    if "weight" not in cols:
+        return []
+    values = sorted(r[0] for r in con.execute('SELECT "weight" FROM "demand" WHERE "weight" IS NOT NULL'))
+    if not values:
+        return []
+    n = len(values)
+    raw = [values[0]] + [values[min(n - 1, (n * k) // 5)] for k in range(1, 5)] + [values[-1]]
+    bounds: list[float] = []
+    for v in raw:
+        b = float(f"{float(v):.3g}")
+        if not bounds or b > bounds[-1]:
+            bounds.append(b)
+    if len(bounds) == 1:
+        bounds.append(bounds[0] + 1)
+    bounds[0] = min(bounds[0], float(values[0]))
+    bounds[-1] = max(bounds[-1], float(values[-1]))
+    return bounds
+
+
+def _name_field(fields: Sequence[str], assessment: Assessment | None) -> str | None:
+    """The communities' name column (the assessment's ``name_column``, else ``name``), if the layer has it."""
+    if assessment is not None and assessment.name_column and assessment.name_column in fields:
+        return assessment.name_column
+    return "name" if "name" in fields else None
 
 
 def _facility_categories(con: sqlite3.Connection, assessment: Assessment | None) -> list[tuple[str, str]]:
@@ -404,9 +710,19 @@ def add_qgis_styles(gpkg_path: str | Path, assessment: Assessment | None = None)
                 if layer not in geoms:
                     continue
                 fields, aliases = _fields_and_aliases(con, layer, geoms[layer], assessment, layer)
-                cats = _facility_categories(con, assessment) if layer == "facilities" else []
-                qml = layer_qml(layer, fields=fields, aliases=aliases, categories=cats)
-                sld = _sld_for(layer, cats)
+                cats = _facility_categories(con, assessment) if layer in ("facilities", "gaps") else []
+                checks = _gap_checks(con, assessment, cats) if layer == "gaps" else []
+                breaks = _weight_breaks(con) if layer == "demand" else []
+                qml = layer_qml(
+                    layer,
+                    fields=fields,
+                    aliases=aliases,
+                    categories=cats,
+                    checks=checks,
+                    breaks=breaks,
+                    name_field=_name_field(fields, assessment) if layer == "communities" else None,
+                )
+                sld = _sld_for(layer, cats, checks, breaks)
                 con.execute('DELETE FROM layer_styles WHERE f_table_name = ? AND "styleName" = ?', (layer, STYLE_NAME))
                 con.execute('UPDATE layer_styles SET "useAsDefault" = 0 WHERE f_table_name = ?', (layer,))
                 con.execute(
@@ -430,9 +746,12 @@ def add_qgis_styles(gpkg_path: str | Path, assessment: Assessment | None = None)
 
 _DESCRIPTIONS = {
     "communities": "社区按未达标项数分级 communities graduated by checks failed",
-    "gaps": "服务缺口（半透明紫色） gaps, semi-transparent purple",
+    "gaps": "服务缺口，按检查项分色 gaps, one colour per check",
     "facilities": "设施按标准类别分类 facilities categorized by profile category",
+    "demand": "需求点按权重分级 demand points graduated by weight",
     "greenspace": "绿地公园 green spaces",
+    "streets": "步行路网（浅灰） walking network, light grey",
+    "greenspace_access": "绿地出入口 green-space access points",
 }
 
 
