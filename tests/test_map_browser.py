@@ -210,7 +210,12 @@ def test_basemaps_openstreetmap_tianditu_local_or_none(map_file, monkeypatch):
         a.map(tiles="tianditu", tianditu_key="abc'};alert(1)//0123456789")
     with pytest.raises(InputDataError, match="unknown basemap 'amap'"):
         a.map(tiles="amap")
-    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in a.map().get_root().render()
+    osm = a.map(tiles="openstreetmap").get_root().render()
+    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in osm and "openstreetmap.org/copyright" in osm
+    default = a.map().get_root().render()  # by default: no tiles, no tile attribution, Leaflet embedded
+    assert "tile.openstreetmap" not in default and "openstreetmap.org/copyright" not in default
+    assert "cdn.jsdelivr.net/npm/leaflet" not in default
+    assert "cdn.jsdelivr.net/npm/leaflet" in a.map(offline=False).get_root().render()
     local = a.map(tile_url="http://tiles.intranet/{z}/{x}/{y}.png").get_root().render()
     assert "tiles.intranet" in local and "openstreetmap.org/{z}" not in local
     assert "tile.openstreetmap" not in a.map(tiles=None).get_root().render()

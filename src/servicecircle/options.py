@@ -540,15 +540,16 @@ class Options(_Checked):
         False, "also write report figures (PNG, 300 dpi) 报告插图", kind="flag", flag="--figures", group=_OUT
     )
     offline_map: bool = _opt(
-        False,
-        "embed Leaflet in the map (opens without internet) 离线地图",
+        True,
+        "embed Leaflet in the map, so it opens without internet (the default; kept for old scripts) 离线地图（默认）",
         kind="flag",
         flag="--offline-map",
         group=_OUT,
     )
     basemap: str = _opt(
-        "openstreetmap",
-        "online basemap: OpenStreetMap, 天地图 vector or imagery (needs --tianditu-key), or none 在线底图",
+        "none",
+        "basemap tiles: none (default: no request leaves the machine; streets are drawn from the walking "
+        "network), OpenStreetMap, 天地图 vector or imagery (needs --tianditu-key) 底图（默认无，离线）",
         kind="choice",
         choices=BASEMAPS,
         flag="--basemap",

@@ -2,10 +2,16 @@
 
 One HTML file a planner can open, click and mail to a colleague:
 
-* an overview layer: communities coloured by how many checks they fail;
+* an overview layer: communities coloured by the share of their assessed checks
+  they fail; a click lists the checks a community fails, with their numbers;
 * one switchable layer per check: communities coloured by the share of their
   people within reach, the gap polygons, and that category's facilities;
-* tooltips with the numbers, a bilingual legend and title.
+* street context drawn from the walking network the assessment holds (and its
+  green spaces), so the map needs no basemap: by default it requests nothing
+  from any server (Leaflet is embedded, no tiles);
+* a legend for the layer on view (it can be collapsed), a scorecard panel, a
+  bilingual title, and on the approximate demo data a banner saying why so much
+  fails.
 
 Every piece of text that comes from the data (names, categories, ids) is
 HTML-escaped before it reaches the page, so a name such as
@@ -15,9 +21,9 @@ template (folium's default does that with every element's output, so a name such
 as ``{{ 7*7 }}`` would be *evaluated* while the map is saved); the braces of
 data text are written as HTML entities besides, for the few elements (layer
 names) that go through folium's own templates. With
-``offline=True`` Leaflet's script and stylesheet are embedded in the page (from
-the ``xstatic-leaflet`` package), so the map opens on an intranet with no access
-to a CDN.
+``offline=True`` (the default) Leaflet's script and stylesheet are embedded in the
+page (from the ``xstatic-leaflet`` package), so the map opens on an intranet with
+no access to a CDN.
 
 The same map gives the same file, byte for byte: every page element is named
 from the page's content and its place in it (:func:`_name_elements`), not with
@@ -42,17 +48,19 @@ from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from ..schema import FLAG, flag_column, green_rule_key, parse_column
-from .labels import FAIL_TEXT, PASS_TEXT
+from .labels import FAIL_TEXT, OSM_DATA_ATTRIBUTION, PASS_TEXT, UNCONFIRMED_TEXT, check_labels, weight_names
 from .style import (
     COVERAGE_BINS,
     FAIL_COLOUR,
-    FAILED_BINS,
+    FAILED_SHARE_BINS,
     GAP_COLOUR,
     GREEN_COLOUR,
     GREEN_OUTLINE,
     NO_DATA,
     PALETTE,
     PASS_COLOUR,
+    STREET_COLOUR,
+    UNCONFIRMED_COLOUR,
 )
 
 if TYPE_CHECKING:
@@ -197,12 +205,49 @@ def _coverage_colour(share: float) -> str:
 
 
 def _failed_colour(n: float, assessed: float) -> str:
+    """The overview's colour: by the share of the assessed checks failed (grey: none assessed)."""
     if not assessed:
         return NO_DATA
-    for upper, colour, _ in FAILED_BINS:
-        if n <= upper:
+    share = 100.0 * n / assessed
+    for upper, colour, _ in FAILED_SHARE_BINS:
+        if share <= upper:
             return colour
-    return FAILED_BINS[-1][1]
+    return FAILED_SHARE_BINS[-1][1]
+
+
+def _ha(v: Any) -> str:
+    """An area in m² as hectares: ``1.25 ha`` (two decimals; ``<0.01 ha`` for a sliver)."""
+    if _missing(v):
+        return "—"
+    ha = float(v) / 1e4
+    return "<0.01 ha" if 0 < ha < 0.005 else f"{ha:,.2f} ha"
+
+
+def _unit(unit: Any) -> str:
+    """A profile's unit as displayed: ``m2/resident`` → ``m²/resident``."""
+    return re.sub(r"(?<![\w.])m([23])(?!\w)", lambda g: "m²" if g.group(1) == "2" else "m³", str(unit or ""))
+
+
+def _badge(confirmed: Any) -> str:
+    """The "unconfirmed" badge of a threshold the profile does not confirm ('' when confirmed)."""
+    return "" if bool(confirmed) else f"<span class='sc-unc'>{UNCONFIRMED_TEXT}</span>"
+
+
+def _target_text(check: Any) -> str:
+    """A check's target as the plan states it: ``≥ 100%``, ``1,500–4,000 households``, ``≥ 16 m²/resident``."""
+    s = check.summary
+    unit = _unit(s.get("target_unit") or check.score_unit)
+    lo = s.get("target", check.target)
+    if check.cov_col:
+        lo = check.target
+        unit = "%"
+    if _missing(lo) or lo is None:
+        return "—"
+    space = "" if unit == "%" else " "
+    if s.get("comparison") == "between" and not _missing(s.get("target_max")):
+        return f"{float(lo):,.0f}–{float(s['target_max']):,.0f}{space}{unit}"
+    sign = "≤" if s.get("comparison") == "<=" else "≥"
+    return f"{sign} {float(lo):,.4g}{space}{unit}"
 
 
 def _to_wgs84(geoms: np.ndarray, crs: Any, tolerance: float) -> np.ndarray:
@@ -239,12 +284,14 @@ def _missing(v: Any) -> bool:
 def gap_map(
     assessment: Assessment,
     *,
-    tiles: str | None = "openstreetmap",
+    tiles: str | None = None,
     tile_url: str | None = None,
     tile_attribution: str | None = None,
     tianditu_key: str | None = None,
-    offline: bool = False,
+    offline: bool = True,
     simplify_m: float = 3.0,
+    streets: bool = True,
+    street_simplify_m: float = 4.0,
     title: str | None = None,
     max_facilities_per_layer: int = 20_000,
 ) -> folium.Map:
@@ -258,11 +305,12 @@ def gap_map(
     assessment
         An :class:`~servicecircle.assessment.Assessment`.
     tiles
-        The basemap: ``"openstreetmap"`` (default), ``"tianditu"`` (天地图 vector
-        map with labels) or ``"tianditu-imagery"`` (天地图 imagery with labels),
-        or ``None`` for none. Tianditu needs your key, which is then written
-        into the page (it is a browser key: restrict it to your domain in the
-        Tianditu console).
+        The basemap tiles: ``None`` (default: no tiles, nothing is requested
+        from any server; the streets come from the walking network),
+        ``"openstreetmap"``, ``"tianditu"`` (天地图 vector map with labels) or
+        ``"tianditu-imagery"`` (天地图 imagery with labels). Tianditu needs your
+        key, which is then written into the page (it is a browser key: restrict
+        it to your domain in the Tianditu console).
     tile_url, tile_attribution
         A tile server of your own (e.g. an intranet server:
         ``http://tiles.local/{z}/{x}/{y}.png``); overrides ``tiles``. Its
@@ -271,11 +319,18 @@ def gap_map(
     tianditu_key
         Your Tianditu key (default ``$TIANDITU_KEY``).
     offline
-        Embed Leaflet in the page (no CDN needed). Combine with ``tiles=None``
-        or a local ``tile_url`` for a fully offline map.
+        Embed Leaflet in the page (default; no CDN needed). ``False`` loads it
+        from a CDN (a smaller file that needs the internet). With no tiles, or a
+        local ``tile_url``, the map is fully offline.
     simplify_m
         Display simplification of polygons, metres (the GeoPackage keeps full
         detail).
+    streets
+        Draw the walking network as light grey street context (default), with
+        ``© OpenStreetMap contributors, ODbL``.
+    street_simplify_m
+        Display simplification of the streets, metres (coordinates are rounded
+        to about a metre), which keeps the file small.
     title
         Title shown on the map (default: the profile's name).
     max_facilities_per_layer
@@ -314,7 +369,6 @@ def gap_map(
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
     m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
     _add_basemap(m, tiles, tile_url, tile_attribution, tianditu_key)
-    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
 
     weight_kind = comm["weight_kind"].iloc[0] if "weight_kind" in comm.columns and len(comm) else "weight"
     weight_zh = {"households": "户数", "residents": "人口"}.get(weight_kind, "权重")
@@ -329,15 +383,52 @@ def gap_map(
 
     ids = col(id_col) if id_col else list(range(1, len(comm) + 1))
     names = col(a.name_column) if a.name_column else [None] * len(comm)
-    assessed = [v or 0 for v in col("checks_assessed")]
-    failed = [v or 0 for v in col("checks_failed")]
+    assessed = [0 if _missing(v) else v for v in col("checks_assessed")]
+    failed = [0 if _missing(v) else v for v in col("checks_failed")]
+    shown_names = [_e(f"{nm} ({i})" if not _missing(nm) else i) for nm, i in zip(names, ids)]
+    name_of = {str(i): nm for i, nm in zip(ids, shown_names)}
+    if "area_m2" in comm.columns:
+        areas = col("area_m2")
+    elif crs is not None and getattr(crs, "is_projected", False):
+        areas = comm.geometry.area.tolist()
+    else:
+        areas = [None] * len(comm)
+    # the checks a community can fail, once for the page; each community lists the ones it fails
+    listed = [c for c in a.checks if c.pass_col and c.pass_col in comm.columns]
+    check_table = []
+    for chk in listed:
+        zh, en = check_labels(chk)
+        wzh, wen = weight_names(a, chk.key)
+        check_table.append(
+            {
+                "k": _e(chk.key),
+                "n": _e(f"{zh} {en}"),
+                "b": _badge(chk.confirmed),
+                "t": _e(_target_text(chk)),
+                "w": _e(f"{wzh} {wen}"),
+                "v": "缺口 Shortfall" if chk.kind == "floor_area" else "数值 Value",
+            }
+        )
+    fails: list[list[list[str | int]]] = [[] for _ in range(len(comm))]
+    for j, chk in enumerate(listed):
+        assert chk.pass_col is not None
+        for i, v in enumerate(col(chk.pass_col)):
+            if _missing(v) or bool(v):
+                continue
+            if chk.cov_col and chk.unc_col:
+                fails[i].append([j, _pct(comm[chk.cov_col].iloc[i]), _num(comm[chk.unc_col].iloc[i])])
+            else:
+                fails[i].append([j, _score_text(chk, comm, i)])
     columns: dict[str, list[Any]] = {
-        "name": [_e(f"{nm} ({i})" if not _missing(nm) else i) for nm, i in zip(names, ids)],
+        "name": shown_names,
         "weight": [_num(v) for v in col("weight_total")],
         "o_fill": [_failed_colour(f, n) for f, n in zip(failed, assessed)],
         "o_failed": [_e(int(f)) if n else "—" for f, n in zip(failed, assessed)],
         "o_assessed": [_e(int(n)) for n in assessed],
+        "o_share": [f"{100.0 * f / n:.0f}%" if n else "—" for f, n in zip(failed, assessed)],
         "o_worst": [_pct(v) for v in col("worst_cov")],
+        "o_area": [_ha(v) for v in areas],
+        "fl": fails,
     }
     for j, check in enumerate(reach):
         # a reach check has all three (checks.lifecircle.reach_outcome)
@@ -355,7 +446,7 @@ def gap_map(
         columns[f"pv{j}"] = [
             "—"
             if _missing(v)
-            else (_e(f"{v:,.1f} {check.score_unit}") if isinstance(v, (int, float, np.number)) else _e(v))
+            else (_e(f"{v:,.1f} {_unit(check.score_unit)}") if isinstance(v, (int, float, np.number)) else _e(v))
             for v in scores
         ]
         columns[f"pr{j}"] = verdicts(passed)
@@ -374,8 +465,8 @@ def gap_map(
             [
                 {
                     "check": str(chk),
-                    "comm": _e(cid),
-                    "area": _num(area),
+                    "comm": name_of.get(str(cid), _e(cid)),
+                    "area": _ha(area),
                     "unc": _num(unc),
                 }
                 for chk, cid, area, unc in zip(
@@ -436,7 +527,7 @@ def gap_map(
             [
                 {
                     "name": _e(r["names"] or "—"),
-                    "area": _num(r["area_m2"]) + " m²",
+                    "area": _ha(r["area_m2"]),
                     "how": _e(r["reach_method"]),
                     "n": _e(int(r["n_access"])),
                     **{f: bool(r[f]) for f in flags},
@@ -444,20 +535,55 @@ def gap_map(
                 for _, r in spaces.iterrows()
             ],
         )
+    street_source = str(getattr(getattr(a, "network", None), "source", "") or "")
+    street_osm = street_source not in ("", "arrays")
+    if streets:
+        street_data = _streets(a, street_simplify_m)
+        if street_data is not None:
+            data["streets"] = street_data
     store = _SharedData(data)
     store.add_to(m)
+    _Pane("scContext", 450).add_to(m)
+    if "streets" in data or "green" in data:
+        context = folium.FeatureGroup(name=_e("街道与绿地 Streets and green space"), show=True)
+        if "green" in data:
+            _JsonLayer(
+                store,
+                "green",
+                style={"fillColor": GREEN_COLOUR, "color": GREEN_OUTLINE, "weight": 0.6, "fillOpacity": 0.3},
+                fields=[],
+                aliases=[],
+                pane="scContext",
+                interactive=False,
+            ).add_to(context)
+        if "streets" in data:
+            _JsonLayer(
+                store,
+                "streets",
+                style={"color": STREET_COLOUR, "weight": 0.8, "opacity": 0.75, "fill": False},
+                fields=[],
+                aliases=[],
+                pane="scContext",
+                interactive=False,
+                attribution=_e(OSM_DATA_ATTRIBUTION) if street_osm else None,
+            ).add_to(context)
+        context.add_to(m)
 
     outline = {"color": "#555555", "weight": 0.6, "fillOpacity": 0.55}
-    comm_fields = ["name", "weight", "o_assessed", "o_failed", "o_worst"]
+    comm_fields = ["name", "weight", "o_area", "o_assessed", "o_failed", "o_share", "o_worst"]
     comm_aliases = [
         "社区 Community",
         f"{weight_zh} {_e(weight_kind.capitalize())}",
-        "评估项 Checks",
+        "面积 Area",
+        "评估项 Checks assessed",
         "未达标 Failed",
+        "未达标占比 Share failed",
         "最低覆盖率 Lowest coverage",
     ]
     # the overview and the per-check layers are mutually exclusive (radio buttons)
-    overview = folium.FeatureGroup(name=_e("总览：未达标项数 Overview: checks failed"), overlay=False, show=True)
+    overview = folium.FeatureGroup(
+        name=_e("总览：未达标项占比 Overview: share of checks failed"), overlay=False, show=True
+    )
     _JsonLayer(
         store,
         "communities",
@@ -465,7 +591,10 @@ def gap_map(
         aliases=comm_aliases,
         fill_key="o_fill",
         style={"color": "#444444", "weight": 0.8, "fillOpacity": 0.6},
+        note="点击查看未达标项 Click for the checks it fails",
+        fails=check_table,
     ).add_to(overview)
+    sections: list[tuple[Any, str]] = [(overview, _overview_legend())]
     overview.add_to(m)
     fac_fields, fac_aliases = (
         ["name", "cat", "snap", "placed"],
@@ -490,11 +619,14 @@ def gap_map(
                 "结论 Result",
                 f"未覆盖{weight_zh} Uncovered {_e(weight_kind)}",
             ],
-            note=f"目标 Target: ≥ {check.target:g}%",
+            note=f"目标 Target: ≥ {check.target:g}%" + ("" if check.confirmed else f" ({UNCONFIRMED_TEXT})"),
         ).add_to(fg)
         rule = green_rule_key(check.key)  # a green rule's reach check shows its green spaces
         flag = flag_column(rule) if rule is not None else None
-        if "green" in data and spaces is not None and flag is not None and flag in spaces.columns:
+        with_green = "green" in data and spaces is not None and flag is not None and flag in spaces.columns
+        sections.append((fg, _check_legend(a, check, colours.get(check.key), with_green, "gaps" in data)))
+        if with_green:
+            assert flag is not None  # with_green says so
             _JsonLayer(
                 store,
                 "green",
@@ -513,12 +645,12 @@ def gap_map(
                     "cat": _e(f"{check.name_zh} {check.name_en}"),
                     "radius": "—" if check.radius_m is None else f"{check.radius_m:g} m",
                 },
-                fields=["cat", "radius", "comm", "area", "unc"],
+                fields=["comm", "cat", "radius", "area", "unc"],
                 aliases=[
-                    "缺口 Gap",
-                    "服务半径 Radius",
                     "社区 Community",
-                    "面积 m² Area m²",
+                    "缺口 Gap in",
+                    "服务半径 Radius",
+                    "缺口面积 Gap area",
                     f"未覆盖{weight_zh} Uncovered",
                 ],
             ).add_to(fg)
@@ -537,16 +669,17 @@ def gap_map(
         fg.add_to(m)
     for j, check in enumerate(flagged):
         fg = folium.FeatureGroup(name=_e(f"{check.name_zh} · {check.name_en}"), overlay=False, show=False)
-        target = "—" if check.target is None else f"{check.target:g} {check.score_unit}"
+        target = _target_text(check)
         _JsonLayer(
             store,
             "communities",
             fill_key=f"pf{j}",
             style=outline,
             fields=["name", f"pv{j}", f"pr{j}"],
-            aliases=["社区 Community", "数值 Value", "结论 Result"],
-            note=f"目标 Target: {target}",
+            aliases=["社区 Community", "缺口 Shortfall" if check.kind == "floor_area" else "数值 Value", "结论 Result"],
+            note=f"目标 Target: {target}" + ("" if check.confirmed else f" ({UNCONFIRMED_TEXT})"),
         ).add_to(fg)
+        sections.append((fg, _flag_legend(check)))
         fg.add_to(m)
     if others and "facilities" in data:
         fg = folium.FeatureGroup(name=_e("其他设施（未评估） Other facilities (not checked)"), show=False)
@@ -569,7 +702,7 @@ def gap_map(
             [
                 {
                     "comm": _e(r["community_id"]),
-                    "area": _num(r["closed_area_m2"]) + " m²",
+                    "area": _ha(r["closed_area_m2"]),
                     "check": _e(r["check"]),
                 }
                 for _, r in closed.iterrows()
@@ -616,9 +749,15 @@ def gap_map(
 
     n_layers = 2 + len(reach) + len(flagged)
     folium.LayerControl(collapsed=n_layers > 10).add_to(m)
+    _LegendSwitch([g for g, _ in sections]).add_to(m)
+    # after the layer control and the legend exist: the study area is fitted beside them
+    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
     root = m.get_root()
     assert isinstance(root, Figure)  # a folium map's root is its figure
-    root.html.add_child(_Raw(_legend_html(a, colours, title, sampled_note)))
+    context_legend = _context_legend("streets" in data, "green" in data, street_osm, street_source)
+    root.html.add_child(
+        _Raw(_legend_html(a, [h for _, h in sections], context_legend, title, sampled_note, bool(tiles or tile_url)))
+    )
     if offline:
         embed_assets(m)
     _name_elements(m)
@@ -689,12 +828,23 @@ def _name_elements(m: folium.Map) -> None:
 
 
 class _FitBounds(_Script):
-    """Fit the view to the data at once (no zoom animation) and add a metric scale bar."""
+    """Fit the view to the data at once (no zoom animation) and add a metric scale bar.
+
+    The title, the legend and an open layer list sit over the map: the study
+    area is fitted into the room they leave (when they leave room enough).
+    """
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false, padding: [12, 12]});"
-        "L.control.scale({imperial: false, position: 'bottomright'}).addTo({{ this._parent.get_name() }});"
+        "(function(){var m = {{ this._parent.get_name() }}, r = m.getContainer().getBoundingClientRect();"
+        "function box(sel){var e = document.querySelector(sel); return e ? e.getBoundingClientRect() : null;}"
+        "var lg = box('.sc-legend'), tp = box('.sc-top'), lc = box('.leaflet-control-layers');"
+        "var left = lg && lg.right - r.left < r.width / 2 ? lg.right - r.left + 12 : 12;"
+        "var top = tp && tp.bottom - r.top < r.height / 3 ? tp.bottom - r.top + 8 : 12;"
+        "var right = lc && r.right - lc.left < r.width / 3 ? r.right - lc.left + 8 : 12;"
+        "m.fitBounds({{ this.bounds|tojson }}, {animate: false, paddingTopLeft: [left, top],"
+        " paddingBottomRight: [right, 28]});"
+        "L.control.scale({imperial: false, position: 'bottomright'}).addTo(m);})();"
         "{% endmacro %}"
     )
 
@@ -702,6 +852,44 @@ class _FitBounds(_Script):
         super().__init__()
         self._name = "FitBounds"
         self.bounds = bounds
+
+
+class _Pane(_Script):
+    """A map pane above the community fills for the street context (clicks pass through it)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function(){var p = {{ this._parent.get_name() }}.createPane({{ this.pane|tojson }});"
+        "p.style.zIndex = {{ this.z }}; p.style.pointerEvents = 'none';})();"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, pane: str, z: int) -> None:
+        super().__init__()
+        self._name = "ScPane"
+        self.pane = pane
+        self.z = int(z)
+
+
+class _LegendSwitch(_Script):
+    """Show the legend section of the layer on view (the overview's at first)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function(){var m = {{ this._parent.get_name() }};"
+        "var groups = [{% for g in this.groups %}{{ g.get_name() }}{% if not loop.last %}, {% endif %}{% endfor %}];"
+        "function show(layer){var n = groups.indexOf(layer); if (n < 0) { return; }"
+        " document.querySelectorAll('.sc-legend [data-sec]').forEach(function(el){"
+        "  el.style.display = el.getAttribute('data-sec') === String(n) ? '' : 'none'; });}"
+        "m.on('baselayerchange', function(e){ show(e.layer); });"
+        "show(groups[0]);})();"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, groups: list[Any]) -> None:
+        super().__init__()
+        self._name = "ScLegendSwitch"
+        self.groups = groups
 
 
 def _script_json(obj: Any) -> str:
@@ -746,11 +934,34 @@ class _JsonLayer(_Script):
         " + '</td></tr>';}).join('');"
         " return '<table class=\"sc-tip\">' + rows + (cfg.note ? '<tr><td colspan=\"2\"><i>' + cfg.note"
         " + '</i></td></tr>' : '') + '</table>';}"
+        # the overview's popup: the checks the community fails, with their numbers
+        "function fails(f){var p = f.properties, fl = p.fl || [];"
+        " var h = '<div class=\"sc-pop\"><b class=\"sc-pname\">' + p.name + '</b><br>未达标 Fails <b>' + p.o_failed"
+        " + '</b> / ' + p.o_assessed + ' 项检查 checks (' + p.o_share + ') · 面积 Area ' + p.o_area;"
+        " if (!fl.length) { return h + '<br><i>' + (p.o_failed === '—' ? '无数据 No data'"
+        "  : '全部达标 Passes every check') + '</i></div>'; }"
+        " return h + '<ol class=\"sc-fails\">' + fl.map(function(r){ var c = cfg.fails[r[0]];"
+        "  var t = '<li data-check=\"' + c.k + '\"><b>' + c.n + '</b> ' + c.b + '<br>';"
+        "  if (r.length === 3) { t += '覆盖率 Coverage <span class=\"sc-cov\">' + r[1] + '</span> (目标 Target '"
+        "   + c.t + ') · 未覆盖 Uncovered <span class=\"sc-uncw\">' + r[2] + '</span> ' + c.w; }"
+        "  else { t += c.v + ' <span class=\"sc-val\">' + r[1] + '</span> (目标 Target ' + c.t + ')'; }"
+        "  return t + '</li>'; }).join('') + '</ol></div>';}"
         # tooltip and popup text made when shown, not for every feature up front
-        "var opts = {style: sty, onEachFeature: function(f, l){var h = function(){ return html(f); };"
-        " l.bindTooltip(h, {sticky: true}); l.bindPopup(h, {maxWidth: 320});"
+        "var opts = {style: sty};"
+        # a popup opens clear of the title (and the legend) that sit over the map
+        "var pad = (function(){ function edge(sel, side){ var e = document.querySelector(sel);"
+        " return e ? e.getBoundingClientRect()[side] : 0; }"
+        " return L.point(Math.min(edge('.sc-legend', 'right'), 300) + 8, Math.min(edge('.sc-top', 'bottom'), 200) + 8);"
+        "})();"
+        "if (cfg.pane) { opts.pane = cfg.pane; }"
+        "if (cfg.attribution) { opts.attribution = cfg.attribution; }"
+        "if (cfg.interactive === false) { opts.interactive = false; } else {"
+        " opts.onEachFeature = function(f, l){var h = function(){ return html(f); };"
+        " l.bindTooltip(h, {sticky: true});"
+        " l.bindPopup(cfg.fails ? function(){ return fails(f); } : h,"
+        "  {maxWidth: 360, maxHeight: 320, autoPanPaddingTopLeft: pad});"
         " if (!cfg.point) { l.on('mouseover', function(){ l.setStyle({weight: 2.5, color: '#000'}); });"
-        "  l.on('mouseout', function(){ l.setStyle(sty(f)); }); }}};"
+        "  l.on('mouseout', function(){ l.setStyle(sty(f)); }); }}; }"
         "if (cfg.filter) { opts.filter = function(f){ return f.properties[cfg.filter[0]] === cfg.filter[1]; }; }"
         "if (cfg.filter_out) { opts.filter = function(f){"
         " return cfg.filter_out[1].indexOf(f.properties[cfg.filter_out[0]]) < 0; }; }"
@@ -778,6 +989,10 @@ class _JsonLayer(_Script):
         point: bool = False,
         note: str | None = None,
         consts: dict[str, str] | None = None,
+        pane: str | None = None,
+        interactive: bool = True,
+        attribution: str | None = None,
+        fails: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__()
         self._name = "ScLayer"
@@ -795,84 +1010,244 @@ class _JsonLayer(_Script):
                 "filter_out": [filter_out[0], list(filter_out[1])] if filter_out else None,
                 "point": point,
                 "note": _e(note) if note else None,
+                "pane": pane,
+                "interactive": interactive,
+                "attribution": attribution,  # already escaped
+                "fails": fails,  # the checks a popup may list (already escaped)
             }
         )
 
 
-def _legend_html(a: Assessment, colours: dict[str, str], title: str | None, sampled: bool) -> str:
-    prof = a.profile
-    rows_cov = "".join(
-        f"<div><span class='sc-sw' style='background:{c}'></span>{_e(label)}</div>" for _, c, label in COVERAGE_BINS
+def _score_text(check: Any, comm: Any, i: int) -> str:
+    """A non-reach check's value for community ``i``: ``973 households``, ``4 of 6``, ``1,200 m²`` (escaped)."""
+    col = check.score_col
+    if not col or col not in comm.columns:
+        return "—"
+    v = comm[col].iloc[i]
+    if _missing(v):
+        return "—"
+    unit = _unit(check.score_unit)
+    if isinstance(v, (int, float, np.number)):
+        digits = 0 if abs(float(v)) >= 100 or float(v).is_integer() else 2
+        return _e(f"{float(v):,.{digits}f} {unit}".strip())
+    return _e(v)
+
+
+def _streets(a: Assessment, tolerance: float) -> str | None:
+    """The walking network near the study area as one GeoJSON feature: simplified, merged, about 1 m precise."""
+    from ..coords import reproject_geometries
+
+    net = getattr(a, "network", None)
+    geoms = getattr(net, "edge_geometry", None)
+    if net is None or geoms is None or not len(geoms):
+        return None
+    g = np.asarray(geoms, dtype=object)
+    g = g[~(shapely.is_missing(g) | shapely.is_empty(g))]
+    comm = a.communities
+    if len(comm) and comm.crs is not None:
+        x0, y0, x1, y1 = comm.to_crs(net.crs).total_bounds if comm.crs != net.crs else comm.total_bounds
+        if np.isfinite([x0, y0, x1, y1]).all():  # the streets of the study area and 300 m around it
+            g = g[shapely.intersects(g, shapely.box(x0 - 300, y0 - 300, x1 + 300, y1 + 300))]
+    if not len(g):
+        return None
+    if tolerance > 0:
+        g = shapely.simplify(g, tolerance, preserve_topology=False)
+    merged = shapely.line_merge(shapely.multilinestrings(g[shapely.get_type_id(g) == 1]))
+    wgs = reproject_geometries(np.asarray([merged], dtype=object), net.crs, 4326)
+    return _feature_collection(wgs, [{}], digits=5)
+
+
+def _swatch(colour: str, label: str, *, dot: bool = False, extra: str = "") -> str:
+    kind = "sc-dot" if dot else "sc-sw"
+    return f"<div><span class='{kind}' style='background:{colour}{extra}'></span>{label}</div>"
+
+
+def _overview_legend() -> str:
+    rows = "".join(_swatch(c, _e(label)) for _, c, label in FAILED_SHARE_BINS)
+    return (
+        "<h4>未达标项占比 Share of checks failed</h4>"
+        "<div class='sc-note'>未达标项数 ÷ 已评估项数 checks failed ÷ checks assessed</div>"
+        + rows
+        + _swatch(NO_DATA, "无数据 No demand data")
+        + "<div class='sc-note'>点击社区：未达标项清单 Click a community: the checks it fails</div>"
     )
-    rows_fail = "".join(
-        f"<div><span class='sc-sw' style='background:{c}'></span>{_e(label)}</div>" for _, c, label in FAILED_BINS
+
+
+def _check_legend(a: Assessment, check: Any, colour: str | None, green: bool, gaps: bool) -> str:
+    zh, en = check_labels(check)
+    rows = "".join(_swatch(c, _e(label)) for _, c, label in COVERAGE_BINS)
+    wzh, wen = weight_names(a, check.key)
+    parts = [
+        f"<h4>{_e(zh)} {_e(en)}</h4>",
+        f"<div>目标 Target: {_e(_target_text(check))} {_badge(check.confirmed)}</div>",
+        f"<div class='sc-note'>覆盖率（按{_e(wzh)}）Coverage by {_e(wen)}</div>",
+        rows,
+        _swatch(NO_DATA, "无数据 No demand data"),
+    ]
+    if gaps:
+        parts.append(_swatch(GAP_COLOUR, "缺口 Gap (out of reach)", extra=";opacity:.7"))
+    if green:
+        parts.append(_swatch(GREEN_COLOUR, "可达绿地 Green spaces reached"))
+    if colour and check.category:
+        parts.append(_swatch(colour, "设施 Facilities", dot=True))
+        parts.append(_swatch(colour, "未接入路网 Too far from the network", dot=True, extra=";opacity:.3"))
+    return "".join(parts)
+
+
+def _flag_legend(check: Any) -> str:
+    return (
+        f"<h4>{_e(check.name_zh)} {_e(check.name_en)}</h4>"
+        f"<div>目标 Target: {_e(_target_text(check))} {_badge(check.confirmed)}</div>"
+        + _swatch(PASS_COLOUR, f"{PASS_TEXT} Pass")
+        + _swatch(FAIL_COLOUR, f"{FAIL_TEXT} Fail")
+        + _swatch(NO_DATA, "无数据 No data")
     )
-    cats = "".join(
-        f"<div><span class='sc-dot' style='background:{colours[c.key]}'></span>"
-        f"{_e(c.name_zh)} {_e(c.name_en)} ≤{c.radius_m:g} m</div>"
-        for c in a.checks
-        if c.key in colours and c.category
-    )
-    approx = ""
-    if str(a.communities.attrs.get("source", "")).find("approx") >= 0:
-        approx = (
-            "<div class='sc-warn'>社区边界与户数为近似估算，非官方数据<br>"
-            "Community boundaries and households are approximate, not official</div>"
+
+
+def _context_legend(streets: bool, green: bool, osm: bool, source: str) -> str:
+    parts = []
+    if streets:
+        parts.append(
+            f"<div><span class='sc-line' style='border-color:{STREET_COLOUR}'></span>"
+            "步行路网 Streets (walking network)</div>"
         )
-    heading = _e(title) if title else f"{_e(prof.name_zh)}<br><small>{_e(prof.name_en)}</small>"
+    if green:
+        parts.append(_swatch(GREEN_COLOUR, "绿地 Green space", extra=";opacity:.5"))
+    if osm:  # the network (and what is drawn of it) is OpenStreetMap data
+        parts.append(f"<div class='sc-note'>路网 Network {_e(OSM_DATA_ATTRIBUTION)}</div>")
+    elif source:
+        parts.append(f"<div class='sc-note'>路网 Network: {_e(Path(source).name)}</div>")
+    return "".join(parts)
+
+
+def _demo_banner(a: Assessment) -> str:
+    """Why so much fails on the demo: its facilities are what a 2018 OSM extract maps."""
+    fac = a.facilities
+    n_kg = int((fac["category_key"] == "kindergarten").sum()) if "category_key" in fac.columns else 0
+    what_zh = f"例如仅 {n_kg} 所幼儿园" if n_kg else f"共 {len(fac)} 处设施"
+    what_en = f"e.g. {n_kg} kindergarten{'s' if n_kg != 1 else ''}" if n_kg else f"{len(fac)} facilities in all"
+    return (
+        "<div class='sc-banner'><b>演示数据 Demo data</b>：社区边界与户数为近似估算；"
+        f"2018 年 OpenStreetMap 数据只收录了真实设施的一小部分（{what_zh}），所以大多数检查未达标。"
+        "本工具是为规划师自己的高德或设施登记数据导出而设计的。<br>"
+        "Community boundaries and households are approximate. The 2018 OpenStreetMap extract maps only a "
+        f"fraction of the real facilities ({what_en}), so most checks fail: servicecircle is meant for a "
+        "planner's own Amap or register export.</div>"
+    )
+
+
+def _legend_html(
+    a: Assessment, sections: list[str], context: str, title: str | None, sampled: bool, tiles: bool
+) -> str:
+    prof = a.profile
+    approx = str(a.communities.attrs.get("source", "")).find("approx") >= 0
+    banner = _demo_banner(a) if approx else ""
+    heading = _e(title) if title else f"{_e(prof.name_zh)} <small>{_e(prof.name_en)}</small>"
     note = "<div><i>部分设施为抽样显示 Facilities sampled for display</i></div>" if sampled else ""
+    hidden = " style='display:none'"
+    body = "".join(f"<div data-sec='{n}'{'' if n == 0 else hidden}>{html}</div>" for n, html in enumerate(sections))
+    tiles_note = "" if tiles else "无底图（离线） No basemap tiles (offline)"
+    card = _scorecard_html(a)
+    button = (
+        "<button type='button' class='sc-btn' onclick=\"document.querySelector('.sc-card')"
+        ".classList.toggle('sc-open')\">市级指标 Scorecard</button>"
+        if card
+        else ""
+    )
     return f"""
 <style>
-.sc-legend {{position: fixed; bottom: 24px; left: 12px; z-index: 9999; background: rgba(255,255,255,.94);
-  padding: 8px 10px; border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,.35); font: 12px/1.45 sans-serif;
-  max-height: 70vh; overflow-y: auto; max-width: 300px;}}
-.sc-title {{position: fixed; top: 10px; left: 56px; z-index: 9999; background: rgba(255,255,255,.94);
-  padding: 6px 10px; border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,.35); font: 14px/1.3 sans-serif;}}
+.sc-top {{position: fixed; top: 10px; left: 56px; z-index: 9999; max-width: min(640px, calc(100vw - 130px));
+  font: 13px/1.35 sans-serif;}}
+.sc-title {{background: rgba(255,255,255,.95); padding: 6px 10px; border-radius: 6px;
+  box-shadow: 0 1px 5px rgba(0,0,0,.35);}}
+.sc-banner {{margin-top: 6px; background: #fff7e6; border-left: 4px solid #d95f0e; padding: 5px 8px;
+  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 11px; line-height: 1.35;}}
+.sc-btn {{margin-left: 8px; font: 12px sans-serif; cursor: pointer; border: 1px solid #888;
+  background: #f4f4f4; border-radius: 4px; padding: 1px 7px;}}
+.sc-legend {{position: fixed; bottom: 24px; left: 10px; z-index: 9999; background: rgba(255,255,255,.95);
+  padding: 6px 9px; border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,.35); font: 12px/1.4 sans-serif;
+  width: 220px; max-height: calc(100vh - 190px); overflow-y: auto;}}
+.sc-legend.sc-collapsed {{width: auto;}}
+.sc-legend.sc-collapsed .sc-lb {{display: none;}}
+.sc-lh {{display: flex; justify-content: space-between; align-items: center; gap: 8px;}}
+.sc-lh button {{font: 11px sans-serif; cursor: pointer; border: 1px solid #999; background: #fff;
+  border-radius: 3px; padding: 0 5px;}}
 .sc-sw {{display: inline-block; width: 14px; height: 10px; margin-right: 6px; border: 1px solid #777;}}
 .sc-dot {{display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 50%;}}
-.sc-legend h4 {{margin: 6px 0 2px; font-size: 12px;}}
-.sc-warn {{color: #a50f15; margin-top: 6px;}}
+.sc-line {{display: inline-block; width: 16px; height: 0; margin: 0 6px 3px 0; border-top: 2px solid;}}
+.sc-legend h4 {{margin: 5px 0 2px; font-size: 12px;}}
+.sc-note {{color: #555; font-size: 11px;}}
+.sc-unc {{display: inline-block; background: {UNCONFIRMED_COLOUR}; color: #fff; border-radius: 3px;
+  padding: 0 4px; font-size: 10px; line-height: 1.5; white-space: nowrap;}}
 .leaflet-control-layers-expanded {{max-height: 60vh; overflow-y: auto; font-size: 12px;}}
 .sc-tip th {{text-align: left; padding-right: 6px; font-weight: 600;}}
-.sc-card table {{border-collapse: collapse; font-size: 11px;}}
-.sc-card td, .sc-card th {{border-bottom: 1px solid #ddd; padding: 1px 4px; text-align: left;}}
+.sc-pop {{font: 12px/1.4 sans-serif;}}
+.sc-fails {{margin: 4px 0 0; padding-left: 18px;}}
+.sc-fails li {{margin-bottom: 3px;}}
+.sc-card {{display: none; position: fixed; top: 56px; right: 10px; z-index: 10000; width: 460px;
+  max-width: calc(100vw - 40px); max-height: calc(100vh - 90px); overflow: auto; background: #fff;
+  padding: 8px 10px; border-radius: 6px; box-shadow: 0 2px 8px rgba(0,0,0,.4); font: 12px/1.35 sans-serif;}}
+.sc-card.sc-open {{display: block;}}
+.sc-card table {{border-collapse: collapse; font-size: 11px; width: 100%;}}
+.sc-card td, .sc-card th {{border-bottom: 1px solid #ddd; padding: 2px 4px; text-align: left; vertical-align: top;}}
+.sc-card td:last-child {{white-space: nowrap;}}
 </style>
-<div class="sc-title"><b>社区生活圈缺口 Life-circle gaps</b> — {heading}</div>
+<div class="sc-top"><div class="sc-title"><b>社区生活圈缺口 Life-circle gaps</b> — {heading}{button}</div>{banner}</div>
 <div class="sc-legend">
-<h4>未达标项数 Checks failed</h4>{rows_fail}
-<div><span class='sc-sw' style='background:{NO_DATA}'></span>无数据 No demand data</div>
-<h4>覆盖率（按{_e("户数" if "house" in str(a.parameters.get("weight")) else "人口/权重")}）Coverage</h4>{rows_cov}
-<div><span class='sc-sw' style='background:{GAP_COLOUR};opacity:.7'></span>缺口 Gap (out of reach)</div>
-<h4>设施 Facilities</h4>{cats}
-<div><span class='sc-dot' style='background:#555'></span>其他设施 Other facilities</div>
-{note}{approx}
-{_scorecard_html(a)}
-<div style="margin-top:6px;color:#555">步行网络距离 Walking-network distance · servicecircle<br>
-路网 Network © OpenStreetMap contributors</div>
-</div>
+<div class="sc-lh"><b>图例 Legend</b><button type="button" class="sc-ltoggle" title="收起/展开 Collapse/expand"
+ onclick="var l = this.closest('.sc-legend'); l.classList.toggle('sc-collapsed');
+ this.textContent = l.classList.contains('sc-collapsed') ? '+' : '−';">−</button></div>
+<div class="sc-lb">{body}
+<h4>底图 Context</h4>{context}{note}
+<div class="sc-note" style="margin-top:4px">步行网络距离 Walking-network distance · servicecircle
+{("<br>" + tiles_note) if tiles_note else ""}</div>
+</div></div>
+{card}
 """
 
 
+def _fmt_scorecard(v: Any, unit: str, *, target: bool = False) -> str:
+    """A scorecard number with its unit: ``2.2% of households``, ``3.84 m²/resident``; a target as written."""
+    if _missing(v):
+        return "—"
+    x = float(v)
+    text = f"{x:,.4g}" if target else (f"{x:,.1f}" if unit.startswith("%") else f"{x:,.{0 if abs(x) >= 100 else 2}f}")
+    return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
+
+
 def _scorecard_html(a: Assessment) -> str:
-    """The citywide scorecard as a small collapsible table."""
+    """The citywide scorecard as a panel: values and targets with their units; a range stays a range."""
     sc = getattr(a, "scorecard", None)
     if sc is None or len(sc) == 0:
         return ""
+    by_key = {c.key: c for c in a.checks}
     rows = []
     for _, r in sc.iterrows():
-        value = r["value"]
-        shown = "—" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:,.1f}"
-        mark = "—" if r["passed"] is None or r["passed"] is pd.NA else ("✔" if r["passed"] else "✘")
-        cmp_ = "≥" if r["comparison"] == ">=" else ("≤" if r["comparison"] == "<=" else "∈")
+        unit = _unit(r.get("unit", ""))
+        comparison = r.get("comparison")
+        target = r.get("target")
+        if comparison == "between" and not _missing(r.get("target_max")):
+            low = _fmt_scorecard(target, unit, target=True).removesuffix(unit).strip()
+            aim = f"{low}–{_fmt_scorecard(r['target_max'], unit, target=True)}"
+        else:
+            aim = f"{'≤' if comparison == '<=' else '≥'} {_fmt_scorecard(target, unit, target=True)}"
+        passed = r.get("passed")
+        mark = "—" if _missing(passed) else (f"✔ {PASS_TEXT}" if passed else f"✘ {FAIL_TEXT}")
+        check = by_key.get(str(r.get("target_key")))
+        plan = ""
+        if check is not None and check.summary.get("comparison") == "between":  # the plan's range, per community
+            plan = f"<br><small>规划标准 Plan: 每社区 per community {_e(_target_text(check))}</small>"
         rows.append(
-            f"<tr><td>{_e(r['name_zh'])}<br><small>{_e(r['name_en'])}</small></td>"
-            f"<td>{_e(shown)}</td><td>{_e(cmp_)} {_e(r['target'])}</td><td>{_e(mark)}</td></tr>"
+            f"<tr data-key='{_e(r.get('target_key'))}'><td>{_e(r['name_zh'])}<br><small>{_e(r['name_en'])}</small>"
+            f"{plan} {_badge(r.get('confirmed', True))}</td>"
+            f"<td>{_e(_fmt_scorecard(r['value'], unit))}</td><td>{_e(aim)}</td><td>{_e(mark)}</td></tr>"
         )
     return (
-        "<details class='sc-card'><summary><b>市级指标 Citywide scorecard</b></summary>"
-        "<table><tr><th>指标 Target</th><th>数值 Value</th><th>目标</th><th></th></tr>"
+        "<div class='sc-card'><div class='sc-lh'><b>市级指标 Citywide scorecard</b>"
+        "<button type='button' onclick=\"this.closest('.sc-card').classList.remove('sc-open')\">×</button></div>"
+        "<table><tr><th>指标 Indicator</th><th>数值 Value</th><th>目标 Target</th><th>结论 Result</th></tr>"
         + "".join(rows)
-        + "</table></details>"
+        + "</table></div>"
     )
 
 

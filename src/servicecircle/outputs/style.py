@@ -11,6 +11,9 @@ from typing import Final
 __all__ = [
     "COVERAGE_BINS",
     "FAILED_BINS",
+    "FAILED_SHARE_BINS",
+    "STREET_COLOUR",
+    "UNCONFIRMED_COLOUR",
     "NO_DATA",
     "GAP_COLOUR",
     "GREEN_COLOUR",
@@ -35,6 +38,21 @@ FAILED_BINS: Final = (
     (5, "#fc8d59", "3–5"),
     (float("inf"), "#d73027", "≥ 6"),
 )
+#: (upper bound of the share of a community's assessed checks it fails, %, colour, label): the
+#: web map's overview, which tells apart a community failing 18 of 22 checks from one failing all.
+FAILED_SHARE_BINS: Final = (
+    (0.0, "#1a9850", "0%（全部达标 all pass）"),
+    (25.0, "#ffffb2", "< 25%"),
+    (50.0, "#fed976", "25–50%"),
+    (75.0, "#feb24c", "50–75%"),
+    (90.0, "#fd8d3c", "75–90%"),
+    (100.0 - 1e-9, "#e31a1c", "90–<100%"),
+    (float("inf"), "#67000d", "100%（全部未达标 all fail）"),
+)
+#: The walking network drawn as street context on the web map.
+STREET_COLOUR: Final = "#8c8c8c"
+#: The badge of a threshold the profile marks unconfirmed.
+UNCONFIRMED_COLOUR: Final = "#b35806"
 #: Communities without demand data, checks that could not be assessed.
 NO_DATA: Final = "#bdbdbd"
 #: Gap polygons.
