@@ -172,7 +172,7 @@ def test_streets_layer_is_the_walking_network(demo):
 def test_gaps_are_styled_one_rule_per_check_grouped_by_level(demo):
     a, paths = demo
     qml = _styles(paths["geopackage"])
-    assert set(qml) == set(STYLED_LAYERS)
+    assert set(qml) == set(STYLED_LAYERS) - {"proposals", "gaps_closed"}  # those two are a scenario's
     renderer = qml["gaps"].find("renderer-v2")
     assert renderer.get("type") == "RuleRenderer"
     levels = renderer.find("rules").findall("rule")
@@ -360,6 +360,28 @@ def test_qgis_opens_the_project_styled_and_grouped_and_draws_it(demo, tmp_path):
     assert not info["image"]["errors"]
     assert info["image"]["colours"] > 50 and info["image"]["white_share"] < 0.6, info["image"]  # not blank
     assert shot.stat().st_size > 20_000
+
+
+def test_a_scenario_project_shows_its_proposals_and_opens_on_its_check(demo, tmp_path):
+    from servicecircle.siting import propose_sites
+
+    a, _ = demo
+    after = propose_sites(a, "kindergarten", k=2, method="greedy").scenario()
+    paths = after.save(tmp_path / "scenario", write_map=False)
+    qml = _styles(paths["geopackage"])
+    assert qml["proposals"].find("renderer-v2/symbols/symbol/layer/Option/Option[@name='name']").get("value") == "star"
+    assert qml["proposals"].find("labeling/settings/text-style").get("fieldName") == "rank"
+    assert qml["gaps_closed"].find("renderer-v2").get("type") == "singleSymbol"
+    _, root = _qgs(paths["project"])
+    tree = {
+        g.get("name"): [t.get("source").split("=")[-1] for t in g.findall("layer-tree-layer")]
+        for g in root.find("layer-tree-group").findall("layer-tree-group")
+    }
+    assert tree["设施 Facilities"] == ["proposals", "facilities"]  # the proposals drawn on top
+    assert tree["缺口 Gaps"] == ["gaps_closed", "gaps"]
+    gaps = next(m for m in root.iter("maplayer") if m.findtext("datasource").endswith("=gaps"))
+    shown = [r.get("filter") for r in gaps.iter("rule") if r.find("rule") is None and r.get("checkstate") != "0"]
+    assert shown == ["\"check\" = 'kindergarten'"]
 
 
 # ------------------------------------------------------------------ 4. File Geodatabase aliases

@@ -50,8 +50,8 @@ QGIS_VERSION = "3.22.16-Białowieża"
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 #: (group name, layers in it, drawn on top first), and which layers open switched off.
 PROJECT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("设施 Facilities", ("facilities", "proposals")),
-    ("缺口 Gaps", ("gaps", "gaps_closed")),
+    ("设施 Facilities", ("proposals", "facilities")),
+    ("缺口 Gaps", ("gaps_closed", "gaps")),
     ("需求 Demand", ("demand", "greenspace_access")),
     ("路网 Streets", ("streets",)),
     ("绿地 Green spaces", ("greenspace",)),
@@ -124,6 +124,8 @@ def _read_package(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 layer["checks"] = {
                     str(k): n or 0 for k, n in con.execute(f'SELECT "check", {size} FROM "gaps" GROUP BY "check"')
                 }
+            if name == "proposals" and "check" in columns:  # a scenario: its gaps open on its check
+                layer["checks"] = {str(k): 0 for (k,) in con.execute('SELECT DISTINCT "check" FROM "proposals"')}
             layers.append(layer)
             srs_ids.append(srs_id)
         srs: dict[str, Any] = {"srs_id": srs_ids[0] if srs_ids else 4326}
@@ -217,7 +219,7 @@ def _maplayer(parent: ET.Element, layer: dict[str, Any], source: str, srs: dict[
             style = None
         if style is not None and style.tag == "qgis":
             if layer["name"] == "gaps":
-                _show_one_rule(style, layer.get("checks", {}))
+                _show_one_rule(style, layer.get("checks", {}), layer.get("scenario_checks", ()))
             el.set("labelsEnabled", style.get("labelsEnabled", "0"))
             for child in style:
                 if child.tag not in ("layerGeometryType",):
@@ -227,8 +229,9 @@ def _maplayer(parent: ET.Element, layer: dict[str, Any], source: str, srs: dict[
     )
 
 
-def _show_one_rule(style: ET.Element, counts: dict[str, float]) -> None:
-    """A rule-based style opens with one check shown, the one whose partial gaps cover the most ground.
+def _show_one_rule(style: ET.Element, counts: dict[str, float], prefer: Any = ()) -> None:
+    """A rule-based style opens with one check shown: a scenario's check (``prefer``), else the one
+    whose partial gaps cover the most ground.
 
     Every other check's rule is switched off (``checkstate="0"``), one click away in the layer panel.
     """
@@ -243,7 +246,12 @@ def _show_one_rule(style: ET.Element, counts: dict[str, float]) -> None:
         m = re.fullmatch(r"\"check\" = '((?:[^']|'')*)'", rule.get("filter", ""))
         return counts.get(m.group(1).replace("''", "'"), 0) if m else 0
 
-    shown = max(leaves, key=gaps)  # max keeps the first of equals
+    def check(rule: ET.Element) -> str | None:
+        m = re.fullmatch(r"\"check\" = '((?:[^']|'')*)'", rule.get("filter", ""))
+        return m.group(1).replace("''", "'") if m else None
+
+    preferred = [r for r in leaves if check(r) in set(prefer)]
+    shown = preferred[0] if preferred else max(leaves, key=gaps)  # max keeps the first of equals
     for rule in leaves:
         if rule is not shown:
             rule.set("checkstate", "0")
@@ -268,6 +276,8 @@ def project_xml(gpkg_path: str | Path, project_path: str | Path, *, title: str |
     _spatialrefsys(ET.SubElement(root, "projectCrs"), srs)
 
     by_name = {lyr["name"]: lyr for lyr in layers}
+    if "gaps" in by_name and "proposals" in by_name:
+        by_name["gaps"]["scenario_checks"] = tuple(by_name["proposals"].get("checks", {}))
     placed = {n for _, names in PROJECT_GROUPS for n in names}
     groups = [(g, [n for n in names if n in by_name]) for g, names in PROJECT_GROUPS]
     others = [(_label(n), [n]) for n in by_name if n not in placed]

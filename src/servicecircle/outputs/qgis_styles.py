@@ -24,7 +24,10 @@ as QGIS would, so that dragging ``shortfall.gpkg`` into QGIS opens:
 ``greenspace_access``
     small dark-green points (where each green space is entered);
 ``streets``
-    the walking network, thin light grey lines (street context).
+    the walking network, thin light grey lines (street context);
+``proposals``, ``gaps_closed`` (a siting scenario)
+    the proposed sites as large dark stars labelled with their rank; the parts
+    of the gaps they close, semi-transparent green.
 
 Field aliases (bilingual column descriptions) travel in the same QML, so the
 attribute table shows ``幼儿园覆盖率 Kindergarten coverage (%)`` above
@@ -47,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import OutputError
 from .gdal import gpkg_time
 from .labels import column_header
-from .style import FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, GREEN_OUTLINE, NO_DATA, PALETTE
+from .style import FAILED_BINS, GAP_COLOUR, GREEN_COLOUR, GREEN_OUTLINE, NO_DATA, PALETTE, PASS_COLOUR
 
 if TYPE_CHECKING:
     from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
@@ -55,12 +58,23 @@ if TYPE_CHECKING:
 __all__ = ["add_qgis_styles", "layer_qml", "STYLE_NAME", "STYLED_LAYERS"]
 
 STYLE_NAME = "servicecircle"
-STYLED_LAYERS = ("communities", "gaps", "facilities", "demand", "greenspace", "greenspace_access", "streets")
+STYLED_LAYERS = (
+    "communities",
+    "gaps",
+    "facilities",
+    "demand",
+    "greenspace",
+    "greenspace_access",
+    "streets",
+    "proposals",
+    "gaps_closed",
+)
 QGIS_VERSION = "3.28.0-Firenze"  # the QML dialect written (read by QGIS 3.x)
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 _OUTLINE = "35,35,35,255"
 _OTHER = "#9e9e9e"
 _STREET = "#c8c8c8"
+_PROPOSAL = "#1a1a1a"
 #: light to dark blue, the demand classes
 _DEMAND_RAMP = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
 #: the fonts the labels ask for (QGIS takes the first installed one's look-alike)
@@ -362,6 +376,33 @@ def greenspace_access_qml(fields: Sequence[str] = (), aliases: dict[str, str] | 
     return _finish(root, 0)
 
 
+def proposals_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Large dark stars, labelled with their rank where the layer has one."""
+    labels = "rank" in fields
+    root = _root("Symbology|Labeling|Fields" if labels else "Symbology|Fields", labels)
+    r = _renderer(root, "singleSymbol")
+    props = _marker(_PROPOSAL, 5.0)
+    props["name"] = "star"
+    props["outline_width"] = "0.4"
+    _symbol(ET.SubElement(r, "symbols"), "0", "marker", props)
+    if labels:
+        _labels(root, "rank")
+        placement = root.find("labeling/settings/placement")
+        if placement is not None:
+            placement.set("placement", "0")  # around the point
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 0)
+
+
+def gaps_closed_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Semi-transparent green."""
+    root = _root()
+    r = _renderer(root, "singleSymbol")
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(PASS_COLOUR, 130, _rgba(PASS_COLOUR), 0.5))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 2)
+
+
 def streets_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
     """Thin light grey lines."""
     root = _root()
@@ -506,6 +547,11 @@ def _sld_for(
         return _sld(layer, [{"name": "路网 streets", "colour": _STREET}], 1)
     if layer == "greenspace_access":
         return _sld(layer, [{"name": "绿地出入口 green-space access", "colour": GREEN_OUTLINE, "size": "4"}], 0)
+    if layer == "proposals":
+        return _sld(layer, [{"name": "建议选址 proposed site", "colour": _PROPOSAL, "size": "14"}], 0)
+    if layer == "gaps_closed":
+        rule = {"name": "缺口已补 gap closed", "colour": PASS_COLOUR, "opacity": 0.5, "stroke": PASS_COLOUR}
+        return _sld(layer, [rule], 2)
     if layer == "demand":
         bounds = list(breaks) if len(breaks) >= 2 else [0.0, 1e12]
         n = len(bounds) - 1
@@ -560,6 +606,10 @@ def layer_qml(
         return streets_qml(fields, aliases)
     if layer == "greenspace_access":
         return greenspace_access_qml(fields, aliases)
+    if layer == "proposals":
+        return proposals_qml(fields, aliases)
+    if layer == "gaps_closed":
+        return gaps_closed_qml(fields, aliases)
     raise ValueError(f"no style for layer {layer!r}")
 
 
@@ -752,6 +802,8 @@ _DESCRIPTIONS = {
     "greenspace": "绿地公园 green spaces",
     "streets": "步行路网（浅灰） walking network, light grey",
     "greenspace_access": "绿地出入口 green-space access points",
+    "proposals": "建议选址（星形，按序号标注） proposed sites, stars labelled with their rank",
+    "gaps_closed": "方案补上的缺口（绿色） gaps the proposals close, green",
 }
 
 
