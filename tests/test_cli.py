@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import warnings
@@ -148,3 +149,97 @@ def test_demo_on_the_bundled_real_data(tmp_path):
     html = (out / "gap_map.html").read_text(encoding="utf-8")
     assert "cdn.jsdelivr" not in html and "L.map(" in html
     assert "社区生活圈缺口" in html and "Life-circle gaps" in html
+
+
+# ------------------------------------------------------------------ the terminal summary (issue 16)
+def _summary_result(rows):
+    """What ``_print_result`` reads: an assessment with a profile, a summary and warnings, and the outputs."""
+    from types import SimpleNamespace
+
+    summary = pd.DataFrame(
+        rows, columns=["name_zh", "name_en", "city_value", "city_unit", "city_target", "communities_passed",
+                       "communities_failed"],
+    )  # fmt: skip
+    profile = SimpleNamespace(name_zh="测试标准", name_en="Test profile")
+    a = SimpleNamespace(profile=profile, summary=summary, warnings=pd.DataFrame())
+    return SimpleNamespace(assessment=a, outputs={"geopackage": "g.gpkg", "summary": "s.csv"})
+
+
+def _width(text):
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def test_terminal_summary_wraps_names_by_display_width_and_spells_m2_once(monkeypatch, capsys):
+    from servicecircle.cli import _print_result
+
+    nan = float("nan")
+    result = _summary_result(
+        [
+            ("幼儿园", "Kindergarten", 2.3, "% of households", 100.0, 3, 7),
+            ("人均体育场地面积", "Sports ground area per resident", 0.6, "m2/resident", 2.6, 7, 49),
+            ("6个1：养老服务中心(日间照料中心)", "The six ones: Elderly service centre or day-care centre", nan,
+             "% of communities", 100.0, nan, nan),
+        ]
+    )  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "80")
+    _print_result(result, quiet=False)
+    lines = capsys.readouterr().out.splitlines()
+    # worked by hand: the numbers take 15 + 15 + 4 + 4 columns and four spaces, the names the other 38
+    # (a Chinese character is two columns wide, so 检查项 takes six)
+    assert lines[1:10] == [
+        "测试标准  (Test profile)",
+        "check 检查项" + " " * 26 + "   citywide 全市     target 目标 pass fail",
+        "幼儿园 Kindergarten" + " " * 19 + "            2.3%          100.0%    3    7",
+        "人均体育场地面积 Sports ground area" + " " * 3 + " 0.6 m²/resident 2.6 m²/resident    7   49",
+        "  per resident",
+        "6个1：养老服务中心(日间照料中心) The" + " " * 2 + "               —          100.0%",
+        "  six ones: Elderly service centre or",
+        "  day-care centre",
+        "",
+    ]
+    assert all(_width(line) <= 80 for line in lines)
+    assert not any(re.search(r"\bm2\b", line) for line in lines)
+    # a wide terminal: every name on one line, whole
+    monkeypatch.setenv("COLUMNS", "200")
+    _print_result(result, quiet=False)
+    out = capsys.readouterr().out
+    assert "6个1：养老服务中心(日间照料中心) The six ones: Elderly service centre or day-care centre " in out
+    assert "人均体育场地面积 Sports ground area per resident " in out
+
+
+def test_fmt_value_one_spelling_of_each_unit():
+    from servicecircle.cli import _fmt_value
+
+    assert _fmt_value(3.84, "m2/resident") == "3.8 m²/resident"
+    assert _fmt_value(3.84, "m²/resident") == "3.8 m²/resident"
+    assert _fmt_value(12345.0, "m2") == "12,345.0 m²"
+    assert _fmt_value(26.24, "% of households") == "26.2%"
+    assert _fmt_value(float("nan"), "%") == "—" and _fmt_value(None, "m2") == "—"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns", [80, 120])
+def test_demo_summary_never_cuts_a_check_name(columns, monkeypatch, capsys):
+    """Every check name of the demo's summary is printed whole (wrapped if need be), and no ``m2``."""
+    from types import SimpleNamespace
+
+    from servicecircle.cli import _print_result
+    from servicecircle.pipeline import assess_files, demo_inputs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = assess_files(**demo_inputs(DATA), progress=False)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    _print_result(SimpleNamespace(assessment=a, outputs={"geopackage": "g", "summary": "s"}), quiet=False)
+    out = capsys.readouterr().out
+    assert len(a.summary) > 20
+    for _, r in a.summary.iterrows():
+        words = f"{r['name_zh']} {r['name_en']}".split()
+        # word after word: on one line, or on the next (after the numbers that end the first line)
+        pattern = r"(?: |[^\n]*\n  )".join(map(re.escape, words))
+        assert re.search(pattern, out), f"{r['name_zh']} {r['name_en']} is cut"
+    assert "m²/resident" in out
+    assert not re.search(r"\bm2\b", out)
+    assert all(_width(line) <= columns for line in out.splitlines() if not line.startswith(("眉山", "Gap", "Short")))

@@ -45,31 +45,81 @@ def _options(args: argparse.Namespace, **changes: object) -> Options:
 
 
 def _fmt_value(value, unit) -> str:
+    """``"26.2%"``, ``"3.8 m²/resident"``: a citywide value with its unit, spelt one way (``m2`` → ``m²``)."""
+    from .outputs.labels import unit_text
+
     if value is None or value != value:  # NaN
         return "—"
-    unit = str(unit or "")
+    unit = unit_text(str(unit or ""))
     if unit.startswith("%"):
         return f"{value:.1f}%"
     return f"{value:,.1f} {unit}".strip()
 
 
 def _print_result(result, quiet: bool) -> None:
+    import shutil
+    import unicodedata
+
+    def width(text: str) -> int:  # columns on a terminal: a Chinese character takes two
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    def pad(text: str, n: int, right: bool = False) -> str:
+        gap = " " * max(n - width(text), 0)
+        return gap + text if right else text + gap
+
+    def wrap(text: str, n: int) -> list[str]:
+        """``text`` in lines of at most ``n`` columns, broken between words (a word wider than a line anywhere)."""
+        words = []
+        for word in text.split():
+            while width(word) > n:  # a long Chinese name: broken over two lines, nothing lost
+                k = 1
+                while width(word[: k + 1]) <= n:
+                    k += 1
+                words.append(word[:k])
+                word = word[k:]
+            words.append(word)
+        lines = [""]
+        for word in words:
+            if lines[-1] and width(lines[-1]) + 1 + width(word) > n:
+                lines.append(word)
+            else:
+                lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+        return lines
+
     a = result.assessment
     out = result.outputs
     if not quiet and len(a.summary):
         print(f"\n{a.profile.name_zh}  ({a.profile.name_en})")
-        print(f"{'check 检查项':<40} {'citywide 全市':>22} {'target 目标':>16} {'pass':>5} {'fail':>5}")
+        rows = []
         for _, r in a.summary.iterrows():
-            label = f"{r['name_zh']} {r['name_en']}"[:40]
-            value = _fmt_value(r.get("city_value"), r.get("city_unit"))
-            target = _fmt_value(r.get("city_target"), r.get("city_unit"))
             n_pass = (
                 "" if r.get("communities_passed") != r.get("communities_passed") else f"{int(r['communities_passed'])}"
             )
             n_fail = (
                 "" if r.get("communities_failed") != r.get("communities_failed") else f"{int(r['communities_failed'])}"
             )
-            print(f"{label:<40} {value:>22} {target:>16} {n_pass:>5} {n_fail:>5}")
+            rows.append(
+                (
+                    f"{r['name_zh']} {r['name_en']}",
+                    _fmt_value(r.get("city_value"), r.get("city_unit")),
+                    _fmt_value(r.get("city_target"), r.get("city_unit")),
+                    n_pass,
+                    n_fail,
+                )
+            )
+        head = ("check 检查项", "citywide 全市", "target 目标", "pass", "fail")
+        cols = [max(width(row[j]) for row in [*rows, head]) for j in range(5)]
+        # the names get the room the numbers leave; a name that does not fit wraps onto the next line, never cut
+        room = shutil.get_terminal_size((100, 24)).columns - sum(cols[1:]) - 4
+        cols[0] = min(cols[0], max(room, 30))
+        for row in [head, *rows]:
+            label, *numbers = row
+            lines = wrap(label, cols[0])
+            print(
+                " ".join([pad(lines[0], cols[0])] + [pad(v, n, right=True) for v, n in zip(numbers, cols[1:])]).rstrip()
+            )
+            for more in lines[1:]:
+                print(f"  {more}")
         if len(a.warnings):
             print(f"\n{len(a.warnings)} data warnings 数据提示 (see the 'warnings' table of the GeoPackage)")
     print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")

@@ -34,13 +34,13 @@ import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, Final, TypeGuard
 
 import numpy as np
 import pandas as pd
 
 from ..errors import OutputError
-from ..schema import PASS, SIX_ONES, UNCOVERED, parse_column
+from ..schema import FAMILIES, INTEGER, PASS, SIX_ONES, UNCOVERED, parse_column
 from .codes import admin_code_columns, code_text
 from .labels import (
     FAIL_TEXT,
@@ -52,6 +52,8 @@ from .labels import (
     column_header,
     column_labels,
     six_status_text,
+    unit_text,
+    weight_kind_text,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +71,17 @@ def _family(col: str) -> str | None:
     """The schema family of a column (``None`` for a fixed or unknown one)."""
     spec = parse_column(col)
     return None if spec is None or spec.column is not None else spec.family
+
+
+def _kind(col: str, layer: str | None) -> str | None:
+    """The schema's dtype family of a column (``integer``, ``real`` …; ``None`` for an unknown one)."""
+    spec = parse_column(col, layer)
+    if spec is None:
+        return None
+    if spec.column is not None:
+        return spec.column.kind
+    family = FAMILIES.get(spec.family)
+    return None if family is None else family.kind
 
 
 # ------------------------------------------------------------------ cell values
@@ -124,42 +137,213 @@ def _display_width(text: str) -> int:
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 
+def _fit_words(name: str, limit: int) -> str:
+    """``name`` in at most ``limit`` characters, cut only between words.
+
+    Whole words are dropped from the end (``社区卫生服务站 ≤300米 community_health_station``
+    → ``社区卫生服务站 ≤300米``): a Chinese name is one word, so it is kept whole or
+    dropped whole. Only a first word longer than ``limit`` on its own is cut.
+    """
+    if len(name) <= limit:
+        return name
+    words = name.split()
+    while len(words) > 1 and len(" ".join(words)) > limit:
+        words.pop()
+    return " ".join(words)[:limit].rstrip()
+
+
 def sheet_names(wanted: list[str]) -> list[str]:
-    """Valid, unique sheet names (≤ 31 characters, none of ``[]:*?/\\``; Excel compares case-blind)."""
+    """Valid, unique sheet names (≤ 31 characters, none of ``[]:*?/\\``; Excel compares case-blind).
+
+    A name that is too long loses whole words from its end, never part of a word
+    (see :func:`_fit_words`); a clash gets ``~2``, ``~3`` …
+    """
     out: list[str] = []
     seen: set[str] = set()
     for name in wanted:
         base = _BAD_SHEET.sub("_", name).strip("' ") or "Sheet"
-        base = base[:31].rstrip()
+        base = _fit_words(base, 31)
         cand, k = base, 1
         while cand.lower() in seen:
             k += 1
             suffix = f"~{k}"
-            cand = base[: 31 - len(suffix)].rstrip() + suffix
+            cand = _fit_words(base, 31 - len(suffix)) + suffix
         seen.add(cand.lower())
         out.append(cand)
     return out
 
 
-def _number_format(col: str, unit: str, series: pd.Series) -> str | None:
-    if unit == "%":
+#: Columns that count households, people or things (shown as whole numbers) whatever their dtype.
+_COUNTS: Final = frozenset(
+    {"households", "residents", "weight_total", "uncovered_weight", "n_demand", "facilities", "count"}
+)
+#: Units that are counts.
+_COUNT_UNITS: Final = frozenset({"households", "residents", "communities", "facilities", "demand points", "places"})
+
+
+def _unit_format(unit: str) -> str | None:
+    """The number format a unit means: % to 0.1, m and m² to 1, m² per resident to 0.1, counts to 1."""
+    unit = unit_text(unit).strip()
+    if unit.startswith("%"):
         return "0.0"
     if unit in ("m", "m²"):
         return "#,##0"
     if unit.startswith("m²/"):
-        return "0.00"
+        return "#,##0.0"
+    if unit in _COUNT_UNITS:
+        return "#,##0"
+    return None
+
+
+def _number_format(col: str, unit: str, series: pd.Series, layer: str | None = None) -> str | None:
+    fmt = _unit_format(unit)
+    if fmt is not None:
+        return fmt
+    if col in _COUNTS or _family(col) == UNCOVERED or _kind(col, layer) == INTEGER:
+        return "#,##0"
     if pd.api.types.is_integer_dtype(series.dtype):
-        return "0"
+        return "#,##0"
     if pd.api.types.is_float_dtype(series.dtype):
-        weights = ("uncovered_weight", "weight_total", "households", "residents", "weight")
-        if col in weights or _family(col) == UNCOVERED:
-            return "#,##0.0"
         return "#,##0.00"
     return None
 
 
+# ------------------------------------------------------------------ print layout
+#: The workbook's font (a bold cell names it too: a font without a name prints in a client's serif default).
+_FONT: Final = "Calibri"
+#: Height of one line of 11-point text (points) and a cell's padding.
+_LINE_PT: Final = 15.0
+_PAD_PT: Final = 3.0
+#: A sheet whose columns add up to more than this (character widths) prints on A3, others on A4.
+_A3_WIDTH: Final = 200.0
+#: Fill and font colour of a pass/fail cell (Excel's "good", "bad" and "neutral" styles).
+_RESULT_COLOURS: Final = {
+    PASS_TEXT: ("C6EFCE", "006100"),
+    FAIL_TEXT: ("FFC7CE", "9C0006"),
+    NO_DATA_TEXT: ("EDEDED", "595959"),
+}
+
+
+def _char_width(ch: str) -> float:
+    """Width of a character in column units (one unit is a digit of 11-point Calibri).
+
+    A Chinese character is 2.1 (an em of 11 points is 14.7 pixels, a digit 7);
+    any other character 0.88, a little over Calibri's and Carlito's widest
+    letters on average, so that an estimate errs towards room to spare.
+    """
+    return 2.1 if unicodedata.east_asian_width(ch) in "WF" else 0.88
+
+
+def _text_width(text: str) -> float:
+    """Width of one line of ``text`` in column units."""
+    return sum(_char_width(ch) for ch in text)
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, spaces and single Chinese characters: the places text may wrap between."""
+    out: list[str] = []
+    word = ""
+    for ch in text:
+        if ch.isspace() or unicodedata.east_asian_width(ch) in "WF":
+            if word:
+                out.append(word)
+                word = ""
+            out.append(" " if ch.isspace() else ch)
+        else:
+            word += ch
+    if word:
+        out.append(word)
+    return out
+
+
+def _wrap_lines(text: str, width: float) -> int:
+    """How many lines ``text`` takes wrapped in a column ``width`` characters wide.
+
+    Text breaks at spaces and between Chinese characters (as Excel and
+    LibreOffice wrap it); a word longer than the line is broken where it must.
+    The estimate errs on the high side: a row a little too tall is better than
+    text cut off.
+    """
+    usable = max(width - _PAD_CHARS, 1.0)
+    total = 0
+    for para in str(text).split("\n"):
+        lines, used = 1, 0.0
+        for token in _tokens(para):
+            w = _text_width(token)
+            if token.isspace():
+                used += 0 if used == 0 else w
+                continue
+            if used + w > usable and used > 0:
+                lines, used = lines + 1, 0.0
+            while w > usable:  # a word longer than a line
+                lines, w = lines + 1, w - usable
+            used += w
+        total += lines
+    return total
+
+
+#: What a cell's padding and a little slack take of its width (characters).
+_PAD_CHARS: Final = 2.0
+#: The widest a column grows for its text (characters); longer text wraps.
+_TEXT_WIDTH: Final = 36.0
+#: … in the wide summary tables, so that they print one page wide at a readable size.
+_NARROW_TEXT_WIDTH: Final = 24.0
+
+
+def _header_width(header: str) -> float:
+    """A column's width for its header alone.
+
+    Its longest word fits (a Chinese label counts as one word: ``目标覆盖率`` is
+    not split), and it wraps to at most about four lines.
+    """
+    longest = max((_text_width(w) for w in header.split()), default=0.0)
+    return float(min(max(8.0, longest + _PAD_CHARS, _text_width(header) / 4 + _PAD_CHARS), _TEXT_WIDTH))
+
+
+def _row_height(lines: int) -> float:
+    return lines * _LINE_PT + _PAD_PT
+
+
+def _print_setup(ws: WriteOnlyWorksheet, widths: list[float], title_rows: str | None = "1:1") -> None:
+    """Landscape, one page wide (as many pages tall as it takes), the header row on every page.
+
+    A4 unless the columns add up to more than :data:`_A3_WIDTH` characters, then A3;
+    margins 1.3 cm at the sides, 1.6 cm top and bottom; the sheet name in the page
+    header, the page number in the footer.
+    """
+    from openpyxl.worksheet.page import PageMargins
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    setup = ws.page_setup
+    setup.orientation = "landscape"
+    setup.paperSize = "8" if sum(widths) > _A3_WIDTH else "9"  # 8 = A3, 9 = A4
+    setup.fitToWidth = 1
+    setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.65, bottom=0.65, header=0.3, footer=0.3)
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.print_options.gridLines = True
+    ws.oddHeader.left.text = "&A"
+    ws.oddHeader.left.size = 9
+    ws.oddFooter.center.text = "&P / &N"
+    ws.oddFooter.center.size = 9
+
+
+def _result_style(cell: Cell, value: Any) -> None:
+    """Colour a 达标 / 未达标 / 无数据 cell (a fill, which every client prints) and centre it."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    colours = _RESULT_COLOURS.get(value) if isinstance(value, str) else None
+    if colours is None:
+        return
+    cell.fill = PatternFill("solid", fgColor=colours[0])
+    cell.font = Font(name=_FONT, size=11, color=colours[1])
+    cell.alignment = Alignment(horizontal="center", vertical="center")
+
+
 class _Table:
-    """One table sheet: headers, per-column converters and formats."""
+    """One table sheet: headers, per-column converters and formats, and how it prints."""
 
     def __init__(
         self,
@@ -169,14 +353,27 @@ class _Table:
         short: bool = False,
         converters: dict[str, Callable[[Any], Any]] | None = None,
         headers: dict[str, str] | None = None,
+        unit_columns: dict[str, str] | None = None,
+        widths: dict[str, float] | None = None,
+        freeze: str = "A2",
+        text_width: float = _TEXT_WIDTH,
     ) -> None:
         self.frame = frame
+        self.text_width = text_width
         self.columns = [c for c in frame.columns if c != "geometry"]
         self.codes = set(admin_code_columns(frame[self.columns]))
-        self.converters = converters or {}
+        self.converters = dict(converters or {})
+        for c in self.columns:
+            if c == "weight_kind" and c not in self.converters:
+                self.converters[c] = weight_kind_text
         self.headers = {
-            c: (headers or {}).get(c) or column_header(str(c), a, layer=layer, short=short) for c in self.columns
+            c: unit_text((headers or {}).get(c) or column_header(str(c), a, layer=layer, short=short))
+            for c in self.columns
         }
+        #: columns whose format follows the unit in another column, row by row (a value and its unit)
+        self.unit_columns = {c: u for c, u in (unit_columns or {}).items() if c in self.columns and u in frame}
+        self.fixed_widths = widths or {}
+        self.freeze = freeze
         self.formats: dict[str, str | None] = {}
         for c in self.columns:
             if c in self.codes:
@@ -185,19 +382,13 @@ class _Table:
                 self.formats[c] = None
             else:
                 unit = column_labels(str(c), a, layer=layer, short=short)[2]
-                self.formats[c] = _number_format(str(c), unit, frame[c])
+                self.formats[c] = _number_format(str(c), unit, frame[c], layer)
 
-    def write(self, ws: WriteOnlyWorksheet) -> None:
-        """Stream the table into a write-only sheet (linear time, little memory)."""
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Font, PatternFill
-        from openpyxl.utils import get_column_letter
-
+    def _values(self) -> list[list[Any]]:
         rows: list[list[Any]] = []
-        widths = [min(max(_display_width(self.headers[c]) // 2 + 2, 8), 40) for c in self.columns]
         for row in self.frame[self.columns].itertuples(index=False, name=None):
             values = []
-            for j, (c, v) in enumerate(zip(self.columns, row)):
+            for c, v in zip(self.columns, row):
                 if c in self.converters:
                     v = self.converters[c](v)
                 elif c in self.codes:
@@ -207,36 +398,84 @@ class _Table:
                     if isinstance(v, bool):
                         v = YES_TEXT if v else NO_TEXT
                 values.append(v)
-                if v is not None:
-                    text = f"{v:,.2f}" if isinstance(v, float) else str(v)
-                    widths[j] = max(widths[j], min(_display_width(text) + 2, 60))
             rows.append(values)
+        return rows
+
+    def _row_formats(self) -> list[list[str | None]]:
+        """Each row's number format per column (a value with a unit column takes its row's unit)."""
+        base = [self.formats[c] for c in self.columns]
+        if not self.unit_columns:
+            return [base] * len(self.frame)
+        out = []
+        units = {c: self.frame[u].tolist() for c, u in self.unit_columns.items()}
+        for i in range(len(self.frame)):
+            formats = list(base)
+            for j, c in enumerate(self.columns):
+                if c in units:
+                    unit = units[c][i]
+                    formats[j] = (_unit_format(str(unit)) if isinstance(unit, str) else None) or "#,##0.00"
+            out.append(formats)
+        return out
+
+    def write(self, ws: WriteOnlyWorksheet) -> None:
+        """Stream the table into a write-only sheet (linear time, little memory)."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment, Font, PatternFill
+        from openpyxl.utils import get_column_letter
+
+        rows = self._values()
+        row_formats = self._row_formats()
+        widths = [_header_width(self.headers[c]) for c in self.columns]
+        for values, formats in zip(rows, row_formats):
+            for j, (v, fmt) in enumerate(zip(values, formats)):
+                if v is None:
+                    continue
+                if isinstance(v, float) and fmt:
+                    decimals = fmt.count("0") - 1 if "." in fmt else 0
+                    text = f"{v:,.{decimals}f}"
+                else:
+                    text = f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+                widths[j] = max(widths[j], min(_text_width(text) + _PAD_CHARS, self.text_width))
+        for j, c in enumerate(self.columns):
+            if c in self.fixed_widths:
+                widths[j] = self.fixed_widths[c]
+        widths = [math.ceil(w * 10) / 10 for w in widths]  # as written (one decimal), never narrower
         # sheet layout first: a write-only sheet takes it before any row
         for j in range(len(self.columns)):
             ws.column_dimensions[get_column_letter(j + 1)].width = widths[j]
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = self.freeze
         if self.columns:
             ws.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{max(len(rows) + 1, 1)}"
-        bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+        _print_setup(ws, widths)
+        bold, fill = Font(name=_FONT, size=11, bold=True), PatternFill("solid", fgColor="DDEBF7")
         wrap = Alignment(wrap_text=True, vertical="top")
         header = []
         for c in self.columns:
             cell = WriteOnlyCell(ws, value=self.headers[c])
             cell.font, cell.fill, cell.alignment = bold, fill, wrap
             header.append(cell)
+        lines = max((_wrap_lines(self.headers[c], w) for c, w in zip(self.columns, widths)), default=1)
+        ws.row_dimensions[1].height = _row_height(lines)
         ws.append(header)
-        formats = [self.formats[c] for c in self.columns]
-        for values in rows:
-            out = []
-            for v, fmt in zip(values, formats):
-                if _formula_like(v):
-                    out.append(_text_cell(ws, v))
-                elif fmt and v is not None:
-                    cell = WriteOnlyCell(ws, value=v)
+        results = {j for j, c in enumerate(self.columns) if self.converters.get(c) is _pass_text}
+        for r, (values, formats) in enumerate(zip(rows, row_formats), start=2):
+            # long text wraps in its column, and its row is made tall enough to show it all
+            tall = [j for j, v in enumerate(values) if isinstance(v, str) and _text_width(v) > widths[j] - _PAD_CHARS]
+            if tall:
+                ws.row_dimensions[r].height = _row_height(max(_wrap_lines(values[j], widths[j]) for j in tall))
+            out: list[Any] = []
+            for j, (v, fmt) in enumerate(zip(values, formats)):
+                if v is None:
+                    out.append(None)
+                    continue
+                cell = _text_cell(ws, v) if _formula_like(v) else WriteOnlyCell(ws, value=v)
+                if fmt:
                     cell.number_format = fmt
-                    out.append(cell)
-                else:
-                    out.append(v)
+                if j in results:
+                    _result_style(cell, v)
+                elif tall:
+                    cell.alignment = wrap if j in tall else Alignment(vertical="top")
+                out.append(cell if cell.has_style or _formula_like(v) else v)
             ws.append(out)
 
 
@@ -350,16 +589,25 @@ def _write_readme(ws: WriteOnlyWorksheet, rows: list[tuple[str, Any, bool]]) -> 
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
-    ws.column_dimensions["A"].width = 30
-    ws.column_dimensions["B"].width = 110
+    widths = [30.0, 110.0]
+    ws.column_dimensions["A"].width = widths[0]
+    ws.column_dimensions["B"].width = widths[1]
     ws.freeze_panes = "A2"
+    _print_setup(ws, widths, title_rows=None)
+    ws.print_options.gridLines = False
     for r, (label, value, heading) in enumerate(rows, start=1):
+        lines = max(
+            _wrap_lines(str(label), widths[0]) if label else 1,
+            _wrap_lines(str(_plain(value)), widths[1]) if value is not None else 1,
+        )
+        if lines > 1:
+            ws.row_dimensions[r].height = _row_height(lines)
         cells = []
         for j, v in enumerate((label, _plain(value) if value is not None else None), start=1):
             cell = _text_cell(ws, v) if _formula_like(v) else WriteOnlyCell(ws, value=v)
             if heading:
-                cell.font = Font(bold=True, size=13 if r == 1 else 11) if j == 1 else Font(bold=r == 1)
-            cell.alignment = Alignment(wrap_text=j == 2, vertical="top")
+                cell.font = Font(name=_FONT, bold=j == 1 or r == 1, size=13 if r == 1 and j == 1 else 11)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
             cells.append(cell)
         ws.append(cells)
 
@@ -377,6 +625,55 @@ def _check_sheet(a: Assessment, o: CheckOutcome) -> tuple[pd.DataFrame, dict[str
         elif family == SIX_ONES:
             conv[c] = _six_text
     return frame, conv
+
+
+def _unit_cell(v: Any) -> str | None:
+    """A unit as it is shown (``m2/resident`` → ``m²/resident``)."""
+    v = _plain(v)
+    return None if v is None else unit_text(str(v))
+
+
+#: Width of a check's column in the matrix (characters): its header wraps to fit.
+_MATRIX_WIDTH: Final = 11.0
+
+
+def _matrix_table(a: Assessment) -> _Table | None:
+    """Communities × checks: 达标 / 未达标 / 无数据 per community and check, coloured.
+
+    Rows are the communities (code and name, then how many checks each fails of
+    how many assessed); columns are the checks with a per-community result, headed
+    by their short names in Chinese and English (``幼儿园 ≤300米`` / ``Kindergarten``).
+    ``None`` when no check has a per-community result.
+    """
+    from openpyxl.utils import get_column_letter
+
+    comm = a.communities
+    checks = [o for o in a.checks if o.pass_col and o.pass_col in comm.columns]
+    if not checks:
+        return None
+    frame, id_cols = _community_frame(a)
+    widths: dict[str, float] = {}
+    for c in ("checks_failed", "checks_assessed"):
+        if c in comm.columns:
+            frame[c] = comm[c].to_numpy()
+            widths[c] = 10.0
+    headers: dict[str, str] = {}
+    conv: dict[str, Callable[[Any], Any]] = {}
+    for o in checks:
+        col = str(o.pass_col)
+        frame[col] = comm[col].to_numpy()
+        headers[col] = "\n".join([*check_labels(o)[0].rsplit(" ", 1), o.name_en])  # 幼儿园 / ≤300米 / Kindergarten
+        conv[col] = _pass_text
+        widths[col] = max(_MATRIX_WIDTH, _header_width(headers[col]))  # no word is broken
+    return _Table(
+        frame,
+        a,
+        "communities",
+        converters=conv,
+        headers=headers,
+        widths=widths,
+        freeze=f"{get_column_letter(len(id_cols) + 1)}2",
+    )
 
 
 class _StampedZip(zipfile.ZipFile):
@@ -460,16 +757,39 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
         (
             "汇总 Summary",
             "每项检查的全市汇总 one row per check, citywide",
-            _Table(summary, a, "summary", converters={"confirmed": _yes_no, "city_passed": _pass_text}),
+            _Table(
+                summary,
+                a,
+                "summary",
+                converters={"confirmed": _yes_no, "city_passed": _pass_text, "city_unit": _unit_cell},
+                unit_columns={"city_value": "city_unit", "city_target": "city_unit"},
+                text_width=_NARROW_TEXT_WIDTH,
+            ),
         )
     )
     plan.append(
         (
             "指标 Scorecard",
             "全市指标与目标 citywide indicators against their targets",
-            _Table(a.scorecard, a, "scorecard", converters={"passed": _pass_text, "confirmed": _yes_no}),
+            _Table(
+                a.scorecard,
+                a,
+                "scorecard",
+                converters={"passed": _pass_text, "confirmed": _yes_no, "unit": _unit_cell},
+                unit_columns={"value": "unit", "target": "unit"},
+                text_width=_NARROW_TEXT_WIDTH,
+            ),
         )
     )
+    matrix = _matrix_table(a)
+    if matrix is not None:
+        plan.append(
+            (
+                "达标矩阵 Matrix",
+                "社区 × 检查项：达标 / 未达标 / 无数据 communities × checks: passed / failed / no data",
+                matrix,
+            )
+        )
     for o in a.checks:
         frame, conv = _check_sheet(a, o)
         zh, en = check_labels(o)

@@ -9,6 +9,7 @@ aliases all come from it.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Final
 
 from .. import schema
@@ -24,8 +25,6 @@ __all__ = [
     "NO_DATA_TEXT",
     "YES_TEXT",
     "NO_TEXT",
-    "UNCONFIRMED_TEXT",
-    "OSM_DATA_ATTRIBUTION",
     "column_labels",
     "column_header",
     "check_labels",
@@ -33,6 +32,8 @@ __all__ = [
     "weight_names",
     "six_status_text",
     "layer_label",
+    "unit_text",
+    "weight_kind_text",
 ]
 
 PASS_TEXT: Final = "达标"
@@ -40,10 +41,6 @@ FAIL_TEXT: Final = "未达标"
 NO_DATA_TEXT: Final = "无数据"
 YES_TEXT: Final = "是"
 NO_TEXT: Final = "否"
-#: A threshold the profile marks ``confirmed = false``.
-UNCONFIRMED_TEXT: Final = "未确认 unconfirmed"
-#: The attribution of OpenStreetMap data (the walking network, the demo's facilities).
-OSM_DATA_ATTRIBUTION: Final = "© OpenStreetMap contributors, ODbL"
 
 #: What the demand weight counts → (zh, en).
 _WEIGHT_NAMES: Final = {
@@ -224,3 +221,49 @@ def layer_label(name: str) -> str:
     """
     labels = schema.layer_labels(name)
     return name if labels is None else f"{labels[0]} {labels[1]}"
+
+
+#: ``m2`` / ``m3`` as a word of their own (not ``gap_area_m2``, not ``m20``).
+_POWER: Final = re.compile(r"(?<![\w.])m([23])(?![\w])")
+
+
+def unit_text(text: str) -> str:
+    """One spelling of each unit: ``m2`` → ``m²``, ``m3`` → ``m³`` (in a unit or in a label that ends in one).
+
+    Profiles write units in ASCII (``unit = "m2/resident"``); every display uses
+    the one spelling ``m²``.
+
+    Parameters
+    ----------
+    text
+        A unit (``"m2/resident"``) or a label with one (``"Area (m2)"``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> unit_text("m2/resident"), unit_text("Gap area (m2)"), unit_text("gap_area_m2")
+    ('m²/resident', 'Gap area (m²)', 'gap_area_m2')
+    """
+    return _POWER.sub(lambda m: "m²" if m.group(1) == "2" else "m³", text)
+
+
+def weight_kind_text(kind: str | None) -> str | None:
+    """``"户数 households"``: what a demand weight counts, in Chinese and English.
+
+    Parameters
+    ----------
+    kind
+        A ``weight_kind`` value (``households``, ``residents``, ``count``, ``residential area (m²)``).
+
+    Returns
+    -------
+    str or None
+        ``None`` for a missing value; an unknown kind as it is.
+    """
+    if kind is None or kind != kind:  # NaN
+        return None
+    names = _WEIGHT_NAMES.get(str(kind))
+    return str(kind) if names is None else f"{names[0]} {names[1]}"
