@@ -383,10 +383,14 @@ def gpkg(small, tmp_path):
     return small.save(tmp_path / "out", write_map=False)["geopackage"]
 
 
+#: the styled layers an assessment has (a siting scenario adds proposals and gaps_closed)
+ASSESSMENT_STYLED = [x for x in STYLED_LAYERS if x not in ("proposals", "gaps_closed")]
+
+
 def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
     before = [x for x in pyogrio.list_layers(gpkg).tolist() if x[0] != "layer_styles"]  # save() styles it already
     styled = add_qgis_styles(gpkg, small)
-    assert styled == list(STYLED_LAYERS)  # the small assessment has green spaces
+    assert styled == ASSESSMENT_STYLED  # the small assessment has green spaces
     with sqlite3.connect(gpkg) as con:
         rows = con.execute(
             'SELECT f_table_name, f_geometry_column, "styleName", "styleQML", "styleSLD", '
@@ -396,7 +400,7 @@ def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
         geom_tables = {r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")}
     assert kind == ("attributes",) and "layer_styles" not in geom_tables
     defaults = [r[0] for r in rows if r[5] == 1]
-    assert sorted(defaults) == sorted(STYLED_LAYERS)
+    assert sorted(defaults) == sorted(ASSESSMENT_STYLED)
     qml = {}
     for table, geom_col, name, q, sld, _ in rows:
         assert geom_col == "geom" and name == STYLE_NAME
@@ -427,7 +431,7 @@ def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):
     assert [x for x in after if x[0] != "layer_styles"] == before  # GDAL lists the same layers
     assert ["layer_styles", None] in after  # a table, not a spatial layer
     assert len(gpd.read_file(gpkg, layer="communities")) == len(small.communities)
-    assert len(pyogrio.read_dataframe(gpkg, layer="layer_styles")) == len(STYLED_LAYERS)
+    assert len(pyogrio.read_dataframe(gpkg, layer="layer_styles")) == len(ASSESSMENT_STYLED)
 
 
 def test_qgis_styles_rerun_replaces_and_keeps_user_styles(small, gpkg):
@@ -443,8 +447,8 @@ def test_qgis_styles_rerun_replaces_and_keeps_user_styles(small, gpkg):
         rows = con.execute('SELECT f_table_name, "styleName", "useAsDefault" FROM layer_styles').fetchall()
         count = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'layer_styles'")
         count = count.fetchone()
-    assert sorted(rows) == sorted([(t, STYLE_NAME, 1) for t in STYLED_LAYERS] + [("communities", "mine", 0)])
-    assert count == (len(STYLED_LAYERS) + 1,)
+    assert sorted(rows) == sorted([(t, STYLE_NAME, 1) for t in ASSESSMENT_STYLED] + [("communities", "mine", 0)])
+    assert count == (len(ASSESSMENT_STYLED) + 1,)
 
 
 def test_qgis_styles_skip_missing_layers(tmp_path):
@@ -502,7 +506,7 @@ def test_qgis_itself_opens_the_layers_styled(small, gpkg, tmp_path):
     script = tmp_path / "check.py"
     script.write_text(_QGIS_SCRIPT, encoding="utf-8")
     res = subprocess.run(
-        [py, str(script), str(gpkg), *STYLED_LAYERS],
+        [py, str(script), str(gpkg), *ASSESSMENT_STYLED],
         capture_output=True,
         text=True,
         timeout=300,

@@ -25,6 +25,8 @@ __all__ = [
     "NO_DATA_TEXT",
     "YES_TEXT",
     "NO_TEXT",
+    "UNCONFIRMED_TEXT",
+    "OSM_DATA_ATTRIBUTION",
     "column_labels",
     "column_header",
     "check_labels",
@@ -41,6 +43,10 @@ FAIL_TEXT: Final = "未达标"
 NO_DATA_TEXT: Final = "无数据"
 YES_TEXT: Final = "是"
 NO_TEXT: Final = "否"
+#: A threshold the profile marks ``confirmed = false``.
+UNCONFIRMED_TEXT: Final = "未确认 unconfirmed"
+#: The attribution of OpenStreetMap data (the walking network, the demo's facilities).
+OSM_DATA_ATTRIBUTION: Final = "© OpenStreetMap contributors, ODbL"
 
 #: What the demand weight counts → (zh, en).
 _WEIGHT_NAMES: Final = {
