@@ -136,6 +136,14 @@ def test_gpkg_version_option_has_a_flag_a_default_and_choices():
         Options(gpkg_version="1.5")
 
 
+def test_the_run_passes_the_gpkg_version_option_on(demo, tmp_path):
+    from servicecircle.pipeline import save
+
+    a, _ = demo
+    paths = save(a, Options(out=tmp_path / "v13", gpkg_version="1.3"))
+    assert _pragmas(paths["geopackage"]) == (GPKG_APPLICATION_ID, 10300)
+
+
 def test_gdal_3_6_validator_finds_no_error(demo):
     _need_gdal()
     _, paths = demo
