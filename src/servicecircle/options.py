@@ -539,6 +539,15 @@ class Options(_Checked):
     figures: bool = _opt(
         False, "also write report figures (PNG, 300 dpi) 报告插图", kind="flag", flag="--figures", group=_OUT
     )
+    report: bool = _opt(False, "also write a printable PDF report 打印报告", kind="flag", flag="--report", group=_OUT)
+    report_paper: str = _opt(
+        "A4",
+        "paper size of the PDF report 报告纸张 (A4 or A3)",
+        kind="choice",
+        choices=("A4", "A3"),
+        flag="--report-paper",
+        group=_OUT,
+    )
     offline_map: bool = _opt(
         True,
         "embed Leaflet in the map, so it opens without internet (the default; kept for old scripts) 离线地图（默认）",

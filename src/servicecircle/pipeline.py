@@ -193,6 +193,7 @@ def save(result: Assessment, options: Options) -> dict[str, Path]:
         filegdb=options.filegdb,
         figures=options.figures,
         gpkg_version=options.gpkg_version,
+        report=options.report_paper if options.report else False,
     )
 
 

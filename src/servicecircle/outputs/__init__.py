@@ -42,6 +42,7 @@ OUTPUT_FILES = {
     "excel": "shortfall.xlsx",
     "filegdb": "shortfall.gdb",
     "figures": "figures",
+    "report": "report.pdf",  # and report_<district>.pdf, one per district (outputs.report.write_reports)
 }
 _TMP_PREFIX = ".servicecircle-tmp-"
 
@@ -69,6 +70,7 @@ def save_assessment(
     figures: bool = False,
     styles: bool = True,
     gpkg_version: str = "1.2",
+    report: bool | str = False,
 ) -> dict[str, Path]:
     """Write the outputs of an assessment into ``out_dir``.
 
@@ -95,6 +97,10 @@ def save_assessment(
     gpkg_version
         GeoPackage version: ``"1.2"`` (default, opens without a warning in QGIS
         3.22 / GDAL 3.6), ``"1.3"`` or ``"1.4"``.
+    report
+        Also write the printable PDF report ``report.pdf`` (and ``report_<district>.pdf``
+        per district, see :func:`servicecircle.outputs.report.write_reports`): ``True``
+        or ``"A4"`` for A4 paper, ``"A3"`` for A3.
 
     Returns
     -------
@@ -140,13 +146,17 @@ def save_assessment(
 
     # the GeoPackage is written by a second process while this one writes the rest
     # (both hold the GIL, so a thread would not help); alone when there is nothing else
-    others = write_map or excel or filegdb or figures
+    others = write_map or excel or filegdb or figures or bool(report)
     try:
         with Background(geopackage, enabled=others and workers_for(2, threshold=2) > 1) as gpkg_job:
             _write_others(assessment, tmp, staged, crs, map_options, write_map, excel, filegdb, figures)
+            if report:
+                from .report import write_reports
+
+                staged.update(write_reports(assessment, tmp, paper="A4" if report is True else str(report)))
             gpkg_job.result()
         for key, path in staged.items():
-            final = out_dir / OUTPUT_FILES[key]
+            final = out_dir / OUTPUT_FILES.get(key, path.name)  # report_<district>.pdf keeps its own name
             if path.is_dir():
                 # a folder cannot be replaced atomically: swap it in by two renames
                 old = None

@@ -18,7 +18,6 @@ clock's), and an SVG's ids are salted with a fixed salt.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import shutil
@@ -32,6 +31,12 @@ import pandas as pd
 
 from ..errors import OutputError, ServiceCircleError
 from ..schema import flag_column, green_rule_key
+from .drawing import ATTRIBUTION
+from .drawing import coverage_colour as _coverage_colour
+from .drawing import drawable as _drawable
+from .drawing import failed_colours as _failed_colours
+from .drawing import map_furniture as _furniture
+from .drawing import metric_frame as _metric
 from .labels import FAIL_TEXT, PASS_TEXT, check_labels
 from .style import (
     COVERAGE_BINS,
@@ -65,7 +70,6 @@ __all__ = [
     "PREFERRED_FONTS",
 ]
 
-ATTRIBUTION = "© OpenStreetMap contributors"
 #: CJK families tried in this order (Simplified Chinese forms first).
 PREFERRED_FONTS = (
     "Noto Sans CJK SC",
@@ -267,62 +271,6 @@ def _save(fig: Figure, path: str | Path, dpi: float) -> Path:
 
 
 # ------------------------------------------------------------------ map furniture
-def _metric(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The frame in metres (its own CRS if projected, else a UTM zone)."""
-    if frame.crs is not None and frame.crs.is_geographic:
-        return frame.to_crs(frame.estimate_utm_crs())
-    return frame
-
-
-def _nice_length(span: float) -> float:
-    target = max(span / 5.0, 1.0)
-    base = 10 ** math.floor(math.log10(target))
-    for m in (5, 2, 1):
-        if m * base <= target:
-            return m * base
-    return base
-
-
-def _furniture(fig: Figure, ax: Axes, a: Assessment, extent_width: float) -> None:
-    """North arrow, scale bar and attribution."""
-    from matplotlib.font_manager import FontProperties
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
-
-    ax.annotate(
-        "北\nN",
-        xy=(0.95, 0.97),
-        xytext=(0.95, 0.85),
-        xycoords="axes fraction",
-        textcoords="axes fraction",
-        ha="center",
-        va="center",
-        fontsize=9,
-        fontweight="bold",
-        arrowprops={"facecolor": "black", "edgecolor": "black", "width": 3, "headwidth": 9, "headlength": 9},
-    )
-    length = _nice_length(extent_width)
-    label = f"{length / 1000:g} 公里 km" if length >= 1000 else f"{length:g} 米 m"
-    bar = AnchoredSizeBar(
-        ax.transData,
-        length,
-        label,
-        loc="lower left",
-        pad=0.6,
-        borderpad=0.6,
-        sep=4,
-        frameon=True,
-        size_vertical=extent_width / 250,
-        fontproperties=FontProperties(size=8),
-    )
-    bar.patch.set_alpha(0.75)
-    ax.add_artist(bar)
-    note = ATTRIBUTION
-    source = str(a.communities.attrs.get("source") or "")
-    if "approx" in source.lower():
-        note += "    社区边界与户数为近似数据 approximate community boundaries and households"
-    ax.text(0.0, -0.01, note, transform=ax.transAxes, fontsize=7, color="#444444", ha="left", va="top")
-
-
 def _legend(ax: Axes, items: list[tuple[str, str, dict[str, Any]]], title: str) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -344,28 +292,6 @@ def _legend(ax: Axes, items: list[tuple[str, str, dict[str, Any]]], title: str) 
     )
 
 
-def _failed_colours(comm: pd.DataFrame) -> list[str]:
-    out = []
-    for n, assessed in zip(comm["checks_failed"].to_numpy(), comm["checks_assessed"].to_numpy()):
-        if not assessed:
-            out.append(NO_DATA)
-            continue
-        for upper, colour, _ in FAILED_BINS:
-            if n <= upper:
-                out.append(colour)
-                break
-    return out
-
-
-def _coverage_colour(v: Any) -> str:
-    if v is None or v is pd.NA or not np.isfinite(float(v)):
-        return NO_DATA
-    for upper, colour, _ in COVERAGE_BINS:
-        if float(v) <= upper:
-            return colour
-    return COVERAGE_BINS[-1][1]
-
-
 def _map_axes(fig: Figure, frame: gpd.GeoDataFrame) -> tuple[Axes, float]:
     ax = fig.add_subplot(1, 1, 1)
     ax.set_aspect("equal", adjustable="datalim")  # the map fills the axes whatever the city's shape
@@ -378,11 +304,6 @@ def _map_axes(fig: Figure, frame: gpd.GeoDataFrame) -> tuple[Axes, float]:
     ax.margins(0)
     ax.autoscale_view()
     return ax, (xmax - xmin)
-
-
-def _drawable(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    geom = frame.geometry
-    return frame[~(geom.isna() | geom.is_empty)]
 
 
 # ------------------------------------------------------------------ figures
