@@ -398,7 +398,8 @@ def _area(a: Assessment, district: str | None) -> _Area:
     if not mask.any():
         known = ", ".join(sorted(comm[col].dropna().astype(str).unique()))
         raise ServiceCircleError(f"no district '{district}' in column '{col}'", fix=f"use one of: {known}")
-    return _Area(f"{district}（{int(mask.sum())} 个社区）", f"{int(mask.sum())} communities", mask, str(district))
+    n_in = int(mask.sum())
+    return _Area(f"{district}（{n_in} 个社区）", f"district {district}: {n_in} communities", mask, str(district))
 
 
 # ------------------------------------------------------------------ page drawing
@@ -448,8 +449,9 @@ class _Page:
         """One text object holding a column of lines ``pitch`` mm apart, the first centred at ``centre``.
 
         matplotlib lays out a text with a fixed ``linespacing`` at exactly ``linespacing`` × the font's
-        height (OS/2 ascender + descender) per line, each line centred in its band; one text per column
-        instead of one per cell makes a page of tables many times faster to write.
+        height (OS/2 ascender + descender) per line, each line centred in its band, so the lines of a
+        column stay on the rows of the table (one text per column rather than one per cell: fewer
+        objects; matplotlib still lays out each line).
         """
         if not lines:
             return
