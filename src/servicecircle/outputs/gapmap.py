@@ -365,6 +365,7 @@ def gap_map(
         tiles=None,
         control_scale=False,
         prefer_canvas=many,
+        zoom_snap=0.25,  # the study area fitted to the window, not to the nearest whole zoom level
     )
     m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
     m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
@@ -755,6 +756,10 @@ def gap_map(
     root = m.get_root()
     assert isinstance(root, Figure)  # a folium map's root is its figure
     context_legend = _context_legend("streets" in data, "green" in data, street_osm, street_source)
+    if closed is not None and len(closed):  # a scenario's layers, shown over every check
+        context_legend = _swatch("#1a9850", "缺口已补 Gaps closed", extra=";opacity:.6") + context_legend
+    if props_layer is not None and len(props_layer):
+        context_legend = _swatch("#ffd700", "建议选址 Proposed sites", dot=True) + context_legend
     root.html.add_child(
         _Raw(_legend_html(a, [h for _, h in sections], context_legend, title, sampled_note, bool(tiles or tile_url)))
     )
@@ -841,7 +846,7 @@ class _FitBounds(_Script):
         "var lg = box('.sc-legend'), tp = box('.sc-top'), lc = box('.leaflet-control-layers');"
         "var left = lg && lg.right - r.left < r.width / 2 ? lg.right - r.left + 12 : 12;"
         "var top = tp && tp.bottom - r.top < r.height / 3 ? tp.bottom - r.top + 8 : 12;"
-        "var right = lc && r.right - lc.left < r.width / 3 ? r.right - lc.left + 8 : 12;"
+        "var right = lc && r.width - left - (r.right - lc.left + 8) >= 300 ? r.right - lc.left + 8 : 12;"
         "m.fitBounds({{ this.bounds|tojson }}, {animate: false, paddingTopLeft: [left, top],"
         " paddingBottomRight: [right, 28]});"
         "L.control.scale({imperial: false, position: 'bottomright'}).addTo(m);})();"
@@ -1156,7 +1161,8 @@ def _legend_html(
     )
     return f"""
 <style>
-.sc-top {{position: fixed; top: 10px; left: 56px; z-index: 9999; max-width: min(640px, calc(100vw - 130px));
+.sc-top {{position: fixed; top: 10px; left: 56px; z-index: 9999; max-width: min(600px, calc(100vw - 430px));
+  min-width: 240px;
   font: 13px/1.35 sans-serif;}}
 .sc-title {{background: rgba(255,255,255,.95); padding: 6px 10px; border-radius: 6px;
   box-shadow: 0 1px 5px rgba(0,0,0,.35);}}
