@@ -343,3 +343,46 @@ def test_the_scorecard_states_units_ranges_and_unconfirmed_targets(browser, demo
     size = card.locator("tr[data-key='ind_community_households']").inner_text()
     assert "1,500–4,000 households" in size
     page.close()
+
+
+def test_a_floor_area_failure_shows_its_shortfall_in_square_metres(browser, tmp_path):
+    """One community service station of 100 m² for 3,000 households: the popup gives the shortfall in m²."""
+    xs = np.arange(4) * 300.0
+    xy = np.array([[x, y] for y in xs for x in xs])
+    idx = np.arange(16).reshape(4, 4)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    x0, y0 = 404000.0, 3396000.0
+    net = network_from_arrays(xy + [x0, y0], u, v, "EPSG:4544")
+    comm = gpd.GeoDataFrame(
+        {"code": ["A"], "name": ["甲社区"], "households": [3000.0]},
+        geometry=[shapely.box(x0, y0, x0 + 900, y0 + 900)],
+        crs="EPSG:4544",
+    )
+    fac = gpd.GeoDataFrame(
+        {"name": ["S1"], "category": ["社区服务站"], "floor_area_m2": [100.0], "build_type": ["新建"]},
+        geometry=shapely.points([[x0 + 300, y0 + 300]]),
+        crs="EPSG:4544",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = sc.assess(comm, fac, net, id_column="code", name_column="name", sample_spacing=30)
+    out = a.communities
+    assert "floor_area" in failing_checks(out, 0)
+    shortfall = float(out["fa_shortfall_m2"].iloc[0])
+    assert shortfall > 0
+    path = tmp_path / "gap_map.html"
+    a.map().save(str(path))
+    page, events = open_map(browser, path, 1024, 700)
+    pt = comm.geometry.iloc[0].centroid
+    page.mouse.click(*to_screen(page, pt.x + 10, pt.y + 10, comm.crs))
+    page.wait_for_selector(".leaflet-popup-content .sc-fails")
+    item = page.locator(".leaflet-popup-content li[data-check='floor_area']")
+    assert "缺口 Shortfall" in item.inner_text()
+    assert item.locator(".sc-val").inner_text() == f"{shortfall:,.0f} m²"
+    shown = page.locator(".leaflet-popup-content li[data-check]").evaluate_all(
+        "els => els.map(e => e.getAttribute('data-check'))"
+    )
+    assert sorted(shown) == sorted(failing_checks(out, 0))
+    assert events["errors"] == []
+    page.close()
