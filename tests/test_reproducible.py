@@ -154,7 +154,7 @@ def test_map_element_names_repeat_and_differ_between_maps(small):
     declared = re.findall(r"\bvar ([a-z_]+_[0-9a-f]{16}_\d+)\b", html)
     assert declared and len(declared) == len(set(declared))
     # two different maps of the same assessment never share a name, so they can share one document
-    other = [small.map(), small.map(tiles=None, title="另一张 Another"), small.map(tiles=None, offline=True)]
+    other = [small.map(tiles="openstreetmap"), small.map(title="另一张 Another"), small.map(offline=False)]
     for m in other:
         assert names(m) and not names(m) & set(found)
     assert not names(other[0]) & names(other[1])
