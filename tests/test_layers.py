@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 RANK = {top: k for k, (_, tops) in enumerate(LAYERS) for top in tops}
 
 #: the writers: none may import another (their shared words live in outputs/labels, style, codes)
-WRITERS = {"excel", "filegdb", "geopackage", "gapmap", "qgis_styles", "figures", "tables"}
+WRITERS = {"excel", "filegdb", "geopackage", "gapmap", "qgis_styles", "qgis_project", "figures", "report", "tables"}
 
 
 def _module_name(path: Path) -> str:

@@ -144,8 +144,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_propose(args: argparse.Namespace) -> int:
     from .inputs import read_layer
-    from .outputs import save_assessment
-    from .pipeline import assess_files
+    from .pipeline import assess_files, save
     from .scenario import compare
     from .siting import propose_sites
 
@@ -168,15 +167,7 @@ def _cmd_propose(args: argparse.Namespace) -> int:
     )
     after = proposal.scenario()
     after.layers["before_after"] = compare(base, after)
-    outputs = save_assessment(
-        after,
-        opts.out,
-        crs=opts.output_crs,
-        map_options=opts.map_options(),
-        excel=opts.excel,
-        filegdb=opts.filegdb,
-        figures=opts.figures,
-    )
+    outputs = save(after, opts)  # as `run` writes, with every output option
     if not args.quiet:
         print(f"\n{proposal!r}")
         print(proposal.sites.drop(columns="geometry").to_string(index=False))

@@ -86,7 +86,7 @@ def _check_up_front(opts: Options) -> Options:
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
         raise OptionError(f"out (--out) is a file, not a folder: {out}", fix="give a folder for the outputs")
-    if opts.figures:  # the report figures need a Chinese font: say so now, not after the run
+    if opts.figures or opts.report:  # the figures and the PDF report need a Chinese font: say so now, not after
         from .outputs.figures import cjk_font
 
         cjk_font()
