@@ -207,7 +207,7 @@ def printed(tmp_path_factory):
     pages = text.split("\f")
     if pages and not pages[-1].strip():
         pages = pages[:-1]  # pdftotext ends every page with a form feed
-    return pdf, pages
+    return pdf, pages, book
 
 
 def _sheet(page: str) -> str:
@@ -217,10 +217,10 @@ def _sheet(page: str) -> str:
 
 @pytest.mark.slow
 def test_demo_workbook_prints_in_far_fewer_pages_each_with_text(printed):
-    pdf, pages = printed
+    pdf, pages, _ = printed
     sizes = _page_sizes(pdf)
     assert len(sizes) == len(pages)
-    # 227 pages before; 96 now: 3 README, 2 summary, 5 scorecard, 1 matrix, 2–3 per check, 16 gaps, 4 warnings
+    # 227 pages before; 98 now: 3 README, 3 summary, 5 scorecard, 1 matrix, 3 per check (22), 16 gaps, 4 warnings
     assert len(pages) <= 110, len(pages)
     assert len(pages) < PAGES_BEFORE / 2
     assert all(w > h for w, h in sizes), "every page is landscape"
@@ -233,7 +233,7 @@ def test_demo_workbook_prints_in_far_fewer_pages_each_with_text(printed):
 
 @pytest.mark.slow
 def test_matrix_and_summary_fit_the_page_width(printed):
-    pdf, pages = printed
+    pdf, pages, _ = printed
     sizes = _page_sizes(pdf)
     matrix = [i for i, p in enumerate(pages) if _sheet(p) == MATRIX]
     assert len(matrix) == 1, "the 69 communities × 22 checks matrix is one page"
@@ -253,7 +253,7 @@ def test_matrix_and_summary_fit_the_page_width(printed):
 def test_no_page_is_blank(printed, tmp_path):
     from PIL import Image
 
-    pdf, pages = printed
+    pdf, pages, _ = printed
     out = tmp_path / "pages"
     out.mkdir()
     subprocess.run(["pdftoppm", "-r", "20", "-gray", "-png", str(pdf), str(out / "p")], check=True, timeout=600)
@@ -262,3 +262,23 @@ def test_no_page_is_blank(printed, tmp_path):
     for image in images:
         px = np.asarray(Image.open(image).convert("L"), dtype=float)
         assert px.std() > 3 and (px < 200).mean() > 0.002, f"{image.name} is blank"
+
+
+@pytest.mark.slow
+def test_demo_workbook_names_are_chinese_and_whole(printed):
+    import openpyxl
+
+    _, _, book = printed
+    wb = openpyxl.load_workbook(book)
+    # a name too long for a sheet tab loses whole words: the English key, never half of it
+    assert "社区卫生服务站 ≤300米" in wb.sheetnames and "人均体育场地面积" in wb.sheetnames
+    assert not any(re.search(r"[a-z]+_$|_[a-z]?$", n) for n in wb.sheetnames)
+    six = wb["6个1 six_ones"]
+    header = [c.value for c in six[1]]
+    assert "6个1：幼儿园(托儿所) Six ones: Kindergarten or nursery" in header  # the profile's item names
+    j = header.index("缺项 Missing items")
+    missing = {r[j] for r in six.iter_rows(min_row=2, values_only=True)} - {None}
+    assert missing and all(not re.search(r"[a-z_]{3,}", v) for v in missing), missing  # 幼儿园(托儿所)、综合超市 …
+    assert any("幼儿园(托儿所)" in v for v in missing)
+    for ws in wb.worksheets:
+        assert not any(re.search(r"\bm2\b", str(c.value)) for c in ws[1]), ws.title  # m², one spelling

@@ -10,6 +10,8 @@
     the ``summary`` table, one row per check;
 ``指标 Scorecard``
     the citywide targets and whether the city meets them;
+``达标矩阵 Matrix``
+    communities × checks, each cell 达标 / 未达标 / 无数据, coloured;
 one sheet per check
     community id and name, then the check's columns; pass/fail as 达标/未达标;
 ``缺口 Gaps``
@@ -17,10 +19,12 @@ one sheet per check
 ``提示 Warnings``
     every data warning.
 
-Every header is bilingual (``覆盖率 Coverage (%)``), the header row is frozen
-and filtered, numbers keep their full value (percentages as 0–100 with one
-decimal shown, areas with thousands separators) and 6/9/12-digit
-administrative codes are text cells, never numbers.
+Every header is bilingual (``覆盖率 Coverage (%)``) and wraps, the header row is
+frozen and filtered, numbers keep their full value and are shown rounded to what
+they mean (counts whole, percentages as 0–100 to 0.1, m and m² whole), and
+6/9/12-digit administrative codes are text cells, never numbers. Every sheet
+prints landscape, one page wide, its header row on every page (A4, or A3 when
+it is wide); see docs/exports.md.
 """
 
 from __future__ import annotations
@@ -211,8 +215,9 @@ def _number_format(col: str, unit: str, series: pd.Series, layer: str | None = N
 # ------------------------------------------------------------------ print layout
 #: The workbook's font (a bold cell names it too: a font without a name prints in a client's serif default).
 _FONT: Final = "Calibri"
-#: Height of one line of 11-point text (points) and a cell's padding.
-_LINE_PT: Final = 15.0
+#: Height of one line of 11-point text (points): Latin (Calibri, 1.22 em) and Chinese (Noto Sans CJK, 1.45 em); padding.
+_LINE_PT: Final = 14.0
+_CJK_LINE_PT: Final = 16.0
 _PAD_PT: Final = 3.0
 #: A sheet whose columns add up to more than this (character widths) prints on A3, others on A4.
 _A3_WIDTH: Final = 200.0
@@ -228,10 +233,12 @@ def _char_width(ch: str) -> float:
     """Width of a character in column units (one unit is a digit of 11-point Calibri).
 
     A Chinese character is 2.1 (an em of 11 points is 14.7 pixels, a digit 7);
-    any other character 0.88, a little over Calibri's and Carlito's widest
+    a digit or capital 1, any other character 0.88, a little over Calibri's and Carlito's widest
     letters on average, so that an estimate errs towards room to spare.
     """
-    return 2.1 if unicodedata.east_asian_width(ch) in "WF" else 0.88
+    if unicodedata.east_asian_width(ch) in "WF":
+        return 2.1
+    return 1.0 if ch.isdigit() or ch.isupper() else 0.88
 
 
 def _text_width(text: str) -> float:
@@ -264,7 +271,7 @@ def _wrap_lines(text: str, width: float) -> int:
     The estimate errs on the high side: a row a little too tall is better than
     text cut off.
     """
-    usable = max(width - _PAD_CHARS, 1.0)
+    usable = max((width - _PAD_CHARS) * 0.95, 1.0)  # 5 % to spare: a client breaks lines its own way
     total = 0
     for para in str(text).split("\n"):
         lines, used = 1, 0.0
@@ -290,18 +297,26 @@ _TEXT_WIDTH: Final = 36.0
 _NARROW_TEXT_WIDTH: Final = 24.0
 
 
-def _header_width(header: str) -> float:
+def _header_width(header: str, split_chinese: bool = False) -> float:
     """A column's width for its header alone.
 
-    Its longest word fits (a Chinese label counts as one word: ``目标覆盖率`` is
-    not split), and it wraps to at most about four lines.
+    Its longest word fits (a Chinese label counts as one word, ``目标覆盖率`` is not
+    split, unless ``split_chinese``: then it wraps between characters, as in the
+    matrix's narrow columns), and it wraps to at most about four lines.
     """
-    longest = max((_text_width(w) for w in header.split()), default=0.0)
+    words = _tokens(header) if split_chinese else header.split()
+    longest = max((_text_width(w) for w in words), default=0.0)
     return float(min(max(8.0, longest + _PAD_CHARS, _text_width(header) / 4 + _PAD_CHARS), _TEXT_WIDTH))
 
 
 def _row_height(lines: int) -> float:
     return lines * _LINE_PT + _PAD_PT
+
+
+def _cell_height(text: str, width: float) -> float:
+    """The height (points) ``text`` needs wrapped in a column ``width`` characters wide."""
+    cjk = any(unicodedata.east_asian_width(ch) in "WF" for ch in text)
+    return _wrap_lines(text, width) * (_CJK_LINE_PT if cjk else _LINE_PT) + _PAD_PT
 
 
 def _print_setup(ws: WriteOnlyWorksheet, widths: list[float], title_rows: str | None = "1:1") -> None:
@@ -454,15 +469,16 @@ class _Table:
             cell = WriteOnlyCell(ws, value=self.headers[c])
             cell.font, cell.fill, cell.alignment = bold, fill, wrap
             header.append(cell)
-        lines = max((_wrap_lines(self.headers[c], w) for c, w in zip(self.columns, widths)), default=1)
-        ws.row_dimensions[1].height = _row_height(lines)
+        ws.row_dimensions[1].height = max(
+            (_cell_height(self.headers[c], w) for c, w in zip(self.columns, widths)), default=_row_height(1)
+        )
         ws.append(header)
         results = {j for j, c in enumerate(self.columns) if self.converters.get(c) is _pass_text}
         for r, (values, formats) in enumerate(zip(rows, row_formats), start=2):
             # long text wraps in its column, and its row is made tall enough to show it all
             tall = [j for j, v in enumerate(values) if isinstance(v, str) and _text_width(v) > widths[j] - _PAD_CHARS]
             if tall:
-                ws.row_dimensions[r].height = _row_height(max(_wrap_lines(values[j], widths[j]) for j in tall))
+                ws.row_dimensions[r].height = max(_cell_height(values[j], widths[j]) for j in tall)
             out: list[Any] = []
             for j, (v, fmt) in enumerate(zip(values, formats)):
                 if v is None:
@@ -596,12 +612,9 @@ def _write_readme(ws: WriteOnlyWorksheet, rows: list[tuple[str, Any, bool]]) -> 
     _print_setup(ws, widths, title_rows=None)
     ws.print_options.gridLines = False
     for r, (label, value, heading) in enumerate(rows, start=1):
-        lines = max(
-            _wrap_lines(str(label), widths[0]) if label else 1,
-            _wrap_lines(str(_plain(value)), widths[1]) if value is not None else 1,
-        )
-        if lines > 1:
-            ws.row_dimensions[r].height = _row_height(lines)
+        texts = [(str(t), w) for t, w in ((label, widths[0]), (_plain(value), widths[1])) if t is not None and t != ""]
+        if any(_wrap_lines(t, w) > 1 for t, w in texts):
+            ws.row_dimensions[r].height = max(_cell_height(t, w) for t, w in texts)
         cells = []
         for j, v in enumerate((label, _plain(value) if value is not None else None), start=1):
             cell = _text_cell(ws, v) if _formula_like(v) else WriteOnlyCell(ws, value=v)
@@ -624,7 +637,23 @@ def _check_sheet(a: Assessment, o: CheckOutcome) -> tuple[pd.DataFrame, dict[str
             conv[c] = _pass_text
         elif family == SIX_ONES:
             conv[c] = _six_text
+        elif c == "six_missing":
+            conv[c] = _six_missing_text(a)
     return frame, conv
+
+
+def _six_missing_text(a: Assessment) -> Callable[[Any], str | None]:
+    """``childcare,health`` → ``幼儿园(托儿所)、卫生服务中心(站)``: the missing 6个1 items by their Chinese names."""
+    names = {it.key: it.name_zh for it in getattr(a.profile, "six_ones", ()) or ()}
+
+    def text(v: Any) -> str | None:
+        v = _plain(v)
+        if v is None:
+            return None
+        keys = [k.strip() for k in str(v).split(",") if k.strip()]
+        return "、".join(names.get(k, k) for k in keys) or None  # empty: none missing, or no data (see 是否达标)
+
+    return text
 
 
 def _unit_cell(v: Any) -> str | None:
@@ -664,7 +693,7 @@ def _matrix_table(a: Assessment) -> _Table | None:
         frame[col] = comm[col].to_numpy()
         headers[col] = "\n".join([*check_labels(o)[0].rsplit(" ", 1), o.name_en])  # 幼儿园 / ≤300米 / Kindergarten
         conv[col] = _pass_text
-        widths[col] = max(_MATRIX_WIDTH, _header_width(headers[col]))  # no word is broken
+        widths[col] = max(_MATRIX_WIDTH, _header_width(headers[col], split_chinese=True))  # no English word broken
     return _Table(
         frame,
         a,
