@@ -242,4 +242,9 @@ def test_demo_summary_never_cuts_a_check_name(columns, monkeypatch, capsys):
         assert re.search(pattern, out), f"{r['name_zh']} {r['name_en']} is cut"
     assert "m²/resident" in out
     assert not re.search(r"\bm2\b", out)
+    # unconfirmed thresholds are marked where people look: a * before the name, and a note saying what it means
+    for _, r in a.summary.iterrows():
+        marked = f"*{r['name_zh']} " in out
+        assert marked == (r["confirmed"] is False or r["confirmed"] == 0), r["name_zh"]
+    assert "*未确认 unconfirmed threshold" in out
     assert all(_width(line) <= columns for line in out.splitlines() if not line.startswith(("眉山", "Gap", "Short")))

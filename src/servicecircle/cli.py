@@ -98,9 +98,10 @@ def _print_result(result, quiet: bool) -> None:
             n_fail = (
                 "" if r.get("communities_failed") != r.get("communities_failed") else f"{int(r['communities_failed'])}"
             )
+            unconfirmed = r.get("confirmed") is False or r.get("confirmed") == 0
             rows.append(
                 (
-                    f"{r['name_zh']} {r['name_en']}",
+                    ("*" if unconfirmed else "") + f"{r['name_zh']} {r['name_en']}",
                     _fmt_value(r.get("city_value"), r.get("city_unit")),
                     _fmt_value(r.get("city_target"), r.get("city_unit")),
                     n_pass,
@@ -120,18 +121,24 @@ def _print_result(result, quiet: bool) -> None:
             )
             for more in lines[1:]:
                 print(f"  {more}")
+        if "confirmed" in a.summary and (a.summary["confirmed"] == False).any():  # noqa: E712 (a column)
+            print("*未确认 unconfirmed threshold: its source is not confirmed (see the profile)")
         if len(a.warnings):
             print(f"\n{len(a.warnings)} data warnings 数据提示 (see the 'warnings' table of the GeoPackage)")
     print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")
     print(f"Shortfall GeoPackage:  {out['geopackage']}  (CGCS2000 unless --out-crs)")
     print(f"Summary 汇总表:         {out['summary']}")
     for key, label in (
+        ("project", "QGIS project 工程:     "),
         ("excel", "Excel workbook 工作簿:  "),
         ("filegdb", "File Geodatabase:      "),
         ("figures", "Figures 插图:           "),
     ):
         if key in out:
             print(f"{label}{out[key]}")
+    reports = [path for key, path in out.items() if str(key).startswith("report")]
+    for path in reports:
+        print(f"PDF report 报告:        {path}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
