@@ -132,10 +132,12 @@ def test_scorecard_has_a_bar_per_target(small):
 
 
 def test_no_cjk_font_is_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(figures, "_found", None)
-    monkeypatch.setattr(figures, "PREFERRED_FONTS", ())
-    monkeypatch.setattr(figures, "_candidate_files", lambda: [])
-    monkeypatch.setattr(figures, "_FILE_HINT", re.compile(r"^$"))
+    from servicecircle.outputs import fonts  # the one font search the figures and the PDF report share
+
+    monkeypatch.setattr(fonts, "_found", None)
+    monkeypatch.setattr(fonts, "PREFERRED_FONTS", ())
+    monkeypatch.setattr(fonts, "_candidate_files", lambda: [])
+    monkeypatch.setattr(fonts, "_FILE_HINT", re.compile(r"^$"))
     with pytest.raises(OutputError, match="fonts-noto-cjk"):
         figures.cjk_font(refresh=True)
 
@@ -143,8 +145,10 @@ def test_no_cjk_font_is_a_clear_error(monkeypatch, tmp_path):
 def test_a_font_without_chinese_is_refused(monkeypatch):
     from matplotlib import font_manager
 
+    from servicecircle.outputs import fonts
+
     latin = font_manager.findfont("DejaVu Sans")
-    monkeypatch.setattr(figures, "_found", None)
+    monkeypatch.setattr(fonts, "_found", None)
     monkeypatch.setenv("SERVICECIRCLE_CJK_FONT", latin)
     with pytest.raises(OutputError, match="no Chinese glyphs"):
         figures.cjk_font(refresh=True)

@@ -87,7 +87,7 @@ def _check_up_front(opts: Options) -> Options:
     if out.exists() and not out.is_dir():
         raise OptionError(f"out (--out) is a file, not a folder: {out}", fix="give a folder for the outputs")
     if opts.figures or opts.report:  # the figures and the PDF report need a Chinese font: say so now, not after
-        from .outputs.figures import cjk_font
+        from .outputs.fonts import cjk_font
 
         cjk_font()
     if opts.basemap in ("tianditu", "tianditu-imagery") and not opts.tile_url:

@@ -28,8 +28,6 @@ import contextlib
 import math
 import os
 import re
-import shutil
-import subprocess
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +41,7 @@ from .._version import __version__
 from ..errors import OutputError, ServiceCircleError
 from ..schema import flag_column, green_rule_key
 from .drawing import coverage_colour, drawable, failed_colours, map_furniture, metric_frame
+from .fonts import cjk_font
 from .labels import FAIL_TEXT, NO_DATA_TEXT, PASS_TEXT, check_labels, column_labels, unit_text, weight_names
 from .style import (
     COVERAGE_BINS,
@@ -87,96 +86,11 @@ _MARGIN = 15.0
 _PT = 0.3528  # mm per point
 _STREET = "#b0b0b0"
 _SYMBOL = {True: "○", False: "×", None: "–"}
-_PREFERRED_FONTS = (
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang SC",
-    "Noto Sans CJK JP",
-    "Noto Serif CJK SC",
-    "AR PL UMing CN",
-    "SimSun",
-)
-_INSTALL_FIX = (
-    "install a Chinese font: on Debian/Ubuntu `apt-get install fonts-noto-cjk`, elsewhere any of Noto Sans CJK "
-    "SC, Source Han Sans, Microsoft YaHei or SimHei; or set SERVICECIRCLE_CJK_FONT to a .ttf/.otf/.ttc file"
-)
-_font_family: str | None = None
-
-
-# ------------------------------------------------------------------ fonts
-def _has_chinese(path: str) -> bool:
-    try:
-        from matplotlib.ft2font import FT2Font
-
-        font = FT2Font(path)
-        return all(font.get_char_index(ord(ch)) != 0 for ch in "社区达标报告")
-    except Exception:
-        return False
-
-
-def _weight_distance(w: Any) -> int:
-    from matplotlib.font_manager import weight_dict
-
-    value = int(w) if isinstance(w, (int, float)) or str(w).isdigit() else int(weight_dict.get(str(w), 400))
-    return abs(value - 400)
 
 
 def _cjk_family() -> str:
-    """The family of a font with Chinese glyphs, registered with matplotlib.
-
-    The same search as the report figures make: ``$SERVICECIRCLE_CJK_FONT``, then
-    the usual CJK families in matplotlib's font list, then the fonts ``fc-list
-    :lang=zh`` lists (installed after matplotlib built its font cache).
-    """
-    global _font_family
-    if _font_family is not None:
-        return _font_family
-    from matplotlib import font_manager
-
-    fm = font_manager.fontManager
-    env = os.environ.get("SERVICECIRCLE_CJK_FONT")
-    if env:
-        if not os.path.isfile(env) or not _has_chinese(env):
-            raise OutputError(
-                "the font named by SERVICECIRCLE_CJK_FONT is missing or has no Chinese glyphs",
-                file=env,
-                fix=_INSTALL_FIX,
-            )
-        fm.addfont(env)
-        names = sorted(e.name for e in fm.ttflist if os.path.abspath(e.fname) == os.path.abspath(env))
-        _font_family = next((n for n in _PREFERRED_FONTS if n in names), names[0] if names else None)
-        if _font_family is None:
-            raise OutputError(
-                "matplotlib cannot read the font named by SERVICECIRCLE_CJK_FONT", file=env, fix=_INSTALL_FIX
-            )
-        return _font_family
-
-    def lookup() -> str | None:
-        by_name: dict[str, str] = {}
-        for e in sorted(fm.ttflist, key=lambda e: (e.style != "normal", _weight_distance(e.weight), e.fname)):
-            by_name.setdefault(e.name, e.fname)
-        return next((n for n in _PREFERRED_FONTS if n in by_name and _has_chinese(by_name[n])), None)
-
-    found = lookup()
-    if found is None and shutil.which("fc-list"):
-        known = {e.fname for e in fm.ttflist}
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20)
-            for f in sorted({ln.split(":")[0].strip() for ln in out.stdout.splitlines() if ln.strip()}):
-                if f not in known and os.path.isfile(f):
-                    with contextlib.suppress(Exception):
-                        fm.addfont(f)
-        found = lookup()
-    if found is None:
-        raise OutputError("no font with Chinese characters was found for the PDF report", fix=_INSTALL_FIX)
-    _font_family = found
-    return found
+    """The family of the Chinese font (:func:`servicecircle.outputs.fonts.cjk_font`), registered with matplotlib."""
+    return cjk_font()[0]
 
 
 @contextlib.contextmanager
