@@ -10,13 +10,11 @@ The venv's own GDAL (pyogrio's wheel) is newer; these tests are about the old on
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
-from functools import cache
 from pathlib import Path
 
 import pyogrio
@@ -33,6 +31,7 @@ from servicecircle.pipeline import assess_files, demo_inputs
 from servicecircle.schema import LAYERS
 
 from .conftest import DATA
+from .systools import apt_install
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 OGRINFO = "/usr/bin/ogrinfo"
@@ -43,30 +42,9 @@ _ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 
 
 # ------------------------------------------------------------------ the system tools
-@cache
-def _apt_install(*packages: str) -> str | None:
-    """Install Debian packages; None when done, else why not (the reason a test is skipped with)."""
-    if shutil.which("apt-get") is None:
-        return "no apt-get on this machine"
-    if os.geteuid() != 0:
-        return f"not root: cannot apt-get install {' '.join(packages)}"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "install", "-y", "-q", *packages]
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
-        if res.returncode != 0:  # a machine whose package lists were never fetched
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, timeout=600)
-            res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"apt-get install {' '.join(packages)} failed ({exc})"
-    if res.returncode != 0:
-        return f"apt-get install {' '.join(packages)} failed: {res.stderr.strip()[-300:]}"
-    return None
-
-
 def _need_gdal() -> None:
     if not (Path(OGRINFO).exists() and Path(VALIDATE_GPKG).exists()):
-        reason = _apt_install("gdal-bin", "python3-gdal")
+        reason = apt_install("gdal-bin", "python3-gdal")
         if reason:
             pytest.skip(reason)
 
@@ -80,7 +58,7 @@ def _has_pyqgis() -> bool:
 
 def _need_qgis() -> None:
     if not _has_pyqgis():
-        reason = _apt_install("qgis", "python3-qgis")
+        reason = apt_install("qgis", "python3-qgis")
         if reason:
             pytest.skip(reason)
         if not _has_pyqgis():

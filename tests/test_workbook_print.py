@@ -10,7 +10,6 @@ blank (its pixels vary).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from servicecircle.outputs.excel import sheet_names, write_excel
 from servicecircle.outputs.labels import FAIL_TEXT, NO_DATA_TEXT, PASS_TEXT
 
 from .conftest import DATA
+from .systools import apt_install
 from .test_exports import CODES, build_small_assessment
 
 MATRIX = "达标矩阵 Matrix"
@@ -148,24 +148,9 @@ def _have_tools() -> bool:
     return all(shutil.which(t) for t in ("soffice", "pdftoppm", "pdftotext", "pdfinfo"))
 
 
-def _apt_install(*packages: str) -> str | None:
-    """Install Debian packages (CI runs as root); the reason it could not, or None."""
-    if shutil.which("apt-get") is None:
-        return "apt-get is not available"
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        return "not root, so apt-get cannot install"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    cmd = ["apt-get", "install", "-y", "-q", *packages]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
-    if r.returncode != 0:  # maybe the package lists are missing or old
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, env=env, timeout=600)
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
-    return None if r.returncode == 0 else f"apt-get install {' '.join(packages)} failed: {r.stderr.strip()[-300:]}"
-
-
 def _ensure_libreoffice() -> None:
     if not _have_tools():
-        why = _apt_install("libreoffice-calc", "poppler-utils")
+        why = apt_install("libreoffice-calc", "poppler-utils")
         if why or not _have_tools():
             pytest.skip(f"LibreOffice and poppler are needed to print the workbook: {why or 'not found after install'}")
     # Carlito has Calibri's metrics (the workbook's font) and Noto CJK the Chinese: best effort, fonts only change looks
@@ -176,7 +161,7 @@ def _ensure_libreoffice() -> None:
         if name not in fonts
     ]
     if wanted:
-        _apt_install(*wanted)
+        apt_install(*wanted)
 
 
 def _page_sizes(pdf: Path) -> list[tuple[float, float]]:
