@@ -54,7 +54,7 @@ import pandas as pd
 
 from ..coords import to_crs
 from ..errors import OutputError
-from ..schema import FIELD_MAP_COLUMNS
+from ..schema import FIELD_MAP_COLUMNS, LAYER_COLUMNS
 from .codes import CODE_LEVELS, admin_code_columns, codes_as_text
 from .gdal import gdal_config
 from .labels import column_labels, layer_label
@@ -381,25 +381,12 @@ def write_filegdb(assessment: Assessment, path: str | Path, crs: Any = "EPSG:449
             path.unlink()
     prepared, fmap, aliases = _prepare(assessment)
     tables = {**prepared, "FIELD_MAP": fmap}
-    aliases["FIELD_MAP"] = {c: _alias(*FIELD_MAP_LABELS[c], "") for c in fmap.columns if c in FIELD_MAP_LABELS}
+    own = LAYER_COLUMNS["FIELD_MAP"]  # the table's own fields, labelled where every column is: the schema
+    aliases["FIELD_MAP"] = {c: _alias(own[c].zh, own[c].en, own[c].unit) for c in fmap.columns if c in own}
     # GDAL gives every catalogue item a UUID, random unless asked for its reproducible sequence
     with gdal_config({"OPENFILEGDB_REPRODUCIBLE_UUID": "YES"}):
         _write_tables(tables, path, crs, aliases)
     return fmap
-
-
-#: The ``FIELD_MAP`` table's own fields: (zh, en).
-FIELD_MAP_LABELS = {
-    "layer": ("图层", "Layer"),
-    "source_name": ("原字段名", "GeoPackage field"),
-    "gdb_name": ("数据库字段名", "Geodatabase field"),
-    "alias_zh": ("中文名称", "Chinese name"),
-    "alias_en": ("英文名称", "English name"),
-    "field_type": ("字段类型", "Field type"),
-    "admin_code": ("行政区划代码", "Administrative code"),
-    "renamed": ("已改名", "Renamed"),
-    "note": ("说明", "Note"),
-}
 
 
 def _arrow_table(data: pd.DataFrame, aliases: dict[str, str], gtype: str | None) -> Any:
