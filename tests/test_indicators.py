@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +16,9 @@ from servicecircle.errors import DataWarning
 from servicecircle.profiles import load_profile
 
 from .test_floorarea import boxes, captured_context, make_ctx, street
+
+#: Meishan plus a nearest_distance indicator (tests/data/nearest_distance.toml)
+NEAREST = str(Path(__file__).parent / "data" / "nearest_distance.toml")
 
 
 def run(ctx):
@@ -152,6 +156,7 @@ def test_meets():
         True,
         False,
     ]
+    ind = load_profile(NEAREST).indicators
     assert meets(ind["health_next_to_elderly_care"], np.array([100.0, 100.01, np.inf, np.nan])).tolist() == [
         True,
         False,
@@ -178,7 +183,7 @@ def test_health_centre_next_to_elderly_care():
         {"x": 720, "y": 0, "category": "养老院"},
         {"x": 1900, "y": 0, "category": "社区卫生服务中心"},
     ]
-    ctx = make_ctx(boxes(0, 500, 1000, 1500), facs, households=[2000] * 3)
+    ctx = make_ctx(boxes(0, 500, 1000, 1500), facs, households=[2000] * 3, profile=NEAREST)
     out, _ = run(ctx)
     o = out["ind_health_next_to_elderly_care"]
     assert col(o)[:2] == pytest.approx([100.0, 120.0]) and np.isnan(col(o)[2])
@@ -200,7 +205,7 @@ def test_nearest_distance_takes_the_worst_facility_of_a_community():
         {"x": 250, "category": "日间照料中心"},
     ]
     facs = [dict(f, y=0.0) for f in facs]
-    ctx = make_ctx(boxes(0, 500), facs, households=[2000])
+    ctx = make_ctx(boxes(0, 500), facs, households=[2000], profile=NEAREST)
     out, _ = run(ctx)
     o = out["ind_health_next_to_elderly_care"]
     assert col(o) == pytest.approx([150.0])
@@ -208,7 +213,7 @@ def test_nearest_distance_takes_the_worst_facility_of_a_community():
 
 
 def test_nearest_distance_without_targets_is_not_computed():
-    ctx = make_ctx(boxes(0, 500), [{"x": 100, "category": "社区卫生服务中心"}], households=[2000])
+    ctx = make_ctx(boxes(0, 500), [{"x": 100, "category": "社区卫生服务中心"}], households=[2000], profile=NEAREST)
     out, warned = run(ctx)
     assert "ind_health_next_to_elderly_care" not in out
     assert any(
@@ -227,7 +232,7 @@ def test_indicators_without_measure_are_listed_once():
     assert set(out) == {"ind_community_households", "ind_community_residents"}
     listed = [str(w) for w in warned if w.code == "indicator_not_computed" and "give no measure" in str(w)]
     assert len(listed) == 1
-    for key in ("rest_station_per_community", "elderly_complex_per_subdistrict", "green_per_resident_l15"):
+    for key in ("green_per_resident_l15", "park_min_area_l5"):
         assert key in listed[0]
 
 

@@ -242,12 +242,11 @@ def test_meishan_indicators():
     assert (hh.value, hh.value_max, hh.comparison, hh.unit) == (1500.0, 4000.0, "between", "households")
     res = ind["community_residents"]
     assert (res.value, res.value_max, res.unit) == (4500.0, 12000.0, "residents")
-    adj = ind["health_next_to_elderly_care"]
-    assert (adj.comparison, adj.unit, adj.confirmed) == ("<=", "m", False)
+    adj = load_profile("meishan").targets["health_next_to_elderly_care"]
+    assert (adj.kind, adj.within_m, adj.confirmed) == ("colocation", 100.0, False)
     assert hh.is_met(4000) and not hh.is_met(4001) and not hh.is_met(float("nan"))
     assert ind["childcare_places_per_1000"].is_met(4.5)
     assert not ind["childcare_places_per_1000"].is_met(4.4)
-    assert adj.is_met(adj.value) and not adj.is_met(adj.value + 1)
 
 
 def test_gb50180_has_no_local_rules():
@@ -301,7 +300,7 @@ def test_unconfirmed_list():
         "greenspace.park",
         "six_ones.childcare",
         "indicators.health_floor_area_per_1000",
-        "indicators.health_next_to_elderly_care",
+        "colocations.health_next_to_elderly_care",
         "indicators.park_min_area_l5",
     ]:
         assert label in u
@@ -1190,13 +1189,20 @@ def test_meishan_indicator_measures():
         "health_floor_area_per_1000": ("attribute_per_resident", "floor_area", 1000.0),
         "community_households": ("community_households", None, 1.0),
         "community_residents": ("community_residents", None, 1.0),
-        "health_next_to_elderly_care": ("nearest_distance", None, 1.0),
     }
-    adj = ind["health_next_to_elderly_care"]
+    targets = load_profile("meishan").targets
+    adj = targets["health_next_to_elderly_care"]
     assert adj.categories == ("community_health_centre",)
-    assert adj.to_categories == ("elderly_service_centre", "elderly_day_care", "elderly_care_home")
+    assert adj.near_categories == ("elderly_service_centre", "elderly_day_care", "elderly_care_home")
+    rest = targets["rest_station_per_community"]
+    assert (rest.kind, rest.unit, rest.min_count, rest.applies_to) == ("count", "community", 1, ("urban",))
+    assert (targets["neighbourhood_centres_citywide"].unit, targets["neighbourhood_centres_citywide"].min_count) == (
+        "city",
+        40,
+    )
+    assert targets["township_elderly_institution"].target_pct == 60.0
+    assert ind["community_households"].applies_to == ("urban",)
     # without a measure: listed, not computed
-    assert ind["rest_station_per_community"].measure is None
     assert load_profile("gb50180").indicators["green_per_resident_l15"].measure is None
 
 

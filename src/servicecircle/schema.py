@@ -98,6 +98,9 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "SUMMARY_CITY_COLUMNS",
     "SCORECARD_COLUMNS",
+    "target_layer",
+    "inside_column",
+    "INSIDE",
     "CHECKS_COLUMNS",
     "WARNING_COLUMNS",
     "FIELDS_COLUMNS",
@@ -124,6 +127,7 @@ SIX_ONES: Final = "six_ones"
 PRESENT: Final = "present"
 INDICATOR: Final = "indicator"
 FLAG: Final = "flag"
+INSIDE: Final = "inside"
 
 
 @dataclass(frozen=True)
@@ -337,6 +341,7 @@ FAMILIES: Final[Mapping[str, Family]] = MappingProxyType(
             Family(PRESENT, "present_", INTEGER, "", "6个1具备社区数", "communities with a six-ones item"),
             Family(INDICATOR, "ind_", REAL, "", "指标值", "indicator value"),
             Family(FLAG, "is_", BOOLEAN, "", "计入", "counts as"),
+            Family(INSIDE, "in_", INTEGER, "", "社区内设施数", "facilities inside"),
         )
     }
 )
@@ -526,6 +531,22 @@ def flag_column(key: str) -> str:
     return _build(FLAG, key)
 
 
+def inside_column(key: str) -> str:
+    """Facilities of a count target inside each community (``[counts.<key>]``): ``in_<key>``.
+
+    Parameters
+    ----------
+    key
+        The target's key in the profile.
+
+    Returns
+    -------
+    str
+        The column name.
+    """
+    return _build(INSIDE, key)
+
+
 _REACH_SUFFIX = "_reach"
 
 
@@ -611,6 +632,7 @@ _PATTERNS: Final = tuple(
         (PRESENT, r"(.+)"),
         (INDICATOR, r"(.+)"),
         (FLAG, r"(.+)"),
+        (INSIDE, r"(.+)"),
     )
 )
 
@@ -886,8 +908,29 @@ def indicator_layer(key: str) -> str:
     return f"{_INDICATOR_LAYER}{key}"
 
 
+_TARGET_LAYER = "tgt_"
+
+
+def target_layer(key: str) -> str:
+    """The layer of a unit target's units or facilities (profile ``[counts.<key>]`` ...): ``tgt_<key>``.
+
+    Parameters
+    ----------
+    key
+        The target's key in the profile.
+
+    Returns
+    -------
+    str
+        The layer name.
+    """
+    if not key:
+        raise ValueError("a target layer needs a key")
+    return f"{_TARGET_LAYER}{key}"
+
+
 def parse_layer(name: str) -> tuple[Layer | None, str | None] | None:
-    """Read a layer name: ``(Layer, None)`` for a fixed layer, ``(None, key)`` for an indicator's.
+    """Read a layer name: ``(Layer, None)`` for a fixed layer, ``(None, key)`` for an indicator's or target's.
 
     Parameters
     ----------
@@ -901,8 +944,9 @@ def parse_layer(name: str) -> tuple[Layer | None, str | None] | None:
     """
     if name in LAYERS:
         return LAYERS[name], None
-    if name.startswith(_INDICATOR_LAYER) and len(name) > len(_INDICATOR_LAYER):
-        return None, name[len(_INDICATOR_LAYER) :]
+    for prefix in (_INDICATOR_LAYER, _TARGET_LAYER):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return None, name[len(prefix) :]
     return None
 
 
@@ -928,6 +972,8 @@ def layer_labels(name: str, subject: tuple[str, str] | None = None) -> tuple[str
     if layer is not None:
         return layer.zh, layer.en
     zh, en = subject or (key or "", key or "")
+    if name.startswith(_TARGET_LAYER):
+        return f"{zh}（目标）", f"{en}: target"
     return f"{zh}（设施）", f"{en}: facilities"
 
 

@@ -16,12 +16,14 @@ from .indicators import indicator_checks
 from .lifecircle import lifecircle_checks, reach_outcome
 from .measure import WITHIN_TOLERANCE, coverage, within
 from .sixones import six_ones_checks
+from .targets import target_checks
 
 #: the checks that run after the reach checks and their gaps, in this order
 CHECK_KINDS: tuple[Callable[[Context], list[CheckOutcome]], ...] = (
     floor_area_checks,
     six_ones_checks,
     indicator_checks,
+    target_checks,
 )
 
 __all__ = [

@@ -37,7 +37,8 @@ class PendingGaps(TypedDict):
     fail: NDArray[np.intp]
     #: ``grid -> distance of every cell of the gap grid``
     cell_dist: Callable[[GapGrid], NDArray[np.float64]]
-    radius: float
+    #: metres: one radius, or one per community (position) when it depends on the community's type
+    radius: float | NDArray[np.float64]
     #: the gap row of each failing community (by position), without area and geometry
     rows: dict[int, dict[str, Any]]
 
@@ -98,6 +99,8 @@ class CheckOutcome:
     target: float | None = None
     cov_col: str | None = None
     unc_col: str | None = None
+    #: the communities the check applies to (by its ``applies_to`` and their types); None: all
+    applies: NDArray[np.bool_] | None = None
     #: gaps still to trace (see :func:`servicecircle.checks.gaps.trace_gaps`)
     pending_gaps: PendingGaps | None = None
     level: str = ""
@@ -157,6 +160,13 @@ class Context:
     lattice_store: LatticeStore | None = None
     #: every option of the run (a check reads its own knobs here: ``ctx.options.<name>``)
     options: Options = field(default_factory=Options)
+    #: the type of each community: "urban", "town", "rural" or None (unknown); None: no types at all
+    comm_type: NDArray[np.object_] | None = None
+    #: unit level ("township", "county", "city") -> the unit code of each community (None: unknown)
+    comm_units: dict[str, NDArray[np.object_]] = field(default_factory=dict)
+    #: unit level -> unit code -> its name
+    unit_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    _types_warned: bool = field(default=False, repr=False)
 
     @property
     def n_comm(self) -> int:
@@ -173,6 +183,77 @@ class Context:
 
         area: NDArray[np.float64] = shapely.area(self.comm_geom)
         return np.nan_to_num(area, nan=0.0)
+
+    def types(self) -> NDArray[np.object_]:
+        """The type of each community, with the profile's ``default_type`` where unknown.
+
+        Where the type is unknown and the profile names no default, the value is None.
+        """
+        if self.comm_type is None:
+            out = np.full(self.n_comm, None, dtype=object)
+        else:
+            out = np.asarray(self.comm_type, dtype=object).copy()
+        default = self.profile.default_type
+        missing = pd.isna(out).astype(bool)
+        if default is not None and missing.any():
+            out[missing] = default
+            if not self._types_warned:
+                from ..errors import warn_data
+
+                warn_data(
+                    "community_type_assumed",
+                    f"{int(missing.sum())} communities have no known type: taken as {default} (the profile's "
+                    f"default_type, {self.profile.key}); give their type with type_column, or their codes and "
+                    "a code register",
+                    count=int(missing.sum()),
+                )
+                self._types_warned = True
+        return out
+
+    def applies(self, applies_to: Iterable[str]) -> NDArray[np.bool_]:
+        """Whether a rule for community types ``applies_to`` applies to each community.
+
+        A rule for every type applies to every community, whatever its type; a
+        rule for some types applies to communities of those types, and not to
+        a community of unknown type (whose result is then unknown, not a fail).
+
+        >>> from servicecircle.profiles import load_profile
+        >>> ctx = Context.__new__(Context)
+        >>> ctx.profile, ctx.comm_geom = load_profile("gb50180"), np.empty(3, dtype=object)
+        >>> ctx.comm_type = np.array(["urban", "town", "rural"], dtype=object)
+        >>> ctx.applies(["urban", "town", "rural"]).tolist(), ctx.applies(["urban"]).tolist()
+        ([True, True, True], [True, False, False])
+        """
+        wanted = set(applies_to)
+        if wanted >= {"urban", "town", "rural"}:
+            return np.ones(self.n_comm, dtype=bool)
+        types = self.types()
+        return np.array([t in wanted for t in types], dtype=bool)
+
+    def scope(self, applies_to: Iterable[str], what: str) -> NDArray[np.bool_] | None:
+        """:meth:`applies`, or None for a rule of every type; warns once per rule about unknown types.
+
+        ``what`` names the rule in the warning (``"the Kindergarten check"``).
+        """
+        wanted = tuple(applies_to)
+        if set(wanted) >= {"urban", "town", "rural"}:
+            return None
+        unknown = ~self.type_known()
+        if unknown.any():
+            from ..errors import warn_data
+
+            warn_data(
+                "community_type_unknown",
+                f"{int(unknown.sum())} communities have no known type, and {what} applies to "
+                f"{', '.join(wanted)} communities only: they get no result for it (give their type with "
+                "type_column, or their codes and a code register)",
+                count=int(unknown.sum()),
+            )
+        return self.applies(wanted)
+
+    def type_known(self) -> NDArray[np.bool_]:
+        """Whether each community's type is known (or taken from the profile's default)."""
+        return ~pd.isna(self.types()).astype(bool)
 
     def facility_values(self, role: str) -> NDArray[np.float64] | None:
         """A facility attribute as float64 by role (``None`` if the input has no such column).

@@ -36,7 +36,7 @@ __all__ = ["gap_resolution", "GapGrid", "gap_polygons", "trace_gaps"]
 
 
 def gap_polygons(
-    grid: GapGrid, cell_dist: NDArray[np.float64], radius: float, which: NDArray[np.intp]
+    grid: GapGrid, cell_dist: NDArray[np.float64], radius: float | NDArray[np.float64], which: NDArray[np.intp]
 ) -> NDArray[np.object_]:
     """For each community in ``which``, its cells farther than ``radius``; ``None`` if none.
 
@@ -47,7 +47,8 @@ def gap_polygons(
     cell_dist
         Distance of every grid cell (:meth:`GapGrid.distances`).
     radius
-        Metres.
+        Metres: one for all, or one per community (position) where the radius
+        depends on the community's type.
     which
         Positions of the communities to trace (all must be covered by the grid).
 
@@ -61,7 +62,10 @@ def gap_polygons(
     result: NDArray[np.object_] = np.full(len(which), None, dtype=object)
     want = np.zeros(int(grid.cell_comm.max()) + 2 if len(grid.cell_comm) else 1, dtype=bool)
     want[np.asarray(which)] = True
-    out = ~within(cell_dist, radius) & want[grid.cell_comm]
+    r: float | NDArray[np.float64] = (
+        radius if isinstance(radius, float | int) else np.asarray(radius, dtype=float)[np.maximum(grid.cell_comm, 0)]
+    )
+    out = ~within(cell_dist, r) & want[grid.cell_comm]
     if not out.any():
         return result
     raster: NDArray[np.int32] = np.zeros(grid.ny * grid.nx, dtype=np.int32)

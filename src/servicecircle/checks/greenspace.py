@@ -317,6 +317,7 @@ def greenspace_checks(
             weight_kind=rule_kind,
             destinations=int(q.sum()),
             destinations_unsnapped=int((np.bincount(owner[a_snap.ok], minlength=n_sp)[q] == 0).sum()),
+            applies=ctx.scope(rule.applies_to, f"the {rule.name_en} check"),
         )
         out.summary["min_area_m2"] = rule.min_area_m2
         out.summary["reach"] = method

@@ -28,10 +28,11 @@ Comparisons allow 1e-9 relative slack (4.5 places per 1000 computed as
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from .. import settings
@@ -41,9 +42,6 @@ from ..profiles import Indicator
 from ..schema import indicator_column, indicator_layer, pass_column
 from .context import CheckOutcome, Context
 from .floorarea import _fac_comm, _nullable
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = ["indicator_checks", "meets"]
 
@@ -90,6 +88,11 @@ def _outcome(
     layers: dict[str, Any] | None = None,
 ) -> CheckOutcome:
     key = indicator_column(ind.key)
+    applies = ctx.scope(ind.applies_to, f"indicator {ind.key}")
+    if applies is not None:  # e.g. the community size range is for urban communities
+        value = np.where(applies, value, np.nan)
+        passed = passed.copy()
+        passed[~applies] = pd.NA
     assessed = int((~passed.isna()).sum())
     # pandas-stubs give BooleanArray no __eq__ (object's, -> bool); it is elementwise, -> BooleanArray
     n_pass = int((passed == True).sum())  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ..profiles import Category
 from ..schema import coverage_column, pass_column, uncovered_column
 from .context import CheckOutcome, Context
 from .measure import WITHIN_TOLERANCE, coverage, within
@@ -63,16 +64,29 @@ def reach_outcome(
     level_name_en: str = "",
     destinations: int = 0,
     destinations_unsnapped: int = 0,
+    applies: NDArray[np.bool_] | None = None,
+    radii: NDArray[np.float64] | None = None,
+    radius_text: str = "",
 ) -> CheckOutcome:
     """Coverage, pass/fail, summary, scorecard and gaps of one reach check.
 
     ``dist`` is the distance of every demand point; ``cell_dist`` a function
     ``grid -> distances of the gap grid's cells``, used when the gaps of failing
     communities are traced (:func:`servicecircle.checks.gaps.trace_gaps`).
+    ``applies`` (per community) limits the check to the communities of the
+    types it is for: the others get no share and no pass/fail. ``radii`` (per
+    community) replaces ``radius`` where the radius depends on the community's
+    type; ``radius_text`` then says so in the method.
     """
     n = ctx.n_comm
-    reached = within(dist, radius)
+    if radii is not None:
+        reached = within(dist, np.where(ctx.d_comm >= 0, radii[np.maximum(ctx.d_comm, 0)], radius))
+    else:
+        reached = within(dist, radius)
     total, covered, share = coverage(ctx.d_comm, weight, reached, n)
+    if applies is not None:
+        share = np.where(applies, share, np.nan)
+        total = np.where(applies, total, np.nan)
     passed = _passed(share, target)
     cov_col, pass_col, unc_col = coverage_column(key), pass_column(key), uncovered_column(key)
     columns = {cov_col: share, pass_col: passed, unc_col: np.where(np.isnan(share), np.nan, total - covered)}
@@ -80,6 +94,8 @@ def reach_outcome(
     # pandas-stubs give BooleanArray no __eq__ (object's, -> bool); it is elementwise, -> BooleanArray
     n_pass = int((passed == True).sum())  # type: ignore[comparison-overlap,attr-defined]  # noqa: E712
     use = (ctx.d_comm >= 0) & np.isfinite(weight)
+    if applies is not None:
+        use &= applies[np.maximum(ctx.d_comm, 0)]
     tot = float(weight[use].sum())
     cov = float(weight[use & reached].sum())
     city = 100.0 * cov / tot if tot > 0 else np.nan
@@ -116,7 +132,8 @@ def reach_outcome(
             "comparison": ">=",
             "passed": bool(city >= target - 1e-9) if np.isfinite(city) else None,
             "method": f"share of {weight_kind} whose walking distance to the nearest "
-            f"{'destination' if category is None else category} is ≤ {radius:g} m (all communities)",
+            f"{'destination' if category is None else category} is ≤ {radius_text or f'{radius:g} m'} "
+            + ("(all communities)" if applies is None else f"({int(applies.sum())} communities it applies to)"),
             "source": source,
             "confirmed": confirmed,
         }
@@ -142,13 +159,14 @@ def reach_outcome(
         level=level,
         level_name_zh=level_name_zh,
         level_name_en=level_name_en,
+        applies=applies,
     )
     fail = np.flatnonzero(np.asarray(passed.fillna(True)) == False)  # noqa: E712
     if len(fail):  # traced later, on one grid for all checks (see gaps.trace_gaps)
         out.pending_gaps = {
             "fail": fail,
             "cell_dist": cell_dist,
-            "radius": radius,
+            "radius": radius if radii is None else radii,
             "rows": {
                 int(k): {
                     "community_id": ctx.comm_ids[k],
@@ -157,7 +175,7 @@ def reach_outcome(
                     "name_zh": name_zh,
                     "name_en": name_en,
                     "level": level,
-                    "radius_m": radius,
+                    "radius_m": radius if radii is None else float(radii[k]),
                     "coverage_pct": share[k],
                     "target_pct": target,
                     "uncovered_weight": total[k] - covered[k],
@@ -185,6 +203,8 @@ def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
         def cell_dist(grid: GapGrid, nd: NDArray[np.float64] = node_dist) -> NDArray[np.float64]:
             return grid.distances(nd, ctx.engine)
 
+        applies, radii, radius_text = type_scope(ctx, cat)
+
         outcomes.append(
             reach_outcome(
                 ctx,
@@ -206,6 +226,27 @@ def lifecircle_checks(ctx: Context, present: list[str]) -> list[CheckOutcome]:
                 level_name_en=level.name_en if level else cat.level,
                 destinations=len(members),
                 destinations_unsnapped=int((~ctx.fac_snap.ok[members]).sum()),
+                applies=applies,
+                radii=radii,
+                radius_text=radius_text,
             )
         )
     return outcomes
+
+
+def type_scope(ctx: Context, cat: Category) -> tuple[NDArray[np.bool_] | None, NDArray[np.float64] | None, str]:
+    """Which communities a category's check applies to, and their radii when they differ by type.
+
+    Returns ``(applies, radii, radius_text)``: ``applies`` is None when the check
+    applies to every community; ``radii`` is None when every community has the
+    category's ``radius_m``.
+    """
+    applies = ctx.scope(cat.applies_to, f"the {cat.name_en} check")
+    if not cat.by_type:
+        return applies, None, ""
+    types = ctx.types()
+    radii = np.array([cat.radius_for(t) for t in types], dtype=float)
+    if np.all(radii == cat.radius_m):
+        return applies, None, ""
+    parts = [f"{cat.radius_m:g} m"] + [f"{r.radius_m:g} m in {t} communities" for t, r in cat.by_type.items()]
+    return applies, radii, ", ".join(parts)

@@ -18,8 +18,10 @@ __all__ = ["WITHIN_TOLERANCE", "within", "coverage"]
 WITHIN_TOLERANCE = 1e-6
 
 
-def within(distance: ArrayLike, radius: float) -> NDArray[np.bool_]:
+def within(distance: ArrayLike, radius: float | NDArray[np.float64]) -> NDArray[np.bool_]:
     """Boolean: ``distance ≤ radius`` (``nan`` and ``inf`` are never within).
+
+    ``radius`` is one number or one per distance.
 
     >>> within(np.array([299.9999999999, 300.0, 300.1, np.nan, np.inf]), 300).tolist()
     [True, True, False, False, False]

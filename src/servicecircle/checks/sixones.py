@@ -66,9 +66,10 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         members = ctx.members(item.categories)
         status = np.full(n, None, dtype=object)
         other = [ctx.destinations[c] for c in item.categories if c in ctx.destinations]
+        app = ctx.applies(item.applies_to)
         if len(members) == 0 and not other:
             absent.append(item.key)
-            n_unknown += 1
+            n_unknown += app
             columns[six_ones_column(item.key)] = status
             per_item.append({"item": item, "assessed": 0, "present": 0, "inside": 0, "within": 0})
             continue
@@ -93,10 +94,11 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         with np.errstate(invalid="ignore"):
             near = ~inside & np.isfinite(share) & (share >= need - 1e-9)
         gone = ~inside & ~near & np.isfinite(share)
+        inside, near, gone = inside & app, near & app, gone & app  # an item not for this type of community
         status[inside] = SIX_INSIDE
         status[near] = six_within_status(item.radius_m)
         status[gone] = SIX_MISSING
-        unknown = ~(inside | near | gone)
+        unknown = ~(inside | near | gone) & app
         present += inside | near
         n_missing += gone
         n_unknown += unknown

@@ -13,7 +13,18 @@ from typing import Any
 
 from servicecircle.errors import ProfileError
 
-from .model import Category, FloorAreaRule, GreenRule, Indicator, Level, Profile, SixOnesItem, _fmt, _norm
+from .model import (
+    Category,
+    FloorAreaRule,
+    GreenRule,
+    Indicator,
+    Level,
+    Profile,
+    SixOnesItem,
+    TypeRadius,
+    _fmt,
+    _norm,
+)
 from .schema import (
     _CATEGORY,
     _DEFAULTS,
@@ -33,6 +44,7 @@ from .schema import (
     _fail,
     _item_label,
 )
+from .targets import applies_to, build_targets
 
 
 class _Builder:
@@ -131,6 +143,11 @@ class _Builder:
                 aliases,
                 e.get("check", True),
                 e.get("notes", ""),
+                applies_to(e),
+                {
+                    t: TypeRadius(float(b["radius_m"]), b["source"], b.get("confirmed", True), b.get("notes", ""))
+                    for t, b in e.get("by_type", {}).items()
+                },
             )
         self.check_aliases(categories)
 
@@ -171,6 +188,7 @@ class _Builder:
                     e["source"],
                     e.get("confirmed", True),
                     e.get("notes", ""),
+                    applies_to(e),
                 )
             if "park_area_per_resident_m2" in gs:
                 if "source_per_resident" not in gs:
@@ -268,6 +286,7 @@ class _Builder:
                         e["source"],
                         e.get("confirmed", True),
                         e.get("notes", ""),
+                        applies_to(e),
                     )
                 )
 
@@ -338,9 +357,13 @@ class _Builder:
                 e.get("attribute"),
                 float(e.get("per", 1.0)),
                 to_cats,
+                applies_to(e),
             )
 
-        self.check_columns(categories, green, indicators, floor is not None, bool(six), per_resident is not None)
+        targets = build_targets(d, categories, self.where)
+        self.check_columns(
+            categories, green, indicators, floor is not None, bool(six), per_resident is not None, targets
+        )
         return Profile(
             key=d["key"],
             name_zh=d["name_zh"],
@@ -366,6 +389,9 @@ class _Builder:
             six_ones_name_en=None if so is None else so["name_en"],
             six_ones_source=None if so is None else so["source"],
             six_ones_reach_share=50.0 if so is None else float(so.get("reach_share", 50.0)),
+            targets=targets,
+            default_type=d.get("default_type"),
+            type_profiles=dict(d.get("type_profiles", {})),
         )
 
     def check_measure(self, e: dict[str, Any], path: tuple[str, ...], label: str) -> None:
@@ -404,6 +430,7 @@ class _Builder:
         floor: bool,
         six_ones: bool,
         per_resident: bool,
+        targets: Mapping[str, Any] | None = None,
     ) -> None:
         """No two checks of the profile write columns of the same name (ignoring case, as GeoPackage does).
 
@@ -442,6 +469,8 @@ class _Builder:
             claim(key, f"category {key!r}", f"dist_{key}", ("categories", key))
         for key in indicators:
             claim(indicator_column(key), f"indicator {key!r}", f"pass_{indicator_column(key)}", ("indicators", key))
+        for key, tgt in (targets or {}).items():
+            claim(key, f"{tgt.table} target {key!r}", f"pass_{key}", (tgt.table, key))
 
     def check_aliases(self, categories: dict[str, Category]) -> None:
         owner: dict[str, tuple[str, str]] = {}

@@ -11,13 +11,14 @@ import os
 import re
 import stat
 import tomllib
+from dataclasses import replace
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from servicecircle.errors import ProfileError
 
 from .build import _Builder
-from .model import Profile
+from .model import Profile, TypeRadius
 from .schema import _check_file, _close, _fail, _show
 
 __all__ = ["DEFAULT_PROFILE", "load_profile", "list_profiles"]
@@ -310,4 +311,63 @@ def load_profile(spec: str | os.PathLike[str] | Profile | None = None) -> Profil
                 + f"Shipped profiles: {', '.join(shipped)}; or give the path of a .toml file",
             )
     data, origins, files = _load_chain(file, [])
-    return _Builder(data, origins, file, files).build()
+    profile = _Builder(data, origins, file, files).build()
+    return _with_type_profiles(profile, file) if profile.type_profiles else profile
+
+
+def _with_type_profiles(profile: Profile, file: Path) -> Profile:
+    """Take the categories' numbers of each community type from the profile ``type_profiles`` names.
+
+    For a type *t* mapped to profile *P*: a category both profiles have gets
+    *P*'s radius for *t* (unless the profile gives its own ``by_type.t``); one
+    only *P* has is added for the types mapped to *P*; one *P* lacks no longer
+    applies to *t* (an urban standard's facility list is not the town's). The
+    plan's own rules (green space, floor area, 6个1, indicators, targets) stay
+    as the profile states them.
+    """
+    cats = dict(profile.categories)
+    by_profile: dict[str, list[str]] = {}
+    for ctype, name in profile.type_profiles.items():
+        by_profile.setdefault(name, []).append(ctype)
+    files = list(profile.files)
+    for name, ctypes in by_profile.items():
+        if name == profile.key:
+            raise ProfileError(
+                f"type_profiles names the profile itself ({name!r})", file=file, fix="name another profile"
+            )
+        other = load_profile(name)
+        if other.type_profiles:
+            raise ProfileError(
+                f"type_profiles: profile {name!r} has type_profiles of its own",
+                file=file,
+                fix="name a profile without type_profiles",
+            )
+        files += [f for f in other.files if f not in files]
+        for key, cat in list(cats.items()):
+            theirs = other.categories.get(key)
+            if theirs is None:
+                keep = tuple(t for t in cat.applies_to if t not in ctypes)
+                cats[key] = replace(cat, applies_to=keep)
+                continue
+            by_type = dict(cat.by_type)
+            for t in ctypes:
+                by_type.setdefault(t, TypeRadius(theirs.radius_m, theirs.source, theirs.confirmed, theirs.notes))
+            applies = tuple(dict.fromkeys(cat.applies_to + tuple(t for t in ctypes if t in theirs.applies_to)))
+            cats[key] = replace(cat, by_type=by_type, applies_to=applies)
+        levels = dict(profile.levels)
+        for key, cat in other.categories.items():
+            if key in profile.categories:
+                continue
+            for alias in (cat.key, cat.name_zh, cat.name_en, *cat.aliases):
+                owner = profile.category_for(alias)
+                if owner is not None:
+                    raise ProfileError(
+                        f"type_profiles: category {key!r} of profile {name!r} is named {alias!r}, "
+                        f"which already names category {owner.key!r}",
+                        file=file,
+                        fix=f"give [categories.{owner.key}] the category, or remove the alias from one of them",
+                    )
+            cats[key] = replace(cat, applies_to=tuple(t for t in ctypes if t in cat.applies_to))
+            levels.setdefault(cat.level, other.levels[cat.level])
+        profile = replace(profile, levels=levels)
+    return replace(profile, categories=cats, files=tuple(files))

@@ -10,14 +10,20 @@ import difflib
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servicecircle.errors import ProfileError
 
+#: The community types a rule may apply to (the profile format's ``applies_to``).
+COMMUNITY_TYPES: tuple[str, ...] = ("urban", "town", "rural")
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+    from .targets import Target
 
 __all__ = ["Level", "Category", "GreenRule", "FloorAreaRule", "SixOnesItem", "Indicator", "Profile", "show_invisible"]
 
@@ -87,6 +93,11 @@ class Category:
         pass/fail.
     notes : str
         Free text.
+    applies_to : tuple of str
+        The community types the check applies to (``urban``, ``town``, ``rural``).
+    by_type : dict of str to TypeRadius
+        Numbers that differ for one community type (e.g. the town radius from
+        TD/T 1062-2021); a type not listed uses ``radius_m``.
     """
 
     key: str
@@ -100,6 +111,23 @@ class Category:
     confirmed: bool
     aliases: tuple[str, ...] = ()
     check: bool = True
+    notes: str = ""
+    applies_to: tuple[str, ...] = COMMUNITY_TYPES
+    by_type: Mapping[str, TypeRadius] = field(default_factory=dict)
+
+    def radius_for(self, community_type: str | None) -> float:
+        """The walking radius for a community of this type (``radius_m`` when it has none of its own)."""
+        own = self.by_type.get(community_type) if community_type is not None else None
+        return own.radius_m if own is not None else self.radius_m
+
+
+@dataclass(frozen=True)
+class TypeRadius:
+    """A category's radius for one community type (``[categories.<key>.by_type.<type>]``)."""
+
+    radius_m: float
+    source: str
+    confirmed: bool = True
     notes: str = ""
 
 
@@ -145,6 +173,7 @@ class GreenRule:
     source: str
     confirmed: bool
     notes: str = ""
+    applies_to: tuple[str, ...] = COMMUNITY_TYPES
 
 
 @dataclass(frozen=True)
@@ -211,6 +240,7 @@ class SixOnesItem:
     source: str
     confirmed: bool
     notes: str = ""
+    applies_to: tuple[str, ...] = COMMUNITY_TYPES
 
 
 @dataclass(frozen=True)
@@ -264,6 +294,7 @@ class Indicator:
     attribute: str | None = None
     per: float = 1.0
     to_categories: tuple[str, ...] = ()
+    applies_to: tuple[str, ...] = COMMUNITY_TYPES
 
     def is_met(self, x: float) -> bool:
         """Return whether the measured value ``x`` meets the target.
@@ -401,6 +432,12 @@ class Profile:
     six_ones_name_en: str | None = None
     six_ones_source: str | None = None
     six_ones_reach_share: float = 50.0
+    #: the count, unit-share, co-location, attribute-share and minimum-size targets, by check key
+    targets: Mapping[str, Target] = field(default_factory=dict)
+    #: the type a community of unknown type is taken to be (with a warning), if the profile names one
+    default_type: str | None = None
+    #: community type -> the profile whose numbers apply to it (``type_profiles``)
+    type_profiles: Mapping[str, str] = field(default_factory=dict)
     _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -555,6 +592,13 @@ class Profile:
             out.append("floor_area")
         out += [f"six_ones.{i.key}" for i in self.six_ones if not i.confirmed]
         out += [f"indicators.{k}" for k, v in self.indicators.items() if not v.confirmed]
+        out += [f"{t.table}.{k}" for k, t in self.targets.items() if not t.confirmed]
+        out += [
+            f"categories.{k}.by_type.{t}"
+            for k, c in self.categories.items()
+            for t, r in c.by_type.items()
+            if not r.confirmed
+        ]
         return out
 
     def describe(self) -> str:
@@ -585,9 +629,11 @@ class Profile:
         for c in self.categories.values():
             rule = f"{_fmt(c.target_share)}%" if c.check else "no pass/fail"
             origin = " (level)" if c.radius_source == "level" else ""
+            types = "" if set(c.applies_to) >= set(COMMUNITY_TYPES) else f" ({', '.join(c.applies_to)} only)"
+            per_type = "".join(f"; {t} {_fmt(r.radius_m)} m{star[r.confirmed]}" for t, r in c.by_type.items())
             lines.append(
                 f"  {c.key:<28} {c.name_zh} / {c.name_en} [{c.level}]: "
-                f"{_fmt(c.radius_m)} m{origin}, {rule}{star[c.confirmed]}"
+                f"{_fmt(c.radius_m)} m{origin}{per_type}, {rule}{types}{star[c.confirmed]}"
             )
         if self.green or self.park_area_per_resident_m2 is not None:
             lines.append("green space:")
@@ -633,6 +679,16 @@ class Profile:
                 lines.append(
                     f"  {ind.key:<28} {ind.name_zh} / {ind.name_en}: {target} {ind.unit}{how}{star[ind.confirmed]}"
                 )
+        if self.targets:
+            lines.append("unit targets:")
+            for t in self.targets.values():
+                types = "" if set(t.applies_to) >= set(COMMUNITY_TYPES) else f" ({', '.join(t.applies_to)} only)"
+                lines.append(
+                    f"  {t.key:<28} {t.name_zh} / {t.name_en}: {', '.join(t.categories)} "
+                    f"{t.target_text} [{t.kind}]{types}{star[t.confirmed]}"
+                )
+        if self.type_profiles:
+            lines.append("community types: " + "; ".join(f"{t} -> profile {p}" for t, p in self.type_profiles.items()))
         n = len(self.unconfirmed())
         if n:
             lines.append(f"* unconfirmed ({n}): check these against the source before relying on them")

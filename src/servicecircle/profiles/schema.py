@@ -19,9 +19,9 @@ from typing import Any
 
 from servicecircle.errors import ProfileError
 
-from .model import _fmt
+from .model import COMMUNITY_TYPES, _fmt
 
-__all__ = ["SCHEMA", "MEASURES", "ATTRIBUTES"]
+__all__ = ["SCHEMA", "MEASURES", "ATTRIBUTES", "COMMUNITY_TYPES", "TARGET_KINDS", "TARGET_UNITS"]
 
 #: The format identifier every profile file must declare as ``schema``.
 SCHEMA = "servicecircle-profile/1"
@@ -40,6 +40,7 @@ class _F:
 _T = _F("text", True)
 _t = _F("text")
 _B = _F("bool")
+_TYPES = _F("types")  # applies_to: a list of COMMUNITY_TYPES
 
 _LEVEL: dict[str, _F] = {
     "name_zh": _T,
@@ -60,6 +61,15 @@ _CATEGORY: dict[str, _F] = {
     "aliases": _F("strings"),
     "check": _B,
     "notes": _t,
+    "applies_to": _TYPES,
+    "by_type": _F("by_type"),
+}
+#: ``[categories.<key>.by_type.<type>]``: the numbers of one community type.
+_BY_TYPE: dict[str, _F] = {
+    "radius_m": _F("distance", True),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
 }
 _GREEN: dict[str, _F] = {
     "name_zh": _T,
@@ -73,6 +83,7 @@ _GREEN: dict[str, _F] = {
     "source": _T,
     "confirmed": _B,
     "notes": _t,
+    "applies_to": _TYPES,
 }
 _GREENSPACE: dict[str, _F] = {
     "park_area_per_resident_m2": _F("area"),
@@ -103,6 +114,7 @@ _ITEM: dict[str, _F] = {
     "source": _T,
     "confirmed": _B,
     "notes": _t,
+    "applies_to": _TYPES,
 }
 _SIX: dict[str, _F] = {
     "name_zh": _T,
@@ -141,6 +153,52 @@ _INDICATOR: dict[str, _F] = {
     "attribute": _F("choice", False, ATTRIBUTES),
     "per": _F("positive"),
     "to_categories": _F("keys"),
+    "applies_to": _TYPES,
+}
+# unit targets (profiles/targets.py builds them)
+#: The units a count or share is taken over, from the smallest.
+TARGET_UNITS = ("community", "township", "county", "city")
+_TARGET: dict[str, _F] = {
+    "name_zh": _T,
+    "name_en": _T,
+    "categories": _F("keys", True),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
+    "applies_to": _TYPES,
+}
+#: Each kind of unit target: its profile table and its fields.
+TARGET_KINDS: dict[str, tuple[str, dict[str, _F]]] = {
+    "count": (
+        "counts",
+        {**_TARGET, "unit": _F("choice", True, TARGET_UNITS), "min_count": _F("positive", True)},
+    ),
+    "unit_share": (
+        "unit_shares",
+        {
+            **_TARGET,
+            "unit": _F("choice", True, TARGET_UNITS[:3]),
+            "min_count": _F("positive"),
+            "target_pct": _F("percent", True),
+        },
+    ),
+    "colocation": (
+        "colocations",
+        {
+            **_TARGET,
+            "near_categories": _F("keys", True),
+            "within_m": _F("distance", True),
+            "target_pct": _F("percent"),
+        },
+    ),
+    "attribute_share": (
+        "attribute_shares",
+        {**_TARGET, "attribute": _T, "columns": _F("strings", True), "target_pct": _F("percent", True)},
+    ),
+    "facility_minimum": (
+        "facility_minimums",
+        {**_TARGET, "min_m2": _F("area", True), "build_type": _F("choice", False, ("any", "new", "rebuilt"))},
+    ),
 }
 _DEFAULTS: dict[str, _F] = {
     "target_share": _F("percent", True),
@@ -166,6 +224,9 @@ _TOP: dict[str, _F] = {
     "floor_area": _F("table", sub=_FLOOR),
     "six_ones": _F("table", sub=_SIX),
     "indicators": _F("entries", sub=_INDICATOR),
+    "default_type": _F("choice", False, COMMUNITY_TYPES),
+    "type_profiles": _F("type_profiles"),
+    **{table: _F("entries", sub=fields) for table, fields in TARGET_KINDS.values()},
 }
 
 _EXAMPLES = {
@@ -201,6 +262,7 @@ _KIND_DESC = {
     "choice": "one of the listed words in quotes",
     "strings": "a list of texts",
     "keys": "a list of category keys",
+    "types": "a list of community types (" + ", ".join(repr(t) for t in COMMUNITY_TYPES) + ")",
 }
 
 
@@ -303,6 +365,9 @@ def _check_value(value: Any, f: _F, name: str, file: Path, label: str) -> None:
         for i, item in enumerate(value, 1):
             _check_table(item, f.sub or {}, file, _item_label(_join(label, name), item, i))
         return
+    if kind in ("types", "by_type", "type_profiles"):
+        _check_types(value, f, name, file, label)
+        return
     if kind == "text":
         if not isinstance(value, str):
             raise _fail(
@@ -384,6 +449,69 @@ def _check_value(value: Any, f: _F, name: str, file: Path, label: str) -> None:
             f"must be a percent between 0 and 100, got {_fmt(value)}",
             f"write {name} as a percent, e.g. {name} = 95",
         )
+
+
+def _check_types(value: Any, f: _F, name: str, file: Path, label: str) -> None:
+    """``applies_to`` (a list of types), ``by_type`` (a table per type), ``type_profiles`` (type -> profile)."""
+    types = ", ".join(repr(t) for t in COMMUNITY_TYPES)
+    if f.kind == "types":
+        if not isinstance(value, list) or not value:
+            raise _fail(
+                file,
+                label,
+                name,
+                f"must be a non-empty list of community types, not {_what_is(value)}",
+                f'write {name} = ["urban"] (types: {types})',
+            )
+        keys = value
+    else:
+        if not isinstance(value, dict) or not value:
+            raise _fail(
+                file,
+                label,
+                name,
+                f"must be a table keyed by community type, not {_what_is(value)}",
+                f"write [{_join(label, name)}.town] (types: {types})"
+                if f.kind == "by_type"
+                else f'write {name} = {{ town = "tdt1062" }} (types: {types})',
+            )
+        keys = list(value)
+    for t in keys:
+        if t not in COMMUNITY_TYPES:
+            close = _close(str(t), COMMUNITY_TYPES)
+            raise _fail(
+                file,
+                label,
+                name,
+                f"{_show(t)} is not a community type",
+                f"did you mean '{close}'?" if close else f"use one of {types}",
+            )
+    if f.kind == "by_type":
+        for t, entry in value.items():
+            if not isinstance(entry, dict):
+                raise _fail(
+                    file,
+                    label,
+                    f"{name}.{t}",
+                    f"must be a table, not {_what_is(entry)}",
+                    f"write it as a [{_join(label, name)}.{t}] section",
+                )
+            _check_table(entry, _BY_TYPE, file, f"{_join(label, name)}.{t}")
+            if "radius_m" not in entry or "source" not in entry:
+                missing = "radius_m" if "radius_m" not in entry else "source"
+                raise _fail(
+                    file,
+                    f"{_join(label, name)}.{t}",
+                    missing,
+                    "missing required field",
+                    f"add {missing} = {_EXAMPLES.get(missing, chr(34) + '...' + chr(34))}",
+                )
+    elif f.kind == "type_profiles":
+        for t, prof in value.items():
+            if not isinstance(prof, str) or not prof.strip():
+                raise _fail(
+                    file, label, f"{name}.{t}", f"must name a profile, not {_what_is(prof)}", f'write {t} = "tdt1062"'
+                )
 
 
 def _is_number(text: str) -> bool:
