@@ -374,3 +374,60 @@ def test_bad_type_rules_and_targets_name_the_field(tmp_path, text, message):
     with pytest.raises(ProfileError) as err:
         load_profile(prof)
     assert message in str(err.value) and "bad.toml" in str(err.value)
+
+
+# --------------------------------------------------------------------------- #
+# through assess() into the files
+# --------------------------------------------------------------------------- #
+
+
+def test_targets_reach_every_output(tmp_path):
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    import servicecircle as sc
+
+    from .test_floorarea import CRS
+
+    comm = gpd.GeoDataFrame({"code": ["A", "B"], "households": [1000, 1200]}, geometry=boxes(0, 500, 1000), crs=CRS)
+    fac = gpd.GeoDataFrame(
+        {
+            "category": ["休息驿站", "社区卫生服务中心", "日间照料中心", "幼儿园", "幼儿园"],
+            "普惠性": [None, None, None, "是", "否"],
+        },
+        geometry=[
+            shapely.Point(100, 5),
+            shapely.Point(600, 0),
+            shapely.Point(650, 0),
+            shapely.Point(300, 5),
+            shapely.Point(800, 5),
+        ],
+        crs=CRS,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = sc.assess(comm, fac, street(1000), id_column="code")
+        a.save(tmp_path / "out", excel=True)
+    gpkg = tmp_path / "out" / "shortfall.gpkg"
+    layers = dict(pyogrio.list_layers(gpkg))
+    assert "tgt_health_next_to_elderly_care" in layers and "tgt_inclusive_kindergarten" in layers
+    communities = gpd.read_file(gpkg, layer="communities")
+    # rest station in A only; A and B are taken as urban (GB 50180's default type)
+    assert communities["in_rest_station_per_community"].tolist() == [1, 0]
+    assert communities["pass_rest_station_per_community"].tolist() == [1, 0]
+    score = pyogrio.read_dataframe(gpkg, layer="scorecard")
+    got = score.set_index("target_key")
+    assert got.loc["inclusive_kindergarten", "value"] == 50.0
+    assert got.loc["health_next_to_elderly_care", "value"] == 100.0  # 50 m apart, within 100 m
+    assert got.loc["rest_station_per_community", "value"] == 50.0
+    fields = pyogrio.read_dataframe(gpkg, layer="fields")
+    row = fields[(fields["layer"] == "communities") & (fields["column"] == "in_rest_station_per_community")]
+    assert len(row) == 1 and row["name_en"].iloc[0]
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert {"rest_station_per_community", "inclusive_kindergarten"} <= set(summary["check"])
+    from openpyxl import load_workbook
+
+    wb = load_workbook(tmp_path / "out" / "shortfall.xlsx", read_only=True)
+    text = " ".join(str(c) for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for c in r if c)
+    assert "普惠性幼儿园覆盖率" in text
