@@ -14,6 +14,7 @@ from typing import Any
 from servicecircle.errors import ProfileError
 
 from .model import Category, FloorAreaRule, GreenRule, Indicator, Level, Profile, SixOnesItem, _fmt, _norm
+from .register import build_register, check_names
 from .schema import (
     _CATEGORY,
     _DEFAULTS,
@@ -341,6 +342,8 @@ class _Builder:
             )
 
         self.check_columns(categories, green, indicators, floor is not None, bool(six), per_resident is not None)
+        names = check_names(categories, green, per_resident is not None, floor is not None, tuple(six), indicators)
+        register = build_register(d.get("register", []), self.where, names, d, categories)
         return Profile(
             key=d["key"],
             name_zh=d["name_zh"],
@@ -366,6 +369,7 @@ class _Builder:
             six_ones_name_en=None if so is None else so["name_en"],
             six_ones_source=None if so is None else so["source"],
             six_ones_reach_share=50.0 if so is None else float(so.get("reach_share", 50.0)),
+            register=register,
         )
 
     def check_measure(self, e: dict[str, Any], path: tuple[str, ...], label: str) -> None:

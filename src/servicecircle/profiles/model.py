@@ -19,6 +19,8 @@ from servicecircle.errors import ProfileError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from .register import RegisterRow
+
 __all__ = ["Level", "Category", "GreenRule", "FloorAreaRule", "SixOnesItem", "Indicator", "Profile", "show_invisible"]
 
 
@@ -375,6 +377,10 @@ class Profile:
         6个1 item within the item's ``radius_m`` for the item to count as
         reachable (when none lies inside the community); 50 unless the
         profile's ``[six_ones] reach_share`` says otherwise.
+    register : tuple of RegisterRow
+        The plan's indicator register (``[[register]]`` rows or ``register_file``; see
+        :mod:`servicecircle.profiles.register`): every target of the plan, and the check that
+        assesses it or why none can. Empty when the profile has none.
     """
 
     key: str
@@ -401,6 +407,8 @@ class Profile:
     six_ones_name_en: str | None = None
     six_ones_source: str | None = None
     six_ones_reach_share: float = 50.0
+    #: the plan's indicator register: every target of the plan and the check that assesses it, or why none can
+    register: tuple[RegisterRow, ...] = ()
     _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -21,7 +21,7 @@ from servicecircle.errors import ProfileError
 
 from .model import _fmt
 
-__all__ = ["SCHEMA", "MEASURES", "ATTRIBUTES"]
+__all__ = ["SCHEMA", "MEASURES", "ATTRIBUTES", "REGISTER_COMPARISONS", "REGISTER_SCALES"]
 
 #: The format identifier every profile file must declare as ``schema``.
 SCHEMA = "servicecircle-profile/1"
@@ -60,6 +60,7 @@ _CATEGORY: dict[str, _F] = {
     "aliases": _F("strings"),
     "check": _B,
     "notes": _t,
+    "applies_to": _F("strings"),  # community types (issue 13); read by the per-type rules
 }
 _GREEN: dict[str, _F] = {
     "name_zh": _T,
@@ -151,6 +152,36 @@ _DEFAULTS: dict[str, _F] = {
     "source": _t,
     "notes": _t,
 }
+#: What a register row's target is compared with (``[[register]] comparison``).
+REGISTER_COMPARISONS = (">=", "<=", ">", "<", "=", "between")
+#: The scale a register row's target is stated at (``[[register]] scale``).
+REGISTER_SCALES = ("facility", "compound", "community", "township", "county", "city")
+#: One row of the plan's indicator register (``[[register]]``; see :mod:`servicecircle.profiles.register`).
+_REGISTER_ROW: dict[str, _F] = {
+    "key": _T,
+    "table": _T,
+    "group": _t,
+    "section": _T,
+    "name_zh": _T,
+    "name_en": _T,
+    "unit": _T,
+    "comparison": _F("choice", True, REGISTER_COMPARISONS),
+    "target_2025": _F("number", True),
+    "target_max": _F("number"),
+    "target_2022": _F("number"),
+    "binding": _F("choice", False, ("约束性", "预期性")),
+    "scale": _F("choice", False, REGISTER_SCALES),
+    "applies_to": _F("strings"),
+    "scraped": _T,
+    "reading": _T,
+    "source": _T,
+    "confirmed": _B,
+    "assessed_by": _t,
+    "not_assessed": _t,
+    "data_needed": _t,
+    "notes": _t,
+}
+
 _TOP: dict[str, _F] = {
     "schema": _T,
     "key": _T,
@@ -166,6 +197,8 @@ _TOP: dict[str, _F] = {
     "floor_area": _F("table", sub=_FLOOR),
     "six_ones": _F("table", sub=_SIX),
     "indicators": _F("entries", sub=_INDICATOR),
+    "register": _F("items", sub=_REGISTER_ROW),
+    "register_file": _t,
 }
 
 _EXAMPLES = {
