@@ -389,3 +389,38 @@ def test_the_register_is_in_the_geopackage_summary_workbook_and_map(demo):
     assert html.count("data-reg=") == len(ROWS) and "规划指标台账 Plan register" in html
     n = register_counts(a.register)
     assert f"已评估 assessed {n['assessed']}" in html and f"未评估 not assessed {n['not assessed']}" in html
+
+
+# --------------------------------------------------------------------------- #
+# the TD/T 1062-2021 town and rural profile
+# --------------------------------------------------------------------------- #
+
+
+def test_the_tdt1062_profile_loads_with_its_two_rural_levels():
+    p = load_profile("tdt1062")
+    assert {k: (lv.name_zh, lv.walk_m) for k, lv in p.levels.items()} == {
+        "town": ("乡集镇层级社区生活圈", 1000.0),
+        "village": ("村/组层级社区生活圈", 500.0),
+    }
+    # nothing of the guideline's rural chapter could be read in print: every number is unconfirmed
+    assert not any(lv.confirmed for lv in p.levels.values())
+    assert not any(c.confirmed for c in p.categories.values())
+    assert all("TD/T 1062-2021" in c.source for c in p.categories.values())
+    # the same keys as GB 50180 where the facility is of the same kind, so per-type rules can match them
+    gb = load_profile("gb50180").categories
+    shared = {"kindergarten", "primary_school", "middle_school", "elderly_care_home", "community_service_station"}
+    assert shared <= set(p.categories) & set(gb)
+    assert p.categories["village_clinic"].level == "village" and p.categories["township_health_centre"].level == "town"
+    assert (
+        p.category_for("村卫生室").key == "village_clinic" and p.category_for("卫生院").key == "township_health_centre"
+    )
+
+
+def test_every_tdt1062_category_says_which_community_types_it_is_for():
+    import tomllib
+
+    data = tomllib.loads((MEISHAN.path.parent / "tdt1062.toml").read_text(encoding="utf-8"))
+    for key, cat in data["categories"].items():
+        types = cat["applies_to"]
+        assert types and set(types) <= {"town", "rural"}, key
+        assert types == (["town", "rural"] if cat["level"] == "town" else ["rural"]), key

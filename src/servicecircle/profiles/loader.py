@@ -41,7 +41,7 @@ def list_profiles() -> list[str]:
     Returns
     -------
     list of str
-        Sorted, e.g. ``["gb50180", "meishan", "national", "sichuan"]``.
+        Sorted, e.g. ``["gb50180", "meishan", "national", "sichuan", "tdt1062"]``.
     """
     return _shipped_names()
 
