@@ -288,8 +288,8 @@ LAYER_COLUMNS: Final[Mapping[str, Mapping[str, Column]]] = MappingProxyType(
         ),
         "register": _table(
             ("key", TEXT, "指标编号", "Register key", ""),
-            ("table", TEXT, "出处", "Plan table", ""),
-            ("group", TEXT, "大类", "Group", ""),
+            ("plan_table", TEXT, "出处", "Plan table", ""),
+            ("plan_group", TEXT, "大类", "Group", ""),
             ("section", TEXT, "类别", "Section", ""),
             ("name_zh", TEXT, "指标（规划原文）", "Indicator (plan wording)", ""),
             ("name_en", TEXT, "指标（英文）", "Indicator (English)", ""),
@@ -1025,8 +1025,8 @@ SCORECARD_COLUMNS = [
 #: The ``register`` table: every target of the plan's indicator register, assessed or not (and why).
 REGISTER_COLUMNS = [
     "key",
-    "table",
-    "group",
+    "plan_table",
+    "plan_group",
     "section",
     "name_zh",
     "name_en",

@@ -125,8 +125,8 @@ def register_table(profile: Profile, outcomes: list[CheckOutcome], ctx: Context 
     for r in profile.register:
         out: dict[str, Any] = {
             "key": r.key,
-            "table": r.table,
-            "group": r.group,
+            "plan_table": r.table,
+            "plan_group": r.group,
             "section": r.section,
             "name_zh": r.name_zh,
             "name_en": r.name_en,

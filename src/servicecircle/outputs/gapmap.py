@@ -1253,7 +1253,7 @@ def _register_html(a: Assessment) -> str:
             aim += f"<br><small>2022: {float(milestone):g}</small>"
         rows.append(
             f"<tr data-reg='{_e(r['key'])}' data-status='{_e(r['status'])}'><td>{_e(r['name_zh'])}"
-            f"<br><small>{_e(r['name_en'])} · {_e(r['table'])} {_e(r['section'])}"
+            f"<br><small>{_e(r['name_en'])} · {_e(r['plan_table'])} {_e(r['section'])}"
             f"{' · ' + _e(r['binding']) if r.get('binding') else ''}</small>{note} {_badge(bool(r['confirmed']))}</td>"
             f"<td>{_e(value)}</td><td>{aim}</td><td>{_e(mark)}</td></tr>"
         )

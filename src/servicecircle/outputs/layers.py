@@ -119,7 +119,6 @@ def register_summary_rows(a: Assessment) -> pd.DataFrame:
                 "name_zh": r["name_zh"],
                 "name_en": r["name_en"],
                 "level": r["scale"],
-                "level_zh": r["section"],
                 "target_pct": np.nan,
                 "confirmed": bool(r["confirmed"]),
                 "source": r["source"],

@@ -551,7 +551,8 @@ class Profile:
         Returns
         -------
         list of str
-            Labels such as ``"categories.nursery"``, in profile order.
+            Labels such as ``"categories.nursery"`` (``"register.<key>"`` for a register row whose
+            reading is a judgement), in profile order.
         """
         out = []
         if not self.household_size_confirmed:
@@ -563,6 +564,7 @@ class Profile:
             out.append("floor_area")
         out += [f"six_ones.{i.key}" for i in self.six_ones if not i.confirmed]
         out += [f"indicators.{k}" for k, v in self.indicators.items() if not v.confirmed]
+        out += [f"register.{r.key}" for r in self.register if not r.confirmed]
         return out
 
     def describe(self) -> str:
@@ -641,6 +643,16 @@ class Profile:
                 lines.append(
                     f"  {ind.key:<28} {ind.name_zh} / {ind.name_en}: {target} {ind.unit}{how}{star[ind.confirmed]}"
                 )
+        if self.register:
+            by = sum(r.assessed_by is not None for r in self.register)
+            pending = sum(r.pending is not None for r in self.register)
+            unsure = [r.key for r in self.register if not r.confirmed]
+            lines.append(
+                f"register: {len(self.register)} targets of the plan, {by} named to a check"
+                + (f" ({pending} of a kind this version does not compute)" if pending else "")
+                + f", {len(self.register) - by} not assessed (each says why and what data would let it be)"
+                + (f"; readings unconfirmed{star[False]}: {', '.join(unsure)}" if unsure else "")
+            )
         n = len(self.unconfirmed())
         if n:
             lines.append(f"* unconfirmed ({n}): check these against the source before relying on them")
