@@ -82,10 +82,10 @@ def error_of(spec) -> str:
 
 
 def test_list_profiles():
-    assert list_profiles() == ["gb50180", "meishan", "national", "sichuan"]
+    assert list_profiles() == ["gb50180", "meishan", "national", "sichuan", "tdt1062"]
 
 
-@pytest.mark.parametrize("name", ["meishan", "gb50180", "sichuan", "national"])
+@pytest.mark.parametrize("name", ["meishan", "gb50180", "sichuan", "national", "tdt1062"])
 def test_shipped_profiles_load(name):
     p = load_profile(name)
     assert isinstance(p, Profile)
@@ -872,14 +872,14 @@ def test_error_file_not_found(tmp_path):
     path = tmp_path / "missing.toml"
     assert error_of(path) == (
         f"{path}: profile file not found. Fix: check the path, or name a shipped profile: "
-        "gb50180, meishan, national, sichuan"
+        "gb50180, meishan, national, sichuan, tdt1062"
     )
 
 
 def test_error_unknown_profile_name():
     assert error_of("meishen") == (
         "no profile named 'meishen'. Fix: did you mean 'meishan'? Shipped profiles: "
-        "gb50180, meishan, national, sichuan; or give the path of a .toml file"
+        "gb50180, meishan, national, sichuan, tdt1062; or give the path of a .toml file"
     )
 
 
@@ -888,7 +888,7 @@ def test_error_directory(tmp_path):
 
 
 EXTENDS_FIX = (
-    "Fix: name a shipped profile (gb50180, meishan, national, sichuan) or a .toml file in the "
+    "Fix: name a shipped profile (gb50180, meishan, national, sichuan, tdt1062) or a .toml file in the "
     'same folder as this file, e.g. extends = "base.toml"'
 )
 
@@ -919,7 +919,7 @@ def test_error_extends_missing_file(tmp_path):
     path = write(tmp_path, HEAD + 'extends = "base.toml"\n')
     assert error_of(path) == (
         f"{path}: extends: 'base.toml' does not exist in {tmp_path}. Fix: put base.toml next to "
-        "this file, or name a shipped profile: gb50180, meishan, national, sichuan"
+        "this file, or name a shipped profile: gb50180, meishan, national, sichuan, tdt1062"
     )
 
 

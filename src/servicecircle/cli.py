@@ -123,6 +123,19 @@ def _print_result(result, quiet: bool) -> None:
                 print(f"  {more}")
         if "confirmed" in a.summary and (a.summary["confirmed"] == False).any():  # noqa: E712 (a column)
             print("*未确认 unconfirmed threshold: its source is not confirmed (see the profile)")
+        register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
+        if register is not None and len(register):
+            from .checks.register import register_counts
+
+            n = register_counts(register)
+            text = (
+                f"规划指标台账 Plan register: {n['rows']} targets, {n['assessed']} assessed "
+                f"({n['pass']} pass, {n['fail']} fail), {n['not assessed']} not assessed: why, and the data "
+                "that would let them be, in the 'register' table of the GeoPackage and summary.csv"
+            )
+            print()
+            for line in wrap(text, max(shutil.get_terminal_size((100, 24)).columns - 1, 30)):
+                print(line)
         if len(a.warnings):
             print(f"\n{len(a.warnings)} data warnings 数据提示 (see the 'warnings' table of the GeoPackage)")
     print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")

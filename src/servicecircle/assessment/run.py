@@ -9,6 +9,7 @@ import geopandas as gpd
 
 from .. import settings
 from .._parallel import use_workers
+from ..checks.register import register_table
 from ..errors import OptionError, collect_warnings
 from ..network.model import WalkNetwork
 from ..options import Options, setting_or
@@ -219,6 +220,7 @@ def _finish(
     gaps = stages.gap_frame(outcomes, crs)
     scorecard = stages.scorecard_table(outcomes)
     summary = stages.summary_table(outcomes, scorecard)
+    register = register_table(prof, outcomes, ctx)  # after every check: the plan's indicator register
     max_snap = float(setting_or("max_snap", opts.max_snap))
     params = {
         "profile": prof.key,
@@ -248,6 +250,7 @@ def _finish(
         name_column=opts.name_column,
         layers={k: v for o in outcomes for k, v in o.layers.items()},
         input_columns=input_names,
+        register=register,
         state=state,
     )
 

@@ -810,6 +810,23 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
             ),
         )
     )
+    register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
+    if register is not None and len(register):
+        plan.append(
+            (
+                "规划指标台账 Register",
+                "规划每项指标：已评估（数值、目标、结果、检查项）或未评估（原因、所需数据） every target of the plan: "
+                "assessed (value, target, result, check) or not assessed (why, data needed)",
+                _Table(
+                    register,
+                    a,
+                    "register",
+                    converters={"passed": _pass_text, "confirmed": _yes_no, "value_unit": _unit_cell},
+                    unit_columns={"value": "value_unit", "check_target": "value_unit"},
+                    text_width=_NARROW_TEXT_WIDTH,
+                ),
+            )
+        )
     matrix = _matrix_table(a)
     if matrix is not None:
         plan.append(

@@ -25,6 +25,7 @@ from .model import (
     _fmt,
     _norm,
 )
+from .register import build_register, check_names
 from .schema import (
     _CATEGORY,
     _DEFAULTS,
@@ -364,6 +365,9 @@ class _Builder:
         self.check_columns(
             categories, green, indicators, floor is not None, bool(six), per_resident is not None, targets
         )
+        names = check_names(categories, green, per_resident is not None, floor is not None, tuple(six), indicators)
+        names.update({key: (key,) for key in targets})
+        register = build_register(d.get("register", []), self.where, names, d, categories)
         return Profile(
             key=d["key"],
             name_zh=d["name_zh"],
@@ -392,6 +396,7 @@ class _Builder:
             targets=targets,
             default_type=d.get("default_type"),
             type_profiles=dict(d.get("type_profiles", {})),
+            register=register,
         )
 
     def check_measure(self, e: dict[str, Any], path: tuple[str, ...], label: str) -> None:

@@ -19,6 +19,7 @@ from servicecircle.errors import ProfileError
 
 from .build import _Builder
 from .model import Profile, TypeRadius
+from .register import load_register_file
 from .schema import _check_file, _close, _fail, _show
 
 __all__ = ["DEFAULT_PROFILE", "load_profile", "list_profiles"]
@@ -31,7 +32,8 @@ _MAX_BYTES = 1_000_000  # a profile is a few tens of kB; refuse anything absurd
 
 
 def _shipped_names() -> list[str]:
-    return sorted(p.stem for p in _HERE.glob("*.toml"))
+    # a *_register.toml file is a profile's indicator register (register_file = ...), not a profile
+    return sorted(p.stem for p in _HERE.glob("*.toml") if not p.stem.endswith("_register"))
 
 
 def list_profiles() -> list[str]:
@@ -40,7 +42,7 @@ def list_profiles() -> list[str]:
     Returns
     -------
     list of str
-        Sorted, e.g. ``["gb50180", "meishan", "national", "sichuan"]``.
+        Sorted, e.g. ``["gb50180", "meishan", "national", "sichuan", "tdt1062"]``.
     """
     return _shipped_names()
 
@@ -247,6 +249,10 @@ def _load_chain(file: Path, chain: list[Path]) -> tuple[dict[str, Any], dict[tup
     _check_file(data, file)
     here = chain + [file.resolve()]
     origins = _origins(data, file)
+    if "register_file" in data:  # the plan's indicator register, in a file of its own (profiles/register.py)
+        if "register" in data:
+            raise _fail(file, "", "register_file", "given with [[register]] rows", "give one or the other")
+        data["register"], origins[("register",)] = load_register_file(data.pop("register_file"), file, _read)
     ext = data.pop("extends", None)
     if ext is None:
         return data, origins, [file]
