@@ -114,6 +114,9 @@ def test_meishan_levels():
         "l15": ("15分钟街区级", 1000.0),
         "l10": ("10分钟社区级", 500.0),
         "l5": ("5分钟小区级", 300.0),
+        # the town and rural levels of TD/T 1062-2021 (type_profiles), for town and rural communities
+        "town": ("乡集镇层级社区生活圈", 1000.0),
+        "village": ("村/组层级社区生活圈", 500.0),
     }
 
 
@@ -377,7 +380,8 @@ def test_describe():
     assert "kindergarten" in text and "幼儿园" in text
     assert "40 m2 per 100 households" in text
     assert "6个1" in text
-    assert "nursery                      托儿所 / Nursery [l5]: 300 m, 100% *" in text
+    # TD/T 1062 (the town and rural profile) has no nursery: urban communities only
+    assert "nursery                      托儿所 / Nursery [l5]: 300 m, 100% (urban only) *" in text
 
 
 def test_profile_is_frozen():
@@ -413,7 +417,7 @@ source = "local rule 2024"
     p = load_profile(path)
     base = load_profile("meishan")
     assert p.key == "mini" and p.path == path
-    assert [f.name for f in p.files] == ["p.toml", "meishan.toml", "gb50180.toml"]
+    assert [f.name for f in p.files] == ["p.toml", "meishan.toml", "gb50180.toml", "tdt1062.toml"]
     k = p.categories["kindergarten"]
     assert (k.radius_m, k.source, k.radius_source) == (500.0, "local rule 2024", "profile")
     assert (k.name_zh, k.level, k.aliases) == ("幼儿园", "l5", base.categories["kindergarten"].aliases)

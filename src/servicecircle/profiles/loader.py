@@ -325,9 +325,11 @@ def _with_type_profiles(profile: Profile, file: Path) -> Profile:
     """Take the categories' numbers of each community type from the profile ``type_profiles`` names.
 
     For a type *t* mapped to profile *P*: a category both profiles have gets
-    *P*'s radius for *t* (unless the profile gives its own ``by_type.t``); one
-    only *P* has is added for the types mapped to *P*; one *P* lacks no longer
-    applies to *t* (an urban standard's facility list is not the town's). The
+    *P*'s radius for *t* (unless the profile gives its own ``by_type.t``) when
+    *P* has it for *t*, and no longer applies to *t* when *P* has it for other
+    types only; one only *P* has is added for the types mapped to *P*; one *P*
+    lacks no longer applies to *t* (an urban standard's facility list is not
+    the town's). The
     plan's own rules (green space, floor area, 6个1, indicators, targets) stay
     as the profile states them.
     """
@@ -356,10 +358,16 @@ def _with_type_profiles(profile: Profile, file: Path) -> Profile:
                 cats[key] = replace(cat, applies_to=keep)
                 continue
             by_type = dict(cat.by_type)
+            applies = list(cat.applies_to)
             for t in ctypes:
-                by_type.setdefault(t, TypeRadius(theirs.radius_m, theirs.source, theirs.confirmed, theirs.notes))
-            applies = tuple(dict.fromkeys(cat.applies_to + tuple(t for t in ctypes if t in theirs.applies_to)))
-            cats[key] = replace(cat, by_type=by_type, applies_to=applies)
+                if t in theirs.applies_to:
+                    by_type.setdefault(t, TypeRadius(theirs.radius_m, theirs.source, theirs.confirmed, theirs.notes))
+                    if t not in applies:
+                        applies.append(t)
+                elif t in applies:  # the other profile has the category, but not for this type
+                    applies.remove(t)
+                    by_type.pop(t, None)
+            cats[key] = replace(cat, by_type=by_type, applies_to=tuple(applies))
         levels = dict(profile.levels)
         for key, cat in other.categories.items():
             if key in profile.categories:
