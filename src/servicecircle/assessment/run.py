@@ -246,7 +246,7 @@ def _finish(
         timings=timings,
         id_column=opts.id_column or "community_id",
         name_column=opts.name_column,
-        layers={k: v for o in outcomes for k, v in o.layers.items()},
+        layers={**{k: v for o in outcomes for k, v in o.layers.items()}, **stages.unit_layers(comm_out, prepared, crs)},
         input_columns=input_names,
         state=state,
     )
@@ -280,6 +280,9 @@ def rerun(
             comm_geom=st.prepared.comm_geom,
             comm_ids=st.prepared.comm_ids,
             facilities=fac,
+            types=st.prepared.types,
+            units=st.prepared.units,
+            compounds=st.prepared.compounds,
         )
         dem = st.demand
         timings["inputs"] = time.perf_counter() - t0
