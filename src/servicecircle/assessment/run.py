@@ -104,7 +104,7 @@ def assess(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with collect_warnings() as log, use_workers(_workers(opts)):
-        prepared = stages.prepare(communities, facilities, network, prof, opts)
+        prepared = stages.prepare(communities, facilities, network, prof, opts, residential=residential)
         dem = stages.build_demand(
             prepared, network, prof, opts, demand=demand, population=population, residential=residential
         )

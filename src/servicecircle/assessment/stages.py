@@ -162,8 +162,14 @@ def prepare(
     network: WalkNetwork,
     profile: Profile,
     options: Options,
+    *,
+    residential: gpd.GeoDataFrame | None = None,
 ) -> Prepared:
-    """Stage 1: check the communities and facilities and put them in the network's metric CRS."""
+    """Stage 1: check the communities and facilities and put them in the network's metric CRS.
+
+    Also each community's type and units (:func:`community_types_and_units`) and the residential
+    compounds (:func:`prepare_compounds`; the named ``residential`` land when the options give none).
+    """
     boundaries = prepare_boundaries(communities, id_column=options.id_column)
     if options.name_column is not None:
         require_column(boundaries, options.name_column, "community name", "name_column= / --name-column")
@@ -172,7 +178,49 @@ def prepare(
     comm_geom = np.asarray(to_crs(boundaries.geometry, network.crs).values, dtype=object)
     ids = boundaries[options.id_column].to_numpy() if options.id_column else np.arange(1, len(boundaries) + 1)
     types, units = community_types_and_units(boundaries, comm_geom, network.crs, options)
-    return Prepared(boundaries=boundaries, comm_geom=comm_geom, comm_ids=ids, facilities=fac, types=types, units=units)
+    compounds = prepare_compounds(options.compounds, residential, comm_geom, network.crs)
+    return Prepared(
+        boundaries=boundaries,
+        comm_geom=comm_geom,
+        comm_ids=ids,
+        facilities=fac,
+        types=types,
+        units=units,
+        compounds=compounds,
+    )
+
+
+def prepare_compounds(
+    value: Any, residential: gpd.GeoDataFrame | None, comm_geom: np.ndarray, crs: Any
+) -> gpd.GeoDataFrame | None:
+    """The residential compounds (小区) in the metric CRS, each with the community it overlaps most.
+
+    Columns: every input column, ``compound_id`` (1-based), ``compound_name`` (its ``name``, if any),
+    ``compound_source`` and ``community`` (the position of its community, -1 for none).
+    """
+    from ..inputs.units import compound_polygons
+
+    frame = compound_polygons(value, residential)
+    if frame is None:
+        return None
+    _require_crs(frame, "compounds")
+    geom = np.asarray(to_crs(frame.geometry, crs).values, dtype=object)
+    comm = np.full(len(geom), -1, dtype=np.int64)
+    if len(geom) and len(comm_geom):
+        tree = shapely.STRtree(comm_geom)
+        c_idx, m_idx = tree.query(geom, predicate="intersects")
+        area = shapely.area(shapely.intersection(geom[c_idx], comm_geom[m_idx]))
+        best = np.full(len(geom), -1.0)
+        for ci, mi, a in zip(c_idx, m_idx, area):  # pairs, not nodes: a few per compound
+            if a > best[ci]:
+                best[ci], comm[ci] = a, mi
+    out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=list(geom), crs=crs)
+    out["compound_id"] = np.arange(1, len(out) + 1)
+    out["compound_name"] = frame["name"].to_numpy() if "name" in frame.columns else None
+    out["compound_source"] = frame.attrs.get("compound_source", "compounds")
+    out["community"] = comm
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def community_types_and_units(

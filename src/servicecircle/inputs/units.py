@@ -59,6 +59,7 @@ __all__ = [
     "guess_code_column",
     "resolve_register",
     "resolve_polygons",
+    "compound_polygons",
 ]
 
 #: The three community types, in order.
@@ -594,3 +595,55 @@ def resolve_polygons(value: Any) -> dict[str, gpd.GeoDataFrame] | None:
         f"units (--units) must be a file of unit polygons, not {type(value).__name__}",
         fix="give a GIS file with a layer per level (township/county/city) or a level column",
     )
+
+
+def compound_polygons(value: Any, residential: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame | None:
+    """The residential compounds (小区): the ``compounds`` option (a file or a frame), else the named residential land.
+
+    Without ``compounds``, the polygons of ``residential`` (e.g. OSM ``landuse=residential``) that have a
+    ``name`` are taken as compounds; unnamed residential land is not a compound. Returns ``None`` when
+    there is neither. The frame's ``attrs["compound_source"]`` says which it was.
+    """
+    if value is None:
+        if residential is None or "name" not in residential.columns:
+            return None
+        names = residential["name"].map(lambda v: None if v is None or str(v).strip() in ("", "nan") else str(v))
+        named = residential[names.notna().to_numpy()].copy()
+        if not len(named):
+            return None
+        named.attrs = {**residential.attrs, "compound_source": "named residential land"}
+        return named
+    if isinstance(value, gpd.GeoDataFrame):
+        frame = value
+    elif isinstance(value, (str, Path)):
+        from .layers import read_layer
+
+        if not Path(value).exists():
+            raise InputDataError(
+                "the compounds file does not exist", file=value, fix="give compounds= (--compounds) a polygon file"
+            )
+        frame = read_layer(value)
+    else:
+        raise OptionError(
+            f"compounds (--compounds) must be a polygon file or a GeoDataFrame, not {type(value).__name__}",
+            fix="give a GIS file of residential compound (小区) polygons",
+        )
+    kinds = set(frame.geometry.geom_type.dropna())
+    if kinds - {"Polygon", "MultiPolygon"}:
+        file, layer = source_of(frame)
+        raise InputDataError(
+            f"the compounds are {', '.join(sorted(kinds))}, not polygons",
+            file=file,
+            layer=layer,
+            fix="give the compounds' (小区) outlines as polygons",
+        )
+    frame = frame.copy()
+    frame.attrs = (
+        {**value.attrs, "compound_source": "compounds"}
+        if isinstance(value, gpd.GeoDataFrame)
+        else {
+            **frame.attrs,
+            "compound_source": "compounds",
+        }
+    )
+    return frame

@@ -13,9 +13,10 @@ from typing import Any
 
 from servicecircle.errors import ProfileError
 
-from .model import Category, FloorAreaRule, GreenRule, Indicator, Level, Profile, SixOnesItem, _fmt, _norm
+from .model import Category, CompoundRule, FloorAreaRule, GreenRule, Indicator, Level, Profile, SixOnesItem, _fmt, _norm
 from .schema import (
     _CATEGORY,
+    _COMPOUNDS,
     _DEFAULTS,
     _EXAMPLES,
     _F,
@@ -341,6 +342,26 @@ class _Builder:
             )
 
         self.check_columns(categories, green, indicators, floor is not None, bool(six), per_resident is not None)
+        compounds = None
+        cp = d.get("compounds")
+        if cp is not None:
+            path = ("compounds",)
+            self.require(cp, _COMPOUNDS, path)
+            for lv in cp.get("levels", []):
+                if lv not in levels:
+                    raise self.unknown_ref(path, "compounds", "levels", lv, list(levels), "level", "levels")
+            named = known(cp.get("categories", []), path, "compounds")
+            of_levels = [k for k, c in categories.items() if c.check and c.level in cp.get("levels", [])]
+            compounds = CompoundRule(
+                cp["name_zh"],
+                cp["name_en"],
+                tuple(dict.fromkeys([*of_levels, *named])),
+                tuple(cp.get("levels", [])),
+                float(cp.get("target_share", target)),
+                cp["source"],
+                cp.get("confirmed", True),
+                cp.get("notes", ""),
+            )
         return Profile(
             key=d["key"],
             name_zh=d["name_zh"],
@@ -356,6 +377,7 @@ class _Builder:
             green=green,
             park_area_per_resident_m2=per_resident,
             floor_area=floor,
+            compounds=compounds,
             six_ones=tuple(six),
             indicators=indicators,
             notes=d.get("notes", ""),

@@ -151,6 +151,16 @@ _DEFAULTS: dict[str, _F] = {
     "source": _t,
     "notes": _t,
 }
+_COMPOUNDS: dict[str, _F] = {
+    "name_zh": _T,
+    "name_en": _T,
+    "levels": _F("strings"),
+    "categories": _F("strings"),
+    "target_share": _F("percent"),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
+}
 _TOP: dict[str, _F] = {
     "schema": _T,
     "key": _T,
@@ -166,6 +176,7 @@ _TOP: dict[str, _F] = {
     "floor_area": _F("table", sub=_FLOOR),
     "six_ones": _F("table", sub=_SIX),
     "indicators": _F("entries", sub=_INDICATOR),
+    "compounds": _F("table", sub=_COMPOUNDS),
 }
 
 _EXAMPLES = {
