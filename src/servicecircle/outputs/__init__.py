@@ -39,6 +39,7 @@ OUTPUT_FILES = {
     "project": "shortfall.qgz",
     "map": "gap_map.html",
     "summary": "summary.csv",
+    "summary_units": "summary_units.csv",  # the roll-up to every unit level, when the run has units
     "excel": "shortfall.xlsx",
     "filegdb": "shortfall.gdb",
     "figures": "figures",
@@ -188,6 +189,10 @@ def _write_others(
     """Every output but the GeoPackage, staged in ``tmp``."""
     staged["summary"] = tmp / OUTPUT_FILES["summary"]
     write_csv(assessment.summary, staged["summary"])
+    rollup = getattr(assessment, "layers", {}).get("rollup")
+    if rollup is not None and len(rollup):
+        staged["summary_units"] = tmp / OUTPUT_FILES["summary_units"]
+        write_csv(rollup, staged["summary_units"])
     if write_map:
         staged["map"] = tmp / OUTPUT_FILES["map"]
         gap_map(assessment, **(map_options or {})).save(str(staged["map"]))
