@@ -56,6 +56,28 @@ def _fmt_value(value, unit) -> str:
     return f"{value:,.1f} {unit}".strip()
 
 
+def _print_units(a) -> None:  # an Assessment
+    """The communities' types and the units of each level, in two lines."""
+    comm = a.communities
+    if "community_type" in comm.columns:
+        types = comm["community_type"]
+        counts = {t: int((types == t).sum()) for t in ("urban", "town", "rural")}
+        unknown = int(types.isna().sum())
+        print(
+            f"\nCommunity types 社区类型: {counts['urban']} urban 城市社区, {counts['town']} town 集镇社区, "
+            f"{counts['rural']} rural 农村社区, {unknown} unknown 未知"
+        )
+    names = {"township": ("街道（乡镇）", "township", "townships"), "county": ("区县", "county", "counties"),
+             "city": ("市", "city", "cities")}  # fmt: skip
+    levels = [lv for lv in names if f"units_{lv}" in a.layers]
+    if levels:
+        parts = []
+        for lv in levels:
+            n, (zh, one, many) = len(a.layers[f"units_{lv}"]), names[lv]
+            parts.append(f"{n} {one if n == 1 else many} {zh}")
+        print(f"Units 单元: {', '.join(parts)} (a layer per level in the GeoPackage: units_<level>)")
+
+
 def _print_result(result, quiet: bool) -> None:
     import shutil
     import unicodedata
@@ -136,11 +158,14 @@ def _print_result(result, quiet: bool) -> None:
             print()
             for line in wrap(text, max(shutil.get_terminal_size((100, 24)).columns - 1, 30)):
                 print(line)
+        _print_units(a)
         if len(a.warnings):
             print(f"\n{len(a.warnings)} data warnings 数据提示 (see the 'warnings' table of the GeoPackage)")
     print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")
     print(f"Shortfall GeoPackage:  {out['geopackage']}  (CGCS2000 unless --out-crs)")
     print(f"Summary 汇总表:         {out['summary']}")
+    if "summary_units" in out:
+        print(f"By level 分级汇总:       {out['summary_units']}")
     for key, label in (
         ("project", "QGIS project 工程:     "),
         ("excel", "Excel workbook 工作簿:  "),

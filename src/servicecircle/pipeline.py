@@ -83,6 +83,7 @@ def _check_up_front(opts: Options) -> Options:
 
     if not isinstance(opts.profile, Profile):  # a malformed profile is refused before the run, not after
         opts = opts.replace(profile=load_profile(opts.profile))
+    opts = _read_unit_inputs(opts)
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
         raise OptionError(f"out (--out) is a file, not a folder: {out}", fix="give a folder for the outputs")
@@ -95,6 +96,20 @@ def _check_up_front(opts: Options) -> Options:
 
         opts = opts.replace(tianditu_key=tianditu_key(opts.tianditu_key))  # refused now, not after the run
     return opts
+
+
+def _read_unit_inputs(opts: Options) -> Options:
+    """The code register, unit polygons and compounds the options name, read now (a missing file: exit 2 now)."""
+    from .inputs.units import compound_polygons, resolve_polygons, resolve_register
+
+    changes: dict[str, Any] = {}
+    if opts.code_register is not None:
+        changes["code_register"] = resolve_register(opts.code_register)
+    if isinstance(opts.units, (str, Path)):
+        changes["units"] = resolve_polygons(opts.units)
+    if isinstance(opts.compounds, (str, Path)):
+        changes["compounds"] = compound_polygons(opts.compounds)
+    return opts.replace(**changes) if changes else opts
 
 
 def _assess(inputs: Inputs, opts: Options) -> Assessment:
@@ -210,6 +225,7 @@ def demo_paths(data_dir: str | Path | None = None) -> dict[str, Path]:
         "residential": Path("boundaries/chengdu_residential_osm.gpkg"),
         "facilities": Path("facilities/chengdu_facilities_osm.gpkg"),
         "network": Path("network/chengdu_central_2018.osm.gz"),
+        "code_register": Path("sources/chengdu/adcode"),
     }
     for base in candidates:
         if all((base / p).exists() for p in names.values()):
@@ -234,6 +250,9 @@ def demo_inputs(data_dir: str | Path | None = None) -> dict[str, Any]:
         profile="meishan",
         greenspace=p["facilities"],
         greenspace_layer="greenspace",
+        # community types and unit names from the real code register (the communities' codes are real);
+        # the compounds are the named OSM residential land (the default with residential=)
+        code_register=p["code_register"],
     )
 
 

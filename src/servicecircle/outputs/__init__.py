@@ -40,6 +40,7 @@ OUTPUT_FILES = {
     "project": "shortfall.qgz",
     "map": "gap_map.html",
     "summary": "summary.csv",
+    "summary_units": "summary_units.csv",  # the roll-up to every unit level, when the run has units
     "excel": "shortfall.xlsx",
     "filegdb": "shortfall.gdb",
     "figures": "figures",
@@ -195,6 +196,10 @@ def _write_others(
         records = [*summary.to_dict("records"), *register.to_dict("records")]
         summary = pd.DataFrame(records, columns=list(dict.fromkeys([*summary.columns, *register.columns])))
     write_csv(summary, staged["summary"])
+    rollup = getattr(assessment, "layers", {}).get("rollup")
+    if rollup is not None and len(rollup):
+        staged["summary_units"] = tmp / OUTPUT_FILES["summary_units"]
+        write_csv(rollup, staged["summary_units"])
     if write_map:
         staged["map"] = tmp / OUTPUT_FILES["map"]
         gap_map(assessment, **(map_options or {})).save(str(staged["map"]))

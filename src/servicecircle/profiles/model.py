@@ -26,7 +26,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from .register import RegisterRow
     from .targets import Target
 
-__all__ = ["Level", "Category", "GreenRule", "FloorAreaRule", "SixOnesItem", "Indicator", "Profile", "show_invisible"]
+__all__ = [
+    "Level",
+    "Category",
+    "GreenRule",
+    "FloorAreaRule",
+    "CompoundRule",
+    "SixOnesItem",
+    "Indicator",
+    "Profile",
+    "show_invisible",
+]
 
 
 # --------------------------------------------------------------------------- #
@@ -209,6 +219,34 @@ class FloorAreaRule:
     assignment: str
     catchment_radius_m: float | None
     categories: tuple[str, ...]
+    source: str
+    confirmed: bool
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class CompoundRule:
+    """Coverage checked per residential compound (小区), below the community.
+
+    Attributes
+    ----------
+    name_zh, name_en : str
+    categories : tuple of str
+        Every category checked per compound: those of ``levels`` and those named.
+    levels : tuple of str
+        The life-circle levels whose every checked category is checked per compound (``l5``).
+    target_share : float
+        Percent of a compound's demand within each category's radius for the compound to pass.
+    source : str
+    confirmed : bool
+    notes : str
+    """
+
+    name_zh: str
+    name_en: str
+    categories: tuple[str, ...]
+    levels: tuple[str, ...]
+    target_share: float
     source: str
     confirmed: bool
     notes: str = ""
@@ -445,6 +483,8 @@ class Profile:
     type_profiles: Mapping[str, str] = field(default_factory=dict)
     #: the plan's indicator register: every target of the plan and the check that assesses it, or why none can
     register: tuple[RegisterRow, ...] = ()
+    #: the compound-level coverage rule (``[compounds]``), if the profile has one
+    compounds: CompoundRule | None = None
     _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

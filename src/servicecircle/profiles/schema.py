@@ -248,6 +248,16 @@ _REGISTER_ROW: dict[str, _F] = {
     "notes": _t,
 }
 
+_COMPOUNDS: dict[str, _F] = {
+    "name_zh": _T,
+    "name_en": _T,
+    "levels": _F("strings"),
+    "categories": _F("strings"),
+    "target_share": _F("percent"),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
+}
 _TOP: dict[str, _F] = {
     "schema": _T,
     "key": _T,
@@ -268,6 +278,7 @@ _TOP: dict[str, _F] = {
     **{table: _F("entries", sub=fields) for table, fields in TARGET_KINDS.values()},
     "register": _F("items", sub=_REGISTER_ROW),
     "register_file": _t,
+    "compounds": _F("table", sub=_COMPOUNDS),
 }
 
 _EXAMPLES = {
