@@ -116,7 +116,8 @@ def test_excel_sheets_names_headers_and_freeze(small, tmp_path):
     assert names[:3] == ["说明 README", "汇总 Summary", "指标 Scorecard"]
     assert names[-2:] == ["缺口 Gaps", "提示 Warnings"]
     assert names[3] == "达标矩阵 Matrix"  # the community × check matrix (issue 16)
-    assert len(names) == 4 + len(small.checks) + 2
+    assert names[4] == "规划指标台账 Register"  # the plan's indicator register (issue 13)
+    assert len(names) == 5 + len(small.checks) + 2
     assert all(len(n) <= 31 for n in names)
     assert len({n.lower() for n in names}) == len(names)
     for name in names[1:]:
