@@ -844,6 +844,15 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
             ),
         )
     )
+    matrix = _matrix_table(a)
+    if matrix is not None:
+        plan.append(
+            (
+                "达标矩阵 Matrix",
+                "社区 × 检查项：达标 / 未达标 / 无数据 communities × checks: passed / failed / no data",
+                matrix,
+            )
+        )
     register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
     if register is not None and len(register):
         plan.append(
@@ -862,15 +871,6 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
             )
         )
     plan += _unit_sheets(a)
-    matrix = _matrix_table(a)
-    if matrix is not None:
-        plan.append(
-            (
-                "达标矩阵 Matrix",
-                "社区 × 检查项：达标 / 未达标 / 无数据 communities × checks: passed / failed / no data",
-                matrix,
-            )
-        )
     for o in a.checks:
         if o.kind == "compound":  # its results are per compound, not per community
             comp = a.layers.get("compounds")
