@@ -139,9 +139,7 @@ def test_outputs_open(result, tmp_path):
     units_csv = pd.read_csv(written["summary_units"], encoding="utf-8-sig", dtype={"unit_code": str})
     assert len(units_csv) == len(rollup)
     wb = openpyxl.load_workbook(written["excel"], read_only=True)
-    assert {"街道乡镇 Townships", "区县 Counties", "全市 City", "分级汇总 Roll-up", "小区 Compounds"} <= set(
-        wb.sheetnames
-    )
+    assert {"街道乡镇 Townships", "区县 Counties", "全市 City", "小区 Compounds"} <= set(wb.sheetnames)
 
 
 def test_map_has_a_level_switch(result, tmp_path):
