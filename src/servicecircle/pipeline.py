@@ -97,8 +97,13 @@ def _check_up_front(opts: Options) -> Options:
     return opts
 
 
-def _assess(inputs: Inputs, opts: Options) -> Assessment:
-    """Read what ``inputs`` names, then :func:`~servicecircle.assess` (every file read here, none later)."""
+def _assess(inputs: Inputs, opts: Options, *, keep_within: Any = None) -> Assessment:
+    """Read what ``inputs`` names, then :func:`~servicecircle.assess` (every file read here, none later).
+
+    ``keep_within`` (a ``(geometry, crs, metres)`` triple, from a batch's cut): facilities,
+    green spaces and entrances farther than ``metres`` from ``geometry`` are left out
+    (they cannot reach a community within the radius), with a warning that counts them.
+    """
     assert inputs.boundaries is not None and inputs.facilities is not None  # checked by _inputs_and_options
     with collect_warnings() as read_log:
         comm = read_boundaries(
@@ -116,6 +121,8 @@ def _assess(inputs: Inputs, opts: Options) -> Assessment:
         res = read_layer(inputs.residential, layer=inputs.residential_layer) if inputs.residential else None
         green = read_layer(inputs.greenspace, layer=inputs.greenspace_layer) if inputs.greenspace else None
         ent = read_layer(inputs.entrances, layer=inputs.entrances_layer) if inputs.entrances else None
+        if keep_within is not None:
+            fac, green, ent = (_near(layer, *keep_within) for layer in (fac, green, ent))
         if inputs.network is not None:
             net = load_network(
                 inputs.network,
@@ -160,6 +167,27 @@ def _assess(inputs: Inputs, opts: Options) -> Assessment:
             subset=["code", "message"], ignore_index=True
         )
     return result
+
+
+def _near(layer: Any, geometry: Any, crs: Any, metres: float) -> Any:
+    """The features of ``layer`` within ``metres`` of ``geometry`` (in ``crs``); a warning counts the others."""
+    if layer is None or not len(layer):
+        return layer
+    from .coords import to_crs
+    from .errors import source_of, warn_data
+
+    near = to_crs(layer.geometry, crs).dwithin(geometry, metres).to_numpy()
+    if not near.all():
+        file, name = source_of(layer)
+        warn_data(
+            "batch_cut_left_out",
+            f"{int((~near).sum())} of {len(layer)} features lie farther than {metres:g} m from the area and were left "
+            "out of its run (no walk within the widest radius reaches them)",
+            file=file,
+            layer=name,
+        )
+        layer = layer[near]
+    return layer
 
 
 def run(
