@@ -149,11 +149,15 @@ def build_whole(network: str, crs: Any, keep_components: str | None, cache: str)
     return {"path": str(Path(folder) / f"{key}.npz"), "key": key, "crs": net.crs.to_wkt(), "nodes": net.n_nodes}
 
 
-def run_area(area: Area, fingerprint: str, out: str, cache: str, whole: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_area(
+    area: Area, fingerprint: str, out: str, cache: str, whole: dict[str, Any] | None = None, run_id: str = ""
+) -> dict[str, Any]:
     """Assess one area and write its outputs into ``out/areas/<id>``, atomically; its summary record.
 
     Never raises for a problem with the area's data or settings: the record's
-    ``status`` is ``failed`` and its ``error`` the one-line message.
+    ``status`` is ``failed`` and its ``error`` the one-line message. ``run_id``
+    names the batch run: a folder already written by this run (by an earlier
+    attempt of the same task) is kept; one of another run is replaced.
     """
     started = time.perf_counter()
     record: dict[str, Any] = {
@@ -175,10 +179,12 @@ def run_area(area: Area, fingerprint: str, out: str, cache: str, whole: dict[str
         record["status"] = "done"
         record["seconds"] = round(time.perf_counter() - started, 3)
         (tmp / RECORD).write_text(
-            json.dumps({"fingerprint": fingerprint, "record": record}, ensure_ascii=False, indent=1, default=str),
+            json.dumps(
+                {"fingerprint": fingerprint, "run": run_id, "record": record}, ensure_ascii=False, indent=1, default=str
+            ),
             encoding="utf-8",
         )
-        _publish(tmp, final, fingerprint)
+        _publish(tmp, final, fingerprint, run_id)
     except ServiceCircleError as exc:
         record["error"] = exc.message
     except Exception as exc:  # a bug, or a library's own error on this area's data: its line, not the batch's end
@@ -210,7 +216,14 @@ def _assess_area(area: Area, whole: dict[str, Any] | None, tmp: Path) -> dict[st
         crs = pyproj.CRS.from_wkt(whole["crs"])
         margin, radius = cut_margin(opts)
         core = area_core(comm, polygon, crs)
-        inputs = inputs.replace(network=cut_file(whole["path"], whole["key"], core, margin))
+        reach = core
+        if inputs.greenspace is not None:  # a kept green space is entered where streets cross its edge: keep them
+            from ..pipeline import _near
+
+            green = read_layer(inputs.greenspace, layer=inputs.greenspace_layer)
+            kept = _near(green, core, crs, radius, by="category", closure=True)
+            reach = area_core(kept, polygon=None, crs=crs).union(core) if len(kept) else core
+        inputs = inputs.replace(network=cut_file(whole["path"], whole["key"], reach, margin))
         keep_within = (core, crs, radius)
         cut = {"cut": True, "cut_margin_m": margin, "cut_radius_m": radius}
     result = _assess(inputs, opts, keep_within=keep_within)
@@ -252,11 +265,14 @@ def _stats(result: Any) -> dict[str, Any]:
     }
 
 
-def _publish(tmp: Path, final: Path, fingerprint: str) -> None:
-    """Move a finished area folder into place with renames; a folder of the same fingerprint already there stays."""
+def _same(kept: dict[str, Any] | None, fingerprint: str, run_id: str) -> bool:
+    return kept is not None and kept["fingerprint"] == fingerprint and kept.get("run") == run_id
+
+
+def _publish(tmp: Path, final: Path, fingerprint: str, run_id: str) -> None:
+    """Move a finished area folder into place with renames; one another attempt of this task wrote first stays."""
     if final.exists():
-        kept = _recorded(final)
-        if kept is not None and kept["fingerprint"] == fingerprint:
+        if _same(_recorded(final), fingerprint, run_id):
             return  # another attempt of this task finished first: the same outputs, kept once
         old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
         os.replace(final, old)
@@ -268,8 +284,7 @@ def _publish(tmp: Path, final: Path, fingerprint: str) -> None:
     try:
         os.replace(tmp, final)
     except OSError:
-        kept = _recorded(final)
-        if kept is None or kept["fingerprint"] != fingerprint:
+        if not _same(_recorded(final), fingerprint, run_id):
             raise
 
 
@@ -474,6 +489,7 @@ def _run_on_cluster(
     if dashboard:
         say(f"Dask dashboard 监控面板: {dashboard}")
     records: dict[str, dict[str, Any]] = {}
+    run_id = uuid.uuid4().hex
     try:
         wholes: dict[tuple[str, Any, Any], Any] = {}
         futures = {}
@@ -494,6 +510,7 @@ def _run_on_cluster(
                 str(out),
                 str(cache),
                 whole,
+                run_id,
                 key=f"area-{a.id}-{fingerprints[a.id][:12]}",
                 pure=False,
             )
