@@ -168,8 +168,10 @@ def run_area(
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
     final = Path(out) / AREAS / area.id
-    tmp = Path(out) / AREAS / f".tmp-{area.id}-{uuid.uuid4().hex[:8]}"
+    # made first, named by the process: while it exists this worker is on the area (a killed one leaves it behind)
+    tmp = Path(out) / AREAS / f".tmp-{area.id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
+        tmp.mkdir(parents=True)
         settings.cache_folder = Path(cache)
         settings.progress = False
         settings.workers = 1  # one area per worker process; the cluster is the parallelism
@@ -372,6 +374,9 @@ def assess_many(
     if todo:
         dashboard, new = _run_on_cluster(todo, cut_groups, fingerprints, out, cache, bopts, client, progress, say)
         records.update(new)
+    for left in (out / AREAS).glob(".*-*"):  # what killed attempts left behind (every task has ended)
+        if left.name.startswith((".tmp-", ".old-")):
+            shutil.rmtree(left, ignore_errors=True)
     from .merge import merge_outputs
 
     ordered = [records[a.id] for a in areas]
