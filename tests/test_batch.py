@@ -56,6 +56,10 @@ DEFAULT_FLAGS = [
 ]  # fmt: skip
 
 
+#: the installed `servicecircle` command, run by this Python
+COMMAND = "from servicecircle.cli import console_main; console_main()"
+
+
 def _fence(code: str) -> gpd.GeoDataFrame:
     fence = gpd.read_file(DATA / "sources" / "chengdu" / "adcode" / f"fence_{code}.json")
 
@@ -251,7 +255,7 @@ def test_a_rerun_after_the_batch_is_killed_does_only_the_rest(areas_dir: Path, c
     """`servicecircle batch` killed (SIGKILL to its process group) after its first area: a rerun does the rest."""
     out = tmp_path / "rerun"
     manifest = areas_dir / "subdistricts.csv"
-    cmd = [sys.executable, "-c", "from servicecircle.cli import console_main; console_main()", "batch", str(manifest), "--out", str(out), "--workers", "2",
+    cmd = [sys.executable, "-c", COMMAND, "batch", str(manifest), "--out", str(out), "--workers", "2",
            "--dashboard-address", ":0", "--quiet", *DEFAULT_FLAGS]  # fmt: skip
     log = tmp_path / "stderr.txt"
     with open(log, "wb") as err:
