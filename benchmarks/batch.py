@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from servicecircle.pipeline import demo_inputs
+
 from .cases import ROOT, profile_keys
 from .report import machine
 from .synth import GridSpec, category_sizes, community_squares, demand_points, facilities_on_nodes, grid_network
@@ -43,16 +45,8 @@ DATA = ROOT / "data"
 NETWORK = DATA / "network" / "chengdu_central_2018.osm.gz"
 FACILITIES = DATA / "facilities" / "chengdu_facilities_osm.gpkg"
 COMMUNITIES = DATA / "boundaries" / "chengdu_communities_approx.gpkg"
-CHENGDU = dict(
-    facilities=FACILITIES,
-    facilities_layer="facilities",
-    greenspace=FACILITIES,
-    greenspace_layer="greenspace",
-    network=NETWORK,
-    id_column="code",
-    name_column="name",
-    profile="meishan",
-)
+#: every Chengdu area's files and options but its boundaries: the demo's
+CHENGDU = {k: v for k, v in demo_inputs(DATA).items() if k not in ("boundaries", "residential")}
 COUNTRY_AREAS = 300
 COUNTRY_COMMUNITIES = 110_000
 CLUSTER_WORKERS = 32

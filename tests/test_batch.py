@@ -31,6 +31,7 @@ from servicecircle.batch.merge import MERGED_LAYERS
 from servicecircle.cli import main
 from servicecircle.coords import gcj02_to_wgs84
 from servicecircle.options import Options
+from servicecircle.pipeline import demo_inputs
 
 pytestmark = pytest.mark.slow
 
@@ -39,22 +40,9 @@ DATA = ROOT / "data"
 NETWORK = DATA / "network" / "chengdu_central_2018.osm.gz"
 FACILITIES = DATA / "facilities" / "chengdu_facilities_osm.gpkg"
 COMMUNITIES = DATA / "boundaries" / "chengdu_communities_approx.gpkg"
-DEFAULTS = dict(
-    facilities=FACILITIES,
-    facilities_layer="facilities",
-    greenspace=FACILITIES,
-    greenspace_layer="greenspace",
-    network=NETWORK,
-    id_column="code",
-    name_column="name",
-    profile="meishan",
-)
-DEFAULT_FLAGS = [
-    "--facilities", str(FACILITIES), "--facilities-layer", "facilities", "--greenspace", str(FACILITIES),
-    "--greenspace-layer", "greenspace", "--network", str(NETWORK), "--id-column", "code", "--name-column", "name",
-    "--profile", "meishan",
-]  # fmt: skip
-
+#: every area's files and options but its boundaries: the demo's (facilities, green space, network, columns, profile)
+DEFAULTS = {k: v for k, v in demo_inputs(DATA).items() if k not in ("boundaries", "residential")}
+DEFAULT_FLAGS = [f for k, v in DEFAULTS.items() for f in (f"--{k.replace('_', '-')}", str(v))]
 
 #: the installed `servicecircle` command, run by this Python
 COMMAND = "from servicecircle.cli import console_main; console_main()"
