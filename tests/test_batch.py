@@ -342,3 +342,20 @@ def test_bad_arguments_exit_2_before_any_work(tmp_path: Path, capsys, manifest: 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_area_with_its_own_network_is_loaded_whole(areas_dir: Path, client, tmp_path: Path):
+    """One area, its own network file, no polygon: not cut; the same communities as `servicecircle run`."""
+    (tmp_path / "one.csv").write_text(
+        f"id,name,boundaries\n510104,锦江区,{areas_dir / 'communities_510104.gpkg'}\n", encoding="utf-8"
+    )
+    result = sc.assess_many(tmp_path / "one.csv", client=client, out=tmp_path / "out", quiet=True, **DEFAULTS)
+    row = result.summary.iloc[0]
+    assert row["status"] == "done" and row["cut"] == False  # noqa: E712 (a value of the frame)
+    assert pd.isna(row["cut_margin_m"]) and row["network_nodes"] == sc.load_network(NETWORK, progress=False).n_nodes
+    alone = sc.run(boundaries=areas_dir / "communities_510104.gpkg", out=tmp_path / "alone", progress=False, **DEFAULTS)
+    pd.testing.assert_frame_equal(
+        _merged(tmp_path / "out", "communities", "510104"),
+        pyogrio.read_dataframe(alone.outputs["geopackage"], layer="communities"),
+        check_dtype=False,
+    )
