@@ -222,7 +222,7 @@ def areas_map_html(areas: gpd.GeoDataFrame, title: str = "servicecircle batch æ‰
         k = float(np.cos(np.radians((y0 + y1) / 2)))
         span_x, span_y = max((x1 - x0) * k, 1e-9), max(y1 - y0, 1e-9)
         scale = min((width - 20) / span_x, (height - 20) / span_y)
-        height = span_y * scale + 20
+        width, height = span_x * scale + 20, span_y * scale + 20
         tolerance = 0.5 / scale  # half a pixel
         for (_, row), g in zip(geo.iterrows(), geo.geometry):
             g = shapely.simplify(g, tolerance)

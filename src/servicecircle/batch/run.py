@@ -339,7 +339,7 @@ def assess_many(
     unknown = [k for k in keywords if k not in _INPUT_NAMES]
     if unknown:
         Options.build(None, **{unknown[0]: keywords[unknown[0]]})  # the usual message, with the closest name
-    out = Path(base.out)
+    out = Path(base.out).resolve()  # workers elsewhere get absolute paths
     if out.exists() and not out.is_dir():
         raise OptionError(f"out (--out) is a file, not a folder: {out}", fix="give a folder for the batch's outputs")
     progress = False if quiet else base.progress
@@ -349,7 +349,7 @@ def assess_many(
     areas = read_manifest(manifest, defaults)
     _check_cluster_options(bopts, client)
     areas = [_checked(a) for a in areas]
-    cache = Path(bopts.cache) if bopts.cache is not None else out / "cache"
+    cache = Path(bopts.cache).resolve() if bopts.cache is not None else out / "cache"
 
     def say(text: str) -> None:
         if not quiet:
@@ -474,7 +474,13 @@ def _run_on_cluster(
 
     own: list[Any] = []
     if client is None and bopts.scheduler is not None:
-        client = Client(bopts.scheduler)
+        try:
+            client = Client(bopts.scheduler, timeout=30)
+        except (OSError, TimeoutError) as exc:
+            raise OptionError(
+                f"cannot reach the Dask scheduler at {bopts.scheduler} ({' '.join(str(exc).split())})",
+                fix="start the scheduler (dask scheduler) and its workers, or check --scheduler",
+            ) from None
         own.append(client)
         say(f"Dask: the cluster at {bopts.scheduler}, {len(client.scheduler_info()['workers'])} workers")
     elif client is None:
