@@ -283,9 +283,11 @@ def test_an_edited_input_reruns_only_its_area(areas_dir: Path, client, tmp_path:
     for p in areas_dir.iterdir():
         if p.is_file():
             (folder / p.name).write_bytes(p.read_bytes())
+    rows = (folder / "areas.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "areas.csv").write_text("\n".join(rows[:3]) + "\n", encoding="utf-8")  # two districts are enough
     out = tmp_path / "out"
     first = sc.assess_many(folder / "areas.csv", client=client, out=out, quiet=True, **DEFAULTS)
-    assert (first.summary["status"] == "done").all()
+    assert (first.summary["status"] == "done").all() and len(first.summary) == 2
     edited = gpd.read_file(folder / "communities_510104.gpkg")
     edited.loc[0, "households"] = float(edited.loc[0, "households"] or 0) + 100
     edited.to_file(folder / "communities_510104.gpkg", layer="communities")
