@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("checks", {"checks"}),
     ("outputs", {"outputs"}),
     ("assessment", {"assessment", "scenario", "siting"}),
-    ("entry points", {"pipeline", "cli", "__init__", "__main__"}),
+    ("entry points", {"pipeline", "batch", "cli", "__init__", "__main__"}),
 ]
 RANK = {top: k for k, (_, tops) in enumerate(LAYERS) for top in tops}
 

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 from . import settings
 from ._version import __version__
 from .errors import DataWarning, InputDataError, NetworkError, OptionError, ProfileError, ServiceCircleError
-from .options import Inputs, Options, SitingOptions
+from .options import BatchOptions, Inputs, Options, SitingOptions
 
 if TYPE_CHECKING:  # the names below are imported when first used (see __getattr__)
     from .assessment import Assessment, assess
+    from .batch import BatchResult, assess_many
     from .inputs import read_boundaries, read_demand, read_facilities, read_layer
     from .inputs.rasters import PopulationGrid, read_population
     from .network import WalkNetwork, download_network, load_network
@@ -40,6 +41,8 @@ if TYPE_CHECKING:  # the names below are imported when first used (see __getattr
 _LAZY = {
     "Assessment": "assessment",
     "assess": "assessment",
+    "assess_many": "batch",
+    "BatchResult": "batch",
     "read_boundaries": "inputs",
     "read_demand": "inputs",
     "read_facilities": "inputs",
@@ -92,7 +95,10 @@ __all__ = [
     "Options",
     "Inputs",
     "SitingOptions",
+    "BatchOptions",
     "assess_files",
+    "assess_many",
+    "BatchResult",
     "OptionError",
     "load_profile",
     "list_profiles",

@@ -15,7 +15,7 @@ import warnings
 from . import settings
 from ._version import __version__
 from .errors import DataWarning, ServiceCircleError
-from .options import Inputs, Options, SitingOptions, add_arguments, from_namespace, option_specs
+from .options import BatchOptions, Inputs, Options, SitingOptions, add_arguments, from_namespace, option_specs
 
 DESCRIPTION = """\
 servicecircle — 社区生活圈缺口分析：按真实步行路网检查每个社区是否达到规划标准。
@@ -267,6 +267,24 @@ def _cmd_network(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import assess_many
+
+    given = {k: v for k, v in vars(args).items() if k in option_specs(Inputs) or k in option_specs(Options)}
+    given.pop("progress", None)
+    result = assess_many(
+        args.manifest, batch=from_namespace(BatchOptions, args), quiet=args.quiet, **{"out": args.out, **given}
+    )
+    if not args.quiet:
+        counts = result.summary["status"].value_counts().to_dict()
+        print(f"\n{len(result.summary)} areas 研究区: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        print(f"Batch summary 批量汇总:  {result.outputs['summary']}")
+        print(f"Merged GeoPackage:      {result.outputs['geopackage']}")
+        print(f"GeoParquet (by area):   {result.outputs['parquet']}")
+        print(f"Areas map 研究区地图:    {result.outputs['map']}")
+    return 0
+
+
 _OUTPUT_OPTIONS = tuple(n for n, spec in option_specs(Options).items() if spec.group.startswith("outputs"))
 
 
@@ -292,6 +310,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p_prop)
     add_arguments(p_prop, SitingOptions, required=("check",))
     p_prop.set_defaults(func=_cmd_propose)
+    p_batch = sub.add_parser(
+        "batch",
+        help="many study areas in one run, on Dask 批量评估",
+        description="Assess every study area of a manifest (CSV or TOML) on a Dask cluster and merge the results; "
+        "the other flags are defaults for every area. 批量评估多个研究区。",
+    )
+    p_batch.add_argument("manifest", help="CSV or TOML manifest, one study area per row")
+    add_arguments(p_batch, BatchOptions)
+    add_arguments(p_batch, Inputs)
+    add_arguments(p_batch, Options, only=tuple(n for n in option_specs(Options) if n not in ("workers", "out")))
+    p_batch.add_argument("--out", default="servicecircle-batch", metavar="DIR", help="output folder 输出目录")
+    _add_common(p_batch)
+    p_batch.set_defaults(func=_cmd_batch)
     p_demo = sub.add_parser("demo", help="run the bundled central-Chengdu demo 运行成都示例")
     p_demo.add_argument("--data", metavar="DIR", help="folder of the demo data (default: ./data)")
     add_arguments(p_demo, Options, only=(*_OUTPUT_OPTIONS, "workers"))

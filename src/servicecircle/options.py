@@ -48,6 +48,7 @@ __all__ = [
     "Inputs",
     "Options",
     "SitingOptions",
+    "BatchOptions",
     "OptionSpec",
     "add_arguments",
     "from_namespace",
@@ -116,6 +117,7 @@ _STD = "standard and settings 标准与参数"
 _OUT = "outputs 输出"
 _SITE = "siting 选址"
 _UNITS = "community types and units 社区类型与单元"
+_BATCH = "batch 批量"
 
 BASEMAPS = ("openstreetmap", "tianditu", "tianditu-imagery", "none")
 
@@ -672,6 +674,36 @@ class SitingOptions(_Checked):
     time_limit: float = _opt(
         60.0, "seconds for the exact solver (default 60)", kind="seconds", above=0, flag="--time-limit", group=_SITE,
         metavar="S", fix="give the solver's time limit in seconds",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchOptions(_Checked):
+    """How ``servicecircle batch`` / :func:`servicecircle.assess_many` runs its study areas on Dask."""
+
+    workers: int | None = _opt(
+        None, "Dask worker processes of the local cluster (default: from the machine's cores and memory) 进程数",
+        kind="count", minimum=1, flag="--workers", group=_BATCH, metavar="N", fix="give 1 or more worker processes",
+    )  # fmt: skip
+    memory_limit: str | None = _opt(
+        None, "memory limit per local worker, e.g. 4GB (default: the machine's memory shared among the workers)",
+        flag="--memory-limit", group=_BATCH, metavar="BYTES", fix="give a size such as 4GB or 2500MB",
+    )  # fmt: skip
+    scheduler: str | None = _opt(
+        None, "address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster) 调度器",
+        flag="--scheduler", group=_BATCH, metavar="ADDRESS", fix="give the scheduler's address, e.g. tcp://host:8786",
+    )  # fmt: skip
+    dashboard_address: str = _opt(
+        ":8787", "where the local cluster serves its dashboard (default :8787; :0 picks a free port)",
+        flag="--dashboard-address", group=_BATCH, metavar="[HOST]:PORT", fix="give :PORT or HOST:PORT",
+    )  # fmt: skip
+    cache: str | Path | None = _opt(
+        None, "network cache every worker can read and write (default: OUT/cache) 路网缓存",
+        kind="path", flag="--cache", group=_BATCH, metavar="DIR",
+    )  # fmt: skip
+    force: bool = _opt(
+        False, "rerun every area, also those whose inputs and settings are unchanged 全部重算",
+        kind="flag", flag="--force", group=_BATCH,
     )  # fmt: skip
 
 

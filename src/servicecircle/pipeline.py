@@ -112,8 +112,13 @@ def _read_unit_inputs(opts: Options) -> Options:
     return opts.replace(**changes) if changes else opts
 
 
-def _assess(inputs: Inputs, opts: Options) -> Assessment:
-    """Read what ``inputs`` names, then :func:`~servicecircle.assess` (every file read here, none later)."""
+def _assess(inputs: Inputs, opts: Options, *, keep_within: Any = None) -> Assessment:
+    """Read what ``inputs`` names, then :func:`~servicecircle.assess` (every file read here, none later).
+
+    ``keep_within`` (a ``(geometry, crs, metres)`` triple, from a batch's cut): facilities
+    and green spaces that cannot reach a community within ``metres`` are left out (see
+    :func:`_near`), with a warning that counts them.
+    """
     assert inputs.boundaries is not None and inputs.facilities is not None  # checked by _inputs_and_options
     with collect_warnings() as read_log:
         comm = read_boundaries(
@@ -131,6 +136,9 @@ def _assess(inputs: Inputs, opts: Options) -> Assessment:
         res = read_layer(inputs.residential, layer=inputs.residential_layer) if inputs.residential else None
         green = read_layer(inputs.greenspace, layer=inputs.greenspace_layer) if inputs.greenspace else None
         ent = read_layer(inputs.entrances, layer=inputs.entrances_layer) if inputs.entrances else None
+        if keep_within is not None:  # entrances are few and decide how a kept park is reached: all kept
+            fac = _near(fac, *keep_within, by=opts.category_column)
+            green = _near(green, *keep_within, by="category", closure=True)
         if inputs.network is not None:
             net = load_network(
                 inputs.network,
@@ -175,6 +183,52 @@ def _assess(inputs: Inputs, opts: Options) -> Assessment:
             subset=["code", "message"], ignore_index=True
         )
     return result
+
+
+def _near(layer: Any, geometry: Any, crs: Any, metres: float, *, by: str | None = None, closure: bool = False) -> Any:
+    """The features of ``layer`` that can matter within ``metres`` of ``geometry`` (in ``crs``).
+
+    Those within ``metres``; with ``closure``, also every polygon touching a kept
+    one, again and again (touching green spaces are merged into one, whose size
+    decides whether it counts); and for each value of ``by`` (each category) with
+    none within reach its nearest feature, so the category is assessed (and
+    fails) as it would be on the whole network. A warning counts the others.
+    """
+    if layer is None or not len(layer):
+        return layer
+    import numpy as np
+    import shapely
+
+    from .coords import to_crs
+    from .errors import source_of, warn_data
+
+    geoms = to_crs(layer.geometry, crs).to_numpy()
+    near = shapely.dwithin(geoms, geometry, metres)
+    groups = layer[by].astype(str).to_numpy() if by is not None and by in layer else np.zeros(len(layer), dtype=str)
+    far = sorted(set(groups) - set(groups[near]))
+    if far:
+        distance = shapely.distance(geoms, geometry)
+        for key in far:
+            members = np.flatnonzero(groups == key)
+            near[members[np.argmin(distance[members])]] = True
+    if closure:
+        tree = shapely.STRtree(geoms)
+        frontier = np.flatnonzero(near)
+        while len(frontier):
+            _, hit = tree.query(geoms[frontier], predicate="intersects")
+            frontier = np.unique(hit[~near[hit]])
+            near[frontier] = True
+    if not near.all():
+        file, name = source_of(layer)
+        warn_data(
+            "batch_cut_left_out",
+            f"{int((~near).sum())} of {len(layer)} features lie farther than {metres:g} m from the area and were left "
+            "out of its run (no walk within the widest radius reaches them)",
+            file=file,
+            layer=name,
+        )
+        layer = layer[near]
+    return layer
 
 
 def run(

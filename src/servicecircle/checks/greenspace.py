@@ -93,6 +93,9 @@ def merge_green_spaces(
     merged = shapely.get_parts(shapely.union_all(geoms)) if len(geoms) else np.zeros(0, dtype=object)
     merged = merged[np.isin(shapely.get_type_id(merged), [3])]
     merged = merged[shapely.area(merged) > 0]
+    # one ring start and orientation per shape: GEOS' union starts a ring where the other polygons of the
+    # union make it, and the boundary samples are counted from that start (a far-away park moved them)
+    merged = shapely.normalize(merged)
     # deterministic order: by lower-left corner
     b = shapely.bounds(merged) if len(merged) else np.zeros((0, 4))
     order = np.lexsort((b[:, 0], b[:, 1])) if len(merged) else np.zeros(0, dtype=int)
