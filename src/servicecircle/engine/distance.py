@@ -287,9 +287,14 @@ class DistanceEngine:
         -------
         numpy.ndarray
             Metres; ``nan`` for unsnapped targets, ``inf`` where no facility can
-            be reached (another network component, or beyond ``limit``).
+            be reached (another network component, or beyond ``limit``: a
+            target past the limit may have a shorter way through a node the
+            search did not reach, so its distance is not known).
         """
-        return self.point_distances(self.node_distances(sources, limit), targets)
+        dist = self.point_distances(self.node_distances(sources, limit), targets)
+        if limit is not None:
+            dist[dist > limit] = np.inf
+        return dist
 
     def prepare_within(self, targets: Attachment | None = None) -> None:
         """Build the indexes :meth:`within` uses (before forking workers that share them)."""
@@ -341,10 +346,16 @@ class DistanceEngine:
             g = self.graph
             local_of = np.full(self.n_graph_nodes, -1, dtype=np.int64)
             src_xy = self.node_xy[self.source_node[idx]]
-            # group facilities by squares of 8 radii: few, well-filled chunks (each chunk's
-            # local subgraph is its bounding box plus one radius, so it stays local)
-            cell = np.floor(src_xy / max(8 * radius, 1.0)).astype(np.int64)
-            order = np.lexsort((idx, cell[:, 0], cell[:, 1]))
+            # group facilities by squares of at least 8 radii, larger where facilities are sparse
+            # (about `chunk` of them per square on average): few, well-filled chunks, each chunk's
+            # local subgraph its bounding box plus one radius, so it stays local; inside a square,
+            # facilities go row by row of 8-radius squares, so a chunk of a large square stays compact
+            fine = max(8 * radius, 1.0)
+            span = np.ptp(src_xy, axis=0) + fine
+            side = min(max(fine, float(np.sqrt(span[0] * span[1] * chunk / len(idx)))), 12 * radius)
+            cell = np.floor(src_xy / side).astype(np.int64)
+            sub = np.floor(src_xy / fine).astype(np.int64)
+            order = np.lexsort((idx, sub[:, 0], sub[:, 1], cell[:, 0], cell[:, 1]))
             cell_key = cell[order]
             brk = run_starts(cell_key)
             group = np.cumsum(brk) - 1
