@@ -39,6 +39,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..coords import to_crs
 from ..errors import OutputError
@@ -69,8 +70,6 @@ def street_layer(network: Any, tolerance: float = STREET_TOLERANCE_M) -> gpd.Geo
     tolerance
         Metres (Douglas-Peucker, topology kept).
     """
-    import shapely
-
     geoms = np.array(network.edge_geometry, dtype=object)  # a copy: the network's own array is left alone
     bent = np.flatnonzero(shapely.get_num_coordinates(geoms) > 2)  # a straight piece has nothing to simplify
     geoms[bent] = shapely.simplify(geoms[bent], tolerance, preserve_topology=True)
@@ -151,7 +150,7 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
             try:
                 if isinstance(data, gpd.GeoDataFrame):
                     data = to_crs(data, crs)
-                    promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
+                    promote = bool((shapely.get_type_id(data.geometry.values) == 6).any())  # a MultiPolygon
                     # through Arrow (pyarrow is a dependency): columns go to GDAL in bulk
                     pyogrio.write_dataframe(
                         data,
