@@ -346,16 +346,10 @@ class DistanceEngine:
             g = self.graph
             local_of = np.full(self.n_graph_nodes, -1, dtype=np.int64)
             src_xy = self.node_xy[self.source_node[idx]]
-            # group facilities by squares of at least 8 radii, larger where facilities are sparse
-            # (about `chunk` of them per square on average): few, well-filled chunks, each chunk's
-            # local subgraph its bounding box plus one radius, so it stays local; inside a square,
-            # facilities go row by row of 8-radius squares, so a chunk of a large square stays compact
-            fine = max(8 * radius, 1.0)
-            span = np.ptp(src_xy, axis=0) + fine
-            side = min(max(fine, float(np.sqrt(span[0] * span[1] * chunk / len(idx)))), 12 * radius)
-            cell = np.floor(src_xy / side).astype(np.int64)
-            sub = np.floor(src_xy / fine).astype(np.int64)
-            order = np.lexsort((idx, sub[:, 0], sub[:, 1], cell[:, 0], cell[:, 1]))
+            # group facilities by squares of 8 radii: few, well-filled chunks (each chunk's
+            # local subgraph is its bounding box plus one radius, so it stays local)
+            cell = np.floor(src_xy / max(8 * radius, 1.0)).astype(np.int64)
+            order = np.lexsort((idx, cell[:, 0], cell[:, 1]))
             cell_key = cell[order]
             brk = run_starts(cell_key)
             group = np.cumsum(brk) - 1
