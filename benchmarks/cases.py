@@ -143,9 +143,12 @@ class Problem:
 
 #: How the end-to-end runs assess a synthetic grid (``sc.assess(comm, fac, net, **GRID_ASSESS)``,
 #: demand from ``Problem.demand_frame()``), with ``GRID_SETTINGS`` applied to ``servicecircle.settings``:
-#: worker processes chosen automatically, as the command line does (the Python API forks only when asked).
+#: worker processes chosen automatically, as the command line does (the Python API forks only when asked),
+#: and nearest-facility searches bounded at 2 km (issue 15: exact to at least 2 km, twice the widest radius
+#: of the profile; the run table's ``max_distance_m`` says where they stopped). ``--max-distance 0`` in
+#: ``benchmarks.pipeline`` searches the whole network instead.
 GRID_ASSESS = dict(profile="meishan", id_column="code", weight_column="households")
-GRID_SETTINGS = dict(workers=None)
+GRID_SETTINGS = dict(workers=None, max_distance=2000.0)
 
 
 def grid_problem(spec: CaseSpec, cache_dir: Path) -> Problem:

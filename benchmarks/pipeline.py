@@ -64,6 +64,17 @@ def main(argv=None) -> int:
         help="stop writing the Excel workbook after this many seconds and report it as not finished",
     )
     ap.add_argument("--profile", metavar="FILE", help="pyinstrument profile of assess + GeoPackage to FILE")
+    ap.add_argument(
+        "--max-distance",
+        type=float,
+        default=None,
+        help="settings.max_distance in metres for the synthetic grids (default the case's, 2000; 0: the whole network)",
+    )
+    ap.add_argument(
+        "--no-lattice-cache",
+        action="store_true",
+        help="snap the gap-grid cells afresh (default: cached beside the network, as `servicecircle run` does)",
+    )
     args = ap.parse_args(argv)
 
     import servicecircle as sc
@@ -73,6 +84,8 @@ def main(argv=None) -> int:
 
     for name, value in GRID_SETTINGS.items():
         setattr(settings, name, value)
+    if args.max_distance is not None:
+        settings.max_distance = args.max_distance or None
     settings.progress = False
     settings.cache_folder = Path(args.cache_dir) / "servicecircle"
     spec = (QUICK if args.quick else CASES)[args.case]
@@ -98,6 +111,13 @@ def main(argv=None) -> int:
             res["stages"]["(making the synthetic inputs, not counted)"] = time.perf_counter() - t - P.build_seconds
             net, comm, fac, dem = P.net, P.communities, P.facilities_frame(), P.demand_frame()
             kwargs = dict(GRID_ASSESS, demand=dem)
+        from servicecircle.network.cache import lattice_store
+
+        store = None if args.no_lattice_cache else lattice_store(net)
+        if store is not None:
+            res["lattice_cached"] = any(store.folder.glob(f"{store.key}.lattice-*.npz"))
+            kwargs["lattice_store"] = store
+        res["max_distance_m"] = settings.max_distance
         res["nodes"], res["edges"] = net.n_nodes, net.n_edges
         res["facilities"], res["communities"] = len(fac), len(comm)
 

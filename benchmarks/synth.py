@@ -82,6 +82,9 @@ def grid_network(spec: GridSpec, cache_dir: Path | None = None):
         t = time.perf_counter()
         net = load_cached_network(path)
         if net is not None:
+            # keyed as servicecircle's own cache keys a network, so that its gap-grid cells are
+            # cached beside it (network.cache.lattice_store) as they are for `servicecircle run`
+            net.info.update(cache_key=spec.key, cache_folder=str(path.parent))
             return net, time.perf_counter() - t, True
     t = time.perf_counter()
     xy, u, v = grid_arrays(spec)
@@ -89,6 +92,7 @@ def grid_network(spec: GridSpec, cache_dir: Path | None = None):
     took = time.perf_counter() - t
     if path is not None:
         save_network(net, path)
+        net.info.update(cache_key=spec.key, cache_folder=str(path.parent))
     return net, took, False
 
 

@@ -180,6 +180,26 @@ def test_population_raster_weights_coverage_by_residents(street, tmp_path):
     assert a.communities["weight_total"].iloc[0] == pytest.approx(40.0 / 2.62)
 
 
+def test_bounded_search_says_where_it_stopped(monkeypatch):
+    """settings.max_distance: distances exact up to it, none beyond, the run table says where it stopped."""
+    from servicecircle import settings
+
+    long_street = network_from_arrays(np.array([[0.0, 0.0], [5000.0, 0.0]]), [0], [1], CRS)
+    comm = frame([shapely.box(0, -50, 5000, 50)], code=["A"])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    dem = frame([shapely.Point(x, 0) for x in (250.0, 1999.0, 2001.0, 4000.0)], w=[1.0, 1.0, 1.0, 1.0])
+    monkeypatch.setattr(settings, "max_distance", 2000.0)
+    a = quiet_assess(comm, fac, long_street, demand=dem, weight_column="w", id_column="code")
+    d = a.demand["dist_kindergarten"].tolist()
+    assert d[:2] == [250.0, 1999.0] and np.isnan(d[2:]).all()  # unknown beyond 2 km, never a number
+    assert a.parameters["max_distance_m"] == 2000.0
+    assert a.communities["cov_kindergarten"].iloc[0] == 25.0  # the checks themselves are unchanged
+    # a bound short of the profile's widest radius (1000 m in Meishan's) is refused before any work
+    monkeypatch.setattr(settings, "max_distance", 800.0)
+    with pytest.raises(sc.OptionError, match="max_distance"):
+        quiet_assess(comm, fac, long_street, demand=dem, weight_column="w", id_column="code")
+
+
 def test_worker_processes_give_identical_results(street, monkeypatch):
     from servicecircle import settings
 

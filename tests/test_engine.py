@@ -184,6 +184,36 @@ def test_distances_match_brute_force_on_real_osm(oakland_network):
         assert got_pairs[k] == pytest.approx(v, abs=1e-6)
 
 
+def test_bounded_search_is_exact_within_the_limit_against_networkx(oakland_network):
+    """``node_distances(limit=L)`` (settings.max_distance): networkx's multi-source Dijkstra to L, inf beyond."""
+    import networkx as nx
+
+    net = oakland_network
+    g = nx.Graph()
+    for u, v, w in zip(net.edge_u.tolist(), net.edge_v.tolist(), net.edge_length.tolist()):
+        if u != v and not (g.has_edge(u, v) and g[u][v]["weight"] <= w):
+            g.add_edge(u, v, weight=w)
+    big = sorted(max(nx.connected_components(g), key=len))
+    rng = np.random.default_rng(21)
+    src = rng.choice(big, 6, replace=False)
+    eng = DistanceEngine(net, snap_points(net, net.node_xy[src], max_snap=1.0))  # facilities on nodes
+    on = eng.source_node  # the node each one sits on (another node at the very same spot, maybe)
+    assert (on >= 0).all() and (on < net.n_nodes).all()
+    full = nx.multi_source_dijkstra_path_length(g, {int(s) for s in on}, weight="weight")
+    limit = float(np.median(list(full.values())))  # half the nodes lie beyond it
+    want = np.full(net.n_nodes, np.inf)
+    for node, d in full.items():
+        if d <= limit:
+            want[node] = d
+    got = eng.node_distances(np.arange(len(src)), limit)[: net.n_nodes]
+    assert np.isinf(got).tolist() == np.isinf(want).tolist()
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], atol=1e-6, rtol=0)
+    assert 0.3 < np.isfinite(want).mean() < 0.7  # the bound really cut the search
+    unbounded = eng.node_distances(np.arange(len(src)))[: net.n_nodes]
+    reached = np.array([n in full for n in range(net.n_nodes)])
+    np.testing.assert_allclose(unbounded[reached], [full[n] for n in np.flatnonzero(reached)], atol=1e-6, rtol=0)
+
+
 def test_parallel_snapping_equals_serial_for_coordinates_and_geometries(oakland_network):
     from servicecircle.engine.snapping import snap_points_parallel
 

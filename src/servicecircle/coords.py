@@ -1082,6 +1082,12 @@ def reproject_geometries(geoms: Any, src: Any, dst: Any) -> np.ndarray:
         x, y = transform_xy(xy[:, 0], xy[:, 1], src, dst)
         return np.column_stack([x, y])
 
+    if arr.ndim == 1 and len(arr) and (shapely.get_type_id(arr) == 1).all() and not shapely.has_z(arr).any():
+        # plain lines (a street network): built anew from their moved points, faster than
+        # shapely.transform's copy-then-overwrite for a million of them (the same geometries)
+        xy, owner = shapely.get_coordinates(arr, return_index=True)
+        if len(owner) and (np.bincount(owner, minlength=len(arr)) >= 2).all():
+            return np.asarray(shapely.linestrings(move(xy), indices=owner), dtype=object)
     return shapely.transform(arr, move)
 
 

@@ -102,6 +102,7 @@ def assess(
             fix="read the raster first: sc.read_population(path, study_area=communities)",
         )
     prof = opts.profile if isinstance(opts.profile, Profile) else load_profile(opts.profile)
+    _check_search_bound(prof)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with collect_warnings() as log, use_workers(_workers(opts)):
@@ -126,6 +127,19 @@ def assess(
     result.warnings = log.to_frame()
     result.timings["total"] = time.perf_counter() - t0
     return result
+
+
+def _check_search_bound(prof: Profile) -> None:
+    """Refuse a ``settings.max_distance`` short of the profile's widest radius (its checks would be cut short)."""
+    limit = setting_or("max_distance")
+    widest = max((r for key in prof.categories for r in prof.thresholds(key)), default=0.0)
+    if limit is not None and limit < widest:
+        raise OptionError(
+            f"settings.max_distance ({limit:g} m) is shorter than the widest radius of the profile "
+            f"'{prof.key}' ({widest:g} m): its checks would stop short of the radius",
+            fix=f"set servicecircle.settings.max_distance to {widest:g} m or more (2000 keeps distances exact "
+            "to 2 km), or None to search the whole network",
+        )
 
 
 def _snap_to_frames(

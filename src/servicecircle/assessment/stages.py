@@ -605,9 +605,11 @@ def compute_distances(
     todo = [k for k in present if k not in reused]
     engine, d_att = snapping.engine, snapping.attachment
 
+    limit = setting_or("max_distance")
+
     def one_category(key: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         members = np.flatnonzero(key_arr == key)
-        nd = engine.node_distances(members, setting_or("max_distance"))
+        nd = engine.node_distances(members, limit)
         counts = {}
         radii = profile.thresholds(key) if key in profile.categories else ()
         if radii:
@@ -615,7 +617,10 @@ def compute_distances(
             for r in radii:
                 ok = within(dd, r)
                 counts[count_column(key, r)] = np.bincount(t_idx[ok], minlength=n_demand_comm)
-        return nd, engine.point_distances(nd, d_att), counts
+        dist = engine.point_distances(nd, d_att)
+        if limit is not None:  # beyond the bound a point's distance is not known (it may be shorter)
+            dist[dist > limit] = np.inf
+        return nd, dist, counts
 
     n_workers = workers_for(engine.n_graph_nodes * len(todo))
     if n_workers > 1:

@@ -287,9 +287,14 @@ class DistanceEngine:
         -------
         numpy.ndarray
             Metres; ``nan`` for unsnapped targets, ``inf`` where no facility can
-            be reached (another network component, or beyond ``limit``).
+            be reached (another network component, or beyond ``limit``: a
+            target past the limit may have a shorter way through a node the
+            search did not reach, so its distance is not known).
         """
-        return self.point_distances(self.node_distances(sources, limit), targets)
+        dist = self.point_distances(self.node_distances(sources, limit), targets)
+        if limit is not None:
+            dist[dist > limit] = np.inf
+        return dist
 
     def prepare_within(self, targets: Attachment | None = None) -> None:
         """Build the indexes :meth:`within` uses (before forking workers that share them)."""

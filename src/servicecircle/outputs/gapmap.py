@@ -492,11 +492,11 @@ def gap_map(
             shown.extend(members.tolist())
     in_checks = {c.category for c in reach if c.category}
     others = (
-        [
-            i
-            for i in np.flatnonzero(fac["category_key"].notna().to_numpy())
-            if fac["category_key"].iloc[i] not in in_checks
-        ][:max_facilities_per_layer]
+        list(
+            np.flatnonzero((fac["category_key"].notna() & ~fac["category_key"].isin(in_checks)).to_numpy())[
+                :max_facilities_per_layer
+            ]
+        )
         if len(fac)
         else []
     )

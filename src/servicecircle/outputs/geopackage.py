@@ -39,6 +39,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..coords import to_crs
 from ..errors import OutputError
@@ -69,16 +70,20 @@ def street_layer(network: Any, tolerance: float = STREET_TOLERANCE_M) -> gpd.Geo
     tolerance
         Metres (Douglas-Peucker, topology kept).
     """
-    import shapely
-
-    geoms = shapely.simplify(np.asarray(network.edge_geometry, dtype=object), tolerance, preserve_topology=True)
+    geoms = np.array(network.edge_geometry, dtype=object)  # a copy: the network's own array is left alone
+    bent = np.flatnonzero(shapely.get_num_coordinates(geoms) > 2)  # a straight piece has nothing to simplify
+    geoms[bent] = shapely.simplify(geoms[bent], tolerance, preserve_topology=True)
     data: dict[str, Any] = {}
     for tag in ("highway", "name"):
         values = network.edge_tags.get(tag)
         if values is not None and len(values) == len(geoms):
-            data[tag] = [None if v is None or str(v) == "" else str(v) for v in values]
+            values = np.asarray(values, dtype=object)
+            missing = pd.isna(values) | (values == "")
+            text = np.where(missing, "", values).astype(str).astype(object)  # as text, in bulk
+            text[missing] = None
+            data[tag] = text
     data["length_m"] = np.round(np.asarray(network.edge_length, dtype=float), 2)
-    return gpd.GeoDataFrame(data, geometry=list(geoms), crs=network.crs)
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=network.crs), crs=network.crs)
 
 
 def set_last_change(path: str | Path, when: datetime | None = None) -> None:
@@ -145,7 +150,7 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
             try:
                 if isinstance(data, gpd.GeoDataFrame):
                     data = to_crs(data, crs)
-                    promote = bool(data.geometry.geom_type.isin(["MultiPolygon"]).any())
+                    promote = bool((shapely.get_type_id(data.geometry.values) == 6).any())  # a MultiPolygon
                     # through Arrow (pyarrow is a dependency): columns go to GDAL in bulk
                     pyogrio.write_dataframe(
                         data,
