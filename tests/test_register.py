@@ -349,6 +349,14 @@ def test_the_demo_run_reports_every_row(demo):
         if hit and row.pending is None:
             assert reg.set_index("key").loc[key, "status"] in ("pass", "fail"), key
     assert (reg["status"] != "not assessed").sum() >= 5  # sports ground, park area, community size, 6个1, green ...
+    # the demo's facilities have no floor-area and no places column (data/README.md): the reasons say so
+    why = reg.set_index("key")["not_assessed"]
+    # (whether the check then did not run or ran without a citywide value)
+    no_floor_area = "the facilities have no floor-area column (name it with floor_area_column=)"
+    assert why["service_floor_area_per_100hh"].startswith(no_floor_area)
+    no_places = "the facilities have no places column (name it with places_column=)"
+    assert why["childcare_places_per_1000"].startswith(no_places)
+    assert why["party_centre_renovation"] == ROWS["party_centre_renovation"].not_assessed
 
 
 def test_the_register_is_in_the_geopackage_summary_workbook_and_map(demo):

@@ -165,9 +165,12 @@ def register_table(profile: Profile, outcomes: list[CheckOutcome], ctx: Context 
                 )
                 passed = sc.get("passed")
                 if _missing(sc.get("value")) or passed is None or passed is pd.NA:
+                    why = _why_no_result(r, profile, ctx)
                     out["not_assessed"] = (
                         f"the {hit} check ran but gave no citywide value (no community or facility "
                         "had what it needs: see the warnings table)"
+                        if "did not run" in why or ctx is None
+                        else f"{why}: the {hit} check ran but gave no citywide value"
                     )
                 else:
                     out["passed"] = bool(passed)
