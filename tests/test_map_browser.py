@@ -266,3 +266,27 @@ def test_hidden_layers_are_built_only_when_shown(browser, map_file):
     assert len(after) >= 1 and all(n > 0 for n in after.values())  # built on first show
     assert events["errors"] == []
     page.close()
+
+
+def test_level_switch(browser, tmp_path):
+    """The map's level switch shows one unit level's polygons (or none: the communities) in every layer."""
+    import importlib
+
+    units = importlib.import_module("tests.test_units_outputs")
+    comm, fac, compounds = units.three_communities()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = sc.assess(comm, fac, units.grid_network(), id_column="code", code_register=str(units.REGISTER),
+                      compounds=compounds, sample_spacing=30, progress=False)  # fmt: skip
+    path = tmp_path / "map.html"
+    a.map(offline=True, tiles=None).save(str(path))
+    page, events = open_map(browser, path)
+    shown = "(lv) => document.querySelector('.leaflet-scLv_' + lv + '-pane').style.display"
+    assert page.evaluate(shown, "township") == "none"  # the communities first
+    page.click(".sc-levels button[data-lv='township']")
+    assert page.evaluate(shown, "township") == "" and page.evaluate(shown, "city") == "none"
+    assert page.evaluate("() => document.querySelectorAll('.leaflet-scLv_township-pane path').length") == 2
+    page.click(".sc-levels button[data-lv='community']")
+    assert page.evaluate(shown, "township") == "none"
+    assert not events["errors"] and not events["dialogs"]
+    page.close()

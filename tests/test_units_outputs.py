@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
@@ -147,31 +146,6 @@ def test_map_has_a_level_switch(result, tmp_path):
     result.map().save(str(path))
     html = path.read_text(encoding="utf-8")
     assert "sc-levels" in html and '"lv_township"' in html and "scLv_city" in html
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (see test_map_browser)")
-def test_level_switch_in_a_browser(result, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    path = tmp_path / "map.html"
-    result.map().save(str(path))
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--disable-gpu"])
-        page = b.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(path.as_uri())
-        page.wait_for_selector(".sc-levels button")
-        shown = "(lv) => { const p = document.querySelector('.leaflet-scLv_' + lv + '-pane'); return p.style.display; }"
-        assert page.evaluate(shown, "township") == "none"
-        page.click(".sc-levels button[data-lv='township']")
-        assert page.evaluate(shown, "township") == "" and page.evaluate(shown, "city") == "none"
-        n_paths = page.evaluate("() => document.querySelectorAll('.leaflet-scLv_township-pane path').length")
-        assert n_paths == 2  # the overview's two townships
-        page.click(".sc-levels button[data-lv='community']")
-        assert page.evaluate(shown, "township") == "none"
-        b.close()
-        assert not errors
 
 
 def test_missing_register_is_one_line_exit_2(tmp_path):

@@ -56,6 +56,46 @@ def _register_lines(a) -> list[str]:
     return lines
 
 
+def _levels(a) -> list[str]:
+    """Community types, and the roll-up of the life-circle checks to the districts and the city."""
+    comm = a.communities
+    if "community_type" not in comm.columns:
+        return []
+    types = comm["community_type"].value_counts(dropna=False)
+    rules = comm["community_type_rule"].str.replace(r"parent .* is a", "parent … is a", regex=True).value_counts()
+    out = [
+        "",
+        "## Community types and levels",
+        "",
+        "Types from the 12-digit codes and the real code register (`data/sources/chengdu/adcode`); see "
+        "[units](units.md).",
+        "",
+        "- Types: " + ", ".join(f"{n} {t if t == t else 'unknown'}" for t, n in types.items())
+        + "; rules: " + ", ".join(f"{n} × {r}" for r, n in rules.items()) + ".",
+    ]  # fmt: skip
+    units = {lv: a.layers.get(f"units_{lv}") for lv in ("township", "county", "city")}
+    out.append(
+        "- Units: " + ", ".join(f"{len(f)} {lv}" for lv, f in units.items() if f is not None)
+        + f"; compounds (named OSM residential land): {len(a.layers.get('compounds', []))}."
+    )  # fmt: skip
+    reach = [o for o in a.checks if o.cov_col and o.kind == "lifecircle"][:6]
+    head = " | ".join(f"{o.name_zh} {o.name_en}" for o in reach)
+    out += ["", f"| unit | communities | households | {head} |", "|---|---|---|" + "---|" * len(reach)]
+    for lv in ("county", "city"):
+        f = units.get(lv)
+        if f is None:
+            continue
+        for _, r in f.iterrows():
+            cells = " | ".join(
+                f"{_fmt(r[o.cov_col], '%')} ({int(r['npass_' + o.key])}/{int(r['nfail_' + o.key])}/"
+                f"{int(r['nunk_' + o.key])})"
+                for o in reach
+            )
+            out.append(f"| {r['unit_name']} | {int(r['n_communities'])} | {r['households']:,.0f} | {cells} |")
+    out += ["", "Coverage, household-weighted, and (communities passing / failing / without a verdict)."]
+    return out
+
+
 def main() -> None:
     import servicecircle as sc
     from servicecircle.pipeline import run_demo
@@ -101,6 +141,7 @@ def main() -> None:
             f"| {r['name_zh']} {r['name_en']} | {radius} | {_fmt(r['city_value'], r['city_unit'])} | "
             f"{_fmt(r['city_target'], r['city_unit'])} | {n_pass} | {n_fail} |"
         )
+    lines += _levels(a)
     lines += _register_lines(a)
     lines += ["", "## Data warnings", "", "| code | count | message |", "|---|---|---|"]
     for _, w in a.warnings.iterrows():

@@ -854,10 +854,11 @@ def unit_layers(comm_out: gpd.GeoDataFrame, prepared: Prepared, crs: Any) -> dic
             shapes = gpd.GeoSeries([user.get(u) for u in frame["unit_code"]], crs=units.crs)
             geometry = to_crs(shapes, crs).values
         else:
-            geometry = []
-            for u in frame["unit_code"]:
-                members = geoms[np.array([c == u for c in codes], dtype=bool)]
-                geometry.append(shapely.union_all(members) if len(members) else None)
+            members: dict[str, list[int]] = {}
+            for i, c in enumerate(codes):
+                if c is not None:
+                    members.setdefault(str(c), []).append(i)
+            geometry = [shapely.union_all(geoms[members[u]]) if u in members else None for u in frame["unit_code"]]
         out[unit_layer(level)] = gpd.GeoDataFrame(frame, geometry=list(geometry), crs=crs)
     out["rollup"] = table
     return out
