@@ -304,28 +304,29 @@ def test_a_facility_without_floor_area_makes_its_community_partial_not_zero():
     #    the known 500 already meets 500 -> pass, shortfall 0, provided unknown (NaN), "partial"
     # B: 2000 hh -> 800 required; 500 known + one without area: 500 < 800 -> no pass/fail, no shortfall
     # C: 1000 hh, no facility at all (the input does give floor areas): provided 0, shortfall 500, fail
-    facs = [station(100, 500), station(200, np.nan), station(600, 500), station(700, np.nan)]
-    ctx = make_ctx(boxes(0, 500, 1000, 1500), facs, households=[1000, 2000, 1000])
+    # D: 1000 hh, its only facility has no floor area (an unfilled template row): "no data", not 0
+    facs = [station(100, 500), station(200, np.nan), station(600, 500), station(700, np.nan), station(1700, np.nan)]
+    ctx = make_ctx(boxes(0, 500, 1000, 1500, 2000), facs, households=[1000, 2000, 1000, 1000])
     o, warned = only(ctx)
     prov = col(o, "fa_provided_m2")
-    assert np.isnan(prov[0]) and np.isnan(prov[1]) and prov[2] == 0.0
-    assert col(o, "fa_data") == ["partial", "partial", "given"]
-    assert col(o, "fa_required_m2") == [500.0, 800.0, 500.0]
+    assert np.isnan(prov[0]) and np.isnan(prov[1]) and prov[2] == 0.0 and np.isnan(prov[3])
+    assert col(o, "fa_data") == ["partial", "partial", "given", "no data"]
+    assert col(o, "fa_required_m2") == [500.0, 800.0, 500.0, 500.0]
     passed = col(o, "pass_floor_area")
-    assert [passed[0], passed[2]] == [True, False] and passed[1] is pd.NA
+    assert [passed[0], passed[2]] == [True, False] and passed[1] is pd.NA and passed[3] is pd.NA
     short = col(o, "fa_shortfall_m2")
-    assert short[0] == 0.0 and np.isnan(short[1]) and short[2] == 500.0
-    assert col(o, "fa_no_area") == [1, 1, 0] and col(o, "fa_facilities") == [2, 2, 0]
-    assert o.summary["facilities_no_floor_area"] == 2
-    assert (o.summary["communities_assessed"], o.summary["communities_no_data"]) == (2, 1)
+    assert short[0] == 0.0 and np.isnan(short[1]) and short[2] == 500.0 and np.isnan(short[3])
+    assert col(o, "fa_no_area") == [1, 1, 0, 1] and col(o, "fa_facilities") == [2, 2, 0, 1]
+    assert o.summary["facilities_no_floor_area"] == 3
+    assert (o.summary["communities_assessed"], o.summary["communities_no_data"]) == (2, 2)
     # the citywide figures are "no data" while a community's provided floor area is unknown
     card = {r["target_key"]: r for r in o.scorecard}
     assert np.isnan(card["floor_area"]["value"]) and card["floor_area"]["passed"] is None
     assert np.isnan(card["floor_area_total"]["value"]) and card["floor_area_total"]["passed"] is None
-    assert card["floor_area_total"]["target"] == 1800.0  # required for every community, data or not
-    assert "no data for 2 of 3 communities" in card["floor_area_total"]["method"]
+    assert card["floor_area_total"]["target"] == 2300.0  # required for every community, data or not
+    assert "no data for 3 of 4 communities" in card["floor_area_total"]["method"]
     w = [w for w in warned if w.code == "floor_area_missing"]
-    assert len(w) == 1 and "2 of 4 facilities" in str(w[0]) and "unknown" in str(w[0])
+    assert len(w) == 1 and "3 of 5 facilities" in str(w[0]) and "unknown" in str(w[0])
 
 
 def test_community_without_households_has_no_pass_fail():

@@ -48,6 +48,7 @@ __all__ = [
     "Inputs",
     "Options",
     "SitingOptions",
+    "TemplateOptions",
     "OptionSpec",
     "add_arguments",
     "from_namespace",
@@ -366,6 +367,15 @@ class Inputs(_Checked):
     residential_layer: str | None = _opt(
         None, "layer name 图层名", flag="--residential-layer", group=_IN, metavar="NAME"
     )
+    service_centres: str | Path | None = _opt(
+        None,
+        "the filled floor-area template 用房面积模板 (servicecircle floor-area-template): its rows become "
+        "community service stations with their floor areas and new/rebuilt [optional]",
+        kind="path",
+        flag="--service-centres",
+        group=_IN,
+        metavar="FILE",
+    )
     network: str | Path | None = _opt(
         None,
         "OSM XML (.osm/.osm.gz/.osm.bz2), PBF (.osm.pbf) or GraphML",
@@ -639,6 +649,28 @@ class SitingOptions(_Checked):
         60.0, "seconds for the exact solver (default 60)", kind="seconds", above=0, flag="--time-limit", group=_SITE,
         metavar="S", fix="give the solver's time limit in seconds",
     )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateOptions(_Checked):
+    """What ``servicecircle floor-area-template`` / :func:`servicecircle.write_floor_area_template` take."""
+
+    code_register: str | Path | None = _opt(
+        None,
+        "the code register 区划代码 (adcode CSV files, or their folder): the committees and their positions",
+        kind="path",
+        flag="--code-register",
+        group=_IN,
+        metavar="FILE|DIR",
+    )
+    template: str | Path = _opt(
+        "floor_area_template.csv",
+        "the template to write 用房面积模板 (.csv, UTF-8 for Excel, or .xlsx; default floor_area_template.csv)",
+        kind="path",
+        flag="--template",
+        group=_OUT,
+        metavar="FILE",
+    )
 
 
 #: the numbers of :mod:`servicecircle.settings` a run reads, checked as the options that override them are

@@ -106,6 +106,8 @@ __all__ = [
     "FIELDS_COLUMNS",
     "FIELD_MAP_COLUMNS",
     "RUN_COLUMNS",
+    "FLOOR_AREA_TEMPLATE_HEADERS",
+    "FLOOR_AREA_TEMPLATE_COLUMNS",
 ]
 
 # ------------------------------------------------------------------ kinds
@@ -1071,3 +1073,21 @@ FIELD_MAP_COLUMNS = [
 ]
 #: The ``run`` table: parameters as text.
 RUN_COLUMNS = ["key", "value"]
+#: The floor-area template (one row per residents' committee; ``servicecircle floor-area-template``):
+#: column key -> its bilingual header. A header is read back by its first word (the key), so a planner
+#: may translate the rest.
+FLOOR_AREA_TEMPLATE_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "code": "code 居委会代码 (12-digit code)",
+        "name": "name 名称",
+        "township": "township 街道/乡镇",
+        "lon": "lon 经度 (WGS84)",
+        "lat": "lat 纬度 (WGS84)",
+        "position": "position 位置来源 (where lon/lat come from)",
+        "floor_area_m2": "floor_area_m2 综合服务设施建筑面积 (m²; empty: unknown)",
+        "build_type": "build_type 新建/改建 (新建 new; 改建/扩建/购置/租用 rebuilt, extended, bought, leased)",
+        "note": "note 备注",
+    }
+)
+#: The template's columns, in order.
+FLOOR_AREA_TEMPLATE_COLUMNS: Final = list(FLOOR_AREA_TEMPLATE_HEADERS)

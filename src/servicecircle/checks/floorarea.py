@@ -22,13 +22,15 @@ what the input states (``fa_data``):
     every facility counted for *c* has a floor area (no facility: 0 m², when
     the input does give floor areas for facilities of the rule's categories);
 ``partial``
-    some counted facility has no floor area: provided is unknown (NaN); *c*
-    passes if the known areas already meet the requirement, else has no
-    pass/fail;
+    some counted facilities have a floor area and some have none: provided is
+    unknown (NaN); *c* passes if the known areas already meet the requirement,
+    else has no pass/fail;
 ``no data``
-    the input has no floor area for any facility of the rule's categories (no
-    column, no such facility, or every value empty): provided, shortfall and
-    pass/fail are unknown (NaN / NA), never 0 and never a fail;
+    no counted facility of *c* has a floor area (an unfilled row of the
+    floor-area template), or the input has no floor area for any facility of
+    the rule's categories (no column, no such facility, or every value empty):
+    provided, shortfall and pass/fail are unknown (NaN / NA), never 0 and
+    never a fail;
 ``does not apply``
     the rule's ``applies_to`` does not include *c*'s type.
 
@@ -55,16 +57,12 @@ no (or zero) households has no requirement and no pass/fail.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import feature_label, source_of, warn_data
+from ..inputs.buildtype import NEW_WORDS, REBUILT_WORDS, build_type_kind
 from ..profiles.model import COMMUNITY_TYPES
 from ..schema import pass_column
 from .context import CheckOutcome, Context
@@ -86,75 +84,8 @@ DATA_PARTIAL = "partial"
 NO_DATA = "no data"
 NOT_APPLICABLE = "does not apply"
 
-#: Build-type values read as a newly built facility (after normalising: NFKC,
-#: case-folded, spaces / ``_`` / ``-`` as one space).
-NEW_WORDS = frozenset({"new", "new build", "newly built", "built new", "新建", "新增", "新建设"})
-#: Build-type values read as rebuilt, extended, bought or leased.
-REBUILT_WORDS = frozenset(
-    {
-        "rebuilt",
-        "rebuild",
-        "reconstructed",
-        "renovated",
-        "renovation",
-        "converted",
-        "extended",
-        "extension",
-        "expanded",
-        "rebuilt extended",
-        "bought",
-        "purchased",
-        "purchase",
-        "acquired",
-        "leased",
-        "lease",
-        "rented",
-        "rent",
-        "rental",
-        "改建",
-        "扩建",
-        "改扩建",
-        "改造",
-        "购置",
-        "购买",
-        "租用",
-        "租赁",
-        "租借",
-    }
-)
-
 #: Square metres of slack when comparing provided with required floor area.
 AREA_TOLERANCE = 1e-6
-
-
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"[\s_\-/]+", " ", text).strip()
-
-
-def build_type_kind(values: Iterable[Any]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Classify build-type values.
-
-    Returns
-    -------
-    rebuilt, known : numpy.ndarray of bool
-        ``rebuilt``: rebuilt, extended, bought or leased; ``known``: the value
-        was recognised (new or rebuilt). Unknown values are neither.
-
-    Examples
-    --------
-    >>> r, k = build_type_kind(["新建", "Leased", "改扩建", None, "?"])
-    >>> r.tolist(), k.tolist()
-    ([False, True, True, False, False], [True, True, True, False, False])
-    """
-    raw = pd.Series(list(values), dtype=object)
-    text = raw.where(raw.map(lambda v: isinstance(v, str)), None)
-    uniq = pd.unique(text.dropna())
-    norm = {v: _norm(v) for v in uniq}  # one entry per distinct value
-    n = text.map(norm)
-    rebuilt = n.isin(REBUILT_WORDS).to_numpy()
-    known = rebuilt | n.isin(NEW_WORDS).to_numpy()
-    return rebuilt, known
 
 
 def _nullable(ok: NDArray[np.bool_], known: NDArray[np.bool_]) -> pd.arrays.BooleanArray:
@@ -335,7 +266,8 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
     if no_data_why:
         status = np.full(n, NO_DATA, dtype=object)
     else:
-        status = np.where(n_missing > 0, DATA_PARTIAL, DATA_GIVEN).astype(object)
+        n_known = n_fac - n_missing
+        status = np.where(n_missing > 0, np.where(n_known > 0, DATA_PARTIAL, NO_DATA), DATA_GIVEN).astype(object)
     status[~applies] = NOT_APPLICABLE
     given = status == DATA_GIVEN
     provided = np.where(given, known_sum, np.nan)
