@@ -290,3 +290,63 @@ def test_the_python_api_names():
     assert sc.read_floor_area_template is read_floor_area_template
     assert sc.read_committees is read_committees
     assert callable(sc.write_floor_area_template)
+
+
+# --------------------------------------------------------------------------- #
+# the demo: required for every community, "no data" provided; then the loop
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.slow
+def test_demo_shows_required_floor_area_and_no_data_then_the_filled_template_gives_the_shortfall(tmp_path):
+    src = gpd.read_file(DATA / "boundaries" / "chengdu_communities_approx.gpkg")
+    hh = src.set_index("code")["households"]
+    first = quiet(sc.run_demo, tmp_path / "before", data_dir=DATA, progress=False)
+    comm = first.assessment.communities.set_index("code")
+    with_hh = hh.notna() & (hh > 0)
+    assert int(with_hh.sum()) == 56
+    # required = max(40 m² × households / 100, 500 m²) (no build type known: the new minimum), by hand
+    expected = np.maximum(0.4 * hh[with_hh], 500.0)
+    assert np.allclose(comm.loc[with_hh.index[with_hh], "fa_required_m2"], expected)
+    assert comm.loc[with_hh.index[~with_hh], "fa_required_m2"].isna().all()
+    # provided: no data, never 0 and never a fail
+    assert comm["fa_provided_m2"].isna().all() and comm["fa_shortfall_m2"].isna().all()
+    assert (comm["fa_data"] == "no data").all() and comm["pass_floor_area"].isna().all()
+    # the service centres stand at the committees: one per community, inside it
+    fac = first.assessment.facilities
+    centres = fac[fac["category_key"] == "community_service_station"]
+    assert sorted(centres["code"]) == sorted(src["code"]) and (comm["fa_facilities"] == 1).all()
+    row = first.assessment.summary.set_index("check").loc["floor_area"]
+    assert np.isnan(row["city_value"]) and row["communities_failed"] == 0
+    card = first.assessment.scorecard.set_index("target_key").loc["floor_area_total"]
+    assert card["target"] == pytest.approx(expected.sum()) and np.isnan(card["value"])
+    written = pd.read_csv(tmp_path / "before" / "summary.csv", encoding="utf-8-sig").set_index("check")
+    assert np.isnan(written.loc["floor_area", "city_value"])
+    gpkg = gpd.read_file(tmp_path / "before" / "shortfall.gpkg", layer="communities")
+    assert gpkg["fa_provided_m2"].isna().all() and (gpkg["fa_data"] == "no data").all()
+    html = (tmp_path / "before" / "gap_map.html").read_text(encoding="utf-8")
+    assert "无数据 no data" in html  # the scorecard says so
+    # the loop: the demo wrote the template; a planner fills three rows and runs again
+    template = first.outputs["floor_area_template"]
+    assert template == tmp_path / "before" / "floor_area_template.csv"
+    rows = pd.read_csv(template, encoding="utf-8-sig", dtype=str)
+    assert len(rows) == 69
+    codes = list(rows.iloc[:, 0])
+    fill = {"510108010004": ("3000", "新建"), "510106041004": ("4500", "改建"), "510108015003": ("800", "")}
+    fill_csv(template, {(codes.index(c) + 2, "floor_area_m2"): a for c, (a, _) in fill.items()})
+    fill_csv(template, {(codes.index(c) + 2, "build_type"): b for c, (_, b) in fill.items()})
+    filled = tmp_path / "filled.csv"
+    filled.write_bytes(template.read_bytes())
+    second = quiet(sc.run_demo, tmp_path / "after", data_dir=DATA, progress=False, service_centres=filled)
+    after = second.assessment.communities.set_index("code")
+    # 红花堰 12,375 hh: 4,950 required, 3,000 given -> 1,950 short; 新桥 10,107 hh: 4,042.8, 4,500 -> pass;
+    # 海滨湾 10,053 hh: 4,021.2 required, 800 -> 3,221.2 short
+    assert after.loc[list(fill), "fa_required_m2"].tolist() == pytest.approx([4950.0, 4042.8, 4021.2])
+    assert after.loc[list(fill), "fa_provided_m2"].tolist() == [3000.0, 4500.0, 800.0]
+    assert after.loc[list(fill), "fa_shortfall_m2"].tolist() == pytest.approx([1950.0, 0.0, 3221.2])
+    assert after.loc[list(fill), "pass_floor_area"].tolist() == [False, True, False]
+    assert (after.loc[list(fill), "fa_data"] == "given").all()
+    rest = after.drop(index=list(fill))
+    assert (rest["fa_data"] == "no data").all() and rest["fa_provided_m2"].isna().all()
+    assert "floor_area_template" in second.outputs  # the blank one, beside the outputs; the filled one is kept
+    assert pd.read_csv(filled, encoding="utf-8-sig", dtype=str).iloc[:, 6].notna().sum() == 3
