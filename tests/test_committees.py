@@ -350,3 +350,20 @@ def test_demo_shows_required_floor_area_and_no_data_then_the_filled_template_giv
     assert (rest["fa_data"] == "no data").all() and rest["fa_provided_m2"].isna().all()
     assert "floor_area_template" in second.outputs  # the blank one, beside the outputs; the filled one is kept
     assert pd.read_csv(filled, encoding="utf-8-sig", dtype=str).iloc[:, 6].notna().sum() == 3
+
+
+def test_a_run_reads_the_template_against_the_boundaries_codes(tmp_path):
+    from servicecircle.pipeline import _service_centres
+
+    comm = gpd.read_file(DATA / "boundaries" / "chengdu_communities_approx.gpkg")
+    path = sc.write_floor_area_template(tmp_path / "t.csv", REGISTER, comm)
+    fill_csv(path, {(2, "floor_area_m2"): "650", (2, "build_type"): "扩建"})
+    inputs = sc.Inputs(boundaries="b.gpkg", facilities="f.gpkg", service_centres=path)
+    centres, rows = _service_centres(inputs, sc.Options(id_column="code"), comm, None)
+    assert rows is None and len(centres) == 69 and centres["floor_area_m2"].notna().sum() == 1
+    assert centres.loc[0, ["code", "floor_area_m2", "build_type"]].tolist() == [comm["code"][0], 650.0, "扩建"]
+    fill_csv(path, {(3, "code"): "510104022007"})  # not a community of these boundaries
+    with pytest.raises(InputDataError, match="row 3 .*not a committee of the code register nor a community"):
+        _service_centres(inputs, sc.Options(id_column="code"), comm, None)
+    with pytest.raises(sc.OptionError, match="service_centres"):
+        sc.Inputs(service_centres=3)

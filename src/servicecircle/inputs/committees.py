@@ -392,7 +392,7 @@ def read_floor_area_template(
             raise bad(
                 "the code is not a committee of the code register nor a community of the boundaries"
                 + (f" (did you mean {close[0]}?)" if close else ""),
-                "correct the code, or delete the row",
+                "correct the code, or delete the row (a committee outside the study area)",
             )
         raw_area = cell(rec, "floor_area_m2")
         try:

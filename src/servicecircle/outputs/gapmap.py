@@ -453,7 +453,7 @@ def gap_map(
         scores = col(check.score_col) if check.score_col else [None] * len(comm)
         columns[f"pf{j}"] = [NO_DATA if _missing(v) else (PASS_COLOUR if v else FAIL_COLOUR) for v in passed]
         columns[f"pv{j}"] = [
-            "—"
+            f"{NO_DATA_TEXT} no data"  # e.g. a shortfall where the floor area is not known: not 0
             if _missing(v)
             else (_e(f"{v:,.1f} {_unit(check.score_unit)}") if isinstance(v, (int, float, np.number)) else _e(v))
             for v in scores
