@@ -45,7 +45,7 @@ FIX_SHP_PARTS = "copy all the files of the shapefile together (.shp, .shx, .dbf,
 FIX_OSM = (
     "check that it is a complete OSM XML (.osm, .osm.gz, .osm.bz2) or PBF (.osm.pbf) file (download or copy it again)"
 )
-SHIPPED = "gb50180, meishan, national, sichuan"
+SHIPPED = "gb50180, meishan, national, sichuan, tdt1062"
 FIX_EXTENDS = (
     f'name a shipped profile ({SHIPPED}) or a .toml file in the same folder as this file, e.g. extends = "base.toml"'
 )

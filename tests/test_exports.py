@@ -115,8 +115,17 @@ def test_excel_sheets_names_headers_and_freeze(small, tmp_path):
     names = wb.sheetnames
     assert names[:3] == ["说明 README", "汇总 Summary", "指标 Scorecard"]
     assert names[-2:] == ["缺口 Gaps", "提示 Warnings"]
-    assert names[3] == "达标矩阵 Matrix"  # the community × check matrix (issue 16)
-    assert len(names) == 4 + len(small.checks) + 2
+    # then the plan's register, the unit levels and their roll-up (issue 13), the community × check matrix
+    # (issue 16), a sheet per check
+    assert names[3:9] == [
+        "规划指标台账 Register",
+        "街道乡镇 Townships",
+        "区县 Counties",
+        "全市 City",
+        "分级汇总 Roll-up",
+        "达标矩阵 Matrix",
+    ]
+    assert len(names) == 9 + len(small.checks) + 2
     assert all(len(n) <= 31 for n in names)
     assert len({n.lower() for n in names}) == len(names)
     for name in names[1:]:

@@ -82,10 +82,10 @@ def error_of(spec) -> str:
 
 
 def test_list_profiles():
-    assert list_profiles() == ["gb50180", "meishan", "national", "sichuan"]
+    assert list_profiles() == ["gb50180", "meishan", "national", "sichuan", "tdt1062"]
 
 
-@pytest.mark.parametrize("name", ["meishan", "gb50180", "sichuan", "national"])
+@pytest.mark.parametrize("name", ["meishan", "gb50180", "sichuan", "national", "tdt1062"])
 def test_shipped_profiles_load(name):
     p = load_profile(name)
     assert isinstance(p, Profile)
@@ -114,6 +114,9 @@ def test_meishan_levels():
         "l15": ("15分钟街区级", 1000.0),
         "l10": ("10分钟社区级", 500.0),
         "l5": ("5分钟小区级", 300.0),
+        # the town and rural levels of TD/T 1062-2021 (type_profiles), for town and rural communities
+        "town": ("乡集镇层级社区生活圈", 1000.0),
+        "village": ("村/组层级社区生活圈", 500.0),
     }
 
 
@@ -377,7 +380,8 @@ def test_describe():
     assert "kindergarten" in text and "幼儿园" in text
     assert "40 m2 per 100 households" in text
     assert "6个1" in text
-    assert "nursery                      托儿所 / Nursery [l5]: 300 m, 100% *" in text
+    # TD/T 1062 (the town and rural profile) has no nursery: urban communities only
+    assert "nursery                      托儿所 / Nursery [l5]: 300 m, 100% (urban only) *" in text
 
 
 def test_profile_is_frozen():
@@ -413,7 +417,7 @@ source = "local rule 2024"
     p = load_profile(path)
     base = load_profile("meishan")
     assert p.key == "mini" and p.path == path
-    assert [f.name for f in p.files] == ["p.toml", "meishan.toml", "gb50180.toml"]
+    assert [f.name for f in p.files] == ["p.toml", "meishan.toml", "gb50180.toml", "tdt1062.toml"]
     k = p.categories["kindergarten"]
     assert (k.radius_m, k.source, k.radius_source) == (500.0, "local rule 2024", "profile")
     assert (k.name_zh, k.level, k.aliases) == ("幼儿园", "l5", base.categories["kindergarten"].aliases)
@@ -872,14 +876,14 @@ def test_error_file_not_found(tmp_path):
     path = tmp_path / "missing.toml"
     assert error_of(path) == (
         f"{path}: profile file not found. Fix: check the path, or name a shipped profile: "
-        "gb50180, meishan, national, sichuan"
+        "gb50180, meishan, national, sichuan, tdt1062"
     )
 
 
 def test_error_unknown_profile_name():
     assert error_of("meishen") == (
         "no profile named 'meishen'. Fix: did you mean 'meishan'? Shipped profiles: "
-        "gb50180, meishan, national, sichuan; or give the path of a .toml file"
+        "gb50180, meishan, national, sichuan, tdt1062; or give the path of a .toml file"
     )
 
 
@@ -888,7 +892,7 @@ def test_error_directory(tmp_path):
 
 
 EXTENDS_FIX = (
-    "Fix: name a shipped profile (gb50180, meishan, national, sichuan) or a .toml file in the "
+    "Fix: name a shipped profile (gb50180, meishan, national, sichuan, tdt1062) or a .toml file in the "
     'same folder as this file, e.g. extends = "base.toml"'
 )
 
@@ -919,7 +923,7 @@ def test_error_extends_missing_file(tmp_path):
     path = write(tmp_path, HEAD + 'extends = "base.toml"\n')
     assert error_of(path) == (
         f"{path}: extends: 'base.toml' does not exist in {tmp_path}. Fix: put base.toml next to "
-        "this file, or name a shipped profile: gb50180, meishan, national, sichuan"
+        "this file, or name a shipped profile: gb50180, meishan, national, sichuan, tdt1062"
     )
 
 

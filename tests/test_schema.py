@@ -217,11 +217,12 @@ def test_every_fixed_column_has_a_kind_and_both_labels():
         (schema.SUMMARY_COLUMNS + schema.SUMMARY_CITY_COLUMNS, "summary"),
         (schema.SCORECARD_COLUMNS, "scorecard"),
         (schema.CHECKS_COLUMNS, "checks"),
+        (schema.REGISTER_COLUMNS, "register"),
         (schema.WARNING_COLUMNS, "warnings"),
         (schema.RUN_COLUMNS, "run"),
         (schema.FIELD_MAP_COLUMNS, "FIELD_MAP"),
     ],
-    ids=["gaps", "summary", "scorecard", "checks", "warnings", "run", "FIELD_MAP"],
+    ids=["gaps", "summary", "scorecard", "checks", "register", "warnings", "run", "FIELD_MAP"],
 )
 def test_every_table_column_is_described(columns, layer):
     assert len(set(columns)) == len(columns)

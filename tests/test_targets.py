@@ -283,7 +283,7 @@ def test_category_for_urban_communities_only(tmp_path):
     prof = write(
         tmp_path,
         "p.toml",
-        'key = "urbanonly"\nname_zh = "t"\nname_en = "t"\nsource = "t"\nextends = "meishan"\n'
+        'key = "urbanonly"\nname_zh = "t"\nname_en = "t"\nsource = "t"\nextends = "gb50180"\n'
         '[categories.kindergarten]\napplies_to = ["urban"]\nsource = "test: urban only"\n',
     )
     ctx = make_ctx(
@@ -319,7 +319,7 @@ def test_type_profiles_take_the_town_numbers_from_another_profile(tmp_path):
     main = write(
         tmp_path,
         "main.toml",
-        'key = "maintest"\nname_zh = "t"\nname_en = "t"\nsource = "t"\nextends = "meishan"\n'
+        'key = "maintest"\nname_zh = "t"\nname_en = "t"\nsource = "t"\nextends = "gb50180"\n'
         f'type_profiles = {{ town = "{town.as_posix()}" }}\n',
     )
     p = load_profile(main)

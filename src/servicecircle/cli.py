@@ -56,6 +56,28 @@ def _fmt_value(value, unit) -> str:
     return f"{value:,.1f} {unit}".strip()
 
 
+def _print_units(a) -> None:  # an Assessment
+    """The communities' types and the units of each level, in two lines."""
+    comm = a.communities
+    if "community_type" in comm.columns:
+        types = comm["community_type"]
+        counts = {t: int((types == t).sum()) for t in ("urban", "town", "rural")}
+        unknown = int(types.isna().sum())
+        print(
+            f"\nCommunity types 社区类型: {counts['urban']} urban 城市社区, {counts['town']} town 集镇社区, "
+            f"{counts['rural']} rural 农村社区, {unknown} unknown 未知"
+        )
+    names = {"township": ("街道（乡镇）", "township", "townships"), "county": ("区县", "county", "counties"),
+             "city": ("市", "city", "cities")}  # fmt: skip
+    levels = [lv for lv in names if f"units_{lv}" in a.layers]
+    if levels:
+        parts = []
+        for lv in levels:
+            n, (zh, one, many) = len(a.layers[f"units_{lv}"]), names[lv]
+            parts.append(f"{n} {one if n == 1 else many} {zh}")
+        print(f"Units 单元: {', '.join(parts)} (a layer per level in the GeoPackage: units_<level>)")
+
+
 def _print_result(result, quiet: bool) -> None:
     import shutil
     import unicodedata
@@ -123,11 +145,27 @@ def _print_result(result, quiet: bool) -> None:
                 print(f"  {more}")
         if "confirmed" in a.summary and (a.summary["confirmed"] == False).any():  # noqa: E712 (a column)
             print("*未确认 unconfirmed threshold: its source is not confirmed (see the profile)")
+        register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
+        if register is not None and len(register):
+            from .checks.register import register_counts
+
+            n = register_counts(register)
+            text = (
+                f"规划指标台账 Plan register: {n['rows']} targets, {n['assessed']} assessed "
+                f"({n['pass']} pass, {n['fail']} fail), {n['not assessed']} not assessed: why, and the data "
+                "that would let them be, in the 'register' table of the GeoPackage and summary.csv"
+            )
+            print()
+            for line in wrap(text, max(shutil.get_terminal_size((100, 24)).columns - 1, 30)):
+                print(line)
+        _print_units(a)
         if len(a.warnings):
             print(f"\n{len(a.warnings)} data warnings 数据提示 (see the 'warnings' table of the GeoPackage)")
     print(f"\nGap map 缺口地图:        {out.get('map', '(not written)')}")
     print(f"Shortfall GeoPackage:  {out['geopackage']}  (CGCS2000 unless --out-crs)")
     print(f"Summary 汇总表:         {out['summary']}")
+    if "summary_units" in out:
+        print(f"By level 分级汇总:       {out['summary_units']}")
     for key, label in (
         ("project", "QGIS project 工程:     "),
         ("excel", "Excel workbook 工作簿:  "),
@@ -218,7 +256,7 @@ def _cmd_floor_area_template(args: argparse.Namespace) -> int:
     opts = from_namespace(Options, args)
     path = write_floor_area_template(
         tpl.template,
-        tpl.code_register,
+        opts.code_register,
         ins.boundaries,
         boundaries_layer=ins.boundaries_layer,
         id_column=opts.id_column or "code",
@@ -294,9 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
         "empty floor area and new/rebuilt) for the planner to fill in; give it back with --service-centres. "
         "每个居委会一行，填写社区综合服务设施面积与新建/改建。",
     )
-    add_arguments(p_tpl, TemplateOptions, required=("code_register",))
+    add_arguments(p_tpl, TemplateOptions)
     add_arguments(p_tpl, Inputs, only=("boundaries", "boundaries_layer"))
-    add_arguments(p_tpl, Options, only=("id_column", "name_column"))
+    add_arguments(p_tpl, Options, only=("code_register", "id_column", "name_column"), required=("code_register",))
     p_tpl.add_argument("--quiet", "-q", action="store_true")
     p_tpl.set_defaults(func=_cmd_floor_area_template)
     p_prof = sub.add_parser("profiles", help="list or show standards profiles 查看标准配置")

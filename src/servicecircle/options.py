@@ -116,6 +116,7 @@ _NET = "walking network 步行路网"
 _STD = "standard and settings 标准与参数"
 _OUT = "outputs 输出"
 _SITE = "siting 选址"
+_UNITS = "community types and units 社区类型与单元"
 
 BASEMAPS = ("openstreetmap", "tianditu", "tianditu-imagery", "none")
 
@@ -426,6 +427,39 @@ class Options(_Checked):
         "residents", "residents column 人口字段 (default: residents)", flag="--residents-column", group=_IN,
         metavar="COL",
     )  # fmt: skip
+    # --- community types and units (servicecircle.inputs.units)
+    type_column: str | None = _opt(
+        None, "community type column 社区类型字段 (城市社区/集镇社区/农村社区, urban/town/rural)", flag="--type-column",
+        group=_UNITS, metavar="COL",
+    )  # fmt: skip
+    code_column: str | None = _opt(
+        None, "12-digit community code column 区划代码字段 (default: code, when it holds 12-digit codes)",
+        flag="--code-column", group=_UNITS, metavar="COL",
+    )  # fmt: skip
+    code_register: Any = _opt(
+        None, "code register 区划代码库: adcode CSV file(s) or a folder of them (types and unit names from codes)",
+        kind="any", flag="--code-register", group=_UNITS, metavar="FILE|DIR",
+    )  # fmt: skip
+    type_overrides: Any = _opt(
+        None, "community types to impose 指定社区类型: code=type,... (e.g. 510104022006=town)", kind="any",
+        flag="--type-overrides", group=_UNITS, metavar="CODE=TYPE,...",
+    )  # fmt: skip
+    township_column: str | None = _opt(
+        None, "township column 街道（乡镇）字段 (code or name; default: from the codes)", flag="--township-column",
+        group=_UNITS, metavar="COL",
+    )  # fmt: skip
+    county_column: str | None = _opt(
+        None, "county column 区县字段 (code or name; default: from the codes)", flag="--county-column",
+        group=_UNITS, metavar="COL",
+    )  # fmt: skip
+    units: Any = _opt(
+        None, "unit polygons 单元边界 (a layer per level: township/county/city, or a level column) [optional]",
+        kind="any", flag="--units", group=_UNITS, metavar="FILE",
+    )  # fmt: skip
+    compounds: Any = _opt(
+        None, "residential compounds 小区 polygons (default: the named residential land, e.g. OSM "
+        "landuse=residential) [optional]", kind="any", flag="--compounds", group=_UNITS, metavar="FILE",
+    )  # fmt: skip
     # --- facility columns
     category_column: str = _opt(
         "category", "facility category column 设施类别字段 (default: category)", flag="--category-column", group=_IN,
@@ -653,16 +687,12 @@ class SitingOptions(_Checked):
 
 @dataclass(frozen=True, kw_only=True)
 class TemplateOptions(_Checked):
-    """What ``servicecircle floor-area-template`` / :func:`servicecircle.write_floor_area_template` take."""
+    """What ``servicecircle floor-area-template`` / :func:`servicecircle.write_floor_area_template` take.
 
-    code_register: str | Path | None = _opt(
-        None,
-        "the code register 区划代码 (adcode CSV files, or their folder): the committees and their positions",
-        kind="path",
-        flag="--code-register",
-        group=_IN,
-        metavar="FILE|DIR",
-    )
+    The committees come from ``Options.code_register`` (``--code-register``), the communities from
+    ``Inputs.boundaries`` with ``Options.id_column``.
+    """
+
     template: str | Path = _opt(
         "floor_area_template.csv",
         "the template to write 用房面积模板 (.csv, UTF-8 for Excel, or .xlsx; default floor_area_template.csv)",

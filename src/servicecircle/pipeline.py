@@ -92,6 +92,7 @@ def _check_up_front(opts: Options) -> Options:
 
     if not isinstance(opts.profile, Profile):  # a malformed profile is refused before the run, not after
         opts = opts.replace(profile=load_profile(opts.profile))
+    opts = _read_unit_inputs(opts)
     out = Path(opts.out)
     if out.exists() and not out.is_dir():
         raise OptionError(f"out (--out) is a file, not a folder: {out}", fix="give a folder for the outputs")
@@ -106,25 +107,41 @@ def _check_up_front(opts: Options) -> Options:
     return opts
 
 
+def _read_unit_inputs(opts: Options) -> Options:
+    """The code register, unit polygons and compounds the options name, read now (a missing file: exit 2 now)."""
+    from .inputs.units import compound_polygons, resolve_polygons, resolve_register
+
+    changes: dict[str, Any] = {}
+    if opts.code_register is not None:
+        changes["code_register"] = resolve_register(opts.code_register)
+    if isinstance(opts.units, (str, Path)):
+        changes["units"] = resolve_polygons(opts.units)
+    if isinstance(opts.compounds, (str, Path)):
+        changes["compounds"] = compound_polygons(opts.compounds)
+    return opts.replace(**changes) if changes else opts
+
+
 def _assess(inputs: Inputs, opts: Options) -> Assessment:
     """Read what ``inputs`` names, then :func:`~servicecircle.assess` (every file read here, none later)."""
     return _assess_with(inputs, opts)[0]
 
 
-def _service_centres(inputs: Inputs, opts: Options, comm: Any, register: Path | None) -> tuple[Any, Any]:
+def _service_centres(inputs: Inputs, opts: Options, comm: Any, at_committees: bool) -> tuple[Any, Any]:
     """The service centres to add to the facilities, and the floor-area template rows (the demo's), or None.
 
-    ``service_centres`` (the filled template) is read and checked row by row; with a ``register`` (the
-    demo), the committees of the boundaries' codes stand at their register positions, with no floor area
-    unless the filled template gives one.
+    ``service_centres`` (the filled template) is read and checked row by row against the boundaries'
+    codes and the ``code_register``'s committees (whose positions fill a row without lon/lat). With
+    ``at_committees`` (the demo), the committees of the boundaries' codes stand at their register
+    positions, with no floor area unless the filled template gives one.
     """
     from .inputs.committees import committee_template, read_committees, read_floor_area_template, template_facilities
 
     id_col = opts.id_column
     codes = list(comm[id_col]) if id_col and id_col in comm.columns else None
     rows = committees = None
-    if register is not None and codes is not None:
-        committees = read_committees(register, codes=codes)
+    if opts.code_register is not None and codes is not None and (at_committees or inputs.service_centres):
+        committees = read_committees(opts.code_register, codes=codes)
+    if committees is not None and at_committees:
         rows = committee_template(committees, comm, id_column=id_col or "code", name_column=opts.name_column)
     if inputs.service_centres is not None:
         centres = read_floor_area_template(inputs.service_centres, codes=codes, committees=committees)
@@ -135,8 +152,9 @@ def _service_centres(inputs: Inputs, opts: Options, comm: Any, register: Path | 
     return centres, rows
 
 
-def _assess_with(inputs: Inputs, opts: Options, *, register: Path | None = None) -> tuple[Assessment, Any]:
-    """:func:`_assess`, and the floor-area template rows of the ``register``'s committees (None without one)."""
+def _assess_with(inputs: Inputs, opts: Options, *, at_committees: bool = False) -> tuple[Assessment, Any]:
+    """:func:`_assess`; with ``at_committees``, the service centres at the code register's committees
+    (the demo), and the floor-area template rows (None without)."""
     assert inputs.boundaries is not None and inputs.facilities is not None  # checked by _inputs_and_options
     with collect_warnings() as read_log:
         comm = read_boundaries(
@@ -150,7 +168,7 @@ def _assess_with(inputs: Inputs, opts: Options, *, register: Path | None = None)
             lon_column=inputs.lon_column,
             lat_column=inputs.lat_column,
         )
-        centres, rows = _service_centres(inputs, opts, comm, register)
+        centres, rows = _service_centres(inputs, opts, comm, at_committees)
         if centres is not None:
             from .inputs.committees import add_service_centres
 
@@ -259,13 +277,11 @@ def demo_paths(data_dir: str | Path | None = None) -> dict[str, Path]:
         "residential": Path("boundaries/chengdu_residential_osm.gpkg"),
         "facilities": Path("facilities/chengdu_facilities_osm.gpkg"),
         "network": Path("network/chengdu_central_2018.osm.gz"),
+        "code_register": Path("sources/chengdu/adcode"),
     }
     for base in candidates:
         if all((base / p).exists() for p in names.values()):
-            found = {k: base / p for k, p in names.items()}
-            if (base / "sources" / "chengdu" / "adcode").is_dir():  # the code register: the committees' positions
-                found["register"] = base / "sources" / "chengdu" / "adcode"
-            return found
+            return {k: base / p for k, p in names.items()}
     raise InputDataError(
         "the demo data was not found (looked in " + ", ".join(str(c) for c in candidates) + ")",
         fix="run from the servicecircle source folder, or set SERVICECIRCLE_DATA to its data/ folder",
@@ -286,6 +302,9 @@ def demo_inputs(data_dir: str | Path | None = None) -> dict[str, Any]:
         profile="meishan",
         greenspace=p["facilities"],
         greenspace_layer="greenspace",
+        # community types and unit names from the real code register (the communities' codes are real);
+        # the compounds are the named OSM residential land (the default with residential=)
+        code_register=p["code_register"],
     )
 
 
@@ -306,11 +325,10 @@ def run_demo(out: str | Path = "out/demo", *, data_dir: str | Path | None = None
     from .outputs.template import TEMPLATE_NAME
     from .outputs.template import write_floor_area_template as write_template
 
-    p = demo_paths(data_dir)
     kw: dict[str, Any] = {**demo_inputs(data_dir), "out": out, **kwargs}
     options = kw.pop("options", None)
     inputs, opts = _inputs_and_options(kw.pop("boundaries"), kw.pop("facilities"), kw.pop("network"), options, kw)
-    result, rows = _assess_with(inputs, opts, register=p.get("register"))
+    result, rows = _assess_with(inputs, opts, at_committees=True)
     outputs = save(result, opts)
     if rows is not None:
         target = Path(opts.out) / TEMPLATE_NAME
@@ -360,10 +378,12 @@ def write_floor_area_template(
     (69, 0)
     """
     from .inputs.committees import committee_template, read_committees
+    from .inputs.units import resolve_register
     from .outputs.template import write_floor_area_template as write_template
 
-    opts = TemplateOptions(code_register=code_register, template=template)
-    if opts.code_register is None:
+    opts = TemplateOptions(template=template)
+    register = resolve_register(code_register)
+    if register is None:
         raise OptionError(
             "no code register given", fix="pass code_register= (--code-register): the adcode CSV files or their folder"
         )
@@ -374,6 +394,6 @@ def write_floor_area_template(
         )
     id_col = id_column or "code"
     codes = list(comm[id_col]) if comm is not None and id_col in comm.columns else None
-    committees = read_committees(opts.code_register, codes=codes)
+    committees = read_committees(register, codes=codes)
     rows = committee_template(committees, comm, id_column=id_col, name_column=name_column)
     return write_template(rows, opts.template)

@@ -18,6 +18,9 @@ family          builder                     name                             kin
 ``present``     :func:`present_column`      ``present_<item>``               integer
 ``indicator``   :func:`indicator_column`    ``ind_<indicator>``              real
 ``flag``        :func:`flag_column`         ``is_<green rule>``              boolean
+``npass``       :func:`npass_column`        ``npass_<check>``                integer
+``nfail``       :func:`nfail_column`        ``nfail_<check>``                integer
+``nunk``        :func:`nunk_column`         ``nunk_<check>``                 integer
 ==============  ==========================  ===============================  =========
 
 ``parse_column(coverage_column(k)) == ColumnSpec("cov_" + k, "coverage", k)`` for
@@ -63,6 +66,9 @@ __all__ = [
     "PRESENT",
     "INDICATOR",
     "FLAG",
+    "NPASS",
+    "NFAIL",
+    "NUNK",
     "Column",
     "Family",
     "ColumnSpec",
@@ -81,6 +87,12 @@ __all__ = [
     "present_column",
     "indicator_column",
     "flag_column",
+    "npass_column",
+    "nfail_column",
+    "nunk_column",
+    "UNIT_LAYER_PREFIX",
+    "unit_layer",
+    "ROLLUP_COLUMNS",
     "parse_column",
     "fixed_column",
     "family_labels",
@@ -102,6 +114,10 @@ __all__ = [
     "inside_column",
     "INSIDE",
     "CHECKS_COLUMNS",
+    "REGISTER_COLUMNS",
+    "REGISTER_PASS",
+    "REGISTER_FAIL",
+    "REGISTER_NOT_ASSESSED",
     "WARNING_COLUMNS",
     "FIELDS_COLUMNS",
     "FIELD_MAP_COLUMNS",
@@ -130,6 +146,9 @@ PRESENT: Final = "present"
 INDICATOR: Final = "indicator"
 FLAG: Final = "flag"
 INSIDE: Final = "inside"
+NPASS: Final = "npass"
+NFAIL: Final = "nfail"
+NUNK: Final = "nunk"
 
 
 @dataclass(frozen=True)
@@ -267,6 +286,32 @@ COLUMNS: Final[Mapping[str, Column]] = _table(
     ("score_column", TEXT, "评分字段", "Score column", ""),
     ("columns", TEXT, "字段", "Columns", ""),
     ("key", TEXT, "参数", "Parameter", ""),
+    # community types and units (inputs/units.py, checks/rollup.py)
+    ("community_type", TEXT, "社区类型", "Community type", ""),
+    ("community_type_rule", TEXT, "社区类型依据", "Community type: rule", ""),
+    ("township_code", TEXT, "街道（乡镇）代码", "Township code", ""),
+    ("township_name", TEXT, "街道（乡镇）", "Township", ""),
+    ("county_code", TEXT, "区县代码", "County code", ""),
+    ("county_name", TEXT, "区县", "County", ""),
+    ("city_code", TEXT, "市代码", "City code", ""),
+    ("city_name", TEXT, "市", "City", ""),
+    ("unit_code", TEXT, "单元代码", "Unit code", ""),
+    ("unit_name", TEXT, "单元名称", "Unit", ""),
+    ("unit_kind", TEXT, "单元类别", "Kind of unit", ""),
+    ("parent_code", TEXT, "上级单元代码", "Parent unit code", ""),
+    ("n_communities", INTEGER, "社区数", "Communities", ""),
+    ("n_urban", INTEGER, "城市社区数", "Urban communities", ""),
+    ("n_town", INTEGER, "集镇社区数", "Town communities", ""),
+    ("n_rural", INTEGER, "农村社区数", "Rural communities", ""),
+    ("n_type_unknown", INTEGER, "类型未知社区数", "Communities of unknown type", ""),
+    ("communities", INTEGER, "社区数", "Communities", ""),
+    ("communities_unknown", INTEGER, "未判定社区数", "Communities without a verdict", ""),
+    ("assessed_weight", REAL, "参评需求", "Demand assessed", ""),
+    ("shortfall_m2", REAL, "建筑面积缺口", "Floor-area shortfall", "m²"),
+    ("compound_id", INTEGER, "小区编号", "Compound id", ""),
+    ("compound_name", TEXT, "小区名称", "Compound", ""),
+    ("compound_source", TEXT, "小区来源", "Compound source", ""),
+    ("checks_passed", INTEGER, "达标项数", "Checks passed", ""),
 )
 
 #: Per-layer meanings that differ from :data:`COLUMNS` (or exist only in that layer).
@@ -290,6 +335,41 @@ LAYER_COLUMNS: Final[Mapping[str, Mapping[str, Column]]] = MappingProxyType(
             ("name_zh", TEXT, "指标名称", "Indicator (Chinese)", ""),
             ("name_en", TEXT, "指标名称（英文）", "Indicator (English)", ""),
         ),
+        "register": _table(
+            ("key", TEXT, "指标编号", "Register key", ""),
+            ("plan_table", TEXT, "出处", "Plan table", ""),
+            ("plan_group", TEXT, "大类", "Group", ""),
+            ("section", TEXT, "类别", "Section", ""),
+            ("name_zh", TEXT, "指标（规划原文）", "Indicator (plan wording)", ""),
+            ("name_en", TEXT, "指标（英文）", "Indicator (English)", ""),
+            ("status", TEXT, "评估状态", "Status", ""),
+            ("value", REAL, "现状值", "Value", ""),
+            ("value_unit", TEXT, "现状值单位", "Value unit", ""),
+            ("check_target", REAL, "检查目标", "Check target", ""),
+            ("passed", BOOLEAN, "是否达标", "Result", ""),
+            ("assessed_by", TEXT, "评估检查项", "Assessed by", ""),
+            ("check", TEXT, "检查结果键", "Check result key", ""),
+            ("method", TEXT, "计算方法", "Method", ""),
+            ("not_assessed", TEXT, "未评估原因", "Why not assessed", ""),
+            ("data_needed", TEXT, "所需数据", "Data needed", ""),
+            ("target_2025", REAL, "2025年目标值", "2025 target", ""),
+            ("target_max", REAL, "目标上限", "2025 target (upper end)", ""),
+            ("target_2022", REAL, "2022年目标值", "2022 milestone", ""),
+            ("unit", TEXT, "目标单位", "Target unit", ""),
+            ("comparison", TEXT, "比较", "Comparison", ""),
+            ("target_text", TEXT, "目标", "Target", ""),
+            ("binding", TEXT, "指标属性", "Binding or expected", ""),
+            ("scale", TEXT, "统计尺度", "Scale", ""),
+            ("applies_to", TEXT, "适用社区类型", "Community types", ""),
+            ("scraped", TEXT, "原文抓取值", "As scraped", ""),
+            ("reading", TEXT, "解读", "Reading", ""),
+            ("confirmed", BOOLEAN, "解读已核实", "Reading confirmed", ""),
+            ("source", TEXT, "出处说明", "Source", ""),
+        ),
+        **{
+            layer: _table(("level", TEXT, "单元层级", "Unit level", ""))
+            for layer in ("units_township", "units_county", "units_city", "rollup")
+        },
         "FIELD_MAP": _table(
             ("layer", TEXT, "图层", "Layer", ""),
             ("source_name", TEXT, "原字段名", "Source name", ""),
@@ -346,6 +426,9 @@ FAMILIES: Final[Mapping[str, Family]] = MappingProxyType(
             Family(INDICATOR, "ind_", REAL, "", "指标值", "indicator value"),
             Family(FLAG, "is_", BOOLEAN, "", "计入", "counts as"),
             Family(INSIDE, "in_", INTEGER, "", "社区内设施数", "facilities inside"),
+            Family(NPASS, "npass_", INTEGER, "", "达标社区数", "communities passing"),
+            Family(NFAIL, "nfail_", INTEGER, "", "未达标社区数", "communities failing"),
+            Family(NUNK, "nunk_", INTEGER, "", "未判定社区数", "communities without a verdict"),
         )
     }
 )
@@ -551,6 +634,25 @@ def inside_column(key: str) -> str:
     return _build(INSIDE, key)
 
 
+def npass_column(key: str) -> str:
+    """Communities of a unit passing a check (unit layers): ``npass_<check>``.
+
+    >>> npass_column("kindergarten"), nfail_column("kindergarten"), nunk_column("kindergarten")
+    ('npass_kindergarten', 'nfail_kindergarten', 'nunk_kindergarten')
+    """
+    return _build(NPASS, key)
+
+
+def nfail_column(key: str) -> str:
+    """Communities of a unit failing a check (unit layers): ``nfail_<check>``."""
+    return _build(NFAIL, key)
+
+
+def nunk_column(key: str) -> str:
+    """Communities of a unit without a verdict on a check (unit layers): ``nunk_<check>``."""
+    return _build(NUNK, key)
+
+
 _REACH_SUFFIX = "_reach"
 
 
@@ -637,6 +739,9 @@ _PATTERNS: Final = tuple(
         (INDICATOR, r"(.+)"),
         (FLAG, r"(.+)"),
         (INSIDE, r"(.+)"),
+        (NPASS, r"(.+)"),
+        (NFAIL, r"(.+)"),
+        (NUNK, r"(.+)"),
     )
 )
 
@@ -758,6 +863,12 @@ def family_labels(
         return f"计入{zh}", f"Counts as {en}", unit
     if family == INDICATOR:
         return zh, en, unit
+    if family == NPASS:
+        return f"{zh}达标社区数", f"{en}: communities passing", unit
+    if family == NFAIL:
+        return f"{zh}未达标社区数", f"{en}: communities failing", unit
+    if family == NUNK:
+        return f"{zh}未判定社区数", f"{en}: communities without a verdict", unit
     raise ValueError(f"{spec.name!r} is not a family column")
 
 
@@ -880,9 +991,15 @@ LAYERS: Final[Mapping[str, Layer]] = MappingProxyType(
             Layer("proposals", "建议选址", "Proposed sites", True),
             Layer("gaps_closed", "缺口已补", "Gaps closed", True),
             Layer("streets", "路网", "Streets", True),
+            Layer("units_township", "街道（乡镇）汇总", "Townships", True),
+            Layer("units_county", "区县汇总", "Counties", True),
+            Layer("units_city", "全市汇总", "City", True),
+            Layer("compounds", "小区", "Compounds", True),
             Layer("before_after", "方案前后对比", "Before and after", False),
             Layer("summary", "汇总", "Summary", False),
             Layer("scorecard", "指标", "Scorecard", False),
+            Layer("register", "规划指标台账", "Plan indicator register", False),
+            Layer("rollup", "分级汇总", "Roll-up by level", False),
             Layer("checks", "检查项", "Checks", False),
             Layer("warnings", "提示", "Warnings", False),
             Layer("fields", "字段说明", "Fields", False),
@@ -892,6 +1009,17 @@ LAYERS: Final[Mapping[str, Layer]] = MappingProxyType(
     }
 )
 _INDICATOR_LAYER = "ind_"
+#: The unit layers: ``units_<level>`` (``units_township``, ``units_county``, ``units_city``).
+UNIT_LAYER_PREFIX: Final = "units_"
+
+
+def unit_layer(level: str) -> str:
+    """The layer of one unit level: ``units_<level>``.
+
+    >>> unit_layer("township")
+    'units_township'
+    """
+    return UNIT_LAYER_PREFIX + level
 
 
 def indicator_layer(key: str) -> str:
@@ -1036,6 +1164,42 @@ SCORECARD_COLUMNS = [
     "source",
     "confirmed",
 ]
+#: The ``register`` table: every target of the plan's indicator register, assessed or not (and why).
+REGISTER_COLUMNS = [
+    "key",
+    "plan_table",
+    "plan_group",
+    "section",
+    "name_zh",
+    "name_en",
+    "status",
+    "value",
+    "value_unit",
+    "check_target",
+    "passed",
+    "assessed_by",
+    "check",
+    "method",
+    "not_assessed",
+    "data_needed",
+    "target_2025",
+    "target_max",
+    "target_2022",
+    "unit",
+    "comparison",
+    "target_text",
+    "binding",
+    "scale",
+    "applies_to",
+    "scraped",
+    "reading",
+    "confirmed",
+    "source",
+]
+#: The ``register`` table's ``status`` values.
+REGISTER_PASS: Final = "pass"
+REGISTER_FAIL: Final = "fail"
+REGISTER_NOT_ASSESSED: Final = "not assessed"
 #: The ``checks`` table: every check, its threshold and target, their source and its columns.
 CHECKS_COLUMNS = [
     "check",
@@ -1070,6 +1234,21 @@ FIELD_MAP_COLUMNS = [
     "admin_code",
     "renamed",
     "note",
+]
+#: The ``rollup`` table: one row per level, unit and check (:func:`servicecircle.checks.rollup.rollup_table`).
+ROLLUP_COLUMNS = [
+    "level",
+    "unit_code",
+    "unit_name",
+    "check",
+    "communities",
+    "communities_passed",
+    "communities_failed",
+    "communities_unknown",
+    "assessed_weight",
+    "coverage_pct",
+    "uncovered_weight",
+    "shortfall_m2",
 ]
 #: The ``run`` table: parameters as text.
 RUN_COLUMNS = ["key", "value"]

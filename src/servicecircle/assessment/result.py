@@ -46,6 +46,9 @@ class Assessment:
         Per layer, every input column's name in the output → its name in the
         input (they differ where an output column took the name: see
         :func:`~servicecircle.inputs.columns.keep_input_columns`).
+    register
+        The plan's indicator register, one row per target (:func:`servicecircle.checks.register.register_table`):
+        assessed (the check's citywide value, target and result) or not assessed (why, and the data needed).
     state
         What a scenario or a siting study reuses (:class:`RunState`); not exported.
     """
@@ -67,6 +70,8 @@ class Assessment:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: per layer (communities, facilities, demand): output column → the input column it holds
     input_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the plan's indicator register: every target, assessed or not (see checks/register.py)
+    register: pd.DataFrame = field(default_factory=pd.DataFrame)
     state: RunState | None = field(default=None, repr=False)
 
     def map(self, **kwargs: Any) -> Any:

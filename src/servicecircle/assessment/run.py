@@ -9,6 +9,7 @@ import geopandas as gpd
 
 from .. import settings
 from .._parallel import use_workers
+from ..checks.register import register_table
 from ..errors import OptionError, collect_warnings
 from ..network.model import WalkNetwork
 from ..options import Options, setting_or
@@ -104,7 +105,7 @@ def assess(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with collect_warnings() as log, use_workers(_workers(opts)):
-        prepared = stages.prepare(communities, facilities, network, prof, opts)
+        prepared = stages.prepare(communities, facilities, network, prof, opts, residential=residential)
         dem = stages.build_demand(
             prepared, network, prof, opts, demand=demand, population=population, residential=residential
         )
@@ -219,6 +220,7 @@ def _finish(
     gaps = stages.gap_frame(outcomes, crs)
     scorecard = stages.scorecard_table(outcomes)
     summary = stages.summary_table(outcomes, scorecard)
+    register = register_table(prof, outcomes, ctx)  # after every check: the plan's indicator register
     max_snap = float(setting_or("max_snap", opts.max_snap))
     params = {
         "profile": prof.key,
@@ -246,8 +248,9 @@ def _finish(
         timings=timings,
         id_column=opts.id_column or "community_id",
         name_column=opts.name_column,
-        layers={k: v for o in outcomes for k, v in o.layers.items()},
+        layers={**{k: v for o in outcomes for k, v in o.layers.items()}, **stages.unit_layers(comm_out, prepared, crs)},
         input_columns=input_names,
+        register=register,
         state=state,
     )
 
@@ -280,6 +283,9 @@ def rerun(
             comm_geom=st.prepared.comm_geom,
             comm_ids=st.prepared.comm_ids,
             facilities=fac,
+            types=st.prepared.types,
+            units=st.prepared.units,
+            compounds=st.prepared.compounds,
         )
         dem = st.demand
         timings["inputs"] = time.perf_counter() - t0

@@ -162,8 +162,14 @@ def prepare(
     network: WalkNetwork,
     profile: Profile,
     options: Options,
+    *,
+    residential: gpd.GeoDataFrame | None = None,
 ) -> Prepared:
-    """Stage 1: check the communities and facilities and put them in the network's metric CRS."""
+    """Stage 1: check the communities and facilities and put them in the network's metric CRS.
+
+    Also each community's type and units (:func:`community_types_and_units`) and the residential
+    compounds (:func:`prepare_compounds`; the named ``residential`` land when the options give none).
+    """
     boundaries = prepare_boundaries(communities, id_column=options.id_column)
     if options.name_column is not None:
         require_column(boundaries, options.name_column, "community name", "name_column= / --name-column")
@@ -171,7 +177,86 @@ def prepare(
     _require_crs(boundaries, "boundaries")
     comm_geom = np.asarray(to_crs(boundaries.geometry, network.crs).values, dtype=object)
     ids = boundaries[options.id_column].to_numpy() if options.id_column else np.arange(1, len(boundaries) + 1)
-    return Prepared(boundaries=boundaries, comm_geom=comm_geom, comm_ids=ids, facilities=fac)
+    types, units = community_types_and_units(boundaries, comm_geom, network.crs, options)
+    compounds = prepare_compounds(options.compounds, residential, comm_geom, network.crs)
+    return Prepared(
+        boundaries=boundaries,
+        comm_geom=comm_geom,
+        comm_ids=ids,
+        facilities=fac,
+        types=types,
+        units=units,
+        compounds=compounds,
+    )
+
+
+def prepare_compounds(
+    value: Any, residential: gpd.GeoDataFrame | None, comm_geom: np.ndarray, crs: Any
+) -> gpd.GeoDataFrame | None:
+    """The residential compounds (小区) in the metric CRS, each with the community it overlaps most.
+
+    Columns: every input column, ``compound_id`` (1-based), ``compound_name`` (its ``name``, if any),
+    ``compound_source`` and ``community`` (the position of its community, -1 for none).
+    """
+    from ..inputs.units import compound_polygons
+
+    frame = compound_polygons(value, residential)
+    if frame is None:
+        return None
+    _require_crs(frame, "compounds")
+    geom = np.asarray(to_crs(frame.geometry, crs).values, dtype=object)
+    comm = np.full(len(geom), -1, dtype=np.int64)
+    if len(geom) and len(comm_geom):
+        tree = shapely.STRtree(comm_geom)
+        c_idx, m_idx = tree.query(geom, predicate="intersects")
+        area = shapely.area(shapely.intersection(geom[c_idx], comm_geom[m_idx]))
+        best = np.full(len(geom), -1.0)
+        for ci, mi, a in zip(c_idx, m_idx, area):  # pairs, not nodes: a few per compound
+            if a > best[ci]:
+                best[ci], comm[ci] = a, mi
+    out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=list(geom), crs=crs)
+    out["compound_id"] = np.arange(1, len(out) + 1)
+    out["compound_name"] = frame["name"].to_numpy() if "name" in frame.columns else None
+    out["compound_source"] = frame.attrs.get("compound_source", "compounds")
+    out["community"] = comm
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def community_types_and_units(
+    boundaries: gpd.GeoDataFrame, comm_geom: np.ndarray, crs: Any, options: Options
+) -> tuple[Any, Any]:
+    """Each community's type (urban/town/rural) and rule, and its township, county and city.
+
+    See :mod:`servicecircle.inputs.units`: the options ``type_column``, ``code_column`` (default
+    ``code`` when it holds 12-digit codes), ``code_register``, ``type_overrides``,
+    ``township_column``, ``county_column`` and ``units``.
+    """
+    from ..inputs.units import community_types, community_units, guess_code_column, resolve_polygons, resolve_register
+
+    register = resolve_register(options.code_register)
+    code_column = options.code_column or guess_code_column(boundaries)
+    types = community_types(
+        boundaries,
+        type_column=options.type_column,
+        code_column=code_column,
+        register=register,
+        overrides=options.type_overrides,
+        id_column=options.id_column,
+        strict_codes=options.code_column is not None or register is not None,
+    )
+    units = community_units(
+        boundaries,
+        code_column=code_column,
+        register=register,
+        township_column=options.township_column,
+        county_column=options.county_column,
+        polygons=resolve_polygons(options.units),
+        comm_geom=comm_geom,
+        comm_crs=crs,
+        id_column=options.id_column,
+    )
+    return types, units
 
 
 # ---------------------------------------------------------------------------------------------- demand
@@ -609,6 +694,10 @@ def run_checks(
         grid=reuse.gap_grid if reuse is not None else None,
         lattice_store=lattice_store,
         options=options,
+        comm_type=prepared.types.types if prepared.types is not None else None,
+        comm_units=dict(prepared.units.codes) if prepared.units is not None else {},
+        unit_names=dict(prepared.units.names) if prepared.units is not None else {},
+        compounds=prepared.compounds,
     )
     present = distances.categories
     fresh_keys = [k for k in present if k in distances.nodes]
@@ -673,12 +762,16 @@ def community_frame(
         )
     written = {"weight_total", "weight_kind", "n_demand", "checks_assessed", "checks_failed", "worst_cov"}
     written |= {k for o in outcomes for k in o.columns}
+    unit_columns = _unit_columns(prepared)
+    written |= set(unit_columns)
     comm_out, names = keep_input_columns(to_crs(prepared.boundaries, crs), written, source=prepared.boundaries)
     if input_names is not None:
         input_names["communities"] = names
     comm_out["weight_total"] = np.where(nodata, np.nan, total)
     comm_out["weight_kind"] = demand.weight_kind
     comm_out["n_demand"] = n_dem
+    for k, v in unit_columns.items():
+        comm_out[k] = v
     for o in outcomes:
         for k, v in o.columns.items():
             comm_out[k] = v
@@ -703,6 +796,66 @@ def community_frame(
         comm_out["worst_cov"] = np.nan
     comm_out.attrs = dict(prepared.boundaries.attrs)
     return comm_out
+
+
+def _unit_columns(prepared: Prepared) -> dict[str, np.ndarray]:
+    """``community_type``, ``community_type_rule`` and each level's ``<level>_code`` / ``<level>_name``."""
+    out: dict[str, np.ndarray] = {}
+    if prepared.types is not None:
+        out["community_type"] = prepared.types.types
+        out["community_type_rule"] = prepared.types.rules
+    if prepared.units is not None:
+        for level, codes in prepared.units.codes.items():
+            if all(c is None for c in codes):
+                continue
+            names = prepared.units.names.get(level, {})
+            out[f"{level}_code"] = codes
+            out[f"{level}_name"] = np.array([None if c is None else names.get(c, c) for c in codes], dtype=object)
+    return out
+
+
+def unit_layers(comm_out: gpd.GeoDataFrame, prepared: Prepared, crs: Any) -> dict[str, pd.DataFrame]:
+    """The roll-up to every unit level: a ``units_<level>`` layer per level, and the long ``rollup`` table.
+
+    Geometry: the user's unit polygons where the level came from them, else the union of the unit's
+    communities. See :mod:`servicecircle.checks.rollup`.
+    """
+    from ..checks.rollup import rollup_table, unit_frame
+    from ..inputs.units import UNIT_LEVELS
+    from ..schema import unit_layer
+
+    units = prepared.units
+    if units is None:
+        return {}
+    levels = {
+        lv: units.codes[lv] for lv in UNIT_LEVELS if lv in units.codes and any(c is not None for c in units.codes[lv])
+    }
+    if not levels:
+        return {}
+    table = rollup_table(comm_out, levels, units.names)
+    types = prepared.types.types if prepared.types is not None else None
+    out: dict[str, pd.DataFrame] = {}
+    geoms = np.asarray(comm_out.geometry.values, dtype=object)
+    order = list(levels)
+    for i, level in enumerate(order):
+        codes = levels[level]
+        parents = levels[order[i + 1]] if i + 1 < len(order) else None
+        frame = unit_frame(
+            comm_out, level, codes, units.names.get(level), table, types=types, parents=parents,
+            kinds=units.kinds.get(level),
+        )  # fmt: skip
+        user = units.geometry.get(level)
+        if user:
+            shapes = gpd.GeoSeries([user.get(u) for u in frame["unit_code"]], crs=units.crs)
+            geometry = to_crs(shapes, crs).values
+        else:
+            geometry = []
+            for u in frame["unit_code"]:
+                members = geoms[np.array([c == u for c in codes], dtype=bool)]
+                geometry.append(shapely.union_all(members) if len(members) else None)
+        out[unit_layer(level)] = gpd.GeoDataFrame(frame, geometry=list(geometry), crs=crs)
+    out["rollup"] = table
+    return out
 
 
 def demand_frame(

@@ -41,6 +41,11 @@ class Prepared:
     comm_geom: np.ndarray  # metric CRS
     comm_ids: np.ndarray
     facilities: FacilitySet
+    #: each community's type and the rule that gave it (``inputs.units.CommunityTypes``), its units
+    #: (``inputs.units.UnitHierarchy``) and the residential compounds (metric CRS), where known
+    types: Any = None
+    units: Any = None
+    compounds: gpd.GeoDataFrame | None = None
 
     @property
     def n_comm(self) -> int:

@@ -9,6 +9,7 @@ to :data:`CHECK_KINDS` (see docs/architecture.md, "How to add a check kind").
 
 from collections.abc import Callable
 
+from .compounds import compound_checks
 from .context import CheckOutcome, Context
 from .floorarea import floor_area_checks
 from .gaps import gap_polygons, gap_resolution
@@ -24,6 +25,7 @@ CHECK_KINDS: tuple[Callable[[Context], list[CheckOutcome]], ...] = (
     six_ones_checks,
     indicator_checks,
     target_checks,
+    compound_checks,
 )
 
 __all__ = [

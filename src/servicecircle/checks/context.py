@@ -160,12 +160,14 @@ class Context:
     lattice_store: LatticeStore | None = None
     #: every option of the run (a check reads its own knobs here: ``ctx.options.<name>``)
     options: Options = field(default_factory=Options)
-    #: the type of each community: "urban", "town", "rural" or None (unknown); None: no types at all
+    #: per community "urban" | "town" | "rural" | None (unknown) (see :mod:`servicecircle.inputs.units`)
     comm_type: NDArray[np.object_] | None = None
-    #: unit level ("township", "county", "city") -> the unit code of each community (None: unknown)
+    #: per unit level ("township", "county", "city") the unit code (text) of each community, None unknown
     comm_units: dict[str, NDArray[np.object_]] = field(default_factory=dict)
-    #: unit level -> unit code -> its name
+    #: level -> unit code -> unit name
     unit_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the residential compounds (小区), metric CRS, with ``community`` (position, -1: none), or None
+    compounds: Any = None
     _types_warned: bool = field(default=False, repr=False)
 
     @property

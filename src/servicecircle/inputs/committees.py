@@ -44,10 +44,10 @@ from ..coords import gcj02_to_wgs84, to_crs
 from ..errors import InputDataError, warn_data
 from ..schema import FLOOR_AREA_TEMPLATE_COLUMNS, FLOOR_AREA_TEMPLATE_HEADERS
 from .buildtype import build_type_kind
+from .register import CodeRegister, read_register
 
 __all__ = [
     "read_committees",
-    "register_files",
     "committee_template",
     "read_floor_area_template",
     "template_facilities",
@@ -63,55 +63,20 @@ POSITION_MISSING = "none in the code register: give lon/lat (WGS84)"
 #: The profile category a template row becomes (Meishan ``[floor_area] categories``).
 SERVICE_CENTRE_CATEGORY = "community_service_station"
 
-# adcode CSV columns (no header)
-_CODE, _PARENT, _NAME, _RANK = 0, 1, 2, 3
-_LON, _LAT = 12, 13
-_TOWN = 18
 #: cell values read as "unknown" in a floor-area cell (an empty cell is unknown too)
 _UNKNOWN = frozenset({"-", "--", "—", "?", "？", "不详", "未知", "无数据", "unknown", "n/a", "na", "nan", "none"})
 
 
-def register_files(register: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The CSV files of a code register: one file, a folder of them (``*.csv``), or a list.
-
-    >>> [p.name for p in register_files("data/sources/chengdu/adcode")][:2]
-    ['adcode_510104.csv', 'adcode_510105.csv']
-    """
-    items = [register] if isinstance(register, (str, Path)) else list(register)
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(p.glob("*.csv"))
-            if not found:
-                raise InputDataError(
-                    "the code register folder has no .csv file", file=p, fix="give the adcode CSV files or their folder"
-                )
-            out += found
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputDataError("the code register was not found", file=p, fix="check the path")
-    return out
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        return math.nan
-    return value if math.isfinite(value) else math.nan
-
-
 def read_committees(
-    register: str | Path | Sequence[str | Path], *, codes: Iterable[Any] | None = None
+    register: str | Path | Sequence[str | Path] | CodeRegister, *, codes: Iterable[Any] | None = None
 ) -> gpd.GeoDataFrame:
     """Every village-level unit (residents' or villagers' committee) of a code register, at its position.
 
     Parameters
     ----------
     register
-        The adcode CSV files, or a folder of them.
+        The adcode CSV files, a folder of them, or a
+        :class:`~servicecircle.inputs.register.CodeRegister` already read.
     codes
         Keep only these 12-digit codes (e.g. the communities of the boundaries).
         A code the register does not have is left out, with a warning.
@@ -125,27 +90,18 @@ def read_committees(
         (:func:`servicecircle.coords.gcj02_to_wgs84`; empty where the register
         has no centroid).
     """
-    files = register_files(register)
-    names: dict[str, str] = {}
-    rows: list[tuple[str, str, str, float, float]] = []
-    for path in files:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            for line, rec in enumerate(csv.reader(fh), start=1):
-                if not rec or not "".join(rec).strip():
-                    continue
-                if len(rec) <= _LAT or not re.fullmatch(r"\d{12}", rec[_CODE].strip()):
-                    raise InputDataError(
-                        f"line {line} is not a code register row (a 12-digit code, its parent, name, rank, … "
-                        f"lon, lat in columns 13-14): {','.join(rec)[:60]!r}",
-                        file=path,
-                        fix="give the adcode CSV files (no header row), or delete the line",
-                    )
-                code = rec[_CODE].strip()
-                names[code] = rec[_NAME].strip()
-                if rec[_RANK].strip() == "village":
-                    rows.append((code, rec[_NAME].strip(), rec[_PARENT].strip(), _float(rec[_LON]), _float(rec[_LAT])))
-    frame = pd.DataFrame(rows, columns=["code", "name", "parent_code", "lon_gcj02", "lat_gcj02"])
-    frame = frame.drop_duplicates("code").sort_values("code", kind="stable").reset_index(drop=True)
+    reg = register if isinstance(register, CodeRegister) else read_register(register)
+    villages = reg.of_rank("village")
+    frame = pd.DataFrame(
+        {
+            "code": villages.index.astype(str),
+            "name": villages["name"].to_numpy(),
+            "parent_code": villages["parent"].to_numpy(),
+            "lon_gcj02": villages["lon"].to_numpy(float),
+            "lat_gcj02": villages["lat"].to_numpy(float),
+        }
+    )
+    frame = frame.sort_values("code", kind="stable").reset_index(drop=True)
     if codes is not None:
         wanted = [str(c).strip() for c in codes if c is not None and not (isinstance(c, float) and math.isnan(c))]
         missing = sorted(set(wanted) - set(frame["code"]))
@@ -154,18 +110,18 @@ def read_committees(
                 "committee_not_in_register",
                 f"{len(missing)} codes are not residents' or villagers' committees of the code register "
                 f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}); they have no committee position",
-                file=files[0].parent if len(files) > 1 else files[0],
+                file=reg.source,
                 count=len(missing),
             )
         frame = frame[frame["code"].isin(set(wanted))].reset_index(drop=True)
-    frame["township"] = [names.get(p) for p in frame["parent_code"]]
+    frame["township"] = [reg.name(p) for p in frame["parent_code"]]
     lon, lat = gcj02_to_wgs84(frame["lon_gcj02"].to_numpy(float), frame["lat_gcj02"].to_numpy(float))
     lon, lat = np.atleast_1d(lon), np.atleast_1d(lat)
     ok = np.isfinite(lon) & np.isfinite(lat)
     geom = np.full(len(frame), None, dtype=object)
     geom[ok] = shapely.points(lon[ok], lat[ok])
     out = gpd.GeoDataFrame(frame, geometry=list(geom), crs="EPSG:4326")
-    out.attrs["source"] = str(files[0].parent if len(files) > 1 else files[0])
+    out.attrs["source"] = reg.source
     out.attrs["layer"] = None
     return out
 

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from .. import settings
 from .._parallel import Background, workers_for
 from ..errors import OutputError
 from .gapmap import embed_assets, gap_map
 from .geopackage import set_last_change, street_layer, write_geopackage
-from .layers import assessment_layers
+from .layers import assessment_layers, register_summary_rows
 from .tables import write_csv
 
 __all__ = [
@@ -39,6 +40,7 @@ OUTPUT_FILES = {
     "project": "shortfall.qgz",
     "map": "gap_map.html",
     "summary": "summary.csv",
+    "summary_units": "summary_units.csv",  # the roll-up to every unit level, when the run has units
     "excel": "shortfall.xlsx",
     "filegdb": "shortfall.gdb",
     "figures": "figures",
@@ -187,7 +189,17 @@ def _write_others(
 ) -> None:
     """Every output but the GeoPackage, staged in ``tmp``."""
     staged["summary"] = tmp / OUTPUT_FILES["summary"]
-    write_csv(assessment.summary, staged["summary"])
+    # the summary, then its register section: every target of the plan (kind = "register")
+    register = register_summary_rows(assessment)
+    summary = assessment.summary
+    if len(register):
+        records = [*summary.to_dict("records"), *register.to_dict("records")]
+        summary = pd.DataFrame(records, columns=list(dict.fromkeys([*summary.columns, *register.columns])))
+    write_csv(summary, staged["summary"])
+    rollup = getattr(assessment, "layers", {}).get("rollup")
+    if rollup is not None and len(rollup):
+        staged["summary_units"] = tmp / OUTPUT_FILES["summary_units"]
+        write_csv(rollup, staged["summary_units"])
     if write_map:
         staged["map"] = tmp / OUTPUT_FILES["map"]
         gap_map(assessment, **(map_options or {})).save(str(staged["map"]))

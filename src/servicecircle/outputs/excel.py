@@ -759,6 +759,40 @@ def _save(wb: Workbook, path: Path, when: datetime) -> None:
         ExcelWriter(wb, archive).save()
 
 
+#: the unit levels' sheets: layer, sheet name, description
+_UNIT_SHEETS = (
+    ("units_township", "街道乡镇 Townships", "每个街道（乡镇）的汇总 one row per township (街道/乡镇)"),
+    ("units_county", "区县 Counties", "每个区县的汇总 one row per county (区/县)"),
+    ("units_city", "全市 City", "全市汇总 one row per city"),
+)
+
+
+def _unit_sheets(a: Assessment) -> list[tuple[str, str, Any]]:
+    """A sheet per unit level (townships, counties, city) and the long roll-up table."""
+    out: list[tuple[str, str, Any]] = []
+    for layer, name, what in _UNIT_SHEETS:
+        frame = a.layers.get(layer)
+        if frame is not None and len(frame):
+            table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+            out.append(
+                (
+                    name,
+                    f"{what}: 覆盖率、达标/未达标/未判定社区数 coverage, communities passing/failing",
+                    _Table(table, a, layer),
+                )
+            )
+    rollup = a.layers.get("rollup")
+    if rollup is not None and len(rollup):
+        out.append(
+            (
+                "分级汇总 Roll-up",
+                "每个层级、单元和检查项一行 one row per level, unit and check",
+                _Table(pd.DataFrame(rollup), a, "rollup", text_width=_NARROW_TEXT_WIDTH),
+            )
+        )
+    return out
+
+
 def write_excel(assessment: Assessment, path: str | Path) -> Path:
     """Write the assessment as an ``.xlsx`` workbook (see the module doc); return its path.
 
@@ -810,6 +844,24 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
             ),
         )
     )
+    register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
+    if register is not None and len(register):
+        plan.append(
+            (
+                "规划指标台账 Register",
+                "规划每项指标：已评估（数值、目标、结果、检查项）或未评估（原因、所需数据） every target of the plan: "
+                "assessed (value, target, result, check) or not assessed (why, data needed)",
+                _Table(
+                    register,
+                    a,
+                    "register",
+                    converters={"passed": _pass_text, "confirmed": _yes_no, "value_unit": _unit_cell},
+                    unit_columns={"value": "value_unit", "check_target": "value_unit"},
+                    text_width=_NARROW_TEXT_WIDTH,
+                ),
+            )
+        )
+    plan += _unit_sheets(a)
     matrix = _matrix_table(a)
     if matrix is not None:
         plan.append(
@@ -820,6 +872,18 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
             )
         )
     for o in a.checks:
+        if o.kind == "compound":  # its results are per compound, not per community
+            comp = a.layers.get("compounds")
+            if comp is not None:
+                frame = pd.DataFrame(comp.drop(columns=comp.geometry.name))
+                plan.append(
+                    (
+                        "小区 Compounds",
+                        f"{o.name_zh} {o.name_en}: 每个小区的结果 per compound",
+                        _Table(frame, a, "compounds"),
+                    )
+                )
+            continue
         frame, conv = _check_sheet(a, o)
         zh, en = check_labels(o)
         plan.append(

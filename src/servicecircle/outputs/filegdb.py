@@ -146,6 +146,7 @@ LAYER_ALIASES = {
         "greenspace_access",
         "summary",
         "scorecard",
+        "register",
         "checks",
         "warnings",
         "run",

@@ -1229,11 +1229,63 @@ def _fmt_scorecard(v: Any, unit: str, *, target: bool = False) -> str:
     return f"{text}{unit}" if unit.startswith("%") else f"{text} {unit}"
 
 
-def _scorecard_html(a: Assessment) -> str:
-    """The citywide scorecard as a panel: values and targets with their units; a range stays a range."""
-    sc = getattr(a, "scorecard", None)
-    if sc is None or len(sc) == 0:
+def _register_html(a: Assessment) -> str:
+    """The plan's indicator register, every row, in the scorecard panel (folded: it is long).
+
+    Assessed rows give the check's citywide value, the plan's target and the result; the others
+    say they were not assessed, why, and what data would let them be.
+    """
+    reg = getattr(a, "register", None)
+    if reg is None or len(reg) == 0:
         return ""
+    n_pass = int((reg["status"] == "pass").sum())
+    n_fail = int((reg["status"] == "fail").sum())
+    n_not = len(reg) - n_pass - n_fail
+    rows = []
+    for _, r in reg.iterrows():
+        if r["status"] in ("pass", "fail"):
+            unit = _unit(r.get("value_unit") or "")
+            value = _fmt_scorecard(r["value"], unit)
+            mark = f"✔ {PASS_TEXT}" if r["status"] == "pass" else f"✘ {FAIL_TEXT}"
+            note = f"<br><small>检查项 check: {_e(r['check'])}</small>"
+        else:
+            value, mark = "—", "未评估 not assessed"
+            why = _e(r.get("not_assessed") or "")
+            need = r.get("data_needed")
+            note = f"<br><small>原因 why: {why}" + (
+                f"<br>所需数据 data needed: {_e(need)}</small>" if isinstance(need, str) and need else "</small>"
+            )
+        aim = _e(_unit(str(r["target_text"])))
+        milestone = r.get("target_2022")
+        if not _missing(milestone):
+            aim += f"<br><small>2022: {float(milestone):g}</small>"
+        rows.append(
+            f"<tr data-reg='{_e(r['key'])}' data-status='{_e(r['status'])}'><td>{_e(r['name_zh'])}"
+            f"<br><small>{_e(r['name_en'])} · {_e(r['plan_table'])} {_e(r['section'])}"
+            f"{' · ' + _e(r['binding']) if r.get('binding') else ''}</small>{note} {_badge(bool(r['confirmed']))}</td>"
+            f"<td>{_e(value)}</td><td>{aim}</td><td>{_e(mark)}</td></tr>"
+        )
+    return (
+        "<details class='sc-reg'><summary><b>规划指标台账 Plan register</b>: "
+        f"{len(reg)} 项 rows — 已评估 assessed {n_pass + n_fail} (✔ {n_pass}, ✘ {n_fail}), "
+        f"未评估 not assessed {n_not}</summary>"
+        "<table><tr><th>指标 Indicator</th><th>数值 Value</th><th>规划目标 Plan target</th><th>结论 Result</th></tr>"
+        + "".join(rows)
+        + "</table></details>"
+    )
+
+
+def _scorecard_html(a: Assessment) -> str:
+    """The citywide scorecard as a panel: values and targets with their units; a range stays a range.
+
+    The plan's indicator register follows it (:func:`_register_html`).
+    """
+    sc = getattr(a, "scorecard", None)
+    register = _register_html(a)
+    if (sc is None or len(sc) == 0) and not register:
+        return ""
+    if sc is None:
+        sc = pd.DataFrame(columns=["target_key", "name_zh", "name_en", "value", "unit", "target"])
     by_key = {c.key: c for c in a.checks}
     rows = []
     for _, r in sc.iterrows():
@@ -1263,7 +1315,9 @@ def _scorecard_html(a: Assessment) -> str:
         "<button type='button' onclick=\"this.closest('.sc-card').classList.remove('sc-open')\">×</button></div>"
         "<table><tr><th>指标 Indicator</th><th>数值 Value</th><th>目标 Target</th><th>结论 Result</th></tr>"
         + "".join(rows)
-        + "</table></div>"
+        + "</table>"
+        + register
+        + "</div>"
     )
 
 

@@ -59,7 +59,17 @@ _WEIGHT_NAMES: Final = {
 _SIX_STATUS: Final = {schema.SIX_INSIDE: "社区内 inside", schema.SIX_MISSING: "缺 missing"}
 #: Families labelled by their key's names whatever the assessment.
 _NAMED: Final = frozenset(
-    {schema.COVERAGE, schema.PASS, schema.UNCOVERED, schema.DISTANCE, schema.COUNT, schema.SIX_ONES}
+    {
+        schema.COVERAGE,
+        schema.PASS,
+        schema.UNCOVERED,
+        schema.DISTANCE,
+        schema.COUNT,
+        schema.SIX_ONES,
+        schema.NPASS,
+        schema.NFAIL,
+        schema.NUNK,
+    }
 )
 
 

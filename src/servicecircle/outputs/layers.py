@@ -14,13 +14,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..schema import CHECKS_COLUMNS, FIELDS_COLUMNS
+from ..schema import CHECKS_COLUMNS, FIELDS_COLUMNS, REGISTER_NOT_ASSESSED, SUMMARY_CITY_COLUMNS, SUMMARY_COLUMNS
 from .labels import column_labels
 
 if TYPE_CHECKING:
     from .result import AssessmentResult as Assessment  # the protocol the writers read, not the record
 
-__all__ = ["assessment_layers", "clean_for_export", "field_dictionary", "checks_table"]
+__all__ = [
+    "assessment_layers",
+    "clean_for_export",
+    "field_dictionary",
+    "checks_table",
+    "register_layer",
+    "register_summary_rows",
+]
 
 
 def clean_for_export(frame: pd.DataFrame) -> pd.DataFrame:
@@ -57,6 +64,72 @@ def clean_for_export(frame: pd.DataFrame) -> pd.DataFrame:
 def _text_or_none(v: Any) -> str | None:
     """``str(v)``, or ``None`` for a missing value."""
     return None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+
+
+def register_layer(a: Assessment) -> dict[str, pd.DataFrame]:
+    """``{"register": the plan's indicator register}``, or nothing when the profile has none.
+
+    Parameters
+    ----------
+    a
+        The assessment.
+
+    Returns
+    -------
+    dict
+        Layer name → table (one row per target of the plan, :data:`servicecircle.schema.REGISTER_COLUMNS`).
+    """
+    register = getattr(a, "register", None)
+    return {"register": register} if register is not None and len(register) else {}
+
+
+def register_summary_rows(a: Assessment) -> pd.DataFrame:
+    """The register as rows of the summary table (``kind = "register"``), for ``summary.csv``.
+
+    ``check`` is the check that assesses the row (empty when none does), ``category`` the
+    register key; ``city_value``, ``city_unit``, ``city_target`` and ``city_passed`` are the
+    check's citywide result, and ``method`` the check's method or why the row is not assessed
+    and what data would let it be.
+
+    Parameters
+    ----------
+    a
+        The assessment.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`~servicecircle.schema.SUMMARY_COLUMNS` + :data:`~servicecircle.schema.SUMMARY_CITY_COLUMNS`.
+    """
+    columns = [*SUMMARY_COLUMNS, *SUMMARY_CITY_COLUMNS]
+    register = getattr(a, "register", None)
+    if register is None or not len(register):
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for _, r in register.iterrows():
+        assessed = r["status"] != REGISTER_NOT_ASSESSED
+        why = f"not assessed: {r['not_assessed']}" + (
+            f"; data needed: {r['data_needed']}" if isinstance(r["data_needed"], str) else ""
+        )
+        rows.append(
+            {
+                "check": r["check"] if isinstance(r["check"], str) else (r["assessed_by"] or ""),
+                "kind": "register",
+                "category": r["key"],
+                "name_zh": r["name_zh"],
+                "name_en": r["name_en"],
+                "level": r["scale"],
+                "target_pct": np.nan,
+                "confirmed": bool(r["confirmed"]),
+                "source": r["source"],
+                "city_value": r["value"] if assessed else np.nan,
+                "city_unit": r["value_unit"] if assessed else r["unit"],
+                "city_target": r["check_target"] if assessed else r["target_2025"],
+                "city_passed": bool(r["passed"]) if assessed else None,
+                "method": r["method"] if assessed else why,
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def checks_table(a: Assessment) -> pd.DataFrame:
@@ -159,6 +232,7 @@ def assessment_layers(a: Assessment) -> dict[str, pd.DataFrame]:
         **a.layers,
         "summary": a.summary,
         "scorecard": a.scorecard,
+        **register_layer(a),
         "checks": checks_table(a),
         "warnings": a.warnings,
         "fields": field_dictionary(a, spatial),

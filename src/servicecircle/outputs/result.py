@@ -40,3 +40,5 @@ class AssessmentResult(Protocol):
     name_column: str | None
     layers: dict[str, gpd.GeoDataFrame]
     input_columns: dict[str, dict[str, str]]
+    #: the plan's indicator register (a writer reads it with getattr: results made by hand may lack it)
+    register: pd.DataFrame

@@ -46,7 +46,17 @@ Examples
 from __future__ import annotations
 
 from .loader import DEFAULT_PROFILE, list_profiles, load_profile
-from .model import Category, FloorAreaRule, GreenRule, Indicator, Level, Profile, SixOnesItem, show_invisible
+from .model import (
+    Category,
+    CompoundRule,
+    FloorAreaRule,
+    GreenRule,
+    Indicator,
+    Level,
+    Profile,
+    SixOnesItem,
+    show_invisible,
+)
 from .schema import ATTRIBUTES, MEASURES, SCHEMA
 
 __all__ = [
@@ -55,6 +65,7 @@ __all__ = [
     "Category",
     "GreenRule",
     "FloorAreaRule",
+    "CompoundRule",
     "SixOnesItem",
     "Indicator",
     "Profile",

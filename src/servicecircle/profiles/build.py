@@ -16,6 +16,7 @@ from servicecircle.errors import ProfileError
 from .model import (
     COMMUNITY_TYPES,
     Category,
+    CompoundRule,
     FloorAreaRule,
     GreenRule,
     Indicator,
@@ -26,8 +27,10 @@ from .model import (
     _fmt,
     _norm,
 )
+from .register import build_register, check_names
 from .schema import (
     _CATEGORY,
+    _COMPOUNDS,
     _DEFAULTS,
     _EXAMPLES,
     _F,
@@ -367,6 +370,29 @@ class _Builder:
         self.check_columns(
             categories, green, indicators, floor is not None, bool(six), per_resident is not None, targets
         )
+        names = check_names(categories, green, per_resident is not None, floor is not None, tuple(six), indicators)
+        names.update({key: (key,) for key in targets})
+        register = build_register(d.get("register", []), self.where, names, d, categories)
+        compounds = None
+        cp = d.get("compounds")
+        if cp is not None:
+            path = ("compounds",)
+            self.require(cp, _COMPOUNDS, path)
+            for lv in cp.get("levels", []):
+                if lv not in levels:
+                    raise self.unknown_ref(path, "compounds", "levels", lv, list(levels), "level", "levels")
+            named = known(cp.get("categories", []), path, "compounds")
+            of_levels = [k for k, c in categories.items() if c.check and c.level in cp.get("levels", [])]
+            compounds = CompoundRule(
+                cp["name_zh"],
+                cp["name_en"],
+                tuple(dict.fromkeys([*of_levels, *named])),
+                tuple(cp.get("levels", [])),
+                float(cp.get("target_share", target)),
+                cp["source"],
+                cp.get("confirmed", True),
+                cp.get("notes", ""),
+            )
         return Profile(
             key=d["key"],
             name_zh=d["name_zh"],
@@ -382,6 +408,7 @@ class _Builder:
             green=green,
             park_area_per_resident_m2=per_resident,
             floor_area=floor,
+            compounds=compounds,
             six_ones=tuple(six),
             indicators=indicators,
             notes=d.get("notes", ""),
@@ -395,6 +422,7 @@ class _Builder:
             targets=targets,
             default_type=d.get("default_type"),
             type_profiles=dict(d.get("type_profiles", {})),
+            register=register,
         )
 
     def check_measure(self, e: dict[str, Any], path: tuple[str, ...], label: str) -> None:

@@ -19,6 +19,7 @@ from servicecircle.errors import ProfileError
 
 from .build import _Builder
 from .model import Profile, TypeRadius
+from .register import load_register_file
 from .schema import _check_file, _close, _fail, _show
 
 __all__ = ["DEFAULT_PROFILE", "load_profile", "list_profiles"]
@@ -31,7 +32,8 @@ _MAX_BYTES = 1_000_000  # a profile is a few tens of kB; refuse anything absurd
 
 
 def _shipped_names() -> list[str]:
-    return sorted(p.stem for p in _HERE.glob("*.toml"))
+    # a *_register.toml file is a profile's indicator register (register_file = ...), not a profile
+    return sorted(p.stem for p in _HERE.glob("*.toml") if not p.stem.endswith("_register"))
 
 
 def list_profiles() -> list[str]:
@@ -40,7 +42,7 @@ def list_profiles() -> list[str]:
     Returns
     -------
     list of str
-        Sorted, e.g. ``["gb50180", "meishan", "national", "sichuan"]``.
+        Sorted, e.g. ``["gb50180", "meishan", "national", "sichuan", "tdt1062"]``.
     """
     return _shipped_names()
 
@@ -247,6 +249,10 @@ def _load_chain(file: Path, chain: list[Path]) -> tuple[dict[str, Any], dict[tup
     _check_file(data, file)
     here = chain + [file.resolve()]
     origins = _origins(data, file)
+    if "register_file" in data:  # the plan's indicator register, in a file of its own (profiles/register.py)
+        if "register" in data:
+            raise _fail(file, "", "register_file", "given with [[register]] rows", "give one or the other")
+        data["register"], origins[("register",)] = load_register_file(data.pop("register_file"), file, _read)
     ext = data.pop("extends", None)
     if ext is None:
         return data, origins, [file]
@@ -319,9 +325,11 @@ def _with_type_profiles(profile: Profile, file: Path) -> Profile:
     """Take the categories' numbers of each community type from the profile ``type_profiles`` names.
 
     For a type *t* mapped to profile *P*: a category both profiles have gets
-    *P*'s radius for *t* (unless the profile gives its own ``by_type.t``); one
-    only *P* has is added for the types mapped to *P*; one *P* lacks no longer
-    applies to *t* (an urban standard's facility list is not the town's). The
+    *P*'s radius for *t* (unless the profile gives its own ``by_type.t``) when
+    *P* has it for *t*, and no longer applies to *t* when *P* has it for other
+    types only; one only *P* has is added for the types mapped to *P*; one *P*
+    lacks no longer applies to *t* (an urban standard's facility list is not
+    the town's). The
     plan's own rules (green space, floor area, 6个1, indicators, targets) stay
     as the profile states them.
     """
@@ -350,10 +358,16 @@ def _with_type_profiles(profile: Profile, file: Path) -> Profile:
                 cats[key] = replace(cat, applies_to=keep)
                 continue
             by_type = dict(cat.by_type)
+            applies = list(cat.applies_to)
             for t in ctypes:
-                by_type.setdefault(t, TypeRadius(theirs.radius_m, theirs.source, theirs.confirmed, theirs.notes))
-            applies = tuple(dict.fromkeys(cat.applies_to + tuple(t for t in ctypes if t in theirs.applies_to)))
-            cats[key] = replace(cat, by_type=by_type, applies_to=applies)
+                if t in theirs.applies_to:
+                    by_type.setdefault(t, TypeRadius(theirs.radius_m, theirs.source, theirs.confirmed, theirs.notes))
+                    if t not in applies:
+                        applies.append(t)
+                elif t in applies:  # the other profile has the category, but not for this type
+                    applies.remove(t)
+                    by_type.pop(t, None)
+            cats[key] = replace(cat, by_type=by_type, applies_to=tuple(applies))
         levels = dict(profile.levels)
         for key, cat in other.categories.items():
             if key in profile.categories:

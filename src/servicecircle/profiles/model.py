@@ -23,9 +23,20 @@ COMMUNITY_TYPES: tuple[str, ...] = ("urban", "town", "rural")
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from .register import RegisterRow
     from .targets import Target
 
-__all__ = ["Level", "Category", "GreenRule", "FloorAreaRule", "SixOnesItem", "Indicator", "Profile", "show_invisible"]
+__all__ = [
+    "Level",
+    "Category",
+    "GreenRule",
+    "FloorAreaRule",
+    "CompoundRule",
+    "SixOnesItem",
+    "Indicator",
+    "Profile",
+    "show_invisible",
+]
 
 
 # --------------------------------------------------------------------------- #
@@ -222,6 +233,34 @@ class FloorAreaRule:
 
 
 @dataclass(frozen=True)
+class CompoundRule:
+    """Coverage checked per residential compound (小区), below the community.
+
+    Attributes
+    ----------
+    name_zh, name_en : str
+    categories : tuple of str
+        Every category checked per compound: those of ``levels`` and those named.
+    levels : tuple of str
+        The life-circle levels whose every checked category is checked per compound (``l5``).
+    target_share : float
+        Percent of a compound's demand within each category's radius for the compound to pass.
+    source : str
+    confirmed : bool
+    notes : str
+    """
+
+    name_zh: str
+    name_en: str
+    categories: tuple[str, ...]
+    levels: tuple[str, ...]
+    target_share: float
+    source: str
+    confirmed: bool
+    notes: str = ""
+
+
+@dataclass(frozen=True)
 class SixOnesItem:
     """One item of the Meishan "6个1" set.
 
@@ -414,6 +453,10 @@ class Profile:
         6个1 item within the item's ``radius_m`` for the item to count as
         reachable (when none lies inside the community); 50 unless the
         profile's ``[six_ones] reach_share`` says otherwise.
+    register : tuple of RegisterRow
+        The plan's indicator register (``[[register]]`` rows or ``register_file``; see
+        :mod:`servicecircle.profiles.register`): every target of the plan, and the check that
+        assesses it or why none can. Empty when the profile has none.
     """
 
     key: str
@@ -446,6 +489,10 @@ class Profile:
     default_type: str | None = None
     #: community type -> the profile whose numbers apply to it (``type_profiles``)
     type_profiles: Mapping[str, str] = field(default_factory=dict)
+    #: the plan's indicator register: every target of the plan and the check that assesses it, or why none can
+    register: tuple[RegisterRow, ...] = ()
+    #: the compound-level coverage rule (``[compounds]``), if the profile has one
+    compounds: CompoundRule | None = None
     _lookup: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -588,7 +635,8 @@ class Profile:
         Returns
         -------
         list of str
-            Labels such as ``"categories.nursery"``, in profile order.
+            Labels such as ``"categories.nursery"`` (``"register.<key>"`` for a register row whose
+            reading is a judgement), in profile order.
         """
         out = []
         if not self.household_size_confirmed:
@@ -607,6 +655,7 @@ class Profile:
             for t, r in c.by_type.items()
             if not r.confirmed
         ]
+        out += [f"register.{r.key}" for r in self.register if not r.confirmed]
         return out
 
     def describe(self) -> str:
@@ -697,6 +746,16 @@ class Profile:
                 )
         if self.type_profiles:
             lines.append("community types: " + "; ".join(f"{t} -> profile {p}" for t, p in self.type_profiles.items()))
+        if self.register:
+            by = sum(r.assessed_by is not None for r in self.register)
+            pending = sum(r.pending is not None for r in self.register)
+            unsure = [r.key for r in self.register if not r.confirmed]
+            lines.append(
+                f"register: {len(self.register)} targets of the plan, {by} named to a check"
+                + (f" ({pending} of a kind this version does not compute)" if pending else "")
+                + f", {len(self.register) - by} not assessed (each says why and what data would let it be)"
+                + (f"; readings unconfirmed{star[False]}: {', '.join(unsure)}" if unsure else "")
+            )
         n = len(self.unconfirmed())
         if n:
             lines.append(f"* unconfirmed ({n}): check these against the source before relying on them")

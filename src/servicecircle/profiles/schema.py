@@ -21,7 +21,16 @@ from servicecircle.errors import ProfileError
 
 from .model import COMMUNITY_TYPES, _fmt
 
-__all__ = ["SCHEMA", "MEASURES", "ATTRIBUTES", "COMMUNITY_TYPES", "TARGET_KINDS", "TARGET_UNITS"]
+__all__ = [
+    "SCHEMA",
+    "MEASURES",
+    "ATTRIBUTES",
+    "COMMUNITY_TYPES",
+    "TARGET_KINDS",
+    "TARGET_UNITS",
+    "REGISTER_COMPARISONS",
+    "REGISTER_SCALES",
+]
 
 #: The format identifier every profile file must declare as ``schema``.
 SCHEMA = "servicecircle-profile/1"
@@ -211,6 +220,46 @@ _DEFAULTS: dict[str, _F] = {
     "source": _t,
     "notes": _t,
 }
+#: What a register row's target is compared with (``[[register]] comparison``).
+REGISTER_COMPARISONS = (">=", "<=", ">", "<", "=", "between")
+#: The scale a register row's target is stated at (``[[register]] scale``).
+REGISTER_SCALES = ("facility", "compound", "community", "township", "county", "city")
+#: One row of the plan's indicator register (``[[register]]``; see :mod:`servicecircle.profiles.register`).
+_REGISTER_ROW: dict[str, _F] = {
+    "key": _T,
+    "table": _T,
+    "group": _t,
+    "section": _T,
+    "name_zh": _T,
+    "name_en": _T,
+    "unit": _T,
+    "comparison": _F("choice", True, REGISTER_COMPARISONS),
+    "target_2025": _F("number", True),
+    "target_max": _F("number"),
+    "target_2022": _F("number"),
+    "binding": _F("choice", False, ("约束性", "预期性")),
+    "scale": _F("choice", False, REGISTER_SCALES),
+    "applies_to": _F("strings"),
+    "scraped": _T,
+    "reading": _T,
+    "source": _T,
+    "confirmed": _B,
+    "assessed_by": _t,
+    "not_assessed": _t,
+    "data_needed": _t,
+    "notes": _t,
+}
+
+_COMPOUNDS: dict[str, _F] = {
+    "name_zh": _T,
+    "name_en": _T,
+    "levels": _F("strings"),
+    "categories": _F("strings"),
+    "target_share": _F("percent"),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
+}
 _TOP: dict[str, _F] = {
     "schema": _T,
     "key": _T,
@@ -229,6 +278,9 @@ _TOP: dict[str, _F] = {
     "default_type": _F("choice", False, COMMUNITY_TYPES),
     "type_profiles": _F("type_profiles"),
     **{table: _F("entries", sub=fields) for table, fields in TARGET_KINDS.values()},
+    "register": _F("items", sub=_REGISTER_ROW),
+    "register_file": _t,
+    "compounds": _F("table", sub=_COMPOUNDS),
 }
 
 _EXAMPLES = {
