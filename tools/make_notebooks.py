@@ -288,7 +288,7 @@ row per committee; you fill in the floor area and whether it is new or rebuilt."
     ),
     (
         "code",
-        """template = sc.write_floor_area_template(work / "floor_area_template.xlsx", paths["register"],
+        """template = sc.write_floor_area_template(work / "floor_area_template.xlsx", paths["code_register"],
                                          paths["boundaries"])
 blank = sc.read_floor_area_template(template)
 print(template.name, len(blank), "committees;", int(blank["floor_area_m2"].notna().sum()), "floor areas given")

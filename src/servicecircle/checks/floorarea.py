@@ -404,7 +404,7 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
         },
         {
             "target_key": "floor_area_total",
-            "name_zh": f"{rule.name_zh}（合计，含最小规模）",
+            "name_zh": f"{rule.name_zh}合计",  # (short: a terminal column; the minimum sizes are in the method)
             "name_en": f"{rule.name_en}: total provided vs required",
             "value": tot_prov if complete else np.nan,
             "unit": "m2",
