@@ -115,17 +115,11 @@ def test_excel_sheets_names_headers_and_freeze(small, tmp_path):
     names = wb.sheetnames
     assert names[:3] == ["说明 README", "汇总 Summary", "指标 Scorecard"]
     assert names[-2:] == ["缺口 Gaps", "提示 Warnings"]
-    # then the plan's register, the unit levels and their roll-up (issue 13), the community × check matrix
-    # (issue 16), a sheet per check
-    assert names[3:9] == [
-        "规划指标台账 Register",
-        "街道乡镇 Townships",
-        "区县 Counties",
-        "全市 City",
-        "分级汇总 Roll-up",
-        "达标矩阵 Matrix",
-    ]
-    assert len(names) == 9 + len(small.checks) + 2
+    assert names[3:5] == ["达标矩阵 Matrix", "规划指标台账 Register"]  # the matrix (issue 16), the plan's register
+    # a sheet per unit level the communities roll up to, and the compounds' (both sheets replace no check's)
+    units = sum(f"units_{lv}" in small.layers for lv in ("township", "county", "city"))
+    compounds = sum(o.kind == "compound" for o in small.checks)
+    assert len(names) == 4 + len(small.checks) - compounds + ("compounds" in small.layers) + units + 1 + 2
     assert all(len(n) <= 31 for n in names)
     assert len({n.lower() for n in names}) == len(names)
     for name in names[1:]:
@@ -392,8 +386,9 @@ def gpkg(small, tmp_path):
     return small.save(tmp_path / "out", write_map=False)["geopackage"]
 
 
-#: the styled layers an assessment has (a siting scenario adds proposals and gaps_closed)
-ASSESSMENT_STYLED = [x for x in STYLED_LAYERS if x not in ("proposals", "gaps_closed")]
+#: the styled layers an assessment has (a siting scenario adds proposals and gaps_closed; the small one has
+#: no residential compounds)
+ASSESSMENT_STYLED = [x for x in STYLED_LAYERS if x not in ("proposals", "gaps_closed", "compounds")]
 
 
 def test_qgis_styles_one_default_per_layer_and_valid_xml(small, gpkg):

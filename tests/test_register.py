@@ -21,6 +21,7 @@ from servicecircle.checks.register import register_counts, register_table
 from servicecircle.profiles import load_profile
 from servicecircle.schema import REGISTER_COLUMNS
 
+from .test_map_overview import browser, open_map  # noqa: F401 (browser: the module's chromium fixture)
 from .test_profiles import MINI, error_of, write
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -406,3 +407,28 @@ def test_every_tdt1062_category_says_which_community_types_it_is_for():
         types = cat["applies_to"]
         assert types and set(types) <= {"town", "rural"}, key
         assert types == (["town", "rural"] if cat["level"] == "town" else ["rural"]), key
+
+
+def test_the_map_shows_every_register_row_in_a_real_browser(demo, browser):  # noqa: F811 (the imported fixture)
+    """The scorecard panel folds the register; opened, it lists every row with its result or its reason."""
+    out, a = demo
+    page, events = open_map(browser, out / "gap_map.html", 1024, 700)
+    page.locator(".sc-btn").click()
+    reg = page.locator(".sc-card details.sc-reg")
+    assert reg.count() == 1 and reg.get_attribute("open") is None  # folded: the scorecard comes first
+    reg.locator("summary").click()
+    rows = reg.locator("tr[data-reg]")
+    assert rows.count() == len(a.register)
+    shown = {row.get_attribute("data-reg"): row for row in rows.all()}
+    for _, r in a.register.iterrows():
+        row = shown[r["key"]]
+        assert row.get_attribute("data-status") == r["status"]
+        text = row.inner_text()
+        if r["status"] == "not assessed":
+            assert "未评估 not assessed" in text and r["not_assessed"][:40] in text
+        else:
+            assert ("✔" if r["status"] == "pass" else "✘") in text and r["check"] in text
+    rows.first.scroll_into_view_if_needed()
+    assert rows.first.is_visible()
+    assert events["errors"] == []
+    page.close()

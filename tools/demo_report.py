@@ -27,13 +27,42 @@ def _fmt(v, unit="", missing="—"):
     return f"{v:,.1f} {unit}".strip()
 
 
+def _register_lines(a) -> list[str]:
+    """The plan's indicator register on the demo: every row, assessed or not and why."""
+    from servicecircle.checks.register import register_counts
+
+    reg = getattr(a, "register", None)
+    if reg is None or not len(reg):
+        return []
+    n = register_counts(reg)
+    lines = [
+        "",
+        "## The plan's indicator register",
+        "",
+        f"{n['rows']} targets of the plan (专栏1 and the text): {n['assessed']} assessed "
+        f"({n['pass']} pass, {n['fail']} fail), {n['not assessed']} not assessed. "
+        "See [checks.md](checks.md#the-indicator-register).",
+        "",
+        "| table | indicator | plan target | result | value, or why not assessed |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in reg.iterrows():
+        if r["status"] == "not assessed":
+            what = str(r["not_assessed"])
+        else:
+            what = f"{_fmt(r['value'], r['value_unit'])} (check `{r['check']}`)"
+        cells = [r["plan_table"], f"{r['name_zh']} {r['name_en']}", r["target_text"], r["status"], what]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
 def main() -> None:
     import servicecircle as sc
     from servicecircle.pipeline import run_demo
 
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = run_demo(Path(tmp) / "demo", progress=False)  # the map is offline by default
+        result = run_demo(Path(tmp) / "demo", progress=False, offline_map=True)
     a = result.assessment
     comm, fac, net = a.communities, a.facilities, a.network
     hh = comm["households"]
@@ -91,6 +120,7 @@ def main() -> None:
             "`floor_area_template.csv` (one row per committee) to fill in; `servicecircle demo --service-centres "
             "FILE` runs it again with the floor areas given (notebook 02 shows the loop).",
         ]
+    lines += _register_lines(a)
     lines += ["", "## Data warnings", "", "| code | count | message |", "|---|---|---|"]
     for _, w in a.warnings.iterrows():
         msg = str(w["message"]).replace(str(ROOT) + "/", "").replace("|", "\\|")

@@ -58,24 +58,23 @@ def _fmt_value(value, unit) -> str:
 
 def _print_units(a) -> None:  # an Assessment
     """The communities' types and the units of each level, in two lines."""
-    comm = a.communities
-    if "community_type" in comm.columns:
+    comm, layers = getattr(a, "communities", None), getattr(a, "layers", None) or {}
+    if comm is not None and "community_type" in comm.columns:
         types = comm["community_type"]
         counts = {t: int((types == t).sum()) for t in ("urban", "town", "rural")}
         unknown = int(types.isna().sum())
         print(
-            f"\nCommunity types 社区类型: {counts['urban']} urban 城市社区, {counts['town']} town 集镇社区, "
-            f"{counts['rural']} rural 农村社区, {unknown} unknown 未知"
+            f"\n社区类型 Community types: {counts['urban']} urban, {counts['town']} town, {counts['rural']} rural, "
+            f"{unknown} unknown"
         )
-    names = {"township": ("街道（乡镇）", "township", "townships"), "county": ("区县", "county", "counties"),
-             "city": ("市", "city", "cities")}  # fmt: skip
-    levels = [lv for lv in names if f"units_{lv}" in a.layers]
+    names = {"township": ("township", "townships"), "county": ("county", "counties"), "city": ("city", "cities")}
+    levels = [lv for lv in names if f"units_{lv}" in layers]
     if levels:
         parts = []
         for lv in levels:
-            n, (zh, one, many) = len(a.layers[f"units_{lv}"]), names[lv]
-            parts.append(f"{n} {one if n == 1 else many} {zh}")
-        print(f"Units 单元: {', '.join(parts)} (a layer per level in the GeoPackage: units_<level>)")
+            n, (one, many) = len(layers[f"units_{lv}"]), names[lv]
+            parts.append(f"{n} {one if n == 1 else many}")
+        print(f"单元 Units: {', '.join(parts)} (GeoPackage: units_<level>)")
 
 
 def _print_result(result, quiet: bool) -> None:

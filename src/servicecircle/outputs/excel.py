@@ -768,7 +768,7 @@ _UNIT_SHEETS = (
 
 
 def _unit_sheets(a: Assessment) -> list[tuple[str, str, Any]]:
-    """A sheet per unit level (townships, counties, city) and the long roll-up table."""
+    """A sheet per unit level (townships, counties, city); the long roll-up table is ``summary_units.csv``."""
     out: list[tuple[str, str, Any]] = []
     for layer, name, what in _UNIT_SHEETS:
         frame = a.layers.get(layer)
@@ -781,15 +781,6 @@ def _unit_sheets(a: Assessment) -> list[tuple[str, str, Any]]:
                     _Table(table, a, layer),
                 )
             )
-    rollup = a.layers.get("rollup")
-    if rollup is not None and len(rollup):
-        out.append(
-            (
-                "分级汇总 Roll-up",
-                "每个层级、单元和检查项一行 one row per level, unit and check",
-                _Table(pd.DataFrame(rollup), a, "rollup", text_width=_NARROW_TEXT_WIDTH),
-            )
-        )
     return out
 
 
@@ -844,6 +835,15 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
             ),
         )
     )
+    matrix = _matrix_table(a)
+    if matrix is not None:
+        plan.append(
+            (
+                "达标矩阵 Matrix",
+                "社区 × 检查项：达标 / 未达标 / 无数据 communities × checks: passed / failed / no data",
+                matrix,
+            )
+        )
     register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
     if register is not None and len(register):
         plan.append(
@@ -859,16 +859,6 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
                     unit_columns={"value": "value_unit", "check_target": "value_unit"},
                     text_width=_NARROW_TEXT_WIDTH,
                 ),
-            )
-        )
-    plan += _unit_sheets(a)
-    matrix = _matrix_table(a)
-    if matrix is not None:
-        plan.append(
-            (
-                "达标矩阵 Matrix",
-                "社区 × 检查项：达标 / 未达标 / 无数据 communities × checks: passed / failed / no data",
-                matrix,
             )
         )
     for o in a.checks:
@@ -893,6 +883,7 @@ def write_excel(assessment: Assessment, path: str | Path) -> Path:
                 _Table(frame, a, "communities", short=True, converters=conv),
             )
         )
+    plan += _unit_sheets(a)
     gaps = pd.DataFrame(a.gaps.drop(columns=a.gaps.geometry.name))
     if a.name_column and a.name_column in a.communities.columns and len(gaps):
         base, _ = _community_frame(a)

@@ -462,6 +462,8 @@ def gap_map(
     keys = list(columns)
     cprops = [dict(zip(keys, row)) for row in zip(*(columns[k] for k in keys))] if len(comm) else []
     data = {"communities": _feature_collection(comm_geo, cprops)}
+    levels = _level_data(a, reach, flagged, simplify_m)  # the unit levels (街道/乡镇, 区县, 市), if any
+    data.update({f"lv_{lv}": text for lv, text in levels.items()})
 
     # ---- gaps, facilities, green spaces: one collection each, filtered per layer
     if len(gaps):
@@ -553,6 +555,8 @@ def gap_map(
     store = _SharedData(data)
     store.add_to(m)
     _Pane("scContext", 450).add_to(m)
+    for lv in levels:  # each unit level in a pane of its own: the level switch shows one (or none)
+        _Pane(f"scLv_{lv}", 420).add_to(m)
     if "streets" in data or "green" in data:
         context = folium.FeatureGroup(name=_e("街道与绿地 Streets and green space"), show=True)
         if "green" in data:
@@ -603,6 +607,7 @@ def gap_map(
         note="点击查看未达标项 Click for the checks it fails",
         fails=check_table,
     ).add_to(overview)
+    _level_layers(store, overview, levels, "o", "未达标社区次 Community verdicts failed")
     sections: list[tuple[Any, str]] = [(overview, _overview_legend())]
     overview.add_to(m)
     fac_fields, fac_aliases = (
@@ -630,6 +635,7 @@ def gap_map(
             ],
             note=f"目标 Target: ≥ {check.target:g}%" + ("" if check.confirmed else f" ({UNCONFIRMED_TEXT})"),
         ).add_to(fg)
+        _level_layers(store, fg, levels, f"{j}", "覆盖率 Coverage")
         rule = green_rule_key(check.key)  # a green rule's reach check shows its green spaces
         flag = flag_column(rule) if rule is not None else None
         with_green = "green" in data and spaces is not None and flag is not None and flag in spaces.columns
@@ -688,6 +694,7 @@ def gap_map(
             aliases=["社区 Community", "缺口 Shortfall" if check.kind == "floor_area" else "数值 Value", "结论 Result"],
             note=f"目标 Target: {target}" + ("" if check.confirmed else f" ({UNCONFIRMED_TEXT})"),
         ).add_to(fg)
+        _level_layers(store, fg, levels, f"p{j}", "未达标社区占比 Share failing")
         sections.append((fg, _flag_legend(check)))
         fg.add_to(m)
     if others and "facilities" in data:
@@ -759,6 +766,8 @@ def gap_map(
     n_layers = 2 + len(reach) + len(flagged)
     folium.LayerControl(collapsed=n_layers > 10).add_to(m)
     _LegendSwitch([g for g, _ in sections]).add_to(m)
+    if levels:
+        _LevelSwitch(list(levels)).add_to(m)
     # after the layer control and the legend exist: the study area is fitted beside them
     _FitBounds([[miny, minx], [maxy, maxx]]).add_to(m)
     root = m.get_root()
@@ -775,6 +784,112 @@ def gap_map(
         embed_assets(m)
     _name_elements(m)
     return m
+
+
+#: the unit levels the map can switch to, smallest first: key, Chinese and English names
+MAP_LEVELS = (("township", "街道乡镇", "Townships"), ("county", "区县", "Counties"), ("city", "全市", "City"))
+
+
+def _level_data(a: Assessment, reach: list[Any], flagged: list[Any], simplify_m: float) -> dict[str, str]:
+    """Per unit level (its ``units_<level>`` layer), the polygons with the same colour keys as the communities'.
+
+    Per reach check ``j`` (as in the community layers): ``f<j>`` (colour by the unit's coverage),
+    ``c<j>``, ``k<j>`` (communities passing / failing / unknown), ``u<j>``; per pass/fail check
+    ``p<j>``: ``pf<j>`` (colour by the share of its communities failing) and ``pk<j>``; the overview
+    ``of`` (the share of all the unit's community verdicts failing) and ``ok``.
+    """
+    out: dict[str, str] = {}
+    for lv, _, _ in MAP_LEVELS:
+        units = a.layers.get(f"units_{lv}")
+        if units is None or not len(units):
+            continue
+
+        def ints(name: str, units: Any = units) -> np.ndarray:
+            return units[name].fillna(0).to_numpy(dtype=float) if name in units.columns else np.zeros(len(units))
+
+        def counts(key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return ints(f"npass_{key}"), ints(f"nfail_{key}"), ints(f"nunk_{key}")
+
+        props: list[dict[str, Any]] = [
+            {"name": _e(f"{n} ({c})"), "nc": _e(int(k))}
+            for n, c, k in zip(units["unit_name"], units["unit_code"], units["n_communities"])
+        ]
+        tot_fail, tot_ver = np.zeros(len(units)), np.zeros(len(units))
+        for j, check in enumerate(reach):
+            ok, bad, unk = counts(check.key)
+            tot_fail, tot_ver = tot_fail + bad, tot_ver + ok + bad
+            cov = units[check.cov_col] if check.cov_col in units.columns else pd.Series(np.nan, index=units.index)
+            unc = units[check.unc_col] if check.unc_col in units.columns else pd.Series(np.nan, index=units.index)
+            for p, c, u, n1, n2, n3 in zip(props, cov, unc, ok, bad, unk):
+                p[f"f{j}"] = _coverage_colour(np.nan if _missing(c) else float(c))
+                p[f"c{j}"], p[f"u{j}"] = _pct(c), _num(u)
+                p[f"k{j}"] = f"{n1:.0f} / {n2:.0f} / {n3:.0f}"
+        for j, check in enumerate(flagged):
+            ok, bad, unk = counts(check.key)
+            tot_fail, tot_ver = tot_fail + bad, tot_ver + ok + bad
+            for p, n1, n2, n3 in zip(props, ok, bad, unk):
+                p[f"pf{j}"] = _failed_colour(n2, n1 + n2)
+                p[f"pc{j}"] = f"{100.0 * n2 / (n1 + n2):.0f}%" if n1 + n2 else "—"
+                p[f"pk{j}"] = f"{n1:.0f} / {n2:.0f} / {n3:.0f}"
+        for p, f, v in zip(props, tot_fail, tot_ver):
+            p["of"] = _failed_colour(f, v)
+            p["oc"] = f"{100.0 * f / v:.0f}%" if v else "—"
+            p["ok"] = f"{v - f:.0f} / {f:.0f}"
+        out[lv] = _feature_collection(_to_wgs84(units.geometry.values, units.crs, simplify_m), props)
+    return out
+
+
+def _level_layers(store: _SharedData, group: Any, levels: dict[str, str], j: str, what: str) -> None:
+    """The unit levels' layers of one map layer (``j``: a reach check's index, ``p<index>``, or ``o``)."""
+    if j == "o":
+        fill, value, counts = "of", "oc", "ok"
+        count_label = "达标 / 未达标（社区×检查） Passed / failed (community × check)"
+    else:
+        fill, value, counts = (f"pf{j[1:]}", f"pc{j[1:]}", f"pk{j[1:]}") if j.startswith("p") else (
+            f"f{j}", f"c{j}", f"k{j}")  # fmt: skip
+        count_label = "社区 达标 / 未达标 / 未判定 Communities passed / failed / unknown"
+    fields, aliases = ["name", "nc", value, counts], ["单元 Unit", "社区数 Communities", what, count_label]
+    if not j.startswith(("o", "p")):
+        fields, aliases = [*fields, f"u{j}"], [*aliases, "未覆盖 Uncovered"]
+    for lv in levels:
+        _JsonLayer(
+            store,
+            f"lv_{lv}",
+            fill_key=fill,
+            style={"color": "#222222", "weight": 1.6, "fillOpacity": 0.8},
+            fields=fields,
+            aliases=aliases,
+            pane=f"scLv_{lv}",
+        ).add_to(group)
+
+
+class _LevelSwitch(_Script):
+    """The level switch: 社区 / 街道乡镇 / 区县 / 全市 — which level's polygons the map layers show."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "(function(){var m = {{ this._parent.get_name() }}; var levels = {{ this.levels }};"
+        "var box = L.control({position: 'topright'});"
+        "box.onAdd = function(){ var d = L.DomUtil.create('div', 'sc-levels leaflet-bar');"
+        " d.innerHTML = '<b>层级 Level</b>' + levels.map(function(l){ return '<button type=\"button\" data-lv=\"'"
+        "  + l[0] + '\">' + l[1] + '</button>'; }).join('');"
+        " L.DomEvent.disableClickPropagation(d); return d; };"
+        "box.addTo(m);"
+        "function set(lv){ levels.forEach(function(l){ var p = m.getPane('scLv_' + l[0]);"
+        "  if (p) { p.style.display = l[0] === lv ? '' : 'none'; } });"
+        " document.querySelectorAll('.sc-levels button').forEach(function(b){"
+        "  b.classList.toggle('sc-on', b.getAttribute('data-lv') === lv); }); }"
+        "document.querySelectorAll('.sc-levels button').forEach(function(b){"
+        " b.addEventListener('click', function(){ set(b.getAttribute('data-lv')); }); });"
+        "window.scSetLevel = set; set('community');})();"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, levels: list[str]) -> None:
+        super().__init__()
+        self._name = "ScLevelSwitch"
+        names = {k: f"{zh} {en}" for k, zh, en in MAP_LEVELS}
+        self.levels = _script_json([["community", "社区 Communities"], *[[lv, names[lv]] for lv in levels]])
 
 
 def _name_elements(m: folium.Map) -> None:
@@ -1195,6 +1310,11 @@ def _legend_html(
   padding: 0 4px; font-size: 10px; line-height: 1.5; white-space: nowrap;}}
 .leaflet-control-layers-expanded {{max-height: 60vh; overflow-y: auto; font-size: 12px;}}
 .sc-tip th {{text-align: left; padding-right: 6px; font-weight: 600;}}
+.sc-levels {{background: rgba(255,255,255,.95); padding: 4px 6px; font: 12px sans-serif; display: flex;
+  flex-direction: column; gap: 2px;}}
+.sc-levels button {{font: 12px sans-serif; cursor: pointer; border: 1px solid #999; background: #fff;
+  border-radius: 3px; padding: 1px 6px; text-align: left;}}
+.sc-levels button.sc-on {{background: #333; color: #fff;}}
 .sc-pop {{font: 12px/1.4 sans-serif;}}
 .sc-fails {{margin: 4px 0 0; padding-left: 18px;}}
 .sc-fails li {{margin-bottom: 3px;}}

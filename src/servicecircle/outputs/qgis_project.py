@@ -55,9 +55,11 @@ PROJECT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("需求 Demand", ("demand", "greenspace_access")),
     ("路网 Streets", ("streets",)),
     ("绿地 Green spaces", ("greenspace",)),
+    ("单元 Units", ("compounds", "units_township", "units_county", "units_city")),
     ("社区 Communities", ("communities",)),
 )
-_HIDDEN = frozenset({"demand", "greenspace_access"})  # thousands of points: one click away, not in the way
+#: thousands of points, and the unit polygons over the communities: one click away, not in the way
+_HIDDEN = frozenset({"demand", "greenspace_access", "compounds", "units_township", "units_county", "units_city"})
 _GEOMETRY = {0: "Point", 1: "Line", 2: "Polygon"}
 _WKB_TYPES = {
     "POINT": ("Point", "Point"),

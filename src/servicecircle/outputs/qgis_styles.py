@@ -68,11 +68,19 @@ STYLED_LAYERS = (
     "streets",
     "proposals",
     "gaps_closed",
+    "compounds",
+    "units_township",
+    "units_county",
+    "units_city",
 )
+#: the unit levels' outlines, mm: a higher level draws a bolder line
+_UNIT_WIDTH = {"units_township": 0.6, "units_county": 1.0, "units_city": 1.4}
+_COMPOUND = "#e6a23c"
 QGIS_VERSION = "3.28.0-Firenze"  # the QML dialect written (read by QGIS 3.x)
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 _OUTLINE = "35,35,35,255"
 _OTHER = "#9e9e9e"
+_OUTLINE_UNITS = "#222222"
 _STREET = "#c8c8c8"
 _PROPOSAL = "#1a1a1a"
 #: light to dark blue, the demand classes
@@ -403,6 +411,24 @@ def gaps_closed_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None =
     return _finish(root, 2)
 
 
+def units_qml(width: float, fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Dark outlines, no fill (a township, county or city over its communities)."""
+    root = _root()
+    r = _renderer(root, "singleSymbol")
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill("#ffffff", 0, _rgba(_OUTLINE_UNITS), width))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 2)
+
+
+def compounds_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
+    """Light orange, outlined."""
+    root = _root()
+    r = _renderer(root, "singleSymbol")
+    _symbol(ET.SubElement(r, "symbols"), "0", "fill", _fill(_COMPOUND, 110, _rgba(_COMPOUND), 0.3))
+    _aliases(root, list(fields), aliases or {})
+    return _finish(root, 2)
+
+
 def streets_qml(fields: Sequence[str] = (), aliases: dict[str, str] | None = None) -> str:
     """Thin light grey lines."""
     root = _root()
@@ -568,6 +594,11 @@ def _sld_for(
     if layer == "greenspace":
         rule = {"name": "绿地 green space", "colour": GREEN_COLOUR, "opacity": 0.67, "stroke": GREEN_OUTLINE}
         return _sld(layer, [rule], 2)
+    if layer == "compounds":
+        return _sld(layer, [{"name": "小区 compound", "colour": _COMPOUND, "opacity": 0.43, "stroke": _COMPOUND}], 2)
+    if layer in _UNIT_WIDTH:
+        rule = {"name": "单元 unit", "colour": "#ffffff", "opacity": 0.0, "stroke": _OUTLINE_UNITS}
+        return _sld(layer, [rule], 2)
     rules = [
         {"name": label, "colour": PALETTE[i % len(PALETTE)], "filter": ("eq", "category_key", value)}
         for i, (value, label) in enumerate(categories)
@@ -610,6 +641,10 @@ def layer_qml(
         return proposals_qml(fields, aliases)
     if layer == "gaps_closed":
         return gaps_closed_qml(fields, aliases)
+    if layer == "compounds":
+        return compounds_qml(fields, aliases)
+    if layer in _UNIT_WIDTH:
+        return units_qml(_UNIT_WIDTH[layer], fields, aliases)
     raise ValueError(f"no style for layer {layer!r}")
 
 
@@ -804,6 +839,10 @@ _DESCRIPTIONS = {
     "greenspace_access": "绿地出入口 green-space access points",
     "proposals": "建议选址（星形，按序号标注） proposed sites, stars labelled with their rank",
     "gaps_closed": "方案补上的缺口（绿色） gaps the proposals close, green",
+    "compounds": "小区（浅橙） residential compounds, light orange",
+    "units_township": "街道（乡镇）边界 township outlines",
+    "units_county": "区县边界 county outlines",
+    "units_city": "市界 city outline",
 }
 
 
