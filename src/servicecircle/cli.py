@@ -123,7 +123,7 @@ def _print_result(result, quiet: bool) -> None:
             rows.append(
                 (
                     ("*" if unconfirmed else "") + f"{r['name_zh']} {r['name_en']}",
-                    _fmt_value(r.get("city_value"), r.get("city_unit")).replace("—", "no data 无数据"),
+                    _fmt_value(r.get("city_value"), r.get("city_unit")).replace("—", "no data"),
                     _fmt_value(r.get("city_target"), r.get("city_unit")),
                     n_pass,
                     n_fail,
