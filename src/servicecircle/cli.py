@@ -77,6 +77,10 @@ def _print_units(a) -> None:  # an Assessment
         print(f"单元 Units: {', '.join(parts)} (GeoPackage: units_<level>)")
 
 
+#: the terminal's short spelling of a unit per 100 households (the numbers' columns leave the names their room)
+_HH = ("/100 households", "/100 hh")
+
+
 def _print_result(result, quiet: bool) -> None:
     import shutil
     import unicodedata
@@ -123,8 +127,8 @@ def _print_result(result, quiet: bool) -> None:
             rows.append(
                 (
                     ("*" if unconfirmed else "") + f"{r['name_zh']} {r['name_en']}",
-                    _fmt_value(r.get("city_value"), r.get("city_unit")).replace("—", "no data"),
-                    _fmt_value(r.get("city_target"), r.get("city_unit")),
+                    _fmt_value(r.get("city_value"), r.get("city_unit")).replace("—", "no data").replace(*_HH),
+                    _fmt_value(r.get("city_target"), r.get("city_unit")).replace(*_HH),
                     n_pass,
                     n_fail,
                 )
@@ -142,6 +146,8 @@ def _print_result(result, quiet: bool) -> None:
             )
             for more in lines[1:]:
                 print(f"  {more}")
+        if any(_HH[1] in v for row in rows for v in row[1:3]):
+            print("hh = households 户")
         if "confirmed" in a.summary and (a.summary["confirmed"] == False).any():  # noqa: E712 (a column)
             print("*未确认 unconfirmed threshold: its source is not confirmed (see the profile)")
         register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
