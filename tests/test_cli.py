@@ -194,7 +194,7 @@ def test_terminal_summary_wraps_names_by_display_width_and_spells_m2_once(monkey
         "幼儿园 Kindergarten" + " " * 19 + "            2.3%          100.0%    3    7",
         "人均体育场地面积 Sports ground area" + " " * 3 + " 0.6 m²/resident 2.6 m²/resident    7   49",
         "  per resident",
-        "6个1：养老服务中心(日间照料中心) The" + " " * 2 + "               —          100.0%",
+        "6个1：养老服务中心(日间照料中心) The" + " " * 2 + "         no data          100.0%",  # NaN: no data, not 0
         "  six ones: Elderly service centre or",
         "  day-care centre",
         "",

@@ -43,12 +43,14 @@ def make_ctx(
     profile="meishan",
     net=None,
     weight_kind="households",
+    types="urban",
 ):
     """A Context built by hand, as :func:`servicecircle.assess` builds it.
 
     ``facilities``: dicts with ``x``, ``y`` (default 0), ``category`` and any
     attributes (``floor_area_m2``, ``build_type``, ``places``, ``area_m2``).
-    ``demand``: ``(x, y, weight)`` triples.
+    ``demand``: ``(x, y, weight)`` triples. ``types``: the community types (one for all, a list, or None:
+    unknown), as Part B's prepare stage sets ``Context.comm_type``.
     """
     net = net or street()
     prof = load_profile(profile)
@@ -68,7 +70,7 @@ def make_ctx(
     dem = np.asarray(demand, dtype=float).reshape(-1, 3)
     d_geom = np.asarray(shapely.points(dem[:, :2]), dtype=object)
     d_snap = snap_points(net, d_geom, 250.0)
-    return Context(
+    ctx = Context(
         profile=prof,
         network=net,
         engine=engine,
@@ -92,6 +94,9 @@ def make_ctx(
         fac_columns=dict(FAC_COLUMNS),
         fac_comm=assign_to_communities(fac_geom, comm_geom),
     )
+    if types is not None:
+        ctx.comm_type = np.array([types] * n if isinstance(types, str) else list(types), dtype=object)
+    return ctx
 
 
 def boxes(*xs, half_height=100.0):
@@ -294,13 +299,34 @@ def test_other_categories_and_facilities_outside_do_not_count():
     assert o.summary["facilities_not_counted"] == 1
 
 
-def test_facilities_without_floor_area_are_left_out_with_a_warning():
-    ctx = make_ctx(boxes(0, 500), [station(100, 500), station(200, np.nan)], households=[1000])
+def test_a_facility_without_floor_area_makes_its_community_partial_not_zero():
+    # A: 1000 hh -> 400 by the rate, new minimum 500; 500 m² known + one facility with no area:
+    #    the known 500 already meets 500 -> pass, shortfall 0, provided unknown (NaN), "partial"
+    # B: 2000 hh -> 800 required; 500 known + one without area: 500 < 800 -> no pass/fail, no shortfall
+    # C: 1000 hh, no facility at all (the input does give floor areas): provided 0, shortfall 500, fail
+    # D: 1000 hh, its only facility has no floor area (an unfilled template row): "no data", not 0
+    facs = [station(100, 500), station(200, np.nan), station(600, 500), station(700, np.nan), station(1700, np.nan)]
+    ctx = make_ctx(boxes(0, 500, 1000, 1500, 2000), facs, households=[1000, 2000, 1000, 1000])
     o, warned = only(ctx)
-    assert col(o, "fa_provided_m2") == [500.0]
-    assert o.summary["facilities_no_floor_area"] == 1
+    prov = col(o, "fa_provided_m2")
+    assert np.isnan(prov[0]) and np.isnan(prov[1]) and prov[2] == 0.0 and np.isnan(prov[3])
+    assert col(o, "fa_data") == ["partial", "partial", "given", "no data"]
+    assert col(o, "fa_required_m2") == [500.0, 800.0, 500.0, 500.0]
+    passed = col(o, "pass_floor_area")
+    assert [passed[0], passed[2]] == [True, False] and passed[1] is pd.NA and passed[3] is pd.NA
+    short = col(o, "fa_shortfall_m2")
+    assert short[0] == 0.0 and np.isnan(short[1]) and short[2] == 500.0 and np.isnan(short[3])
+    assert col(o, "fa_no_area") == [1, 1, 0, 1] and col(o, "fa_facilities") == [2, 2, 0, 1]
+    assert o.summary["facilities_no_floor_area"] == 3
+    assert (o.summary["communities_assessed"], o.summary["communities_no_data"]) == (2, 2)
+    # the citywide figures are "no data" while a community's provided floor area is unknown
+    card = {r["target_key"]: r for r in o.scorecard}
+    assert np.isnan(card["floor_area"]["value"]) and card["floor_area"]["passed"] is None
+    assert np.isnan(card["floor_area_total"]["value"]) and card["floor_area_total"]["passed"] is None
+    assert card["floor_area_total"]["target"] == 2300.0  # required for every community, data or not
+    assert "no data for 3 of 4 communities" in card["floor_area_total"]["method"]
     w = [w for w in warned if w.code == "floor_area_missing"]
-    assert len(w) == 1 and "1 of 2 facilities" in str(w[0]) and "left out" in str(w[0])
+    assert len(w) == 1 and "3 of 5 facilities" in str(w[0]) and "unknown" in str(w[0])
 
 
 def test_community_without_households_has_no_pass_fail():
@@ -314,20 +340,136 @@ def test_community_without_households_has_no_pass_fail():
     assert any(w.code == "floor_area_no_households" for w in warned)
 
 
-def test_not_assessed_without_section_column_or_facilities():
+def no_data_columns(o, required):
+    """Every community: required as given, provided / shortfall / pass unknown, 'no data'."""
+    assert col(o, "fa_required_m2") == required
+    assert all(np.isnan(v) for v in col(o, "fa_provided_m2"))
+    assert all(np.isnan(v) for v in col(o, "fa_shortfall_m2"))
+    assert all(np.isnan(v) for v in col(o, "fa_per_100hh"))
+    assert all(v is pd.NA for v in col(o, "pass_floor_area"))
+    assert col(o, "fa_data") == ["no data"] * len(required)
+    assert o.summary["communities_assessed"] == 0 and o.summary["communities_failed"] == 0
+    needed = [r for r in required if isinstance(r, float)]  # the communities with households
+    assert o.summary["communities_no_data"] == o.summary["communities_required"] == len(needed)
+    assert o.summary["required_m2"] == pytest.approx(sum(needed))
+    assert np.isnan(o.summary["provided_m2"]) and np.isnan(o.summary["shortfall_m2"])
+    card = {r["target_key"]: r for r in o.scorecard}
+    assert np.isnan(card["floor_area"]["value"]) and card["floor_area"]["passed"] is None
+    assert np.isnan(card["floor_area_total"]["value"]) and card["floor_area_total"]["passed"] is None
+    assert card["floor_area_total"]["target"] == pytest.approx(sum(needed))
+    assert "provided: no data" in card["floor_area_total"]["method"]
+
+
+def test_no_floor_area_data_is_no_data_not_zero_and_not_a_fail():
     # gb50180 has no [floor_area]: nothing, silently
     ctx = make_ctx(boxes(0, 500), [station(250, 500)], households=[1000], profile="gb50180")
     assert run(ctx) == ([], [])
+    # 1000 hh -> max(400, 500) = 500; 3000 hh -> 1200; no households -> nothing required
+    hh = [1000, 3000, np.nan]
     # no floor area column
-    ctx = make_ctx(boxes(0, 500), [station(250, 500)], households=[1000])
+    ctx = make_ctx(boxes(0, 500, 1000, 1500), [station(250, 500)], households=hh)
     ctx.fac_columns["floor_area"] = None
-    out, warned = run(ctx)
-    assert out == [] and [w.code for w in warned] == ["floor_area_not_assessed"]
-    assert "no floor area column" in str(warned[0])
-    # no facility of the rule's categories
-    ctx = make_ctx(boxes(0, 500), [{"x": 250, "category": "幼儿园", "floor_area_m2": 500.0}], households=[1000])
-    out, warned = run(ctx)
-    assert out == [] and "no facility of community_service_station, neighbourhood_centre" in str(warned[0])
+    o, warned = only(ctx)
+    no_data_columns(o, [500.0, 1200.0, pytest.approx(np.nan, nan_ok=True)])
+    msg = [str(w) for w in warned if w.code == "floor_area_no_data"]
+    assert len(msg) == 1 and "no floor area column" in msg[0] and "'no data' for every community" in msg[0]
+    # no facility of the rule's categories (a kindergarten's floor area does not count)
+    ctx = make_ctx(boxes(0, 500, 1000), [{"x": 250, "category": "幼儿园", "floor_area_m2": 500.0}], households=hh[:2])
+    o, warned = only(ctx)
+    no_data_columns(o, [500.0, 1200.0])
+    assert any("no facility of community_service_station, neighbourhood_centre" in str(w) for w in warned)
+    # facilities of the categories, every floor area empty (an unfilled template)
+    ctx = make_ctx(boxes(0, 500, 1000), [station(250, np.nan), station(750, np.nan, "改建")], households=hh[:2])
+    o, warned = only(ctx)
+    no_data_columns(o, [500.0, 1200.0])
+    assert col(o, "fa_facilities") == [1, 1] and col(o, "fa_no_area") == [1, 1]
+    assert any("none of the 2 facilities" in str(w) for w in warned)
+
+
+def test_required_by_community_type_and_build_type():
+    # Meishan: 40 m² per 100 households; new >= 500 m²; rebuilt (改建/扩建/购置/租用) >= 300 m² in urban
+    # communities only (min_rebuilt_applies_to = ["urban"]); unknown type -> the new minimum, warned.
+    # 200 households -> 80 m² by the rate, so the minimum decides; 2000 households -> 800 m² by the rate.
+    #   type     build     hh    minimum  required
+    cases = [
+        ("urban", "新建", 200, 500, 500),
+        ("urban", "改建", 200, 300, 300),
+        ("urban", "不详", 200, 500, 500),  # an unknown build type counts as new
+        ("urban", None, 200, 500, 500),  # no facility: one to be planned counts as new
+        ("town", "新建", 200, 500, 500),
+        ("town", "租用", 200, 500, 500),
+        ("town", "?", 200, 500, 500),
+        ("rural", "新建", 200, 500, 500),
+        ("rural", "购置", 200, 500, 500),
+        ("rural", "", 200, 500, 500),
+        (None, "新建", 200, 500, 500),
+        (None, "扩建", 200, 500, 500),  # unknown type: the new minimum
+        ("urban", "改建", 2000, 300, 800),
+        ("town", "改建", 2000, 500, 800),
+        (None, "改建", 2000, 500, 800),
+    ]
+    xs = [500.0 * i for i in range(len(cases) + 1)]
+    facs = [station(x + 250, 100, b) for x, (_, b, *_r) in zip(xs, cases) if b is not None]
+    ctx = make_ctx(
+        boxes(*xs),
+        facs,
+        households=[c[2] for c in cases],
+        types=[c[0] for c in cases],
+        net=street(xs[-1] + 500),
+    )
+    o, warned = only(ctx)
+    assert col(o, "fa_min_m2") == [c[3] for c in cases]
+    assert col(o, "fa_required_m2") == [c[4] for c in cases]
+    # 100 m² each: a shortfall of required - 100 everywhere (none where there is no facility: 500)
+    assert col(o, "fa_shortfall_m2") == [c[4] - (0 if c[1] is None else 100) for c in cases]
+    msg = [str(w) for w in warned if w.code == "floor_area_type_unknown"]
+    assert len(msg) == 1 and msg[0].startswith("2 communities") and "new minimum 500 m²" in msg[0]
+    # per facility: a rebuilt 100 m² one is undersized against 300 in urban, 500 elsewhere -- all are
+    assert col(o, "fa_undersized") == [0 if c[1] is None else 1 for c in cases]
+
+
+def test_rebuilt_minimum_for_every_type_when_the_profile_says_so(tmp_path):
+    # a profile without min_rebuilt_applies_to: 300 m² for a rebuilt facility of any (or unknown) type
+    path = tmp_path / "every.toml"
+    path.write_text(
+        'schema = "servicecircle-profile/1"\nkey = "every"\nname_zh = "测试"\nname_en = "test"\n'
+        'source = "test"\nextends = "meishan"\n\n[floor_area]\n'
+        'min_rebuilt_applies_to = ["urban", "town", "rural"]\nsource = "test"\n',
+        encoding="utf-8",
+    )
+    ctx = make_ctx(
+        boxes(0, 500, 1000, 1500),
+        [station(250, 300, "改建"), station(750, 300, "改建"), station(1250, 300, "改建")],
+        households=[200, 200, 200],
+        types=["town", "rural", None],
+        profile=str(path),
+    )
+    o, warned = only(ctx)
+    assert col(o, "fa_required_m2") == [300.0, 300.0, 300.0]
+    assert col(o, "pass_floor_area") == [True, True, True]
+    assert not [w for w in warned if w.code == "floor_area_type_unknown"]
+
+
+def test_applies_to_limits_the_check_to_its_types(tmp_path):
+    path = tmp_path / "urban.toml"
+    path.write_text(
+        'schema = "servicecircle-profile/1"\nkey = "urbanonly"\nname_zh = "测试"\nname_en = "test"\n'
+        'source = "test"\nextends = "meishan"\n\n[floor_area]\napplies_to = ["urban"]\nsource = "test"\n',
+        encoding="utf-8",
+    )
+    ctx = make_ctx(
+        boxes(0, 500, 1000),
+        [station(250, 600), station(750, 100)],
+        households=[1000, 1000],
+        types=["urban", "rural"],
+        profile=str(path),
+    )
+    o, _ = only(ctx)
+    assert col(o, "fa_required_m2")[0] == 500.0 and np.isnan(col(o, "fa_required_m2")[1])
+    assert col(o, "pass_floor_area")[:1] == [True] and col(o, "pass_floor_area")[1] is pd.NA
+    assert col(o, "fa_data") == ["given", "does not apply"]
+    assert o.applies.tolist() == [True, False]
+    assert o.summary["communities_required"] == 1
 
 
 # --------------------------------------------------------------------------- #
@@ -423,7 +565,13 @@ def test_on_the_assess_context(monkeypatch):
         crs=CRS,
     )
     ctx = captured_context(monkeypatch, comm, fac, street(1000), id_column="code")
+    # no community type is known here: B's bought (购置) 300 m² facility is held to the new minimum
+    ctx.comm_type = None
+    o, _ = only(ctx)
+    assert col(o, "fa_required_m2") == [500.0, 500.0]
+    assert col(o, "fa_provided_m2") == [500.0, 300.0]
+    assert col(o, "pass_floor_area") == [True, False]
+    ctx.comm_type = np.array(["urban", "urban"], dtype=object)
     o, _ = only(ctx)
     assert col(o, "fa_required_m2") == [500.0, 300.0]
-    assert col(o, "fa_provided_m2") == [500.0, 300.0]
     assert col(o, "pass_floor_area") == [True, True]

@@ -33,7 +33,18 @@ LAYERS: list[tuple[str, set[str]]] = [
 RANK = {top: k for k, (_, tops) in enumerate(LAYERS) for top in tops}
 
 #: the writers: none may import another (their shared words live in outputs/labels, style, codes)
-WRITERS = {"excel", "filegdb", "geopackage", "gapmap", "qgis_styles", "qgis_project", "figures", "report", "tables"}
+WRITERS = {
+    "excel",
+    "filegdb",
+    "geopackage",
+    "gapmap",
+    "qgis_styles",
+    "qgis_project",
+    "figures",
+    "report",
+    "tables",
+    "template",
+}
 
 
 def _module_name(path: Path) -> str:

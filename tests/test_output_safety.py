@@ -49,6 +49,7 @@ def test_a_killed_run_leaves_the_previous_outputs_intact(tmp_path):
         "summary.csv",
         "summary_units.csv",  # the demo's communities roll up to their townships, districts and city
         "shortfall.xlsx",
+        "floor_area_template.csv",  # the demo's committees, to fill in (servicecircle demo --service-centres)
     }
     proc = subprocess.Popen(demo(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed_while_writing = False

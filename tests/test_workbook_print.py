@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from servicecircle.outputs.excel import sheet_names, write_excel
@@ -75,7 +76,7 @@ def test_matrix_is_communities_by_checks_with_coloured_results(small, small_book
     assert [r[1] for r in rows[1:]] == ["东坡社区", "苏祠社区", "=SUM(1,2)"]
     assert ws.cell(4, 2).data_type == "s"  # a name is never a formula
     for j, o in enumerate(checks, start=4):
-        want = [NO_DATA_TEXT if v != v else PASS_TEXT if v else FAIL_TEXT for v in small.communities[o.pass_col]]
+        want = [NO_DATA_TEXT if pd.isna(v) else PASS_TEXT if v else FAIL_TEXT for v in small.communities[o.pass_col]]
         assert [r[j] for r in rows[1:]] == want, o.key
     fills = {}
     for row in ws.iter_rows(min_row=2, min_col=5):

@@ -18,9 +18,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _fmt(v, unit=""):
+def _fmt(v, unit="", missing="—"):
     if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "—"
+        return missing
     unit = str(unit or "")
     if unit.startswith("%"):
         return f"{v:.1f} %"
@@ -138,10 +138,29 @@ def main() -> None:
         n_pass = "" if r["communities_passed"] != r["communities_passed"] else f"{int(r['communities_passed'])}"
         n_fail = "" if r["communities_failed"] != r["communities_failed"] else f"{int(r['communities_failed'])}"
         lines.append(
-            f"| {r['name_zh']} {r['name_en']} | {radius} | {_fmt(r['city_value'], r['city_unit'])} | "
+            f"| {r['name_zh']} {r['name_en']} | {radius} | {_fmt(r['city_value'], r['city_unit'], 'no data')} | "
             f"{_fmt(r['city_target'], r['city_unit'])} | {n_pass} | {n_fail} |"
         )
     lines += _levels(a)
+    if "fa_required_m2" in comm:
+        req = comm["fa_required_m2"]
+        data = comm["fa_data"].value_counts().to_dict()
+        centres = int((fac["category_key"] == "community_service_station").sum())
+        lines += [
+            "",
+            "## Floor area (40 m² per 100 households)",
+            "",
+            f"- Required: {int(req.notna().sum())} communities with households need {req.sum():,.0f} m² of community "
+            "service floor area in all (40 m² per 100 households, at least 500 m² new or 300 m² rebuilt in an urban "
+            f"community); the largest, {comm.loc[req.idxmax(), 'name']}, {req.max():,.0f} m².",
+            f"- The service centres: {centres} community service stations at the residents' committees' positions in "
+            "the code register (`data/sources/chengdu/adcode`, GCJ-02 converted to WGS84), one per community.",
+            "- Provided: **no data** ("
+            + ", ".join(f"{k}: {v}" for k, v in sorted(data.items()))
+            + "): no public source gives their floor areas, so none is made up. The demo writes "
+            "`floor_area_template.csv` (one row per committee) to fill in; `servicecircle demo --service-centres "
+            "FILE` runs it again with the floor areas given (notebook 02 shows the loop).",
+        ]
     lines += _register_lines(a)
     lines += ["", "## Data warnings", "", "| code | count | message |", "|---|---|---|"]
     for _, w in a.warnings.iterrows():

@@ -273,6 +273,94 @@ result.summary[["name_zh", "name_en", "radius_m", "city_value", "city_unit", "co
         "code",
         """result.communities[["code", "name", "weight_total", "cov_kindergarten", "cov_primary_school"]].head(8)""",
     ),
+    (
+        "md",
+        """## 6. Floor area: the template you fill in — 社区综合服务设施面积：填报模板
+
+The Meishan plan asks for **40 m² of community service floor area per 100 households** (a new facility at
+least 500 m², a rebuilt, extended, bought or leased one in an urban community at least 300 m²). No public data
+says how large each community's service centre is, so servicecircle computes what is *required* for every
+community and says **"no data"** for what is provided, never 0, until you give it.
+
+The code register (统计用区划代码, here the adcode files under `data/sources/`) gives each residents'
+committee a position (GCJ-02, converted to WGS84): that is where its service centre stands. The template has one
+row per committee; you fill in the floor area and whether it is new or rebuilt.""",
+    ),
+    (
+        "code",
+        """template = sc.write_floor_area_template(work / "floor_area_template.xlsx", paths["code_register"],
+                                         paths["boundaries"])
+blank = sc.read_floor_area_template(template)
+print(template.name, len(blank), "committees;", int(blank["floor_area_m2"].notna().sum()), "floor areas given")
+blank[["code", "name", "township", "floor_area_m2", "build_type", "geometry"]].head()""",
+    ),
+    ("md", """The demo run with the template as it is: required floor area everywhere, provided "no data":"""),
+    (
+        "code",
+        """fa_cols = ["code", "name", "households", "fa_required_m2", "fa_provided_m2", "fa_shortfall_m2",
+           "fa_data", "pass_floor_area"]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    before = sc.run_demo(work / "before", progress=False)
+print(before.assessment.summary.set_index("check").loc["floor_area", ["communities_assessed", "city_value"]])
+before.assessment.communities[fa_cols].sort_values("households", ascending=False).head()""",
+    ),
+    (
+        "md",
+        """Now fill some rows, as a planner would in Excel (here with `openpyxl`): the five largest communities'
+centres, with their floor areas and build types. The numbers below are **made up for the illustration**.""",
+    ),
+    (
+        "code",
+        """import openpyxl
+
+typed = {"510108010004": (3000, "新建"), "510106041004": (4500, "改建"), "510108015003": (800, "租用"),
+         "510108010001": (3400, "新建"), "510106036001": (2600, "购置")}
+book = openpyxl.load_workbook(template)
+sheet = book.worksheets[0]
+keys = [str(c.value).split(" ")[0] for c in sheet[1]]
+for row in sheet.iter_rows(min_row=2):
+    code = row[keys.index("code")].value
+    if code in typed:
+        row[keys.index("floor_area_m2")].value, row[keys.index("build_type")].value = typed[code]
+filled = work / "floor_area_filled.xlsx"
+book.save(filled)
+back = sc.read_floor_area_template(filled)
+back.dropna(subset=["floor_area_m2"])[["code", "name", "floor_area_m2", "build_type"]]""",
+    ),
+    ("md", """A mistyped row is refused with one line that names the file, the row and the fix:"""),
+    (
+        "code",
+        """sheet.cell(2, keys.index("floor_area_m2") + 1).value = "about 600"
+book.save(work / "floor_area_typo.xlsx")
+try:
+    sc.read_floor_area_template(work / "floor_area_typo.xlsx")
+except sc.ServiceCircleError as err:
+    print(err)""",
+    ),
+    ("md", """Run again with the filled template (`--service-centres` on the command line): the shortfall appears."""),
+    (
+        "code",
+        """with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    after = sc.run_demo(work / "after", progress=False, service_centres=filled)
+a = after.assessment.communities
+a[a["code"].isin(typed)][fa_cols]""",
+    ),
+    (
+        "code",
+        """print(a["fa_data"].value_counts().to_dict())
+card = after.assessment.scorecard.set_index("target_key")
+for key in ["floor_area", "floor_area_total"]:  # citywide: "no data" until every community's centre is known
+    print(f"{key}: value {card.loc[key, 'value']}, target {card.loc[key, 'target']:,.1f}")
+    print("  ", card.loc[key, "method"])""",
+    ),
+    (
+        "md",
+        """The five communities now have a provided floor area and a shortfall; the other 64 still say "no data",
+and so do the citywide figures, whose method says how much is known. Fill in the rest of the template (or
+give a partial one: every row you leave empty stays "no data") and run again.""",
+    ),
 ]
 
 CUSTOM_STANDARD = [

@@ -24,15 +24,16 @@ from typing import TYPE_CHECKING, Any
 from . import settings
 from ._version import __version__
 from .errors import DataWarning, InputDataError, NetworkError, OptionError, ProfileError, ServiceCircleError
-from .options import BatchOptions, Inputs, Options, SitingOptions
+from .options import BatchOptions, Inputs, Options, SitingOptions, TemplateOptions
 
 if TYPE_CHECKING:  # the names below are imported when first used (see __getattr__)
     from .assessment import Assessment, assess
     from .batch import BatchResult, assess_many
     from .inputs import read_boundaries, read_demand, read_facilities, read_layer
+    from .inputs.committees import read_committees, read_floor_area_template
     from .inputs.rasters import PopulationGrid, read_population
     from .network import WalkNetwork, download_network, load_network
-    from .pipeline import assess_files, run, run_demo
+    from .pipeline import assess_files, run, run_demo, write_floor_area_template
     from .profiles import Profile, list_profiles, load_profile
 
 #: public name → the module that defines it. They load on first use, so that ``import servicecircle`` and
@@ -55,6 +56,9 @@ _LAZY = {
     "assess_files": "pipeline",
     "run": "pipeline",
     "run_demo": "pipeline",
+    "write_floor_area_template": "pipeline",
+    "read_floor_area_template": "inputs.committees",
+    "read_committees": "inputs.committees",
     "Profile": "profiles",
     "list_profiles": "profiles",
     "load_profile": "profiles",
@@ -99,6 +103,10 @@ __all__ = [
     "assess_files",
     "assess_many",
     "BatchResult",
+    "TemplateOptions",
+    "write_floor_area_template",
+    "read_floor_area_template",
+    "read_committees",
     "OptionError",
     "load_profile",
     "list_profiles",

@@ -15,7 +15,16 @@ import warnings
 from . import settings
 from ._version import __version__
 from .errors import DataWarning, ServiceCircleError
-from .options import BatchOptions, Inputs, Options, SitingOptions, add_arguments, from_namespace, option_specs
+from .options import (
+    BatchOptions,
+    Inputs,
+    Options,
+    SitingOptions,
+    TemplateOptions,
+    add_arguments,
+    from_namespace,
+    option_specs,
+)
 
 DESCRIPTION = """\
 servicecircle — 社区生活圈缺口分析：按真实步行路网检查每个社区是否达到规划标准。
@@ -77,6 +86,10 @@ def _print_units(a) -> None:  # an Assessment
         print(f"单元 Units: {', '.join(parts)} (GeoPackage: units_<level>)")
 
 
+#: the terminal's short spelling of a unit per 100 households (the numbers' columns leave the names their room)
+_HH = ("/100 households", "/100 hh")
+
+
 def _print_result(result, quiet: bool) -> None:
     import shutil
     import unicodedata
@@ -123,8 +136,8 @@ def _print_result(result, quiet: bool) -> None:
             rows.append(
                 (
                     ("*" if unconfirmed else "") + f"{r['name_zh']} {r['name_en']}",
-                    _fmt_value(r.get("city_value"), r.get("city_unit")),
-                    _fmt_value(r.get("city_target"), r.get("city_unit")),
+                    _fmt_value(r.get("city_value"), r.get("city_unit")).replace("—", "no data").replace(*_HH),
+                    _fmt_value(r.get("city_target"), r.get("city_unit")).replace(*_HH),
                     n_pass,
                     n_fail,
                 )
@@ -142,6 +155,8 @@ def _print_result(result, quiet: bool) -> None:
             )
             for more in lines[1:]:
                 print(f"  {more}")
+        if any(_HH[1] in v for row in rows for v in row[1:3]):
+            print("hh = households 户")
         if "confirmed" in a.summary and (a.summary["confirmed"] == False).any():  # noqa: E712 (a column)
             print("*未确认 unconfirmed threshold: its source is not confirmed (see the profile)")
         register = getattr(a, "register", None)  # the plan's indicator register: every target, assessed or not
@@ -173,6 +188,8 @@ def _print_result(result, quiet: bool) -> None:
     ):
         if key in out:
             print(f"{label}{out[key]}")
+    if "floor_area_template" in out:
+        print(f"Floor-area template 用房面积模板: {out['floor_area_template']}  (fill in, then --service-centres)")
     reports = [path for key, path in out.items() if str(key).startswith("report")]
     for path in reports:
         print(f"PDF report 报告:        {path}")
@@ -229,7 +246,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .pipeline import run_demo
 
     opts = _options(args, out=getattr(args, "out", "out/demo"))
-    result = run_demo(opts.out, data_dir=args.data, options=opts)
+    centres = from_namespace(Inputs, args).service_centres
+    result = run_demo(opts.out, data_dir=args.data, options=opts, service_centres=centres)
     if not args.quiet:
         fac = result.assessment.facilities
         n_kg = int((fac["category_key"] == "kindergarten").sum()) if "category_key" in fac else 0
@@ -241,6 +259,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "2018 年 OSM 数据只收录了少量设施，故多数检查未达标；请用高德或设施登记数据。"
         )
     _print_result(result, args.quiet)
+    return 0
+
+
+def _cmd_floor_area_template(args: argparse.Namespace) -> int:
+    from .pipeline import write_floor_area_template
+
+    tpl = from_namespace(TemplateOptions, args)
+    ins = from_namespace(Inputs, args)
+    opts = from_namespace(Options, args)
+    path = write_floor_area_template(
+        tpl.template,
+        opts.code_register,
+        ins.boundaries,
+        boundaries_layer=ins.boundaries_layer,
+        id_column=opts.id_column or "code",
+        name_column=opts.name_column or "name",
+    )
+    if not getattr(args, "quiet", False):
+        print(
+            f"Floor-area template 用房面积模板: {path}\n"
+            "Fill in floor_area_m2 (m²; empty if unknown) and build_type (新建 / 改建 扩建 购置 租用), then give it to "
+            "a run: servicecircle run ... --service-centres FILE"
+        )
     return 0
 
 
@@ -326,8 +367,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo = sub.add_parser("demo", help="run the bundled central-Chengdu demo 运行成都示例")
     p_demo.add_argument("--data", metavar="DIR", help="folder of the demo data (default: ./data)")
     add_arguments(p_demo, Options, only=(*_OUTPUT_OPTIONS, "workers"))
+    add_arguments(p_demo, Inputs, only=("service_centres",))
     _add_common(p_demo)
     p_demo.set_defaults(func=_cmd_demo)
+    p_tpl = sub.add_parser(
+        "floor-area-template",
+        help="write the floor-area template to fill in 用房面积填报模板",
+        description="Write one row per residents' committee (code, name, its position in the code register, "
+        "empty floor area and new/rebuilt) for the planner to fill in; give it back with --service-centres. "
+        "每个居委会一行，填写社区综合服务设施面积与新建/改建。",
+    )
+    add_arguments(p_tpl, TemplateOptions)
+    add_arguments(p_tpl, Inputs, only=("boundaries", "boundaries_layer"))
+    add_arguments(p_tpl, Options, only=("code_register", "id_column", "name_column"), required=("code_register",))
+    p_tpl.add_argument("--quiet", "-q", action="store_true")
+    p_tpl.set_defaults(func=_cmd_floor_area_template)
     p_prof = sub.add_parser("profiles", help="list or show standards profiles 查看标准配置")
     p_prof.add_argument("name", nargs="?", help="profile name or .toml file")
     p_prof.set_defaults(func=_cmd_profiles)

@@ -49,6 +49,7 @@ __all__ = [
     "Options",
     "SitingOptions",
     "BatchOptions",
+    "TemplateOptions",
     "OptionSpec",
     "add_arguments",
     "from_namespace",
@@ -368,6 +369,15 @@ class Inputs(_Checked):
     )
     residential_layer: str | None = _opt(
         None, "layer name 图层名", flag="--residential-layer", group=_IN, metavar="NAME"
+    )
+    service_centres: str | Path | None = _opt(
+        None,
+        "the filled floor-area template 用房面积模板 (servicecircle floor-area-template): its rows become "
+        "community service stations with their floor areas and new/rebuilt [optional]",
+        kind="path",
+        flag="--service-centres",
+        group=_IN,
+        metavar="FILE",
     )
     network: str | Path | None = _opt(
         None,
@@ -705,6 +715,24 @@ class BatchOptions(_Checked):
         False, "rerun every area, also those whose inputs and settings are unchanged 全部重算",
         kind="flag", flag="--force", group=_BATCH,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateOptions(_Checked):
+    """What ``servicecircle floor-area-template`` / :func:`servicecircle.write_floor_area_template` take.
+
+    The committees come from ``Options.code_register`` (``--code-register``), the communities from
+    ``Inputs.boundaries`` with ``Options.id_column``.
+    """
+
+    template: str | Path = _opt(
+        "floor_area_template.csv",
+        "the template to write 用房面积模板 (.csv, UTF-8 for Excel, or .xlsx; default floor_area_template.csv)",
+        kind="path",
+        flag="--template",
+        group=_OUT,
+        metavar="FILE",
+    )
 
 
 #: the numbers of :mod:`servicecircle.settings` a run reads, checked as the options that override them are

@@ -12,9 +12,18 @@ from .errors import InputDataError, OptionError, collect_warnings
 from .inputs import read_boundaries, read_demand, read_facilities, read_layer
 from .network import download_network, load_network
 from .network.cache import lattice_store
-from .options import Inputs, Options, split_keywords
+from .options import Inputs, Options, TemplateOptions, split_keywords
 
-__all__ = ["run", "assess_files", "save", "run_demo", "demo_paths", "demo_inputs", "RunResult"]
+__all__ = [
+    "run",
+    "assess_files",
+    "save",
+    "run_demo",
+    "demo_paths",
+    "demo_inputs",
+    "RunResult",
+    "write_floor_area_template",
+]
 
 
 @dataclass
@@ -119,6 +128,40 @@ def _assess(inputs: Inputs, opts: Options, *, keep_within: Any = None) -> Assess
     and green spaces that cannot reach a community within ``metres`` are left out (see
     :func:`_near`), with a warning that counts them.
     """
+    return _assess_with(inputs, opts, keep_within=keep_within)[0]
+
+
+def _service_centres(inputs: Inputs, opts: Options, comm: Any, at_committees: bool) -> tuple[Any, Any]:
+    """The service centres to add to the facilities, and the floor-area template rows (the demo's), or None.
+
+    ``service_centres`` (the filled template) is read and checked row by row against the boundaries'
+    codes and the ``code_register``'s committees (whose positions fill a row without lon/lat). With
+    ``at_committees`` (the demo), the committees of the boundaries' codes stand at their register
+    positions, with no floor area unless the filled template gives one.
+    """
+    from .inputs.committees import committee_template, read_committees, read_floor_area_template, template_facilities
+
+    id_col = opts.id_column
+    codes = list(comm[id_col]) if id_col and id_col in comm.columns else None
+    rows = committees = None
+    if opts.code_register is not None and codes is not None and (at_committees or inputs.service_centres):
+        committees = read_committees(opts.code_register, codes=codes)
+    if committees is not None and at_committees:
+        rows = committee_template(committees, comm, id_column=id_col or "code", name_column=opts.name_column)
+    if inputs.service_centres is not None:
+        centres = read_floor_area_template(inputs.service_centres, codes=codes, committees=committees)
+    elif rows is not None:
+        centres = template_facilities(rows)
+    else:
+        centres = None
+    return centres, rows
+
+
+def _assess_with(
+    inputs: Inputs, opts: Options, *, at_committees: bool = False, keep_within: Any = None
+) -> tuple[Assessment, Any]:
+    """:func:`_assess`; with ``at_committees``, the service centres at the code register's committees
+    (the demo), and the floor-area template rows (None without)."""
     assert inputs.boundaries is not None and inputs.facilities is not None  # checked by _inputs_and_options
     with collect_warnings() as read_log:
         comm = read_boundaries(
@@ -132,6 +175,17 @@ def _assess(inputs: Inputs, opts: Options, *, keep_within: Any = None) -> Assess
             lon_column=inputs.lon_column,
             lat_column=inputs.lat_column,
         )
+        centres, rows = _service_centres(inputs, opts, comm, at_committees)
+        if centres is not None:
+            from .inputs.committees import add_service_centres
+
+            fac = add_service_centres(
+                fac,
+                centres,
+                category_column=opts.category_column,
+                floor_area_column=opts.floor_area_column,
+                build_type_column=opts.build_type_column,
+            )
         dem = read_demand(inputs.demand, layer=inputs.demand_layer, crs=inputs.demand_crs) if inputs.demand else None
         res = read_layer(inputs.residential, layer=inputs.residential_layer) if inputs.residential else None
         green = read_layer(inputs.greenspace, layer=inputs.greenspace_layer) if inputs.greenspace else None
@@ -182,7 +236,7 @@ def _assess(inputs: Inputs, opts: Options, *, keep_within: Any = None) -> Assess
         result.warnings = pd.concat([read_log.to_frame(), result.warnings], ignore_index=True).drop_duplicates(
             subset=["code", "message"], ignore_index=True
         )
-    return result
+    return result, rows
 
 
 def _near(layer: Any, geometry: Any, crs: Any, metres: float, *, by: str | None = None, closure: bool = False) -> Any:
@@ -315,5 +369,87 @@ def run_demo(out: str | Path = "out/demo", *, data_dir: str | Path | None = None
 
     The community polygons and household numbers of the demo are approximate
     (see ``data/README.md``); network and facilities are OpenStreetMap data.
+
+    The community service centres stand at the residents' committees'
+    positions in the code register (``data/sources/chengdu/adcode``, GCJ-02
+    converted to WGS84), with no floor area: the floor-area check shows the
+    required floor area of every community and "no data" for what is
+    provided. The demo writes the floor-area template
+    (``floor_area_template.csv`` in ``out``) for the planner to fill in;
+    ``service_centres=`` (``--service-centres``) feeds the filled one back.
     """
-    return run(**{**demo_inputs(data_dir), "out": out, **kwargs})
+    from .outputs.template import TEMPLATE_NAME
+    from .outputs.template import write_floor_area_template as write_template
+
+    kw: dict[str, Any] = {**demo_inputs(data_dir), "out": out, **kwargs}
+    options = kw.pop("options", None)
+    inputs, opts = _inputs_and_options(kw.pop("boundaries"), kw.pop("facilities"), kw.pop("network"), options, kw)
+    result, rows = _assess_with(inputs, opts, at_committees=True)
+    outputs = save(result, opts)
+    if rows is not None:
+        target = Path(opts.out) / TEMPLATE_NAME
+        given = inputs.service_centres
+        if given is None or not (target.exists() and Path(given).exists() and target.samefile(given)):
+            outputs["floor_area_template"] = write_template(rows, target)
+    return RunResult(result, outputs)
+
+
+def write_floor_area_template(
+    template: str | Path = "floor_area_template.csv",
+    code_register: str | Path | None = None,
+    boundaries: Any = None,
+    *,
+    boundaries_layer: str | None = None,
+    id_column: str | None = "code",
+    name_column: str | None = "name",
+) -> Path:
+    """Write the floor-area template: one row per residents' committee, at its register position.
+
+    Parameters
+    ----------
+    template
+        The file to write: ``.csv`` (UTF-8 with BOM, for Excel) or ``.xlsx``.
+    code_register
+        The code register (adcode CSV files, or their folder): the committees,
+        their names and their positions (GCJ-02 centroids converted to WGS84).
+    boundaries
+        The communities (a file or a GeoDataFrame): one row per community of
+        them, by ``id_column`` (12-digit codes). Without: every committee of
+        the register.
+
+    Returns
+    -------
+    pathlib.Path
+        The template written; fill in ``floor_area_m2`` and ``build_type``,
+        then give it back as ``service_centres=`` (``--service-centres``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, servicecircle as sc
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "template.csv"
+    >>> _ = sc.write_floor_area_template(path, "data/sources/chengdu/adcode",
+    ...                                  "data/boundaries/chengdu_communities_approx.gpkg")
+    >>> rows = sc.read_floor_area_template(path)
+    >>> len(rows), int(rows["floor_area_m2"].notna().sum())
+    (69, 0)
+    """
+    from .inputs.committees import committee_template, read_committees
+    from .inputs.units import resolve_register
+    from .outputs.template import write_floor_area_template as write_template
+
+    opts = TemplateOptions(template=template)
+    register = resolve_register(code_register)
+    if register is None:
+        raise OptionError(
+            "no code register given", fix="pass code_register= (--code-register): the adcode CSV files or their folder"
+        )
+    comm = None
+    if boundaries is not None:
+        comm = (
+            read_boundaries(boundaries, layer=boundaries_layer) if isinstance(boundaries, (str, Path)) else boundaries
+        )
+    id_col = id_column or "code"
+    codes = list(comm[id_col]) if comm is not None and id_col in comm.columns else None
+    committees = read_committees(register, codes=codes)
+    rows = committee_template(committees, comm, id_column=id_col, name_column=name_column)
+    return write_template(rows, opts.template)

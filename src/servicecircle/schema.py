@@ -122,6 +122,8 @@ __all__ = [
     "FIELDS_COLUMNS",
     "FIELD_MAP_COLUMNS",
     "RUN_COLUMNS",
+    "FLOOR_AREA_TEMPLATE_HEADERS",
+    "FLOOR_AREA_TEMPLATE_COLUMNS",
 ]
 
 # ------------------------------------------------------------------ kinds
@@ -260,7 +262,9 @@ COLUMNS: Final[Mapping[str, Column]] = _table(
     ("fa_provided_m2", REAL, "已配建筑面积", "Provided floor area", "m²"),
     ("fa_shortfall_m2", REAL, "建筑面积缺口", "Floor-area shortfall", "m²"),
     ("fa_per_100hh", REAL, "每百户建筑面积", "Floor area per 100 households", "m²"),
+    ("fa_data", TEXT, "面积数据", "Floor-area data (given / partial / no data)", ""),
     ("fa_facilities", INTEGER, "计入用房数", "Facilities counted", ""),
+    ("fa_no_area", INTEGER, "无面积用房数", "Facilities without floor area", ""),
     ("fa_undersized", INTEGER, "规模不足用房数", "Undersized facilities", ""),
     ("fa_min_m2", REAL, "最小规模", "Minimum size", "m²"),
     ("fa_rule", TEXT, "规则", "Rule", ""),
@@ -1248,3 +1252,21 @@ ROLLUP_COLUMNS = [
 ]
 #: The ``run`` table: parameters as text.
 RUN_COLUMNS = ["key", "value"]
+#: The floor-area template (one row per residents' committee; ``servicecircle floor-area-template``):
+#: column key -> its bilingual header. A header is read back by its first word (the key), so a planner
+#: may translate the rest.
+FLOOR_AREA_TEMPLATE_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "code": "code 居委会代码 (12-digit code)",
+        "name": "name 名称",
+        "township": "township 街道/乡镇",
+        "lon": "lon 经度 (WGS84)",
+        "lat": "lat 纬度 (WGS84)",
+        "position": "position 位置来源 (where lon/lat come from)",
+        "floor_area_m2": "floor_area_m2 综合服务设施建筑面积 (m²; empty: unknown)",
+        "build_type": "build_type 新建/改建 (新建 new; 改建/扩建/购置/租用 rebuilt, extended, bought, leased)",
+        "note": "note 备注",
+    }
+)
+#: The template's columns, in order.
+FLOOR_AREA_TEMPLATE_COLUMNS: Final = list(FLOOR_AREA_TEMPLATE_HEADERS)

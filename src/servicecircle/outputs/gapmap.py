@@ -48,7 +48,15 @@ from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from ..schema import FLAG, flag_column, green_rule_key, parse_column
-from .labels import FAIL_TEXT, OSM_DATA_ATTRIBUTION, PASS_TEXT, UNCONFIRMED_TEXT, check_labels, weight_names
+from .labels import (
+    FAIL_TEXT,
+    NO_DATA_TEXT,
+    OSM_DATA_ATTRIBUTION,
+    PASS_TEXT,
+    UNCONFIRMED_TEXT,
+    check_labels,
+    weight_names,
+)
 from .style import (
     COVERAGE_BINS,
     FAIL_COLOUR,
@@ -445,7 +453,7 @@ def gap_map(
         scores = col(check.score_col) if check.score_col else [None] * len(comm)
         columns[f"pf{j}"] = [NO_DATA if _missing(v) else (PASS_COLOUR if v else FAIL_COLOUR) for v in passed]
         columns[f"pv{j}"] = [
-            "—"
+            f"{NO_DATA_TEXT} no data"  # e.g. a shortfall where the floor area is not known: not 0
             if _missing(v)
             else (_e(f"{v:,.1f} {_unit(check.score_unit)}") if isinstance(v, (int, float, np.number)) else _e(v))
             for v in scores
@@ -1411,6 +1419,8 @@ def _scorecard_html(a: Assessment) -> str:
             aim = f"{'≤' if comparison == '<=' else '≥'} {_fmt_scorecard(target, unit, target=True)}"
         passed = r.get("passed")
         mark = "—" if _missing(passed) else (f"✔ {PASS_TEXT}" if passed else f"✘ {FAIL_TEXT}")
+        # a value the data cannot give (e.g. no floor area in the input) is said so, not left blank
+        value = f"{NO_DATA_TEXT} no data" if _missing(r["value"]) else _fmt_scorecard(r["value"], unit)
         check = by_key.get(str(r.get("target_key")))
         plan = ""
         if check is not None and check.summary.get("comparison") == "between":  # the plan's range, per community
@@ -1418,7 +1428,7 @@ def _scorecard_html(a: Assessment) -> str:
         rows.append(
             f"<tr data-key='{_e(r.get('target_key'))}'><td>{_e(r['name_zh'])}<br><small>{_e(r['name_en'])}</small>"
             f"{plan} {_badge(r.get('confirmed', True))}</td>"
-            f"<td>{_e(_fmt_scorecard(r['value'], unit))}</td><td>{_e(aim)}</td><td>{_e(mark)}</td></tr>"
+            f"<td>{_e(value)}</td><td>{_e(aim)}</td><td>{_e(mark)}</td></tr>"
         )
     return (
         "<div class='sc-card'><div class='sc-lh'><b>市级指标 Citywide scorecard</b>"

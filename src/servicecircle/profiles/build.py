@@ -14,6 +14,7 @@ from typing import Any
 from servicecircle.errors import ProfileError
 
 from .model import (
+    COMMUNITY_TYPES,
     Category,
     CompoundRule,
     FloorAreaRule,
@@ -231,6 +232,8 @@ class _Builder:
                 fa["source"],
                 fa.get("confirmed", True),
                 fa.get("notes", ""),
+                applies_to(fa),
+                tuple(dict.fromkeys(fa.get("min_rebuilt_applies_to", COMMUNITY_TYPES))),
             )
 
         six: list[SixOnesItem] = []

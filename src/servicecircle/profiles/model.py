@@ -209,6 +209,12 @@ class FloorAreaRule:
     source : str
     confirmed : bool
     notes : str
+    applies_to : tuple of str
+        The community types the check applies to (``urban``, ``town``, ``rural``).
+    min_rebuilt_applies_to : tuple of str
+        The community types whose rebuilt, extended, bought or leased facilities
+        may be as small as ``min_rebuilt_m2`` (Meishan: urban only); other
+        communities are held to ``min_new_m2``.
     """
 
     name_zh: str
@@ -222,6 +228,8 @@ class FloorAreaRule:
     source: str
     confirmed: bool
     notes: str = ""
+    applies_to: tuple[str, ...] = COMMUNITY_TYPES
+    min_rebuilt_applies_to: tuple[str, ...] = COMMUNITY_TYPES
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,8 @@ _FLOOR: dict[str, _F] = {
     "source": _T,
     "confirmed": _B,
     "notes": _t,
+    "applies_to": _TYPES,
+    "min_rebuilt_applies_to": _TYPES,
 }
 _ITEM: dict[str, _F] = {
     "key": _T,
