@@ -115,19 +115,25 @@ class Terrain:
         return np.where(self.piece_length > 0, g, 0.0)
 
 
+def vertex_offsets(
+    geoms: NDArray[np.object_],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Every vertex of every line: (line index, metres along the line, xy)."""
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    seg = np.hypot(*np.diff(coords, axis=0).T)
+    same = owner[1:] == owner[:-1]
+    cum = np.r_[0.0, np.cumsum(np.where(same, seg, 0.0))]
+    first = np.r_[True, ~same]
+    s = cum - np.maximum.accumulate(np.where(first, cum, 0.0))
+    return owner.astype(np.int64), s, coords
+
+
 def _sample_points(
     network: WalkNetwork, step: float
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Points along every edge: its vertices and every ``step`` metres; (edge, distance along, xy)."""
     geoms = network.edge_geometry
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    same = owner[1:] == owner[:-1]
-    seg = np.where(same, seg, 0.0)
-    cum = np.r_[0.0, np.cumsum(seg)]
-    first = np.r_[True, ~same]
-    base = np.maximum.accumulate(np.where(first, cum, 0.0))
-    s_vertex = cum - base
+    owner, s_vertex, coords = vertex_offsets(geoms)
     length = network.edge_length
     n_reg = np.maximum(np.ceil(length / step).astype(np.int64) - 1, 0)
     reg_edge = np.repeat(np.arange(network.n_edges), n_reg)
@@ -138,7 +144,7 @@ def _sample_points(
         if len(reg_edge)
         else np.zeros((0, 2))
     )
-    edge = np.r_[owner.astype(np.int64), reg_edge]
+    edge = np.r_[owner, reg_edge]
     s = np.r_[s_vertex, reg_s]
     xy = np.vstack([coords, reg_xy])
     order = np.lexsort((s, edge))
