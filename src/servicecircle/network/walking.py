@@ -185,8 +185,9 @@ class EdgeCosts:
         start = np.clip(np.asarray(start, dtype=np.float64), 0.0, length)
         end = np.clip(np.asarray(end, dtype=np.float64), 0.0, length)
         if self.knot_edge is None:
+            # a zero-length edge (a one-way link) is one piece: its whole cost, inf included
             with np.errstate(invalid="ignore", divide="ignore"):
-                frac = np.where(length > 0, (end - start) / length, 0.0)
+                frac = np.where(length > 0, (end - start) / length, 1.0)
                 fwd = np.where(frac > 0, self.forward[edge] * frac, 0.0)
                 bwd = np.where(frac > 0, self.backward[edge] * frac, 0.0)
             return fwd, bwd
