@@ -63,6 +63,7 @@ __all__ = [
     "PRESENT",
     "INDICATOR",
     "FLAG",
+    "TIME",
     "Column",
     "Family",
     "ColumnSpec",
@@ -81,6 +82,7 @@ __all__ = [
     "present_column",
     "indicator_column",
     "flag_column",
+    "time_column",
     "parse_column",
     "fixed_column",
     "family_labels",
@@ -124,6 +126,7 @@ SIX_ONES: Final = "six_ones"
 PRESENT: Final = "present"
 INDICATOR: Final = "indicator"
 FLAG: Final = "flag"
+TIME: Final = "time"
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,19 @@ COLUMNS: Final[Mapping[str, Column]] = _table(
     ("score_column", TEXT, "评分字段", "Score column", ""),
     ("columns", TEXT, "字段", "Columns", ""),
     ("key", TEXT, "参数", "Parameter", ""),
+    # service areas, catchments, time checks, access
+    ("group", TEXT, "人群", "Walking group", ""),
+    ("minutes", REAL, "步行时间", "Minutes", "min"),
+    ("budget", REAL, "出行预算", "Budget", ""),
+    ("budget_unit", TEXT, "预算单位", "Budget unit", ""),
+    ("access_allowance_m", REAL, "接入宽度", "Access allowance", "m"),
+    ("facility_index", INTEGER, "设施序号", "Facility", ""),
+    ("street_m", REAL, "覆盖道路长度", "Street length served", "m"),
+    ("view", TEXT, "视图", "View", ""),
+    ("n_demand_changed", INTEGER, "距离变化的需求点", "Demand points whose distance changed", ""),
+    ("n_demand_unreachable", INTEGER, "变为不可达的需求点", "Demand points now out of reach", ""),
+    ("mean_change_m", REAL, "平均变化", "Mean change", "m"),
+    ("max_change_m", REAL, "最大变化", "Largest change", "m"),
 )
 
 #: Per-layer meanings that differ from :data:`COLUMNS` (or exist only in that layer).
@@ -337,6 +353,7 @@ FAMILIES: Final[Mapping[str, Family]] = MappingProxyType(
             Family(PRESENT, "present_", INTEGER, "", "6个1具备社区数", "communities with a six-ones item"),
             Family(INDICATOR, "ind_", REAL, "", "指标值", "indicator value"),
             Family(FLAG, "is_", BOOLEAN, "", "计入", "counts as"),
+            Family(TIME, "min_", REAL, "min", "步行时间", "walking time"),
         )
     }
 )
@@ -529,6 +546,27 @@ def flag_column(key: str) -> str:
 _REACH_SUFFIX = "_reach"
 
 
+def time_column(key: str) -> str:
+    """Walking time (minutes, at the check's group's speed) to the nearest destination: ``min_<check>``.
+
+    Parameters
+    ----------
+    key
+        A check stated in minutes (a profile's ``[time_checks.<key>]``).
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Examples
+    --------
+    >>> time_column("elderly_day_care_5min")
+    'min_elderly_day_care_5min'
+    """
+    return _build(TIME, key)
+
+
 def green_check_key(rule: str) -> str:
     """The key of the reach check of a green rule: ``<rule>_reach``.
 
@@ -611,6 +649,7 @@ _PATTERNS: Final = tuple(
         (PRESENT, r"(.+)"),
         (INDICATOR, r"(.+)"),
         (FLAG, r"(.+)"),
+        (TIME, r"(.+)"),
     )
 )
 
@@ -732,6 +771,8 @@ def family_labels(
         return f"计入{zh}", f"Counts as {en}", unit
     if family == INDICATOR:
         return zh, en, unit
+    if family == TIME:
+        return f"至{zh}步行时间", f"Minutes to {en}", unit
     raise ValueError(f"{spec.name!r} is not a family column")
 
 
@@ -854,6 +895,9 @@ LAYERS: Final[Mapping[str, Layer]] = MappingProxyType(
             Layer("proposals", "建议选址", "Proposed sites", True),
             Layer("gaps_closed", "缺口已补", "Gaps closed", True),
             Layer("streets", "路网", "Streets", True),
+            Layer("service_areas", "服务范围", "Service areas", True),
+            Layer("catchments", "服务分区", "Catchments", True),
+            Layer("access_changes", "门禁影响", "Access changes", False),
             Layer("before_after", "方案前后对比", "Before and after", False),
             Layer("summary", "汇总", "Summary", False),
             Layer("scorecard", "指标", "Scorecard", False),

@@ -62,6 +62,9 @@ __all__ = [
     "read_osm_access",
     "access_network",
     "access_network_from_file",
+    "gate_links",
+    "restrict_costs",
+    "metre_costs",
 ]
 
 #: ``off``: today's osmnx network (no barriers); ``public``; ``residents``.
@@ -419,3 +422,29 @@ def access_network_from_file(
         ways, pyproj.CRS.from_user_input(crs), keep_components=keep_components, source=str(path), keep_nodes=keep_nodes
     )
     return access_network(net, acc, mode)
+
+
+def gate_links(network: WalkNetwork) -> NDArray[np.bool_]:
+    """The one-way links of a ``"residents"`` access network (``highway = "gate_link"``); none elsewhere."""
+    hw = network.edge_tags.get("highway")
+    if hw is None or network.info.get("access") != "residents":
+        return np.zeros(network.n_edges, dtype=bool)
+    out: NDArray[np.bool_] = np.asarray(hw, dtype=object) == "gate_link"
+    return out
+
+
+def restrict_costs(network: WalkNetwork, costs: EdgeCosts) -> EdgeCosts:
+    """``costs`` with a residents' network's gate links walkable from inside out only (unchanged elsewhere)."""
+    link = gate_links(network)
+    if not link.any():
+        return costs
+    return replace(costs, backward=np.where(link, np.inf, costs.backward), directed=True)
+
+
+def metre_costs(network: WalkNetwork) -> EdgeCosts | None:
+    """Metre costs of a residents' access network (directed at its gates); ``None`` for any other network."""
+    if not gate_links(network).any():
+        return None
+    from .walking import edge_metres
+
+    return restrict_costs(network, edge_metres(network))

@@ -142,6 +142,18 @@ _INDICATOR: dict[str, _F] = {
     "per": _F("positive"),
     "to_categories": _F("keys"),
 }
+#: A reach check stated in minutes for a walking group (``[time_checks.<key>]``).
+_TIME_CHECK: dict[str, _F] = {
+    "name_zh": _T,
+    "name_en": _T,
+    "category": _F("text", True),
+    "group": _F("text", True),
+    "minutes": _F("positive", True),
+    "target_share": _F("percent"),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
+}
 _DEFAULTS: dict[str, _F] = {
     "target_share": _F("percent", True),
     "weight": _F("choice", True, ("households", "residents")),
@@ -166,6 +178,7 @@ _TOP: dict[str, _F] = {
     "floor_area": _F("table", sub=_FLOOR),
     "six_ones": _F("table", sub=_SIX),
     "indicators": _F("entries", sub=_INDICATOR),
+    "time_checks": _F("entries", sub=_TIME_CHECK),
 }
 
 _EXAMPLES = {
@@ -185,6 +198,9 @@ _EXAMPLES = {
     "to_categories": '["elderly_day_care"]',
     "per": "1000",
     "reach_share": "50",
+    "minutes": "5",
+    "group": '"elderly"',
+    "category": '"elderly_day_care"',
     "unit": '"m2/resident"',
     "value_max": "2",
     "confirmed": "false",
