@@ -22,6 +22,15 @@ A = 50.0
 P = 2 * 16 * A**2 * math.sin(math.pi / 32)
 
 
+def sample_inside(area, rng, n, keep):
+    """Up to ``keep`` of ``n`` random places in the area's bounds that lie inside it (at least 50)."""
+    minx, miny, maxx, maxy = area.bounds
+    pts = np.column_stack([rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)])
+    inside = pts[shapely.contains_xy(area, pts[:, 0], pts[:, 1])][:keep]
+    assert len(inside) > 50
+    return inside
+
+
 def test_straight_street_exact_area():
     """1000 m street, facility in the middle, 300 m: 500 m x 100 m (full allowance) + the two 50 m caps (one disc)."""
     net = network_from_arrays(np.array([[0, 0], [1000, 0]]), [0], [1], "EPSG:4544")
@@ -107,10 +116,7 @@ def test_service_area_never_over_reaches_on_real_osm(oakland_network):
         D = nx.single_source_dijkstra_path_length(h, "F", weight="weight")
         area = areas[f]
         assert area.area > 0
-        minx, miny, maxx, maxy = area.bounds
-        pts = np.column_stack([rng.uniform(minx, maxx, 3000), rng.uniform(miny, maxy, 3000)])
-        inside = pts[shapely.contains_xy(area, pts[:, 0], pts[:, 1])][:150]
-        assert len(inside) > 50
+        inside = sample_inside(area, rng, 3000, 150)
         step = 0.25
         for p in inside:
             best = np.inf
@@ -131,3 +137,81 @@ def test_service_area_never_over_reaches_on_real_osm(oakland_network):
             assert total <= r + step + 1e-6, (f, p, total)
             checked += 1
     assert checked >= 150
+
+
+def test_nothing_reached_is_an_empty_area():
+    net = network_from_arrays(np.array([[0, 0], [1000, 0]]), [0], [1], "EPSG:4544")
+    eng = DistanceEngine(net, snap_points(net, np.array([[500.0, 400.0]]), 250.0))  # too far: unsnapped
+    assert service_areas(eng, [[0]], 300.0, A)[0].is_empty
+    eng = DistanceEngine(net, snap_points(net, np.array([[500.0, 200.0]])))  # its access leg is 200 m
+    assert service_areas(eng, [[0]], 150.0, A)[0].is_empty
+    fac, lines, areas = catchments(eng, [0], 150.0, A)
+    assert len(fac) == 0
+
+
+def test_elderly_service_area_with_slope_never_over_reaches(oakland_network):
+    """Hilly ground, elderly speed, 5 minutes: sampled places inside are within 300 s by networkx on the pieces."""
+    from servicecircle.network.slope import terrain_from_function
+
+    from .test_walking import hills, tobler
+
+    net = oakland_network
+    g = load_walking_groups()["elderly"]
+    v0 = g.flat_speed
+    terrain = terrain_from_function(net, hills, step=25.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        costs = edge_times(net, g, terrain)
+    deg = np.bincount(np.r_[net.edge_u, net.edge_v], minlength=net.n_nodes)
+    node = int(np.random.default_rng(5).choice(np.flatnonzero(deg >= 3)))
+    eng = CostEngine(net, snap_points(net, net.node_xy[[node]]), costs)
+    budget = 300.0
+    area = service_areas(eng, [[0]], budget, A)[0]
+    # networkx: the pieces as a directed graph, reversed, from the facility's node
+    G = nx.DiGraph()
+    starts = {}
+    for k, e in enumerate(terrain.piece_edge):
+        starts.setdefault(int(e), []).append(k)
+
+    def pnode(e, k, ks):
+        if k == ks[0]:
+            return ("n", int(net.edge_u[e]))
+        return ("p", e, k)
+
+    for e, ks in starts.items():
+        for j, k in enumerate(ks):
+            a = pnode(e, k, ks)
+            b = ("n", int(net.edge_v[e])) if j == len(ks) - 1 else ("p", e, ks[j + 1])
+            grade = terrain.piece_rise[k] / terrain.piece_length[k] if terrain.piece_length[k] > 0 else 0.0
+            L = float(terrain.piece_length[k])
+            for x, y, gr in ((a, b, grade), (b, a, -grade)):
+                w = L / tobler(gr, v0)
+                if not G.has_edge(y, x) or G[y][x]["weight"] > w:
+                    G.add_edge(y, x, weight=w)  # reversed: time from x to the facility
+    D = nx.single_source_dijkstra_path_length(G, ("n", node), weight="weight")
+    tree = shapely.STRtree(net.edge_geometry)
+    rng = np.random.default_rng(6)
+    inside = sample_inside(area, rng, 4000, 120)
+    step = 0.25
+    for p in inside:
+        best = np.inf
+        for c in tree.query(shapely.Point(p).buffer(A)):
+            ks = starts[int(c)]
+            Lc = float(net.edge_length[c])
+            s = np.r_[np.arange(0.0, Lc, step), Lc]
+            q = shapely.get_coordinates(shapely.line_interpolate_point(net.edge_geometry[c], s))
+            kk = np.asarray(ks)[np.clip(np.searchsorted(terrain.piece_start[ks], s, side="right") - 1, 0, len(ks) - 1)]
+            s0 = terrain.piece_start[kk]
+            L = terrain.piece_length[kk]
+            grade = np.where(L > 0, terrain.piece_rise[kk] / np.where(L > 0, L, 1), 0.0)
+            d_left = np.array([D.get(pnode(int(c), int(k), ks), np.inf) for k in kk])
+            j_next = [ks.index(int(k)) + 1 for k in kk]
+            d_right = np.array(
+                [D.get(("n", int(net.edge_v[c])) if j == len(ks) else ("p", int(c), ks[j]), np.inf) for j in j_next]
+            )
+            back = (s - s0) / np.array([tobler(-x, v0) for x in grade]) + d_left
+            fwd = (s0 + L - s) / np.array([tobler(x, v0) for x in grade]) + d_right
+            leg = np.hypot(*(q - p).T)
+            cand = np.where(leg <= A + 1e-9, leg / v0 + np.minimum(back, fwd), np.inf)
+            best = min(best, float(cand.min()))
+        assert best <= budget + 2 * step / v0 + 1e-6, (p, best)

@@ -469,6 +469,13 @@ class Options(_Checked):
         group=_NET,
         metavar="FILE",
     )
+    time_checks: bool = _opt(
+        False,
+        "also run the profile's checks in minutes for walking groups (elderly, parent with child) 分人群步行时间",
+        kind="flag",
+        flag="--time-checks",
+        group=_STD,
+    )
     access_rules: str = _opt(
         "off",
         "gates and private ways 门禁与内部道路: off (osmnx's walk network, as before), public (private ways and "

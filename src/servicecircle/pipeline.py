@@ -242,5 +242,9 @@ def run_demo(out: str | Path = "out/demo", *, data_dir: str | Path | None = None
 
     The community polygons and household numbers of the demo are approximate
     (see ``data/README.md``); network and facilities are OpenStreetMap data.
+    The demo also runs the profile's checks in minutes (the elderly's 5 minutes
+    beside the adult's 300 m) and draws their service areas, unless told otherwise
+    (``time_checks=False``, ``service_areas=False``).
     """
-    return run(**{**demo_inputs(data_dir), "out": out, **kwargs})
+    every_age = {"time_checks": True, "service_areas": True}
+    return run(**{**demo_inputs(data_dir), **every_age, "out": out, **kwargs})

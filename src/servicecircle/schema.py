@@ -98,6 +98,7 @@ __all__ = [
     "parse_six_status",
     "GAP_COLUMNS",
     "SUMMARY_COLUMNS",
+    "SUMMARY_TIME_COLUMNS",
     "SUMMARY_CITY_COLUMNS",
     "SCORECARD_COLUMNS",
     "CHECKS_COLUMNS",
@@ -993,6 +994,8 @@ GAP_COLUMNS = [
     "community_area_m2",
 ]
 #: The ``summary`` table's per-check columns (taken from each check's summary row) ...
+#: Summary columns of checks stated in minutes (present only in runs that have one).
+SUMMARY_TIME_COLUMNS = ["group", "minutes"]
 SUMMARY_COLUMNS = [
     "check",
     "kind",

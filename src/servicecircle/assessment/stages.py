@@ -42,6 +42,7 @@ from ..schema import (
     SCORECARD_COLUMNS,
     SUMMARY_CITY_COLUMNS,
     SUMMARY_COLUMNS,
+    SUMMARY_TIME_COLUMNS,
     count_column,
     distance_column,
     parse_column,
@@ -887,6 +888,7 @@ def summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.D
         if not o.summary:
             continue
         row = {c: o.summary.get(c) for c in SUMMARY_COLUMNS}
+        row.update({c: o.summary[c] for c in SUMMARY_TIME_COLUMNS if c in o.summary})
         key = o.summary.get("check", o.key)
         if scored is not None and key in scored.index:
             sc_row = scored.loc[key]
@@ -921,4 +923,5 @@ def summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.D
                 "method": r["method"],
             }
         )
-    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *SUMMARY_CITY_COLUMNS])
+    timed = [c for c in SUMMARY_TIME_COLUMNS if any(c in r for r in rows)]  # only runs with checks in minutes
+    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *timed, *SUMMARY_CITY_COLUMNS])

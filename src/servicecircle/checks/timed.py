@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from ..engine.servicearea import catchments, service_areas
+from ..engine.servicearea import catchments, facility_service_areas, service_areas
 from ..engine.weighted import CostEngine
 from ..errors import ProfileError
 from ..network.access import restrict_costs
@@ -79,8 +79,10 @@ def group_engine(ctx: Context, group: WalkingGroup) -> CostEngine:
 
 
 def time_checks(ctx: Context) -> list[CheckOutcome]:
-    """One reach check per ``[time_checks]`` entry of the profile whose category is in the facilities."""
+    """With ``options.time_checks``: one reach check per ``[time_checks]`` entry whose category is in the facilities."""
     outcomes: list[CheckOutcome] = []
+    if not ctx.options.time_checks:
+        return outcomes
     for tc in ctx.profile.time_checks.values():
         members = ctx.members(tc.category)
         if not len(members):
@@ -165,7 +167,7 @@ def service_area_layers(
     key: str,
     group: WalkingGroup | None,
 ) -> dict[str, Any]:
-    """The category's service area and its facilities' catchments, as rows of the two layers (GeoDataFrames)."""
+    """The category's service area, each facility's, and the facilities' catchments (rows of the two layers)."""
     import geopandas as gpd
 
     allowance = float(ctx.options.access_allowance)
@@ -183,7 +185,17 @@ def service_area_layers(
         "radius_m": np.nan if group is not None else budget,
         "access_allowance_m": allowance,
     }
-    sa = gpd.GeoDataFrame([{**common, "area_m2": float(shapely.area(area))}], geometry=[area], crs=ctx.crs)
+    # the category's area (facility_index -1), then each facility's own
+    own = facility_service_areas(engine, members, budget, allowance)
+    sa = gpd.GeoDataFrame(
+        {
+            **{k: [v] * (1 + len(members)) for k, v in common.items()},
+            "facility_index": np.r_[-1, members].astype(np.int64),
+            "area_m2": shapely.area(np.r_[np.array([area], dtype=object), own]),
+        },
+        geometry=[area, *own],
+        crs=ctx.crs,
+    )
     ca = gpd.GeoDataFrame(
         {
             **{k: [v] * len(fac) for k, v in common.items()},

@@ -145,15 +145,23 @@ def reached_pieces(
         costs = edge_metres(net)
     speed = 1.0 / costs.access_rate
     L = net.edge_length
-    # every breakpoint of every edge: its ends, vertices, facility splits, cost-profile knots
-    v_edge, v_s, _ = vertex_offsets(net.edge_geometry)
-    parts_e = [v_edge, engine._sp_edge]
-    parts_s = [v_s, engine._sp_off]
+    # only edges a walk within budget can touch: one end reached, or a reached facility split on them
+    near = (node_cost[net.edge_u] <= budget) | (node_cost[net.edge_v] <= budget)
+    near[engine._sp_edge[node_cost[engine._sp_node] <= budget]] = True
+    cand = np.flatnonzero(near)
+    if not len(cand):  # nothing within budget (no facility on the network, or a budget below its access leg)
+        z, zi = np.zeros(0), np.zeros(0, dtype=np.int64)
+        return ReachedPieces(zi, z, z, z, z, z, z, zi)
+    # every breakpoint of those edges: their ends, vertices, facility splits, cost-profile knots
+    v_edge, v_s, _ = vertex_offsets(net.edge_geometry[cand])
+    parts_e = [cand[v_edge], engine._sp_edge[near[engine._sp_edge]]]
+    parts_s = [v_s, engine._sp_off[near[engine._sp_edge]]]
     if costs.knot_edge is not None and costs.knot_s is not None:
-        parts_e.append(costs.knot_edge)
-        parts_s.append(costs.knot_s)
+        k_near = near[costs.knot_edge]
+        parts_e.append(costs.knot_edge[k_near])
+        parts_s.append(costs.knot_s[k_near])
     be = np.concatenate(parts_e)
-    bs = np.clip(np.concatenate(parts_s), 0.0, L[np.concatenate(parts_e)])
+    bs = np.clip(np.concatenate(parts_s), 0.0, L[be])
     order = np.lexsort((bs, be))
     be, bs = be[order], bs[order]
     keep = np.r_[True, (be[1:] != be[:-1]) | (np.diff(bs) > 1e-9)]
