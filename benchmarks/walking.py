@@ -42,6 +42,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.walking", description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=200_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", choices=("metre", "flat", "slope"), help="time one variant only (for farm-bench --vs)")
     ap.add_argument("--cache", default=str(Path(__file__).resolve().parents[1] / "out" / "bench" / "cache"))
     args = ap.parse_args(argv)
     base = CASES["grid200k"]
@@ -51,7 +52,11 @@ def main(argv=None) -> dict:
     from servicecircle.engine import DistanceEngine
 
     out: dict = {"nodes": P.n, "edges": int(P.net.n_edges), "categories": len(P.categories)}
-    out["metre_s"] = min(_stage(DistanceEngine, P) for _ in range(args.repeats))
+    if args.only in (None, "metre"):
+        out["metre_s"] = min(_stage(DistanceEngine, P) for _ in range(args.repeats))
+    if args.only == "metre":
+        print(json.dumps(out))
+        return out
     try:
         from servicecircle.engine.weighted import CostEngine
         from servicecircle.network.slope import terrain_from_function
@@ -63,14 +68,18 @@ def main(argv=None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         flat = edge_times(P.net, elderly)
-        t0 = time.perf_counter()
-        terrain = terrain_from_function(P.net, lambda x, y: 40 * np.sin(x / 900) * np.cos(y / 700), step=25.0)
-        hilly = edge_times(P.net, elderly, terrain)
-        out["terrain_build_s"] = time.perf_counter() - t0
-    out["time_flat_s"] = min(_stage(CostEngine, P, flat) for _ in range(args.repeats))
-    out["time_slope_s"] = min(_stage(CostEngine, P, hilly) for _ in range(args.repeats))
-    out["ratio_flat"] = out["time_flat_s"] / out["metre_s"]
-    out["ratio_slope"] = out["time_slope_s"] / out["metre_s"]
+        if args.only in (None, "slope"):
+            t0 = time.perf_counter()
+            terrain = terrain_from_function(P.net, lambda x, y: 40 * np.sin(x / 900) * np.cos(y / 700), step=25.0)
+            hilly = edge_times(P.net, elderly, terrain)
+            out["terrain_build_s"] = time.perf_counter() - t0
+    if args.only in (None, "flat"):
+        out["time_flat_s"] = min(_stage(CostEngine, P, flat) for _ in range(args.repeats))
+    if args.only in (None, "slope"):
+        out["time_slope_s"] = min(_stage(CostEngine, P, hilly) for _ in range(args.repeats))
+    if args.only is None:
+        out["ratio_flat"] = out["time_flat_s"] / out["metre_s"]
+        out["ratio_slope"] = out["time_slope_s"] / out["metre_s"]
     print(json.dumps(out))
     return out
 

@@ -139,15 +139,21 @@ def _sample_points(
     reg_edge = np.repeat(np.arange(network.n_edges), n_reg)
     k = np.arange(len(reg_edge)) - np.repeat(np.cumsum(n_reg) - n_reg, n_reg) + 1
     reg_s = k * step
-    reg_xy = (
-        shapely.get_coordinates(shapely.line_interpolate_point(geoms[reg_edge], reg_s))
-        if len(reg_edge)
-        else np.zeros((0, 2))
-    )
+    # interpolated on the vertex arrays directly (one searchsorted; no geometry object per point)
+    gap = float(length.max(initial=0.0)) + 1.0
+    g_vertex = owner * gap + s_vertex
+    g_reg = reg_edge * gap + reg_s
+    i = np.clip(np.searchsorted(g_vertex, g_reg, side="right") - 1, 0, max(len(g_vertex) - 2, 0))
+    if len(reg_edge):
+        seg = g_vertex[i + 1] - g_vertex[i]
+        t = np.where(seg > 0, (g_reg - g_vertex[i]) / np.where(seg > 0, seg, 1.0), 0.0)
+        reg_xy = coords[i] + t[:, None] * (coords[i + 1] - coords[i])
+    else:
+        reg_xy = np.zeros((0, 2))
     edge = np.r_[owner, reg_edge]
     s = np.r_[s_vertex, reg_s]
     xy = np.vstack([coords, reg_xy])
-    order = np.lexsort((s, edge))
+    order = np.argsort(edge * gap + s, kind="stable")
     edge, s, xy = edge[order], s[order], xy[order]
     # drop repeated points (a vertex within a millimetre of a regular point, duplicate vertices)
     keep = np.r_[True, (edge[1:] != edge[:-1]) | (np.diff(s) > 1e-3)]

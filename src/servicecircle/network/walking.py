@@ -273,13 +273,13 @@ def edge_times(network: WalkNetwork, group: WalkingGroup, terrain: Terrain | Non
     cf = _cum_per_edge(np.where(shut, 0.0, t_fw), first)
     cb = _cum_per_edge(np.where(shut, 0.0, t_bw), first)
     cc = _cum_per_edge(shut.astype(np.float64), first)
-    n_first = int(first.sum())
-    k_edge = np.r_[pe[first], pe]
-    k_s = np.r_[terrain.piece_start[first], terrain.piece_start + L]
-    k_f = np.r_[np.zeros(n_first), cf]
-    k_b = np.r_[np.zeros(n_first), cb]
-    k_c = np.r_[np.zeros(n_first), cc]
-    order = np.lexsort((k_s, k_edge))
+    # knots in edge order without a sort: each edge's start, then every piece's end
+    at = np.flatnonzero(first)
+    k_edge = np.insert(pe, at, pe[at])
+    k_s = np.insert(terrain.piece_start + L, at, terrain.piece_start[at])
+    k_f = np.insert(cf, at, 0.0)
+    k_b = np.insert(cb, at, 0.0)
+    k_c = np.insert(cc, at, 0.0)
     vmax = float(tobler_speed(-0.05, v0))
     return EdgeCosts(
         forward,
@@ -288,11 +288,11 @@ def edge_times(network: WalkNetwork, group: WalkingGroup, terrain: Terrain | Non
         "s",
         True,
         max(vmax, v0),
-        k_edge[order],
-        k_s[order],
-        k_f[order],
-        k_b[order],
-        k_c[order],
+        k_edge,
+        k_s,
+        k_f,
+        k_b,
+        k_c,
         label=label + ", Tobler slope",
         info={"group": group.key, "dem": terrain.source, "unknown_pieces": terrain.n_unknown},
     )
