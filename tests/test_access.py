@@ -11,7 +11,7 @@ import pytest
 
 from servicecircle.engine import DistanceEngine, snap_points
 from servicecircle.engine.weighted import CostEngine
-from servicecircle.network import load_network
+from servicecircle.network import load_network, network_from_arrays
 from servicecircle.network.access import access_network_from_file, barrier_class
 
 CRS = "EPSG:4544"
@@ -151,3 +151,31 @@ def test_untagged_compound_behind_a_private_gate_is_private(tmp_path):
     eng = CostEngine(net, snap_points(net, np.array([xy_of(net, 1)])), acc.metres())
     got = eng.nearest([0], eng.attach(snap_points(net, np.array([xy_of(net, 7)]))))[0]
     assert got == pytest.approx(route(net, [7, 6, 5, 4, 3, 2, 1]), abs=1e-6)
+
+
+def test_residents_in_a_whole_run_and_the_changes_reported(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    import servicecircle as sc
+
+    path = compound(tmp_path, {"barrier": "gate", "access": "private"})
+    net = quiet(load_network, path, crs=CRS, keep_components="all", use_cache=False)
+    home, street_home = PLACES[7], PLACES[3] + [0.0, -5.0]
+    comm = gpd.GeoDataFrame({"code": ["A"]}, geometry=[shapely.box(-50, -60, 750, 200)], crs=CRS)
+    fac = gpd.GeoDataFrame({"category": ["kindergarten"]}, geometry=[shapely.Point(*PLACES[1])], crs=CRS)
+    dem = gpd.GeoDataFrame({"hh": [1.0, 1.0]}, geometry=[shapely.Point(*home), shapely.Point(*street_home)], crs=CRS)
+    kw = dict(demand=dem, weight_column="hh", id_column="code", progress=False)
+    before = quiet(sc.assess, comm, fac, net, **kw)
+    after = quiet(sc.assess, comm, fac, net, access_rules="residents", **kw)
+    assert after.demand["dist_kindergarten"].iloc[0] == pytest.approx(route(net, [7, 6, 5, 4, 3, 2, 1]), abs=1e-6)
+    assert after.demand["dist_kindergarten"].iloc[1] == pytest.approx(before.demand["dist_kindergarten"].iloc[1])
+    table = after.layers["access_changes"].set_index("category")
+    assert table.loc["kindergarten", "n_demand_changed"] == 1
+    change = after.demand["dist_kindergarten"].iloc[0] - before.demand["dist_kindergarten"].iloc[0]
+    assert table.loc["kindergarten", "max_change_m"] == pytest.approx(change)
+    assert "access_changes" in set(after.warnings["code"])
+    # a network that did not come from an OSM file cannot take access rules
+    arrays = network_from_arrays(np.array([[0.0, 0.0], [100.0, 0.0]]), [0], [1], CRS)
+    with pytest.raises(sc.errors.OptionError, match="needs the network's OSM file"):
+        sc.assess(comm, fac, arrays, access_rules="public", **kw)

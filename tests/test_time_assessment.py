@@ -83,3 +83,26 @@ def test_service_areas_by_hand_and_in_the_geopackage(run, tmp_path):
     back = gpd.read_file(gpkg, layer="service_areas")
     assert len(back) == 4 and set(back["check"]) == set(areas.index)
     np.testing.assert_allclose(sorted(back["area_m2"]), sorted(layer["area_m2"]))
+
+
+def test_slope_from_a_dem_in_a_whole_run(tmp_path):
+    """The street climbs 8 % eastwards (a GeoTIFF plane): homes walk down to the kindergarten at x = 0."""
+    from .test_walking import ramp_dem, tobler
+
+    dem = ramp_dem(tmp_path, 0.08)
+    street = network_from_arrays(np.array([[0.0, 0.0], [400.0, 0.0]]), [0], [1], CRS)
+    comm = frame([shapely.box(0, -50, 400, 50)], code=["A"])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    dem_pts = frame([shapely.Point(x, 0) for x in (100.0, 250.0, 350.0)], hh=[1.0, 1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = sc.assess(
+            comm, fac, street, demand=dem_pts, weight_column="hh", progress=False, time_checks=True, dem=str(dem)
+        )
+    v = load_walking_groups()["parent_child"].flat_speed
+    want = np.array([100.0, 250.0, 350.0]) / tobler(-0.08, v) / 60
+    np.testing.assert_allclose(a.demand["min_kindergarten_parent_child_5min"], want, rtol=1e-6)  # float32 DEM
+    # metres are metres: the slope does not touch them
+    assert a.demand["dist_kindergarten"].tolist() == pytest.approx([100.0, 250.0, 350.0])
+    with pytest.raises(sc.errors.InputDataError, match="DEM file not found"):
+        sc.assess(comm, fac, street, demand=dem_pts, weight_column="hh", dem=str(tmp_path / "none.tif"))
