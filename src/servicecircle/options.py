@@ -507,6 +507,30 @@ class Options(_Checked):
         flag="--keep-components",
         group=_NET,
     )
+    dem: str | Path | None = _opt(
+        None,
+        "elevation GeoTIFF (DEM, any CRS) for slope in the minute checks and service areas 高程 (Tobler) [optional]",
+        kind="path",
+        flag="--dem",
+        group=_NET,
+        metavar="FILE",
+    )
+    time_checks: bool = _opt(
+        False,
+        "also run the profile's checks in minutes for walking groups (elderly, parent with child) 分人群步行时间",
+        kind="flag",
+        flag="--time-checks",
+        group=_STD,
+    )
+    access_rules: str = _opt(
+        "off",
+        "gates and private ways 门禁与内部道路: off (osmnx's walk network, as before), public (private ways and "
+        "gates closed to all), residents (a compound's residents walk out through its gates)",
+        kind="choice",
+        choices=("off", "public", "residents"),
+        flag="--access",
+        group=_NET,
+    )
     # --- numbers
     max_snap: float | None = _opt(
         None,
@@ -567,6 +591,23 @@ class Options(_Checked):
         choices=("1.2", "1.3", "1.4"),
         flag="--gpkg-version",
         group=_OUT,
+    )
+    service_areas: bool = _opt(
+        False,
+        "also build service areas and catchments of every checked category (GeoPackage layers, map) 服务范围",
+        kind="flag",
+        flag="--service-areas",
+        group=_OUT,
+    )
+    access_allowance: float = _opt(
+        50.0,
+        "widest straight access leg a service area is widened by, m 服务范围接入宽度 (default 50)",
+        kind="metres",
+        above=0,
+        flag="--access-allowance",
+        group=_OUT,
+        metavar="M",
+        fix="give the widest straight walk from a street into a service area, in metres (default 50)",
     )
     excel: bool = _opt(
         False,

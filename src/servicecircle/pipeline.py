@@ -377,11 +377,16 @@ def run_demo(out: str | Path = "out/demo", *, data_dir: str | Path | None = None
     provided. The demo writes the floor-area template
     (``floor_area_template.csv`` in ``out``) for the planner to fill in;
     ``service_centres=`` (``--service-centres``) feeds the filled one back.
+
+    The demo also runs the profile's checks in minutes (the elderly's 5 minutes
+    beside the adult's 300 m) and draws their service areas, unless told otherwise
+    (``time_checks=False``, ``service_areas=False``).
     """
     from .outputs.template import TEMPLATE_NAME
     from .outputs.template import write_floor_area_template as write_template
 
-    kw: dict[str, Any] = {**demo_inputs(data_dir), "out": out, **kwargs}
+    every_age = {"time_checks": True, "service_areas": True}
+    kw: dict[str, Any] = {**demo_inputs(data_dir), **every_age, "out": out, **kwargs}
     options = kw.pop("options", None)
     inputs, opts = _inputs_and_options(kw.pop("boundaries"), kw.pop("facilities"), kw.pop("network"), options, kw)
     result, rows = _assess_with(inputs, opts, at_committees=True)

@@ -69,6 +69,7 @@ __all__ = [
     "NPASS",
     "NFAIL",
     "NUNK",
+    "TIME",
     "Column",
     "Family",
     "ColumnSpec",
@@ -93,6 +94,7 @@ __all__ = [
     "UNIT_LAYER_PREFIX",
     "unit_layer",
     "ROLLUP_COLUMNS",
+    "time_column",
     "parse_column",
     "fixed_column",
     "family_labels",
@@ -108,6 +110,7 @@ __all__ = [
     "parse_six_status",
     "GAP_COLUMNS",
     "SUMMARY_COLUMNS",
+    "SUMMARY_TIME_COLUMNS",
     "SUMMARY_CITY_COLUMNS",
     "SCORECARD_COLUMNS",
     "target_layer",
@@ -149,6 +152,7 @@ INSIDE: Final = "inside"
 NPASS: Final = "npass"
 NFAIL: Final = "nfail"
 NUNK: Final = "nunk"
+TIME: Final = "time"
 
 
 @dataclass(frozen=True)
@@ -312,6 +316,19 @@ COLUMNS: Final[Mapping[str, Column]] = _table(
     ("compound_name", TEXT, "小区名称", "Compound", ""),
     ("compound_source", TEXT, "小区来源", "Compound source", ""),
     ("checks_passed", INTEGER, "达标项数", "Checks passed", ""),
+    # service areas, catchments, time checks, access
+    ("group", TEXT, "人群", "Walking group", ""),
+    ("minutes", REAL, "步行时间", "Minutes", "min"),
+    ("budget", REAL, "出行预算", "Budget", ""),
+    ("budget_unit", TEXT, "预算单位", "Budget unit", ""),
+    ("access_allowance_m", REAL, "接入宽度", "Access allowance", "m"),
+    ("facility_index", INTEGER, "设施序号", "Facility", ""),
+    ("street_m", REAL, "覆盖道路长度", "Street length served", "m"),
+    ("view", TEXT, "视图", "View", ""),
+    ("n_demand_changed", INTEGER, "距离变化的需求点", "Demand points whose distance changed", ""),
+    ("n_demand_unreachable", INTEGER, "变为不可达的需求点", "Demand points now out of reach", ""),
+    ("mean_change_m", REAL, "平均变化", "Mean change", "m"),
+    ("max_change_m", REAL, "最大变化", "Largest change", "m"),
 )
 
 #: Per-layer meanings that differ from :data:`COLUMNS` (or exist only in that layer).
@@ -429,6 +446,7 @@ FAMILIES: Final[Mapping[str, Family]] = MappingProxyType(
             Family(NPASS, "npass_", INTEGER, "", "达标社区数", "communities passing"),
             Family(NFAIL, "nfail_", INTEGER, "", "未达标社区数", "communities failing"),
             Family(NUNK, "nunk_", INTEGER, "", "未判定社区数", "communities without a verdict"),
+            Family(TIME, "min_", REAL, "min", "步行时间", "walking time"),
         )
     }
 )
@@ -656,6 +674,27 @@ def nunk_column(key: str) -> str:
 _REACH_SUFFIX = "_reach"
 
 
+def time_column(key: str) -> str:
+    """Walking time (minutes, at the check's group's speed) to the nearest destination: ``min_<check>``.
+
+    Parameters
+    ----------
+    key
+        A check stated in minutes (a profile's ``[time_checks.<key>]``).
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Examples
+    --------
+    >>> time_column("elderly_day_care_5min")
+    'min_elderly_day_care_5min'
+    """
+    return _build(TIME, key)
+
+
 def green_check_key(rule: str) -> str:
     """The key of the reach check of a green rule: ``<rule>_reach``.
 
@@ -742,6 +781,7 @@ _PATTERNS: Final = tuple(
         (NPASS, r"(.+)"),
         (NFAIL, r"(.+)"),
         (NUNK, r"(.+)"),
+        (TIME, r"(.+)"),
     )
 )
 
@@ -869,6 +909,8 @@ def family_labels(
         return f"{zh}未达标社区数", f"{en}: communities failing", unit
     if family == NUNK:
         return f"{zh}未判定社区数", f"{en}: communities without a verdict", unit
+    if family == TIME:
+        return f"至{zh}步行时间", f"Minutes to {en}", unit
     raise ValueError(f"{spec.name!r} is not a family column")
 
 
@@ -995,6 +1037,9 @@ LAYERS: Final[Mapping[str, Layer]] = MappingProxyType(
             Layer("units_county", "区县汇总", "Counties", True),
             Layer("units_city", "全市汇总", "City", True),
             Layer("compounds", "小区", "Compounds", True),
+            Layer("service_areas", "服务范围", "Service areas", True),
+            Layer("catchments", "服务分区", "Catchments", True),
+            Layer("access_changes", "门禁影响", "Access changes", False),
             Layer("before_after", "方案前后对比", "Before and after", False),
             Layer("summary", "汇总", "Summary", False),
             Layer("scorecard", "指标", "Scorecard", False),
@@ -1127,6 +1172,8 @@ GAP_COLUMNS = [
     "community_area_m2",
 ]
 #: The ``summary`` table's per-check columns (taken from each check's summary row) ...
+#: Summary columns of checks stated in minutes (present only in runs that have one).
+SUMMARY_TIME_COLUMNS = ["group", "minutes"]
 SUMMARY_COLUMNS = [
     "check",
     "kind",

@@ -106,6 +106,7 @@ def assess(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with collect_warnings() as log, use_workers(_workers(opts)):
+        original, network = network, stages.apply_access(network, opts)
         prepared = stages.prepare(communities, facilities, network, prof, opts, residential=residential)
         dem = stages.build_demand(
             prepared, network, prof, opts, demand=demand, population=population, residential=residential
@@ -122,8 +123,12 @@ def assess(
             demand_source=demand,
             greenspace=greenspace,
             entrances=entrances,
-            lattice_store=lattice_store,
+            lattice_store=None if network is not original else lattice_store,
         )
+        if network is not original and result.state is not None:
+            result.layers["access_changes"] = stages.access_changes(
+                original, prepared.facilities, dem, opts, result.state.distances
+            )
     result.warnings = log.to_frame()
     result.timings["total"] = time.perf_counter() - t0
     return result

@@ -22,13 +22,16 @@ from .._progress import bar
 from ..checks import CHECK_KINDS, CheckOutcome, Context, lifecircle_checks, within
 from ..checks.gaps import trace_gaps
 from ..checks.greenspace import greenspace_checks
+from ..checks.timed import add_service_areas, time_checks
 from ..coords import to_crs
 from ..demand import assign_to_communities, sample_demand
 from ..engine import DistanceEngine, snap_points
 from ..engine.snapping import snap_points_parallel
+from ..engine.weighted import CostEngine
 from ..errors import CRSError, InputDataError, feature_label, source_of, warn_data
 from ..inputs.columns import keep_input_columns
 from ..inputs.prepare import numeric_column, prepare_boundaries, prepare_facilities, prepare_points, require_column
+from ..network.access import metre_costs
 from ..network.model import WalkNetwork
 from ..options import Options, setting_or
 from ..population import PopulationGrid, population_demand
@@ -39,6 +42,7 @@ from ..schema import (
     SCORECARD_COLUMNS,
     SUMMARY_CITY_COLUMNS,
     SUMMARY_COLUMNS,
+    SUMMARY_TIME_COLUMNS,
     count_column,
     distance_column,
     parse_column,
@@ -485,13 +489,94 @@ def snap(
     f_snap = snap_points_parallel(network, facilities.geom, max_snap)
     fresh = demand_snap is None
     d_snap = snap_points_parallel(network, demand.geom, max_snap) if fresh else demand_snap
-    engine = DistanceEngine(network, f_snap)
+    costs = metre_costs(network)  # a residents' access network is directed at its gates
+    engine = DistanceEngine(network, f_snap) if costs is None else CostEngine(network, f_snap, costs)
     attachment = engine.attach(d_snap)
     check_web_datum(facilities.frame, network, max_snap)
     _report_snapping(facilities.frame, f_snap, "facilities", max_snap)
     if fresh:
         _report_snapping(demand_source, d_snap, "demand points", max_snap)
     return Snapping(facilities=f_snap, demand=d_snap, engine=engine, attachment=attachment)
+
+
+def apply_access(network: WalkNetwork, options: Options) -> WalkNetwork:
+    """The network with ``options.access_rules`` applied (itself when they are off); the DEM checked to exist.
+
+    The rules need the OSM file the network was read from (its ``source``):
+    barrier nodes and private ways are read from it again (:mod:`servicecircle.network.access`).
+    """
+    from pathlib import Path
+
+    if options.dem is not None and not Path(options.dem).exists():  # checked before any work
+        raise InputDataError("DEM file not found", file=options.dem, fix="check the path given for --dem / dem=")
+    mode = options.access_rules
+    if mode == "off":
+        return network
+
+    from ..errors import OptionError
+    from ..network.access import access_network_from_file
+    from ..network.osm import is_osm_file
+
+    src = Path(network.source) if network.source else None
+    if src is None or not src.exists() or not is_osm_file(src):
+        raise OptionError(
+            f"access_rules (--access) {mode!r} needs the network's OSM file, and this network came from "
+            f"{network.source or 'memory'!r}",
+            fix="load the network from an OSM XML/PBF file (sc.load_network(path)), or leave access_rules off",
+        )
+    acc = access_network_from_file(src, network.crs, mode)
+    i = acc.info
+    warn_data(
+        "access_rules",
+        f"access rules ({mode}): {i['closed_ways']} ways closed, {i['private_ways']} private ways and "
+        f"{i['enclosed_ways']} ways of gated compounds, {i['closed_nodes']} closed and {i['private_nodes']} "
+        f"private barriers (gates, fences) on the walking network",
+        file=src,
+        count=i["closed_ways"] + i["private_ways"] + i["enclosed_ways"] + i["closed_nodes"] + i["private_nodes"],
+    )
+    return acc.network
+
+
+def access_changes(
+    original: WalkNetwork, facilities: FacilitySet, demand: DemandPoints, options: Options, distances: Distances
+) -> pd.DataFrame:
+    """Per category: how many demand points the access rules moved, and by how much (metres)."""
+    max_snap = _max_snap(options)
+    f_snap = snap_points_parallel(original, facilities.geom, max_snap)
+    d_snap = snap_points_parallel(original, demand.geom, max_snap)
+    engine = DistanceEngine(original, f_snap)
+    att = engine.attach(d_snap)
+    rows = []
+    for key, after in distances.demand.items():
+        before = engine.nearest(np.flatnonzero(facilities.key == key), att)
+        both = np.isfinite(before) & np.isfinite(after)
+        change = np.where(both, after - before, np.nan)
+        moved = both & (np.abs(change) > 0.01)
+        lost = np.isfinite(before) & ~np.isfinite(after)
+        rows.append(
+            {
+                "category": key,
+                "n_demand": int(np.isfinite(before).sum()),
+                "n_demand_changed": int(moved.sum() + lost.sum()),
+                "n_demand_unreachable": int(lost.sum()),
+                "mean_change_m": float(change[moved].mean()) if moved.any() else 0.0,
+                "max_change_m": float(np.abs(change[moved]).max()) if moved.any() else 0.0,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=["category", "n_demand", "n_demand_changed", "n_demand_unreachable", "mean_change_m", "max_change_m"],
+    )
+    if len(table):
+        n = int(table["n_demand_changed"].sum())
+        warn_data(
+            "access_changes",
+            f"the access rules ({options.access_rules}) changed {n:,} distances of demand points to their nearest "
+            f"facility (by up to {table['max_change_m'].max():,.0f} m; {int(table['n_demand_unreachable'].sum()):,} "
+            "now out of reach): see the access_changes table",
+            count=max(n, 1),
+        )
+    return table
 
 
 def check_web_datum(frame: gpd.GeoDataFrame, network: WalkNetwork, max_snap: float) -> None:
@@ -715,9 +800,11 @@ def run_checks(
     else:
         outcomes += greenspace_checks(ctx, greenspace, entrances)
     green_keys = frozenset(o.key for o in outcomes if o.kind != "lifecircle")
+    outcomes += time_checks(ctx)
     trace_gaps(ctx, outcomes)
     for kind in CHECK_KINDS:
         outcomes += kind(ctx)
+    add_service_areas(ctx, outcomes)
     absent = [k for k, c in profile.categories.items() if c.check and k not in present]
     if absent:
         warn_data(
@@ -960,6 +1047,7 @@ def summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.D
         if not o.summary:
             continue
         row = {c: o.summary.get(c) for c in SUMMARY_COLUMNS}
+        row.update({c: o.summary[c] for c in SUMMARY_TIME_COLUMNS if c in o.summary})
         key = o.summary.get("check", o.key)
         if scored is not None and key in scored.index:
             sc_row = scored.loc[key]
@@ -994,4 +1082,5 @@ def summary_table(outcomes: list[CheckOutcome], scorecard: pd.DataFrame) -> pd.D
                 "method": r["method"],
             }
         )
-    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *SUMMARY_CITY_COLUMNS])
+    timed = [c for c in SUMMARY_TIME_COLUMNS if any(c in r for r in rows)]  # only runs with checks in minutes
+    return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, *timed, *SUMMARY_CITY_COLUMNS])

@@ -11,10 +11,11 @@ same definition as for demand points: snapped to the nearest point of the neares
 street, access leg included, out of reach beyond ``max_snap``. Cells farther than
 the radius are traced into polygons per community with rasterio.
 
-So a gap is drawn at the grid's resolution: its area is a whole number of cells,
-and its outline follows cell edges (also along the community boundary). The
-uncovered households or residents of a gap come from the demand points, not from
-the grid.
+The traced cells are then fitted to the community (:func:`fit_to_boundary`): a
+gap follows its community's boundary exactly (no area outside it, no slivers
+along it) and only the frontier between gap and reach is drawn at the grid's
+resolution. The uncovered households or residents of a gap come from the demand
+points, not from the grid.
 """
 
 from __future__ import annotations
@@ -36,9 +37,17 @@ __all__ = ["gap_resolution", "GapGrid", "gap_polygons", "trace_gaps"]
 
 
 def gap_polygons(
-    grid: GapGrid, cell_dist: NDArray[np.float64], radius: float | NDArray[np.float64], which: NDArray[np.intp]
+    grid: GapGrid,
+    cell_dist: NDArray[np.float64],
+    radius: float | NDArray[np.float64],
+    which: NDArray[np.intp],
+    boundaries: NDArray[np.object_] | None = None,
 ) -> NDArray[np.object_]:
-    """For each community in ``which``, its cells farther than ``radius``; ``None`` if none.
+    """For each community in ``which``, the part farther than ``radius``; ``None`` if none.
+
+    Without ``boundaries``: the community's cells farther than the radius, as
+    traced. With ``boundaries`` (the communities' polygons, parallel to
+    ``which``): that part fitted to the community exactly (:func:`fit_to_boundary`).
 
     Parameters
     ----------
@@ -57,15 +66,82 @@ def gap_polygons(
     numpy.ndarray
         Object array parallel to ``which`` of (Multi)Polygons or ``None``.
     """
+    # one radius, or one per community (by position) where it depends on the community's type
+    r: float | NDArray[np.float64] = (
+        radius if isinstance(radius, float | int) else np.asarray(radius, dtype=float)[np.maximum(grid.cell_comm, 0)]
+    )
+    out = ~within(cell_dist, r)
+    gaps = _trace(grid, out, which)
+    if boundaries is None:
+        return gaps
+    reached = _trace(grid, ~out, which)
+    return fit_to_boundary(gaps, reached, np.asarray(boundaries, dtype=object), grid.res)
+
+
+def fit_to_boundary(
+    gaps: NDArray[np.object_], reached: NDArray[np.object_], boundaries: NDArray[np.object_], resolution: float
+) -> NDArray[np.object_]:
+    """Gaps that follow their community's boundary exactly; only the reach frontier stays on the grid.
+
+    A traced gap is a union of whole cells: along the community boundary it
+    spills past it (cells whose centre is inside) and leaves slivers (cells whose
+    centre is outside). Fitted: the traced gap cut by the community polygon, and
+    the boundary band (the community less its traced gap and reached cells)
+    given to whichever of gap and reach is nearer, grown half a cell at a time
+    up to two cells. So no gap has area outside its community, the boundary
+    slivers next to a gap are gap, and the line between gap and reach is the
+    traced cell line (to half a cell in the band).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> g = fit_to_boundary(
+    ...     np.array([shapely.box(0, 0, 20, 40)]), np.array([shapely.box(20, 0, 40, 40)]),
+    ...     np.array([shapely.Point(20, 20).buffer(19.0)]), 10.0)
+    >>> bool(g[0].within(shapely.Point(20, 20).buffer(19.0 + 1e-9))), round(g[0].bounds[2], 6)
+    (True, 20.0)
+    """
+    out: NDArray[np.object_] = np.full(len(gaps), None, dtype=object)
+    has = np.array([g is not None for g in gaps], dtype=bool)
+    if not has.any():
+        return out
+    gap = np.asarray(gaps[has], dtype=object)
+    reach = np.array([shapely.Polygon() if x is None else x for x in reached[has]], dtype=object)
+    comm = boundaries[has]
+    # the boundary band (parts of cells whose centre is outside, cells of other communities) goes to
+    # whichever of gap and reach grows into it first, half a cell at a time
+    band = shapely.difference(shapely.difference(comm, gap), reach)
+    fitted = shapely.intersection(gap, comm)
+    for k in (0.5, 1.0, 1.5, 2.0):
+        near_gap = shapely.buffer(gap, k * resolution, join_style="mitre")
+        near_reach = shapely.buffer(reach, k * resolution, join_style="mitre")
+        take = shapely.difference(shapely.intersection(band, near_gap), near_reach)
+        fitted = shapely.union(fitted, take)
+        band = shapely.difference(band, shapely.union(near_gap, near_reach))
+    fitted = shapely.make_valid(fitted)
+    # keep the areal parts only (an intersection may leave lines where polygons touch)
+    out[has] = np.array([_areal(x) for x in fitted], dtype=object)
+    return out
+
+
+def _areal(geom: Any) -> Any:
+    """The polygonal part of a geometry (``None`` if it has no area)."""
+    if geom is None or shapely.is_empty(geom):
+        return None
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon") and p.area > 0]
+    return shapely.union_all(parts) if parts else None
+
+
+def _trace(grid: GapGrid, mask: NDArray[np.bool_], which: NDArray[np.intp]) -> NDArray[np.object_]:
+    """For each community in ``which``, the union of its cells where ``mask`` holds (``None`` if none)."""
     from rasterio.features import shapes
 
     result: NDArray[np.object_] = np.full(len(which), None, dtype=object)
     want = np.zeros(int(grid.cell_comm.max()) + 2 if len(grid.cell_comm) else 1, dtype=bool)
     want[np.asarray(which)] = True
-    r: float | NDArray[np.float64] = (
-        radius if isinstance(radius, float | int) else np.asarray(radius, dtype=float)[np.maximum(grid.cell_comm, 0)]
-    )
-    out = ~within(cell_dist, r) & want[grid.cell_comm]
+    out = mask & want[grid.cell_comm]
     if not out.any():
         return result
     raster: NDArray[np.int32] = np.zeros(grid.ny * grid.nx, dtype=np.int32)
@@ -131,7 +207,7 @@ def trace_gaps(ctx: Context, outcomes: list[CheckOutcome]) -> None:
     failing = np.unique(np.concatenate([p["fail"] for _, p in pending]))
     grid = gap_grid(ctx, failing)
     for o, p in pending:
-        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"])
+        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"], ctx.comm_geom[p["fail"]])
         areas = shapely.area(polys)
         for k, poly, area in zip(p["fail"], polys, areas):
             o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area), "geometry": poly})

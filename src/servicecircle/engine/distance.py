@@ -154,8 +154,7 @@ class DistanceEngine:
         a = np.concatenate(lr)
         b = np.concatenate(lc)
         w = np.maximum(np.concatenate(lw), 0.0)
-        N = self.n_graph_nodes
-        self.graph = _csr_min(np.r_[a, b], np.r_[b, a], np.r_[w, w], N)
+        self.graph = self._build_graph(a, b, w, (whole, sp_edge, prev_off, last_of_edge))
 
         split_xy = (
             shapely.get_coordinates(shapely.line_interpolate_point(network.edge_geometry[sp_edge], sp_off))
@@ -166,6 +165,24 @@ class DistanceEngine:
         self._node_tree: shapely.STRtree | None = None
         self._cache: dict[bytes, NDArray[np.float64]] = {}
         self._targets: tuple[int, shapely.STRtree, Attachment] | None = None
+
+    def _build_graph(
+        self,
+        a: NDArray[np.int64],
+        b: NDArray[np.int64],
+        w: NDArray[np.float64],
+        pieces: tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]],
+    ) -> sp.csr_array:
+        """The graph of the split edges ``a``–``b`` of length ``w``, both ways (a subclass may weigh them otherwise).
+
+        ``pieces`` says where each piece lies: ``(whole, split_edge, prev_offset,
+        last_of_edge)`` as computed in ``__init__``.
+        """
+        return _csr_min(np.r_[a, b], np.r_[b, a], np.r_[w, w], self.n_graph_nodes)
+
+    def _reach(self, budget: float) -> float:
+        """Metres, in straight line, that a walk within ``budget`` (the engine's unit) can get."""
+        return budget
 
     # ------------------------------------------------------------------ targets
     def attach(self, targets: Snapped) -> Attachment:
@@ -348,7 +365,8 @@ class DistanceEngine:
             src_xy = self.node_xy[self.source_node[idx]]
             # group facilities by squares of 8 radii: few, well-filled chunks (each chunk's
             # local subgraph is its bounding box plus one radius, so it stays local)
-            cell = np.floor(src_xy / max(8 * radius, 1.0)).astype(np.int64)
+            reach = self._reach(radius)
+            cell = np.floor(src_xy / max(8 * reach, 1.0)).astype(np.int64)
             order = np.lexsort((idx, cell[:, 0], cell[:, 1]))
             cell_key = cell[order]
             brk = run_starts(cell_key)
@@ -358,8 +376,8 @@ class DistanceEngine:
             for c in range(int(chunk_id[-1]) + 1):
                 members = order[chunk_id == c]
                 fac = idx[members]
-                lo = src_xy[members].min(axis=0) - radius
-                hi = src_xy[members].max(axis=0) + radius
+                lo = src_xy[members].min(axis=0) - reach
+                hi = src_xy[members].max(axis=0) + reach
                 box = shapely.box(lo[0], lo[1], hi[0], hi[1])
                 local = np.sort(node_tree.query(box))
                 local_of[local] = np.arange(len(local))

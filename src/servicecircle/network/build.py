@@ -42,7 +42,7 @@ def _link_graph(a: NDArray[np.int64], b: NDArray[np.int64], interior: NDArray[np
 
 
 def simplify_segments(
-    a: ArrayLike, b: ArrayLike, n_nodes: int
+    a: ArrayLike, b: ArrayLike, n_nodes: int, keep: ArrayLike | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Merge chains of segments through degree-2 nodes into edges.
 
@@ -53,6 +53,9 @@ def simplify_segments(
         unordered pairs and have ``a != b``.
     n_nodes
         Number of nodes the indices refer to.
+    keep
+        Optional boolean mask of nodes that stay nodes whatever their degree
+        (barriers, where access changes).
 
     Returns
     -------
@@ -72,6 +75,8 @@ def simplify_segments(
         return empty, empty, empty, np.zeros(1, dtype=np.int64), empty
     degree = np.bincount(np.concatenate([a, b]), minlength=n_nodes)
     interior = degree == 2
+    if keep is not None:
+        interior &= ~np.asarray(keep, dtype=bool)
 
     pairs = _link_graph(a, b, interior)
     links = sp.coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
@@ -227,6 +232,7 @@ def network_from_ways(
     *,
     keep_components: str = "largest",
     source: str = "",
+    keep_nodes: ArrayLike | None = None,
 ) -> WalkNetwork:
     """Build the simplified, undirected, projected walking network from OSM ways.
 
@@ -240,6 +246,9 @@ def network_from_ways(
         ``"largest"`` or ``"all"`` (see :mod:`servicecircle.settings`).
     source
         Name of the source, for messages.
+    keep_nodes
+        OSM ids of nodes that stay network nodes even where only two segments
+        meet (barriers, places where access changes; see :mod:`.access`).
 
     Returns
     -------
@@ -282,7 +291,8 @@ def network_from_ways(
             fix="choose a projected CRS that covers the study area (--crs)",
         )
 
-    u, v, path_nodes, path_ptr, first_seg = simplify_segments(a, b, len(node_ids))
+    kept = None if keep_nodes is None else np.isin(node_ids, np.asarray(keep_nodes, dtype=np.int64))
+    u, v, path_nodes, path_ptr, first_seg = simplify_segments(a, b, len(node_ids), kept)
     edge_index = np.repeat(np.arange(len(u)), np.diff(path_ptr))
     geometry = shapely.linestrings(node_xy[path_nodes], indices=edge_index)
     way_index = seg_way[first_seg]

@@ -617,7 +617,7 @@ def gap_map(
     for j, check in enumerate(reach):
         label = (
             f"{check.name_zh} · {check.name_en}"
-            if check.kind == "reach"
+            if check.kind == "reach" or check.radius_m is None  # a check in minutes says them in its name
             else f"{check.name_zh} ≤{check.radius_m:g}米 · {check.name_en} ≤ {check.radius_m:g} m"
         )
         fg = folium.FeatureGroup(name=_e(label), overlay=False, show=False)
@@ -763,7 +763,9 @@ def gap_map(
         ).add_to(fg)
         fg.add_to(m)
 
-    n_layers = 2 + len(reach) + len(flagged)
+    n_areas = _service_area_layers(m, a, simplify_m)
+
+    n_layers = 2 + len(reach) + len(flagged) + n_areas
     folium.LayerControl(collapsed=n_layers > 10).add_to(m)
     _LegendSwitch([g for g, _ in sections]).add_to(m)
     if levels:
@@ -890,6 +892,50 @@ class _LevelSwitch(_Script):
         self._name = "ScLevelSwitch"
         names = {k: f"{zh} {en}" for k, zh, en in MAP_LEVELS}
         self.levels = _script_json([["community", "社区 Communities"], *[[lv, names[lv]] for lv in levels]])
+
+
+#: Outline colours of the service-area views: the adult (metres) view, then each walking group's.
+_VIEW_COLOURS = {"adult": "#2c7bb6", "elderly": "#d7191c", "parent_child": "#7b3294", "wheelchair": "#fdae61"}
+
+
+def _service_area_layers(m: folium.Map, a: Assessment, simplify_m: float) -> int:
+    """One hidden layer per service area ("elderly (80+), 5 minutes" beside "adult, 300 m"); how many."""
+    import folium
+
+    areas = a.layers.get("service_areas")
+    if areas is not None and "facility_index" in areas.columns:
+        areas = areas[areas["facility_index"] < 0]  # the categories' areas (each facility's is in the GeoPackage)
+    if areas is None or not len(areas):
+        return 0
+    rows = list(areas.itertuples(index=False))
+    data = _feature_collection(
+        _to_wgs84(areas.geometry.values, areas.crs, simplify_m),
+        [
+            {
+                "i": i,
+                "check": _e(r.check),
+                "view": _e(r.view),
+                "area": _ha(r.area_m2),
+                "allow": _num(r.access_allowance_m) + " m",
+            }
+            for i, r in enumerate(rows)
+        ],
+    )
+    store = _SharedData({"service_areas": data})
+    store.add_to(m)
+    for i, r in enumerate(rows):
+        colour = _VIEW_COLOURS.get(str(r.group), "#555555")
+        fg = folium.FeatureGroup(name=_e(f"服务范围 Service area: {r.check} · {r.view}"), show=False)
+        _JsonLayer(
+            store,
+            "service_areas",
+            filter=("i", i),
+            style={"fillColor": colour, "color": colour, "weight": 1.2, "fillOpacity": 0.18},
+            fields=["check", "view", "area", "allow"],
+            aliases=["检查项 Check", "视图 View", "面积 Area", "接入宽度 Access allowance"],
+        ).add_to(fg)
+        fg.add_to(m)
+    return len(rows)
 
 
 def _name_elements(m: folium.Map) -> None:

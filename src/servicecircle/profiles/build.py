@@ -23,6 +23,7 @@ from .model import (
     Level,
     Profile,
     SixOnesItem,
+    TimeCheck,
     TypeRadius,
     _fmt,
     _norm,
@@ -43,6 +44,7 @@ from .schema import (
     _MEASURE_ALLOWS,
     _MEASURE_NEEDS,
     _SIX,
+    _TIME_CHECK,
     ATTRIBUTES,
     _close,
     _fail,
@@ -393,6 +395,37 @@ class _Builder:
                 cp.get("confirmed", True),
                 cp.get("notes", ""),
             )
+        time_checks: dict[str, TimeCheck] = {}
+        for key, e in d.get("time_checks", {}).items():
+            path = ("time_checks", key)
+            label = ".".join(path)
+            self.require(e, _TIME_CHECK, path)
+            if e["category"] not in categories:
+                raise self.unknown_ref(
+                    path, label, "category", e["category"], list(categories), "category", "categories"
+                )
+            if key in categories:
+                raise _fail(
+                    self.where(path),
+                    label,
+                    None,
+                    f"{key!r} is also a category: their columns would have the same names",
+                    "give the time check a key of its own (e.g. elderly_day_care_5min)",
+                )
+            time_checks[key] = TimeCheck(
+                key,
+                e["name_zh"],
+                e["name_en"],
+                e["category"],
+                e["group"],
+                float(e["minutes"]),
+                float(e.get("target_share", target)),
+                e["source"],
+                e.get("confirmed", True),
+                e.get("notes", ""),
+            )
+
+        self.check_columns(categories, green, indicators, floor is not None, bool(six), per_resident is not None)
         return Profile(
             key=d["key"],
             name_zh=d["name_zh"],
@@ -411,6 +444,7 @@ class _Builder:
             compounds=compounds,
             six_ones=tuple(six),
             indicators=indicators,
+            time_checks=time_checks,
             notes=d.get("notes", ""),
             household_size_source=dflt["household_size_source"],
             household_size_confirmed=dflt.get("household_size_confirmed", True),

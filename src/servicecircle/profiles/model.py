@@ -291,6 +291,39 @@ class SixOnesItem:
 
 
 @dataclass(frozen=True)
+class TimeCheck:
+    """A reach check in minutes for a walking group: the share of demand within ``minutes`` of a category.
+
+    Attributes
+    ----------
+    key : str
+        The check's key (its columns: ``cov_<key>``, ``pass_<key>``, ``unc_<key>``, ``min_<key>``).
+    name_zh, name_en : str
+    category : str
+        The facility category walked to.
+    group : str
+        The walking group (a table of ``servicecircle/network/walking.toml``: ``elderly``, ``wheelchair`` ...).
+    minutes : float
+    target_share : float
+        Percent of demand weight that must be within reach to pass.
+    source : str
+    confirmed : bool
+    notes : str
+    """
+
+    key: str
+    name_zh: str
+    name_en: str
+    category: str
+    group: str
+    minutes: float
+    target_share: float
+    source: str
+    confirmed: bool = True
+    notes: str = ""
+
+
+@dataclass(frozen=True)
 class Indicator:
     """A numeric target checked where inputs carry the numbers.
 
@@ -441,6 +474,8 @@ class Profile:
     floor_area : FloorAreaRule or None
     six_ones : tuple of SixOnesItem
     indicators : dict of str to Indicator
+    time_checks : dict of str to TimeCheck
+        Reach checks in minutes for a walking group (``[time_checks.<key>]``).
     notes : str
     files : tuple of pathlib.Path
         Every file read, the most derived first.
@@ -474,6 +509,7 @@ class Profile:
     floor_area: FloorAreaRule | None = None
     six_ones: tuple[SixOnesItem, ...] = ()
     indicators: dict[str, Indicator] = field(default_factory=dict)
+    time_checks: dict[str, TimeCheck] = field(default_factory=dict)
     notes: str = ""
     files: tuple[Path, ...] = ()
     household_size_source: str = ""

@@ -211,6 +211,18 @@ TARGET_KINDS: dict[str, tuple[str, dict[str, _F]]] = {
         {**_TARGET, "min_m2": _F("area", True), "build_type": _F("choice", False, ("any", "new", "rebuilt"))},
     ),
 }
+#: A reach check stated in minutes for a walking group (``[time_checks.<key>]``).
+_TIME_CHECK: dict[str, _F] = {
+    "name_zh": _T,
+    "name_en": _T,
+    "category": _F("text", True),
+    "group": _F("text", True),
+    "minutes": _F("positive", True),
+    "target_share": _F("percent"),
+    "source": _T,
+    "confirmed": _B,
+    "notes": _t,
+}
 _DEFAULTS: dict[str, _F] = {
     "target_share": _F("percent", True),
     "weight": _F("choice", True, ("households", "residents")),
@@ -281,6 +293,7 @@ _TOP: dict[str, _F] = {
     "register": _F("items", sub=_REGISTER_ROW),
     "register_file": _t,
     "compounds": _F("table", sub=_COMPOUNDS),
+    "time_checks": _F("entries", sub=_TIME_CHECK),
 }
 
 _EXAMPLES = {
@@ -300,6 +313,9 @@ _EXAMPLES = {
     "to_categories": '["elderly_day_care"]',
     "per": "1000",
     "reach_share": "50",
+    "minutes": "5",
+    "group": '"elderly"',
+    "category": '"elderly_day_care"',
     "unit": '"m2/resident"',
     "value_max": "2",
     "confirmed": "false",

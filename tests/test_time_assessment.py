@@ -1,0 +1,108 @@
+"""Minutes and service areas in a whole assessment: hand-computed on one street, written and read back."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+import servicecircle as sc
+from servicecircle.network import network_from_arrays
+from servicecircle.network.walking import load_walking_groups
+
+CRS = "EPSG:4544"
+P = 2 * 16 * 50.0**2 * math.sin(math.pi / 32)  # the 64-gon of radius 50 m the areas draw
+
+
+def frame(geoms, **cols):
+    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=CRS)
+
+
+@pytest.fixture(scope="module")
+def run():
+    street = network_from_arrays(np.array([[0.0, 0.0], [1000.0, 0.0]]), [0], [1], CRS)
+    comm = frame([shapely.box(0, -50, 1000, 50)], code=["A"])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    dem = frame([shapely.Point(x, 0) for x in (100.0, 250.0, 290.0, 400.0)], hh=[1.0, 1.0, 1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = sc.assess(comm, fac, street, demand=dem, weight_column="hh", id_column="code", progress=False)
+        timed = sc.assess(
+            comm,
+            fac,
+            street,
+            demand=dem,
+            weight_column="hh",
+            id_column="code",
+            progress=False,
+            time_checks=True,
+            service_areas=True,
+        )
+    return plain, timed
+
+
+def test_metre_results_are_unchanged_by_the_time_checks(run):
+    plain, timed = run
+    assert timed.demand["dist_kindergarten"].tolist() == plain.demand["dist_kindergarten"].tolist()
+    assert timed.communities["cov_kindergarten"].tolist() == plain.communities["cov_kindergarten"].tolist()
+    assert "kindergarten_parent_child_5min" not in set(plain.summary["check"])
+
+
+def test_minutes_for_a_parent_with_a_small_child(run):
+    _, a = run
+    v = load_walking_groups()["parent_child"].flat_speed  # 1.0 m/s
+    minutes = a.demand["min_kindergarten_parent_child_5min"].to_numpy()
+    np.testing.assert_allclose(minutes, np.array([100.0, 250.0, 290.0, 400.0]) / v / 60, rtol=1e-12)
+    row = a.summary.set_index("check").loc["kindergarten_parent_child_5min"]
+    assert row["minutes"] == 5 and row["group"] == "parent_child" and np.isnan(row["radius_m"])
+    # within 300 s at 1.0 m/s: the points at 100, 250 and 290 m; 3 of 4 households
+    assert a.communities["cov_kindergarten_parent_child_5min"].iloc[0] == pytest.approx(75.0)
+    assert "5 min" in a.scorecard.set_index("target_key").loc["kindergarten_parent_child_5min", "method"]
+
+
+def test_service_areas_by_hand_and_in_the_geopackage(run, tmp_path):
+    _, a = run
+    layer = a.layers["service_areas"]
+    # one facility: its own area is the category's
+    assert sorted(layer["facility_index"]) == [-1, -1, 0, 0]
+    areas = layer[layer["facility_index"] < 0].set_index("check")
+    # adult, 300 m from the street's end: 250 m at full width (100 m) + half a disc at each end = 25000 + P
+    assert areas.loc["kindergarten", "area_m2"] == pytest.approx(250 * 100 + P, rel=1e-12)
+    assert areas.loc["kindergarten", "view"] == "adult, 300 m"
+    # a parent with a child at 1.0 m/s for 5 minutes: 300 m too
+    assert areas.loc["kindergarten_parent_child_5min", "area_m2"] == pytest.approx(250 * 100 + P, rel=1e-12)
+    assert "5 minutes" in areas.loc["kindergarten_parent_child_5min", "view"]
+    gpkg = a.save(tmp_path / "out", write_map=False)["geopackage"]
+    names = [n for n, _ in pyogrio.list_layers(gpkg)]
+    assert "service_areas" in names and "catchments" in names
+    back = gpd.read_file(gpkg, layer="service_areas")
+    assert len(back) == 4 and set(back["check"]) == set(areas.index)
+    np.testing.assert_allclose(sorted(back["area_m2"]), sorted(layer["area_m2"]))
+
+
+def test_slope_from_a_dem_in_a_whole_run(tmp_path):
+    """The street climbs 8 % eastwards (a GeoTIFF plane): homes walk down to the kindergarten at x = 0."""
+    from .test_walking import ramp_dem, tobler
+
+    dem = ramp_dem(tmp_path, 0.08)
+    street = network_from_arrays(np.array([[0.0, 0.0], [400.0, 0.0]]), [0], [1], CRS)
+    comm = frame([shapely.box(0, -50, 400, 50)], code=["A"])
+    fac = frame([shapely.Point(0, 0)], category=["kindergarten"])
+    dem_pts = frame([shapely.Point(x, 0) for x in (100.0, 250.0, 350.0)], hh=[1.0, 1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = sc.assess(
+            comm, fac, street, demand=dem_pts, weight_column="hh", progress=False, time_checks=True, dem=str(dem)
+        )
+    v = load_walking_groups()["parent_child"].flat_speed
+    want = np.array([100.0, 250.0, 350.0]) / tobler(-0.08, v) / 60
+    np.testing.assert_allclose(a.demand["min_kindergarten_parent_child_5min"], want, rtol=1e-6)  # float32 DEM
+    # metres are metres: the slope does not touch them
+    assert a.demand["dist_kindergarten"].tolist() == pytest.approx([100.0, 250.0, 350.0])
+    with pytest.raises(sc.errors.InputDataError, match="DEM file not found"):
+        sc.assess(comm, fac, street, demand=dem_pts, weight_column="hh", dem=str(tmp_path / "none.tif"))
