@@ -130,6 +130,13 @@ def test_profiles_command_lists_shipped_profiles():
     assert "meishan" in r.stdout and "gb50180" in r.stdout
 
 
+def test_python_dash_m_servicecircle_is_the_command():
+    r = subprocess.run([sys.executable, "-m", "servicecircle", "profiles"], capture_output=True, text=True)
+    assert r.returncode == 0 and "meishan" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "servicecircle", "no-such-command"], capture_output=True, text=True)
+    assert r.returncode == 2 and "no-such-command" in r.stderr
+
+
 @pytest.mark.slow
 def test_demo_on_the_bundled_real_data(tmp_path):
     r = run_cli("demo", "--out", tmp_path / "demo", "--data", DATA, "--offline-map")
