@@ -79,16 +79,39 @@ def test_the_pages_are_cover_method_scorecard_one_per_failed_check_matrix_warnin
     n_warn = len(_warning_chunks(demo))
     assert n_warn in (1, 2)
     pages = _pages(demo_pdf)
-    assert len(pages) == 1 + 1 + 1 + n_failed + n_matrix + n_warn
     kinds = report_pages(demo)
-    assert kinds[:3] == ["cover", "method", "scorecard"] and kinds[-1 - n_warn :] == ["matrix"] + ["warnings"] * n_warn
+    n_reg = kinds.count("register")
+    assert 3 <= n_reg <= 5  # the Meishan plan's 80 indicator rows, about 25 a page
+    assert len(pages) == 1 + 1 + 1 + n_reg + n_failed + n_matrix + n_warn
+    assert kinds[: 3 + n_reg] == ["cover", "method", "scorecard"] + ["register"] * n_reg
+    assert kinds[-1 - n_warn :] == ["matrix"] + ["warnings"] * n_warn
     failed_rows = demo.summary[demo.summary["communities_failed"].astype(float).fillna(0) > 0]
-    assert kinds[3 : -1 - n_warn] == [f"check:{k}" for k in failed_rows["check"]]
+    assert kinds[3 + n_reg : -1 - n_warn] == [f"check:{k}" for k in failed_rows["check"]]
     for n, (text, w, h) in enumerate(pages, start=1):
         assert (w, h) == pytest.approx(A4_PT, abs=1)  # A4 by default
         assert len(text.strip()) > 100, f"page {n} has no text"
         assert CJK.search(text) and re.search(r"[A-Za-z]{4}", text), f"page {n} is not Chinese and English"
         assert f"page {n} of {len(pages)}" in text
+
+
+def test_the_register_pages_list_every_row_of_the_plan_once(demo, demo_pdf):
+    """Each of the plan's rows is on the register pages, numbered in order, with its result."""
+    kinds = report_pages(demo)
+    texts = [t for (t, _, _), kind in zip(_pages(demo_pdf), kinds) if kind == "register"]
+    reg = demo.register
+    assert len(reg) == 80
+    numbers = [int(n) for t in texts for n in re.findall(r"^(\d+)$", t, flags=re.M) if 1 <= int(n) <= len(reg)]
+    assert numbers == list(range(1, len(reg) + 1))  # every row once, in the profile's order, none cut
+    text = "".join(texts)
+    for name in reg["name_zh"]:
+        assert name in text
+    counts = reg["status"].value_counts()
+    n_pass, n_fail = counts.get("pass", 0), counts.get("fail", 0)
+    n_not = len(reg) - n_pass - n_fail
+    assert n_fail > 0 and n_not > 0
+    assert all(f"{len(reg)} rows: {n_pass} pass, {n_fail} fail, {n_not} not assessed" in t for t in texts)
+    assert text.count("\nfailed\n") == n_fail and text.count("\npassed\n") == n_pass
+    assert text.count("\nnot assessed\n") == n_not
 
 
 def test_no_page_is_blank(demo_pdf):

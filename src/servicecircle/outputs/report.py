@@ -267,6 +267,7 @@ def _warning_chunks(a: Assessment) -> list[list[int]]:
 def _plan(a: Assessment, area: _Area) -> _Plan:
     plan = _Plan(area, _failed_checks(a, area.mask))
     plan.pages = [("cover", None), ("method", None), ("scorecard", None)]
+    plan.pages += [("register", c) for c in _register_chunks(a)]
     plan.pages += [("check", o) for o in plan.failed]
     idx = np.flatnonzero(area.mask)
     order = _matrix_order(a, idx)
@@ -287,8 +288,8 @@ def _matrix_order(a: Assessment, idx: np.ndarray) -> np.ndarray:
 def report_pages(assessment: Assessment, district: str | None = None) -> list[str]:
     """The kind of every page of the report, in order.
 
-    ``cover``, ``method``, ``scorecard``, ``check:<key>`` (one per failed check), ``matrix`` and ``warnings``
-    (one or more pages each).
+    ``cover``, ``method``, ``scorecard``, ``register`` (the plan's indicator table, when the profile has
+    one), ``check:<key>`` (one per failed check), ``matrix`` and ``warnings`` (one or more pages each).
     """
     plan = _plan(assessment, _area(assessment, district))
     return [kind if kind != "check" else f"check:{arg.key}" for kind, arg in plan.pages]
@@ -852,6 +853,131 @@ def _scorecard(page: _Page, ctx: _Context) -> None:
     )
 
 
+#: The register pages' columns (mm) and the lines a page holds.
+_REG_WIDTHS = [7.0, 62.0, 27.0, 19.0, 19.0, 46.0]
+_REG_SIZE = 6.0
+_REG_LINE = 2.7
+_REG_LINES_PAGE = 84
+_REG_WHY_LINES = 4  # the reason is cut after this many lines (the whole text: the workbook's register sheet)
+_REG_RESULT = {"pass": f"{PASS_TEXT}\npassed", "fail": f"{FAIL_TEXT}\nfailed"}
+_REG_NOT = "未评估\nnot assessed"
+
+
+def _register_frame(a: Assessment) -> pd.DataFrame | None:
+    reg = getattr(a, "register", None)
+    return reg if reg is not None and len(reg) else None
+
+
+def _register_lines(text: str, width: float) -> list[str]:
+    """``text`` wrapped to ``width`` mm and cut after :data:`_REG_WHY_LINES` lines, with an ellipsis."""
+    lines = _wrap(text, width - 1.5, _REG_SIZE) if text else [""]
+    if len(lines) > _REG_WHY_LINES:
+        last = _fit(lines[_REG_WHY_LINES - 1] + " …", width - 1.5, _REG_SIZE)
+        lines = lines[: _REG_WHY_LINES - 1] + [last if last.endswith("…") else last + " …"]
+    return lines
+
+
+def _register_why(r: Any) -> list[str]:
+    """Why a row is not assessed and the data that would let it be, or how an assessed one was measured."""
+    if str(r.get("status")) in ("pass", "fail"):
+        return _register_lines(str(_safe(r.get("method")) or _safe(r.get("check")) or ""), _REG_WIDTHS[-1])
+    why = str(_safe(r.get("not_assessed")) or "")
+    need = str(_safe(r.get("data_needed")) or "")
+    return _register_lines(why + (f"  需要 needs: {need}" if need else ""), _REG_WIDTHS[-1])
+
+
+def _register_rows(a: Assessment) -> list[tuple[list[str], str | None]]:
+    """Each register row's cells and its result colour."""
+    reg = _register_frame(a)
+    if reg is None:
+        return []
+    out = []
+    for i, (_, r) in enumerate(reg.iterrows(), start=1):
+        status = str(r.get("status"))
+        passed = {"pass": True, "fail": False}.get(status)
+        binding = str(_safe(r.get("binding")) or "")
+        target = str(_safe(r.get("target_text")) or "")
+        value = "" if passed is None else _value_text(r.get("value"), r.get("value_unit"))
+        name_zh = str(r["name_zh"]) + ("" if bool(_safe(r.get("confirmed"))) else " *")
+        name_en = _wrap(str(r["name_en"]), _REG_WIDTHS[1] - 1.5, _REG_SIZE)
+        if len(name_en) > 2:
+            name_en = [name_en[0], _fit(" ".join(name_en[1:]), _REG_WIDTHS[1] - 1.5, _REG_SIZE)]
+        cells = [
+            str(i),
+            "\n".join([name_zh, *name_en]),
+            f"{target}\n{binding}".strip("\n"),
+            value,
+            _REG_RESULT.get(status, _REG_NOT),
+            "\n".join(_register_why(r)),
+        ]
+        colour = PASS_COLOUR if passed else FAIL_COLOUR if passed is False else NO_DATA
+        out.append((cells, colour))
+    return out
+
+
+def _register_chunks(a: Assessment) -> list[list[int]]:
+    """The register rows of each register page (none without a register)."""
+    chunks: list[list[int]] = []
+    used = _REG_LINES_PAGE
+    for i, (cells, _) in enumerate(_register_rows(a)):
+        n = max(c.count("\n") + 1 for c in cells) + 0.4  # a row's lines and its padding
+        if used + n > _REG_LINES_PAGE:
+            chunks.append([])
+            used = 0.0
+        chunks[-1].append(i)
+        used += n
+    return chunks
+
+
+def _register(page: _Page, ctx: _Context, chunk: list[int]) -> None:
+    a = ctx.a
+    reg = _register_frame(a)
+    assert reg is not None  # a register page is planned only with a register
+    tables = "、".join(dict.fromkeys(str(t) for t in reg["plan_table"] if _safe(t)))
+    y = page.heading("规划指标", f"The plan's indicators ({tables}): each assessed, or not and why")
+    counts = reg["status"].value_counts()
+    n_pass, n_fail = int(counts.get("pass", 0)), int(counts.get("fail", 0))
+    n_not = len(reg) - n_pass - n_fail
+    page.text(
+        _MARGIN,
+        y,
+        f"共 {len(reg)} 项：达标 {n_pass}，未达标 {n_fail}，未评估 {n_not}（空间数据无法评估或缺少数据，原因见右栏）。"
+        f"  {len(reg)} rows: {n_pass} pass, {n_fail} fail, {n_not} not assessed (the reason on the right).",
+        6.5,
+        color="#444444",
+    )
+    y += 5.0
+    rows = _register_rows(a)
+    cells = [rows[i][0] for i in chunk]
+    colours = [[None, None, None, None, _tint(rows[i][1] or NO_DATA), None] for i in chunk]
+    y = page.table(
+        _MARGIN,
+        y,
+        _REG_WIDTHS,
+        [
+            "#",
+            "指标\nIndicator",
+            "规划目标\nPlan target",
+            "现状\nValue",
+            "结果\nResult",
+            "方法 / 未评估原因\nMethod / why not",
+        ],
+        cells,
+        size=_REG_SIZE,
+        line_h=_REG_LINE,
+        aligns=["right", "left", "left", "right", "center", "left"],
+        colours=colours,
+    )
+    page.text(
+        _MARGIN,
+        y + 2.5,
+        "* 指标读取未经规划原文核实  reading not confirmed against the plan's text · 全文见工作簿 register 表与 "
+        "shortfall.gpkg  the whole text: the workbook's register sheet, shortfall.gpkg",
+        6.0,
+        color="#444444",
+    )
+
+
 def _tint(colour: str, share: float = 0.35) -> str:
     from matplotlib.colors import to_hex, to_rgb
 
@@ -1206,6 +1332,8 @@ def write_report(assessment: Assessment, path: str | Path, *, paper: str = "A4",
                         _method(page, ctx)
                     elif kind == "scorecard":
                         _scorecard(page, ctx)
+                    elif kind == "register":
+                        _register(page, ctx, arg)
                     elif kind == "check":
                         _check_page(page, ctx, arg)
                     elif kind == "matrix":
