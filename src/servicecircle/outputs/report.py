@@ -938,10 +938,12 @@ def _register(page: _Page, ctx: _Context, chunk: list[int]) -> None:
     counts = reg["status"].value_counts()
     n_pass, n_fail = int(counts.get("pass", 0)), int(counts.get("fail", 0))
     n_not = len(reg) - n_pass - n_fail
+    whole = "（指标值为全部社区的值 values for the whole assessment）" if ctx.plan.area.district else ""
     page.text(
         _MARGIN,
         y,
-        f"共 {len(reg)} 项：达标 {n_pass}，未达标 {n_fail}，未评估 {n_not}（空间数据无法评估或缺少数据，原因见右栏）。"
+        f"{whole}共 {len(reg)} 项：达标 {n_pass}，未达标 {n_fail}，未评估 {n_not}"
+        "（空间数据无法评估或缺少数据，原因见右栏）。"
         f"  {len(reg)} rows: {n_pass} pass, {n_fail} fail, {n_not} not assessed (the reason on the right).",
         6.5,
         color="#444444",
