@@ -886,7 +886,7 @@ def _register_why(r: Any) -> list[str]:
     return _register_lines(why + (f"  需要 needs: {need}" if need else ""), _REG_WIDTHS[-1])
 
 
-def _register_rows(a: Assessment) -> list[tuple[list[str], str | None]]:
+def _register_rows(a: Assessment) -> list[tuple[list[str], str]]:
     """Each register row's cells and its result colour."""
     reg = _register_frame(a)
     if reg is None:
@@ -918,7 +918,7 @@ def _register_rows(a: Assessment) -> list[tuple[list[str], str | None]]:
 def _register_chunks(a: Assessment) -> list[list[int]]:
     """The register rows of each register page (none without a register)."""
     chunks: list[list[int]] = []
-    used = _REG_LINES_PAGE
+    used = float(_REG_LINES_PAGE)
     for i, (cells, _) in enumerate(_register_rows(a)):
         n = max(c.count("\n") + 1 for c in cells) + 0.4  # a row's lines and its padding
         if used + n > _REG_LINES_PAGE:
@@ -951,7 +951,7 @@ def _register(page: _Page, ctx: _Context, chunk: list[int]) -> None:
     y += 5.0
     rows = _register_rows(a)
     cells = [rows[i][0] for i in chunk]
-    colours = [[None, None, None, None, _tint(rows[i][1] or NO_DATA), None] for i in chunk]
+    colours = [[None, None, None, None, _tint(rows[i][1]), None] for i in chunk]
     y = page.table(
         _MARGIN,
         y,
