@@ -28,7 +28,6 @@ import pandas as pd
 
 from ..profiles import Profile
 from ..profiles.register import RegisterRow
-from ..profiles.targets import Target
 from ..schema import (
     REGISTER_COLUMNS,
     REGISTER_FAIL,
@@ -102,27 +101,9 @@ def _why_no_result(row: RegisterRow, profile: Profile, ctx: Context | None) -> s
         word = "household" if ind.measure == "community_households" else "resident"
         return f"no community has a {word} count"
     target = profile.targets.get(key) or profile.targets.get(by.partition(".")[2])
-    if target is not None and ctx is not None:
-        why = _why_no_target(target, ctx)
-        if why:
-            return why
+    if target is not None and ctx is not None and target.key in ctx.not_assessed:
+        return ctx.not_assessed[target.key]  # what the target's own check found
     return f"the {by} check did not run (see the warnings table)"
-
-
-def _why_no_target(t: Target, ctx: Context) -> str | None:
-    """Why a unit target gave no result (the reasons :mod:`servicecircle.checks.targets` checks, in its order)."""
-    cats = ", ".join(t.categories)
-    if len(ctx.members(t.categories)) == 0:
-        return f"no facility of {cats} in the input"
-    if t.kind in ("count", "unit_share") and t.unit in ("township", "county") and t.unit not in ctx.comm_units:
-        return f"the communities have no {t.unit} (give their codes and a code register, or a {t.unit}_column)"
-    if t.kind == "colocation" and len(ctx.members(t.near_categories)) == 0:
-        return f"no facility of {', '.join(t.near_categories)} in the input to measure the distance to"
-    if t.kind == "attribute_share":
-        return f"the facilities have no {t.attribute} column (looked for {', '.join(t.columns)})"
-    if t.kind == "facility_minimum" and ctx.facility_values("floor_area") is None:
-        return "the facilities have no floor-area column (name it with floor_area_column=)"
-    return None
 
 
 def register_table(profile: Profile, outcomes: list[CheckOutcome], ctx: Context | None = None) -> pd.DataFrame:

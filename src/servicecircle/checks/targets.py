@@ -110,11 +110,9 @@ def _units(ctx: Context, t: Target) -> tuple[NDArray[np.int64], list[str], list[
         return np.zeros(n, dtype=np.int64), ["city"], ["study area"]
     codes = ctx.comm_units.get(t.unit)
     if codes is None or pd.isna(pd.Series(codes, dtype=object)).all():
-        warn_data(
-            "target_not_assessed",
-            f"target {t.key} ({t.name_en}) was not assessed: the communities have no {t.unit} "
-            f"(give their codes and a code register, or a {t.unit}_column)",
-        )
+        why = f"the communities have no {t.unit} (give their codes and a code register, or a {t.unit}_column)"
+        ctx.not_assessed[t.key] = why
+        warn_data("target_not_assessed", f"target {t.key} ({t.name_en}) was not assessed: {why}")
         return None
     s = pd.Series(codes, dtype=object)
     known = ~s.isna()
@@ -218,6 +216,8 @@ def _outcome(
 
 
 def _not_assessed(ctx: Context, t: Target, why: str) -> None:
+    """Record why target ``t`` gave no result (the register reports it) and warn."""
+    ctx.not_assessed[t.key] = why
     file, layer = source_of(ctx.facilities)
     warn_data("target_not_assessed", f"target {t.key} ({t.name_en}) was not assessed: {why}", file=file, layer=layer)
 
@@ -451,7 +451,7 @@ def _facility_minimum(ctx: Context, t: Target) -> CheckOutcome | None:
         return None
     area_all = ctx.facility_values("floor_area")
     if area_all is None:
-        _not_assessed(ctx, t, "the facilities have no floor area column")
+        _not_assessed(ctx, t, "the facilities have no floor-area column (name it with floor_area_column=)")
         return None
     fac = ctx.facilities
     bt_col = ctx.fac_columns.get("build_type")
