@@ -271,6 +271,44 @@ class Context:
 
         return numeric_column(self.facilities, column, f"facility {role.replace('_', ' ')}")
 
+    def facility_community(self) -> NDArray[np.int64]:
+        """The community (position, -1: none) each facility stands in."""
+        if self.fac_comm is not None:
+            return np.asarray(self.fac_comm)
+        from ..demand import assign_to_communities
+
+        return assign_to_communities(self.fac_geom, self.comm_geom)
+
+    def facility_distances(
+        self, src: NDArray[np.intp], dst: NDArray[np.intp], code: str, what: str
+    ) -> NDArray[np.float64]:
+        """Walking distance from each facility ``src`` to its nearest facility ``dst``, m.
+
+        Exact: both access legs are counted. ``inf`` where unreachable, ``nan`` where a
+        facility of ``src`` is too far from every street (warned as ``code``, naming
+        ``what`` the distance is for, e.g. ``"indicator elderly_near_clinic"``).
+        """
+        from .. import settings
+        from ..errors import feature_label, source_of, warn_data
+
+        node_dist = self.engine.node_distances(dst, settings.max_distance)
+        s = self.fac_snap
+        sub = Snapped(edge=s.edge[src], offset=s.offset[src], access=s.access[src], xy=s.xy[src], max_snap=s.max_snap)
+        dist: NDArray[np.float64] = self.engine.point_distances(node_dist, self.engine.attach(sub))
+        bad = np.isnan(dist)
+        if bad.any():
+            file, layer = source_of(self.facilities)
+            cats = ", ".join(dict.fromkeys(str(k) for k in np.asarray(self.fac_key, dtype=object)[src]))
+            warn_data(
+                code,
+                f"{int(bad.sum())} of {len(src)} facilities of {cats} are too far from every street to measure {what}",
+                file=file,
+                layer=layer,
+                feature=feature_label(self.facilities, int(src[bad][0])),
+                count=int(bad.sum()),
+            )
+        return dist
+
     def members(self, categories: str | Iterable[str]) -> NDArray[np.intp]:
         """Indices of facilities whose category key is one of ``categories``."""
         cats = [categories] if isinstance(categories, str) else list(categories)

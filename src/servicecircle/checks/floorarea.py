@@ -66,7 +66,7 @@ from ..inputs.buildtype import NEW_WORDS, REBUILT_WORDS, build_type_kind
 from ..profiles.model import COMMUNITY_TYPES
 from ..schema import pass_column
 from .context import CheckOutcome, Context
-from .measure import WITHIN_TOLERANCE
+from .measure import WITHIN_TOLERANCE, nullable
 
 __all__ = [
     "floor_area_checks",
@@ -88,20 +88,6 @@ NOT_APPLICABLE = "does not apply"
 AREA_TOLERANCE = 1e-6
 
 
-def _nullable(ok: NDArray[np.bool_], known: NDArray[np.bool_]) -> pd.arrays.BooleanArray:
-    out = pd.array(np.where(known, ok, False), dtype="boolean")
-    out[~known] = pd.NA
-    return out
-
-
-def _fac_comm(ctx: Context) -> NDArray[np.int64]:
-    if ctx.fac_comm is not None:
-        return np.asarray(ctx.fac_comm)
-    from ..demand import assign_to_communities
-
-    return assign_to_communities(ctx.fac_geom, ctx.comm_geom)
-
-
 def _per_community(
     ctx: Context, use: NDArray[np.intp], values: list[NDArray[np.float64]]
 ) -> tuple[list[NDArray[np.float64]], NDArray[np.int64], int]:
@@ -118,7 +104,7 @@ def _per_community(
     assert rule is not None
     n = ctx.n_comm
     if rule.assignment == "contains":
-        fc = _fac_comm(ctx)[use]
+        fc = ctx.facility_community()[use]
         inside = fc >= 0
         c_of = fc[inside]
         sums = [np.bincount(c_of, weights=v[inside], minlength=n).astype(np.float64) for v in values]
@@ -230,7 +216,7 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
     rebuilt_type = np.array([t in rule.min_rebuilt_applies_to for t in types], dtype=bool) | all_types
     scope = ctx.scope(rule.applies_to, f"the floor-area check ({rule.name_en})")
     applies = np.ones(n, dtype=bool) if scope is None else scope
-    fcomm = _fac_comm(ctx)[members]
+    fcomm = ctx.facility_community()[members]
     fac_rebuilt_ok = rebuilt & np.where(fcomm >= 0, rebuilt_type[np.maximum(fcomm, 0)], all_types)
     fac_min = np.where(fac_rebuilt_ok, min_rebuilt, min_new)
     small = has_value & (area < fac_min - AREA_TOLERANCE)
@@ -297,7 +283,7 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
     met_by_known = np.nan_to_num(known_sum) >= required - AREA_TOLERANCE
     decided = assessable & (given | ((status == DATA_PARTIAL) & met_by_known))
     shortfall = np.where(decided, known_short, np.nan)
-    passed = _nullable(met_by_known, decided)
+    passed = nullable(met_by_known, decided)
     if (~(np.isfinite(hh) & (hh > 0)) & applies).any():
         k = int((~(np.isfinite(hh) & (hh > 0)) & applies).sum())
         warn_data(

@@ -35,13 +35,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .. import settings
-from ..engine import Snapped
 from ..errors import feature_label, source_of, warn_data
 from ..profiles import Indicator
 from ..schema import indicator_column, indicator_layer, pass_column
 from .context import CheckOutcome, Context
-from .floorarea import _fac_comm, _nullable
+from .measure import every_facility_passes, nullable
 
 __all__ = ["indicator_checks", "meets"]
 
@@ -190,14 +188,14 @@ def _attribute_per_resident(ctx: Context, ind: Indicator) -> CheckOutcome | None
         )
     use, v = members[~missing], v[~missing]
     n = ctx.n_comm
-    fc = _fac_comm(ctx)[use]
+    fc = ctx.facility_community()[use]
     inside = fc >= 0
     total = np.bincount(fc[inside], weights=v[inside], minlength=n)
     res = np.asarray(ctx.residents, dtype=float)
     known = np.isfinite(res) & (res > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(known, total / np.where(known, res, 1.0) * ind.per, np.nan)
-    passed = _nullable(meets(ind, value), known)
+    passed = nullable(meets(ind, value), known)
     # citywide: every facility except those inside communities whose residents are unknown
     counted = ~inside | known[np.maximum(fc, 0)]
     tot_res = float(res[known].sum())
@@ -234,7 +232,7 @@ def _community_size(ctx: Context, ind: Indicator) -> CheckOutcome | None:
         _not_computed(ctx, ind, f"no community has a {word} count")
         return None
     ok = meets(ind, value)
-    passed = _nullable(ok, known)
+    passed = nullable(ok, known)
     n_known = int(known.sum())
     share = 100.0 * int(ok[known].sum()) / n_known
     target = _target_text(ind)
@@ -256,16 +254,6 @@ def _community_size(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     return _outcome(ctx, ind, np.where(known, value, np.nan), passed, scorecard, extra)
 
 
-def _subset(snapped: Snapped, idx: NDArray[np.intp]) -> Snapped:
-    return Snapped(
-        edge=snapped.edge[idx],
-        offset=snapped.offset[idx],
-        access=snapped.access[idx],
-        xy=snapped.xy[idx],
-        max_snap=snapped.max_snap,
-    )
-
-
 def _community_ids(ctx: Context, pos: NDArray[np.int64]) -> NDArray[np.object_]:
     """Community id for each position (``None`` for -1)."""
     out = np.full(len(pos), None, dtype=object)
@@ -284,28 +272,13 @@ def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     if len(dst) == 0:
         _not_computed(ctx, ind, f"no facility of {to_cats} in the input to measure the distance to")
         return None
-    node_dist = ctx.engine.node_distances(dst, settings.max_distance)
-    dist = ctx.engine.point_distances(node_dist, ctx.engine.attach(_subset(ctx.fac_snap, src)))
+    dist = ctx.facility_distances(src, dst, "indicator_unsnapped", f"indicator {ind.key}")
     known = ~np.isnan(dist)  # unsnapped facilities have no distance; unreachable ones are inf
     ok = meets(ind, dist)
-    if (~known).any():
-        file, layer = source_of(ctx.facilities)
-        warn_data(
-            "indicator_unsnapped",
-            f"{int((~known).sum())} of {len(src)} facilities of {cats} are too far "
-            f"from every street to measure indicator {ind.key}",
-            file=file,
-            layer=layer,
-            feature=feature_label(ctx.facilities, int(src[~known][0])),
-            count=int((~known).sum()),
-        )
     n = ctx.n_comm
-    fc = _fac_comm(ctx)[src]
+    fc = ctx.facility_community()[src]
     inside = fc >= 0
     c_in = fc[inside]
-    n_fac = np.bincount(c_in, minlength=n)
-    n_fail = np.bincount(c_in, weights=(known & ~ok)[inside].astype(float), minlength=n)
-    n_ok = np.bincount(c_in, weights=(known & ok)[inside].astype(float), minlength=n)
     worst = np.full(n, np.nan)
     shown = np.where(np.isfinite(dist), dist, np.nan)
     if ind.comparison == ">=":
@@ -316,7 +289,7 @@ def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
         np.maximum.at(acc, c_in, np.where(np.isnan(dist[inside]), -np.inf, dist[inside]))
     has = np.isfinite(acc)
     worst[has] = acc[has]
-    passed = _nullable(n_fail == 0, (n_fail > 0) | ((n_fac > 0) & (n_ok == n_fac)))
+    passed = every_facility_passes(fc, ok, known, n)
     k_known = int(known.sum())
     share = 100.0 * int((known & ok).sum()) / k_known if k_known else np.nan
     target = _target_text(ind)
@@ -339,7 +312,7 @@ def _nearest_distance(ctx: Context, ind: Indicator) -> CheckOutcome | None:
             "nearest_m": shown,
             "to_categories": to_cats,
             "target": target,
-            "passed": _nullable(ok, known),
+            "passed": nullable(ok, known),
         },
         geometry=gpd.GeoSeries(ctx.fac_geom[src], crs=ctx.crs),
         crs=ctx.crs,

@@ -8,9 +8,10 @@ other (see :mod:`servicecircle.checks.lifecircle` for the definitions).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["WITHIN_TOLERANCE", "within", "coverage"]
+__all__ = ["WITHIN_TOLERANCE", "within", "coverage", "nullable", "every_facility_passes"]
 
 #: Metres of floating-point slack when comparing a distance with a radius, so a
 #: facility exactly at the radius (300 m on paper, 299.99999999997 in floating
@@ -71,3 +72,35 @@ def coverage(
     # rounding can put covered a hair above total; keep the invariant exact
     share = np.minimum(share, 100.0)
     return total, covered, share
+
+
+def nullable(ok: NDArray[np.bool_], known: NDArray[np.bool_]) -> pd.arrays.BooleanArray:
+    """``ok`` as a nullable boolean array, ``<NA>`` where not ``known`` (unknown is never a pass or a fail).
+
+    >>> nullable(np.array([True, False, True]), np.array([True, True, False])).tolist()
+    [True, False, <NA>]
+    """
+    out = pd.array(np.where(known, ok, False), dtype="boolean")
+    out[~known] = pd.NA
+    return out
+
+
+def every_facility_passes(
+    community: NDArray[np.int64], ok: NDArray[np.bool_], known: NDArray[np.bool_], n_communities: int
+) -> pd.arrays.BooleanArray:
+    """Per community: every facility in it passes.
+
+    ``community`` is each facility's community (-1: none). A community fails
+    when one of its facilities fails; it passes when it has facilities and all
+    of them pass; otherwise (none, or one unknown and none failing) it is unknown.
+
+    >>> every_facility_passes(np.array([0, 0, 1, 1, -1]), np.array([True, True, True, False, False]),
+    ...                       np.ones(5, dtype=bool), 3).tolist()
+    [True, False, <NA>]
+    """
+    inside = community >= 0
+    c = community[inside]
+    n_fac = np.bincount(c, minlength=n_communities)
+    n_fail = np.bincount(c, weights=(known & ~ok)[inside].astype(float), minlength=n_communities)
+    n_ok = np.bincount(c, weights=(known & ok)[inside].astype(float), minlength=n_communities)
+    return nullable(n_fail == 0, (n_fail > 0) | ((n_fac > 0) & (n_ok == n_fac)))

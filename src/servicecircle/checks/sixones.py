@@ -37,8 +37,7 @@ import numpy as np
 from ..errors import source_of, warn_data
 from ..schema import SIX_INSIDE, SIX_MISSING, pass_column, present_column, six_ones_column, six_within_status
 from .context import CheckOutcome, Context
-from .floorarea import _fac_comm, _nullable
-from .measure import coverage, within
+from .measure import coverage, nullable, within
 
 __all__ = ["six_ones_checks"]
 
@@ -51,7 +50,7 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         return []
     n = ctx.n_comm
     need = float(prof.six_ones_reach_share)
-    fac_comm = _fac_comm(ctx)
+    fac_comm = ctx.facility_community()
     d_comm = np.asarray(ctx.d_comm)
     weight = np.asarray(ctx.d_weight, dtype=float)
 
@@ -128,7 +127,7 @@ def six_ones_checks(ctx: Context) -> list[CheckOutcome]:
         )
 
     known = (n_missing > 0) | (n_unknown == 0)
-    passed = _nullable(n_missing == 0, known)
+    passed = nullable(n_missing == 0, known)
     columns["six_present"] = present
     columns["six_missing"] = np.array([",".join(m) for m in missing_keys], dtype=object)
     columns[pass_column("six_ones")] = passed

@@ -47,14 +47,13 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from .. import settings
 from ..errors import feature_label, source_of, warn_data
 from ..profiles.targets import Target
 from ..schema import inside_column, pass_column, target_layer
 from .context import CheckOutcome, Context
-from .floorarea import AREA_TOLERANCE, _fac_comm, _nullable, build_type_kind
-from .indicators import _community_ids, _subset
-from .measure import within
+from .floorarea import AREA_TOLERANCE, build_type_kind
+from .indicators import _community_ids
+from .measure import every_facility_passes, nullable, within
 
 __all__ = ["target_checks", "YES_WORDS", "NO_WORDS", "yes_no"]
 
@@ -236,7 +235,7 @@ def _count(ctx: Context, t: Target, unit_share: bool) -> CheckOutcome | None:
     if len(members) == 0:  # no facility of them at all: the input may not map them (unknown, not 0)
         _not_assessed(ctx, t, f"no facility of {cats} in the input")
         return None
-    fc = _fac_comm(ctx)[members]
+    fc = ctx.facility_community()[members]
     fc = fc[fc >= 0]
     n_units = len(codes)
     fu = unit_of[fc]
@@ -259,7 +258,7 @@ def _count(ctx: Context, t: Target, unit_share: bool) -> CheckOutcome | None:
     if t.unit == "community":
         pass_col = pass_column(t.key)
         columns[inside_column(t.key)] = per_unit.astype(np.int64)
-        columns[pass_col] = _nullable(ok_u, applies_u)
+        columns[pass_col] = nullable(ok_u, applies_u)
         score_col = inside_column(t.key)
     elif t.unit != "city":
         geoms = _unit_geometry(ctx, unit_of, n_units)
@@ -272,7 +271,7 @@ def _count(ctx: Context, t: Target, unit_share: bool) -> CheckOutcome | None:
                 "facilities": per_unit,
                 "target": what,
                 "applies": applies_u,
-                "passed": _nullable(ok_u, applies_u),
+                "passed": nullable(ok_u, applies_u),
             },
             geometry=gpd.GeoSeries(geoms, crs=ctx.crs),
             crs=ctx.crs,
@@ -309,7 +308,7 @@ def _count(ctx: Context, t: Target, unit_share: bool) -> CheckOutcome | None:
 
 
 def _facility_layer(ctx: Context, t: Target, src: NDArray[np.intp], cols: dict[str, Any]) -> gpd.GeoDataFrame:
-    fc = _fac_comm(ctx)[src]
+    fc = ctx.facility_community()[src]
     return gpd.GeoDataFrame(
         {"facility": src + 1, "category": ctx.fac_key[src], "community_id": _community_ids(ctx, fc), **cols},
         geometry=gpd.GeoSeries(ctx.fac_geom[src], crs=ctx.crs),
@@ -322,20 +321,8 @@ def _facility_scope(ctx: Context, t: Target, src: NDArray[np.intp]) -> NDArray[n
     comm = ctx.scope(t.applies_to, f"target {t.key}")
     if comm is None:
         return np.ones(len(src), dtype=bool)
-    fc = _fac_comm(ctx)[src]
+    fc = ctx.facility_community()[src]
     return np.where(fc >= 0, comm[np.maximum(fc, 0)], False)
-
-
-def _per_community(ctx: Context, src: NDArray[np.intp], ok: NDArray[np.bool_], known: NDArray[np.bool_]) -> Any:
-    """Pass per community: every facility inside is ok (unknown when one is unknown and none fails)."""
-    n = ctx.n_comm
-    fc = _fac_comm(ctx)[src]
-    inside = fc >= 0
-    c = fc[inside]
-    n_fac = np.bincount(c, minlength=n)
-    n_fail = np.bincount(c, weights=(known & ~ok)[inside].astype(float), minlength=n)
-    n_ok = np.bincount(c, weights=(known & ok)[inside].astype(float), minlength=n)
-    return _nullable(n_fail == 0, (n_fail > 0) | ((n_fac > 0) & (n_ok == n_fac)))
 
 
 def _facility_share(
@@ -355,7 +342,7 @@ def _facility_share(
     pass_col = None
     if per_community:
         pass_col = pass_column(t.key)
-        columns[pass_col] = _per_community(ctx, src, ok, known)
+        columns[pass_col] = every_facility_passes(ctx.facility_community()[src], ok, known, ctx.n_comm)
     return _outcome(
         ctx,
         t,
@@ -369,7 +356,7 @@ def _facility_share(
         assessed=k,
         passed=bool(value >= t.target_pct - 1e-9) if k else None,
         method=method,
-        layer=_facility_layer(ctx, t, src, {**layer_cols, "passed": _nullable(ok, known)}),
+        layer=_facility_layer(ctx, t, src, {**layer_cols, "passed": nullable(ok, known)}),
         extra={"facilities_assessed": k, "facilities_passed": n_ok, "facilities_unknown": int(len(src) - k)},
     )
 
@@ -385,22 +372,9 @@ def _colocation(ctx: Context, t: Target) -> CheckOutcome | None:
         _not_assessed(ctx, t, f"no facility of {near} in the input to measure the distance to")
         return None
     assert t.within_m is not None  # the profile requires it
-    node_dist = ctx.engine.node_distances(dst, settings.max_distance)
-    dist = ctx.engine.point_distances(node_dist, ctx.engine.attach(_subset(ctx.fac_snap, src)))
+    dist = ctx.facility_distances(src, dst, "target_unsnapped", f"target {t.key}")
     known = ~np.isnan(dist) & _facility_scope(ctx, t, src)
     ok = within(dist, t.within_m)
-    if (np.isnan(dist)).any():
-        file, layer = source_of(ctx.facilities)
-        bad = np.isnan(dist)
-        warn_data(
-            "target_unsnapped",
-            f"{int(bad.sum())} of {len(src)} facilities of {cats} are too far from every street "
-            f"to measure target {t.key}",
-            file=file,
-            layer=layer,
-            feature=feature_label(ctx.facilities, int(src[bad][0])),
-            count=int(bad.sum()),
-        )
     shown = np.where(np.isfinite(dist), dist, np.nan)
     method = (
         f"share of the {cats} facilities with a {near} facility within {t.within_m:g} m walking "
@@ -440,7 +414,7 @@ def _attribute_share(ctx: Context, t: Target) -> CheckOutcome | None:
         )
     known &= _facility_scope(ctx, t, src)
     method = f"share of the {cats} facilities whose {column!r} says {t.attribute} (of those where it is known)"
-    return _facility_share(ctx, t, src, yes, known, {t.attribute or "attribute": _nullable(yes, known)}, method, False)
+    return _facility_share(ctx, t, src, yes, known, {t.attribute or "attribute": nullable(yes, known)}, method, False)
 
 
 def _facility_minimum(ctx: Context, t: Target) -> CheckOutcome | None:
