@@ -524,7 +524,9 @@ def apply_access(network: WalkNetwork, options: Options) -> WalkNetwork:
             f"{network.source or 'memory'!r}",
             fix="load the network from an OSM XML/PBF file (sc.load_network(path)), or leave access_rules off",
         )
-    acc = access_network_from_file(src, network.crs, mode)
+    # the parts cut off from the streets are dropped as the network given dropped its own (one part: largest)
+    keep = options.keep_components or ("largest" if network.info.get("components", 1) == 1 else "all")
+    acc = access_network_from_file(src, network.crs, mode, keep_components=keep)
     i = acc.info
     warn_data(
         "access_rules",
@@ -534,6 +536,16 @@ def apply_access(network: WalkNetwork, options: Options) -> WalkNetwork:
         file=src,
         count=i["closed_ways"] + i["private_ways"] + i["enclosed_ways"] + i["closed_nodes"] + i["private_nodes"],
     )
+    if i.get("cut_off_parts"):
+        warn_data(
+            "access_cut_off",
+            f"{i['cut_off_parts']} parts of the walking network ({i['cut_off_m'] / 1000:.2f} km) are joined to the "
+            "streets by nothing walkable once the access rules apply (behind a closed gate or way, or stray paths "
+            "the access reading brings back): dropped, so the facilities and homes near them snap to the nearest "
+            "connected street",
+            file=src,
+            count=i["cut_off_parts"],
+        )
     return acc.network
 
 
