@@ -173,6 +173,7 @@ def test_residents_in_a_whole_run_and_the_changes_reported(tmp_path):
     assert after.demand["dist_kindergarten"].iloc[1] == pytest.approx(before.demand["dist_kindergarten"].iloc[1])
     table = after.layers["access_changes"].set_index("category")
     assert table.loc["kindergarten", "n_demand_changed"] == 1
+    assert table.loc["kindergarten", "n_demand_farther"] == 1 and table.loc["kindergarten", "n_demand_nearer"] == 0
     change = after.demand["dist_kindergarten"].iloc[0] - before.demand["dist_kindergarten"].iloc[0]
     assert table.loc["kindergarten", "max_change_m"] == pytest.approx(change)
     assert "access_changes" in set(after.warnings["code"])
