@@ -327,7 +327,7 @@ def test_catchments_are_hidden_layers_coloured_and_named_by_facility(browser, tm
     label.click()
     page.wait_for_timeout(300)
     tip = hover(page, 404150, 3396010)  # 150 m east of K1 along its street
-    assert "K1" in tip and "最近设施 Nearest facility" in tip
+    assert "K1" in tip and "最近设施 Nearest facility" in tip and "adult, 300 m" in tip and "600 m" in tip
     tip = hover(page, 404890, 3396750)  # 150 m south of the other kindergarten
     assert HOSTILE in tip  # shown as text
     assert events["errors"] == [] and events["dialogs"] == []

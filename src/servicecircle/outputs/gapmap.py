@@ -995,9 +995,8 @@ def _catchment_layers(m: folium.Map, a: Assessment, simplify_m: float) -> int:
         props.append(
             {
                 "c": checks.index(str(r.check)),
-                "fac": _e(name) if not _missing(name) and str(name) else f"#{i}",
-                "check": _e(r.check),
-                "view": _e(r.view),
+                # an unnamed facility (many OSM bus stops): its category and row in the facilities layer
+                "fac": _e(name) if not _missing(name) and str(name) else _e(f"未命名 unnamed {r.category} #{i}"),
                 "street": _num(r.street_m) + " m",
                 "area": _ha(r.area_m2),
                 "fill": _CATCHMENT_COLOURS[int(f)],
@@ -1014,6 +1013,7 @@ def _catchment_layers(m: folium.Map, a: Assessment, simplify_m: float) -> int:
             "catchments",
             filter=("c", k),
             fill_key="fill",
+            consts={"check": _e(check), "view": _e(view)},  # the same for every catchment of the layer
             style={"color": "#222222", "weight": 0.8, "fillOpacity": 0.6},
             fields=["fac", "check", "view", "street", "area"],
             aliases=["最近设施 Nearest facility", "检查项 Check", "视图 View", "服务道路 Street served", "面积 Area"],
