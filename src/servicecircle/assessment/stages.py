@@ -592,8 +592,9 @@ def access_changes(
 
 
 #: The columns of the ``access_changes`` table, per category: the demand points with a distance both before and
-#: after, how many changed (farther, nearer: a point that snapped onto a closed way now snaps to an open one), how
-#: many lost their every facility, and the mean (signed) and largest (absolute) change of those that changed.
+#: after, how many changed (farther; nearer: a home or a facility that snapped onto a closed way now snaps to an
+#: open one), how many lost their every facility, and the mean (signed) and largest (absolute) change of those
+#: that changed.
 ACCESS_CHANGE_COLUMNS = (
     "category",
     "n_demand",
