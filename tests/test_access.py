@@ -11,6 +11,7 @@ import pytest
 
 from servicecircle.engine import DistanceEngine, snap_points
 from servicecircle.engine.weighted import CostEngine
+from servicecircle.errors import NetworkError
 from servicecircle.network import load_network, network_from_arrays
 from servicecircle.network.access import access_network_from_file, barrier_class
 
@@ -172,6 +173,7 @@ def test_residents_in_a_whole_run_and_the_changes_reported(tmp_path):
     assert after.demand["dist_kindergarten"].iloc[1] == pytest.approx(before.demand["dist_kindergarten"].iloc[1])
     table = after.layers["access_changes"].set_index("category")
     assert table.loc["kindergarten", "n_demand_changed"] == 1
+    assert table.loc["kindergarten", "n_demand_farther"] == 1 and table.loc["kindergarten", "n_demand_nearer"] == 0
     change = after.demand["dist_kindergarten"].iloc[0] - before.demand["dist_kindergarten"].iloc[0]
     assert table.loc["kindergarten", "max_change_m"] == pytest.approx(change)
     assert "access_changes" in set(after.warnings["code"])
@@ -179,3 +181,85 @@ def test_residents_in_a_whole_run_and_the_changes_reported(tmp_path):
     arrays = network_from_arrays(np.array([[0.0, 0.0], [100.0, 0.0]]), [0], [1], CRS)
     with pytest.raises(sc.errors.OptionError, match="needs the network's OSM file"):
         sc.assess(comm, fac, arrays, access_rules="public", **kw)
+
+
+def foot(p, a, b):
+    """The nearest point of segment a-b to p, and how far it is (by hand)."""
+    t = float(np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0))
+    q = a + t * (b - a)
+    return q, math.dist(p, q)
+
+
+def test_parts_cut_off_from_the_streets_are_dropped_not_left_unreachable(tmp_path):
+    """A street 1 - 3 - 4 - 2 (x = 0, 200, 300, 400); a stray footway 20 - 21 north of 3 joined to nothing (a school's
+    inner path); a path 4 - 30 - 31 behind a locked gate at 30 (access=no), with a loop 31 - 32 beyond it.
+
+    The school (at 3 + 40 m north) is nearest the stray footway, a home nearest the loop behind the gate. Left in,
+    both parts would be islands: the school unreachable for everyone, the home unable to reach anything (the
+    demo's 沙湾路小学 was such a school: +1,058 m on average for 529 homes). Dropped, both snap to the street."""
+    nodes = {
+        1: (0, 0, {}),
+        3: (200, 0, {}),
+        4: (300, 0, {}),
+        2: (400, 0, {}),
+        20: (180, 30, {}),
+        21: (220, 30, {}),
+        30: (330, 40, {"barrier": "gate", "access": "no"}),
+        31: (360, 80, {}),
+        32: (460, 80, {}),
+    }
+    ways = {
+        100: ([1, 3, 4, 2], {"highway": "residential"}),
+        200: ([20, 21], {"highway": "footway"}),
+        300: ([4, 30, 31], {"highway": "footway"}),
+        301: ([31, 32], {"highway": "footway"}),
+    }
+    path = write_osm(tmp_path / "islands.osm", nodes, ways)
+    school = PLACES[3] + [0.0, 40.0]
+    home = PLACES[32] + [-10.0, 3.0]
+    acc = quiet(access_network_from_file, path, CRS, "public")
+    assert acc.info["cut_off_parts"] == 2  # the stray footway; the gate's far side
+    kept_all = quiet(access_network_from_file, path, CRS, "public", keep_components="all")
+    # what was there before: the two islands (the stray footway; 30 - 31 - 32, one edge) besides the street
+    assert kept_all.network.n_edges - acc.network.n_edges == 2 and 200 in kept_all.network.edge_way
+    assert 200 not in acc.network.edge_way
+    assert acc.info["cut_off_m"] == pytest.approx(route(acc.network, [20, 21]) + route(acc.network, [30, 31, 32]))
+    net = acc.network
+    eng = DistanceEngine(net, snap_points(net, school[None, :]))
+    got = eng.nearest([0], eng.attach(snap_points(net, home[None, :])))[0]
+    # by hand: the home walks straight to the street (the end 2 of 4 - 2: it is 50 m east of it, 83 m north), along
+    # it to the school's foot on 1 - 3 and up its 40 m leg
+    q_home, leg_home = foot(home, PLACES[4], PLACES[2])
+    q_school, leg_school = foot(school, PLACES[1], PLACES[3])
+    along = math.dist(q_home, PLACES[4]) + route(net, [4, 3]) + math.dist(PLACES[3], q_school)
+    assert got == pytest.approx(leg_home + along + leg_school, abs=1e-6)
+    assert leg_home == pytest.approx(math.hypot(50.0, 83.0), abs=0.5) and leg_school == pytest.approx(40.0, abs=0.5)
+    with pytest.raises(NetworkError, match="keep_components"):
+        access_network_from_file(path, CRS, "public", keep_components="some")
+
+
+def test_cut_off_parts_in_a_whole_run_change_nothing_that_today_reaches(tmp_path):
+    """The same streets in a whole run: with the rules, the school and the home are where today's network puts them
+    (today's network drops the stray footway; it walks through the locked gate), and the run says what was dropped."""
+    import geopandas as gpd
+    import shapely
+
+    import servicecircle as sc
+
+    test_parts_cut_off_from_the_streets_are_dropped_not_left_unreachable(tmp_path)
+    path = tmp_path / "islands.osm"
+    net = quiet(load_network, path, crs=CRS, use_cache=False)  # largest part: the stray footway dropped
+    school, street_home = PLACES[3] + [0.0, 40.0], PLACES[1] + [0.0, -5.0]
+    comm = gpd.GeoDataFrame({"code": ["A"]}, geometry=[shapely.box(-50, -60, 500, 120)], crs=CRS)
+    fac = gpd.GeoDataFrame({"category": ["primary_school"]}, geometry=[shapely.Point(*school)], crs=CRS)
+    dem = gpd.GeoDataFrame({"hh": [1.0]}, geometry=[shapely.Point(*street_home)], crs=CRS)
+    kw = dict(demand=dem, weight_column="hh", id_column="code", progress=False)
+    before = quiet(sc.assess, comm, fac, net, **kw)
+    after = quiet(sc.assess, comm, fac, net, access_rules="residents", **kw)
+    q, leg = foot(school, PLACES[1], PLACES[3])
+    want = 5.0 + math.dist(PLACES[1], q) + leg  # by hand, ± the 5 m leg's own projection
+    assert after.demand["dist_primary_school"].iloc[0] == pytest.approx(want, abs=0.05)
+    assert after.demand["dist_primary_school"].iloc[0] == pytest.approx(before.demand["dist_primary_school"].iloc[0])
+    table = after.layers["access_changes"].set_index("category")
+    assert table.loc["primary_school", "n_demand_changed"] == 0
+    assert "access_cut_off" in set(after.warnings["code"])

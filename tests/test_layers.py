@@ -165,3 +165,24 @@ def test_the_reader_finds_relative_and_lazy_imports(tmp_path):
         "def f():\n    from ..outputs import gapmap\n    from servicecircle import pipeline\n    from . import gaps\n"
     )
     assert {t for _, t in _imports(fake, "checks.probe")} == {"outputs", "pipeline", "checks.gaps"}
+
+
+def test_only_inputs_open_raster_files():
+    """A raster (population, elevation) is opened in inputs/ only; the layers above take its grid."""
+    opened = []
+    for path in MODULES:
+        if _top(_module_name(path)) == "inputs":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "open"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "rasterio"
+            ):
+                opened.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not opened, f"rasterio.open outside inputs/: {opened}"
+    # the check itself sees a call written the usual way
+    tree = ast.parse("import rasterio\nwith rasterio.open('x.tif') as src:\n    pass\n")
+    assert any(isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "open" for n in ast.walk(tree))

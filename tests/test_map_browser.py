@@ -58,14 +58,19 @@ def browser(chromium):
         b.close()
 
 
-def grid_assessment():
-    """A 3 x 3 block grid with two communities, hostile names included."""
+def grid_network():
+    """4 x 4 streets 300 m apart from (404000, 3396000), EPSG:4544."""
     xs = np.arange(4) * 300.0
     xy = np.array([[x, y] for y in xs for x in xs])
     idx = np.arange(16).reshape(4, 4)
     u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
     v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
-    net = network_from_arrays(xy + [404000.0, 3396000.0], u, v, "EPSG:4544")
+    return network_from_arrays(xy + [404000.0, 3396000.0], u, v, "EPSG:4544")
+
+
+def grid_assessment():
+    """A 3 x 3 block grid with two communities, hostile names included."""
+    net = grid_network()
     comm = gpd.GeoDataFrame(
         {"code": ["A", HOSTILE], "name": ["甲社区", HOSTILE], "households": [300.0, 500.0]},
         geometry=[shapely.box(404000, 3396000, 404450, 3396900), shapely.box(404450, 3396000, 404900, 3396900)],
@@ -290,3 +295,57 @@ def test_level_switch(browser, tmp_path):
     assert page.evaluate(shown, "township") == "none"
     assert not events["errors"] and not events["dialogs"]
     page.close()
+
+
+def test_catchments_are_hidden_layers_coloured_and_named_by_facility(browser, tmp_path):
+    """The grid's two kindergartens (K1 at the south-west corner, the hostile one at the north-east), 300 m each:
+    every place of a catchment is nearest its own facility, and the tooltip names it."""
+    net = grid_network()
+    comm = gpd.GeoDataFrame(
+        {"code": ["A"], "name": ["甲社区"], "households": [300.0]},
+        geometry=[shapely.box(404000, 3396000, 404900, 3396900)],
+        crs="EPSG:4544",
+    )
+    fac = gpd.GeoDataFrame(
+        {"name": ["K1", HOSTILE], "category": ["kindergarten", "kindergarten"]},
+        geometry=shapely.points([[404000, 3396000], [404900, 3396900]]),
+        crs="EPSG:4544",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = sc.assess(comm, fac, net, id_column="code", name_column="name", sample_spacing=60, service_areas=True)
+    ca = a.layers["catchments"]
+    kg = ca[ca["check"] == "kindergarten"]
+    assert sorted(kg["facility_index"]) == [0, 1]
+    # by hand: 300 m along the two streets from each corner (600 m of street each)
+    np.testing.assert_allclose(kg["street_m"], [600.0, 600.0])
+    path = tmp_path / "map.html"
+    a.map(offline=True, tiles=None).save(str(path))
+    page, events = open_map(browser, path)
+    label = page.locator(".leaflet-control-layers-overlays label", has_text="服务分区 Catchments: kindergarten")
+    assert label.count() == 1 and not label.locator("input").is_checked()  # hidden until asked for
+    label.click()
+    page.wait_for_timeout(300)
+    tip = hover(page, 404150, 3396010)  # 150 m east of K1 along its street
+    assert "K1" in tip and "最近设施 Nearest facility" in tip and "adult, 300 m" in tip and "600 m" in tip
+    tip = hover(page, 404890, 3396750)  # 150 m south of the other kindergarten
+    assert HOSTILE in tip  # shown as text
+    assert events["errors"] == [] and events["dialogs"] == []
+    assert [u for u in events["requests"] if not u.startswith("file:")] == []
+    page.close()
+
+
+def test_neighbouring_catchments_never_share_a_colour():
+    """A 3 x 3 block of touching squares (corners touch too): each differs from all of its (up to 8) neighbours."""
+    from servicecircle.outputs.gapmap import _CATCHMENT_COLOURS, _neighbour_colours
+
+    squares = np.array([shapely.box(x, y, x + 100, y + 100) for y in (0, 100, 200) for x in (0, 100, 200)])
+    colour = _neighbour_colours(squares, 1.0)
+    for i in range(9):
+        for j in range(9):
+            if i != j and abs(i % 3 - j % 3) <= 1 and abs(i // 3 - j // 3) <= 1:
+                assert colour[i] != colour[j], (i, j)
+    assert colour.max() < len(_CATCHMENT_COLOURS)
+    # apart, one colour does
+    apart = np.array([shapely.box(x, 0, x + 100, 100) for x in (0, 500, 1000)])
+    assert _neighbour_colours(apart, 1.0).tolist() == [0, 0, 0]

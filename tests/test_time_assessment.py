@@ -106,3 +106,22 @@ def test_slope_from_a_dem_in_a_whole_run(tmp_path):
     assert a.demand["dist_kindergarten"].tolist() == pytest.approx([100.0, 250.0, 350.0])
     with pytest.raises(sc.errors.InputDataError, match="DEM file not found"):
         sc.assess(comm, fac, street, demand=dem_pts, weight_column="hh", dem=str(tmp_path / "none.tif"))
+
+
+def test_every_output_says_metres_or_minutes_and_for_whom(run, tmp_path):
+    """Summary (GeoPackage, workbook, CSV): a metre check is the adult view with its radius, a time check its
+    minutes and group; the report's check page says the same in words."""
+    pymupdf = pytest.importorskip("pymupdf")
+    _, a = run
+    rows = a.summary.set_index("check")
+    metre, timed = rows.loc["kindergarten"], rows.loc["kindergarten_parent_child_5min"]
+    assert metre["radius_m"] == 300 and np.isnan(metre["minutes"]) and metre["group"] == "adult"
+    assert timed["minutes"] == 5 and np.isnan(timed["radius_m"]) and timed["group"] == "parent_child"
+    out = a.save(tmp_path / "out", write_map=False, report=True)
+    back = gpd.read_file(out["geopackage"], layer="summary").set_index("check")
+    assert back.loc["kindergarten", "group"] == "adult" and back.loc["kindergarten_parent_child_5min", "minutes"] == 5
+    with pymupdf.open(out["report"]) as doc:
+        text = " ".join(page.get_text() for page in doc).replace("\n", " ")
+    group = load_walking_groups()["parent_child"]
+    assert f"5 min walk at {group.name_en} speed" in text and f"{group.name_zh}步速" in text
+    assert "radius 300 m (walking distance)" in text

@@ -14,6 +14,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
+import servicecircle as sc
 from servicecircle.engine import snap_points
 from servicecircle.engine.weighted import CostEngine
 from servicecircle.errors import DataWarning, InputDataError
@@ -131,6 +132,27 @@ def test_dem_in_another_crs(tmp_path):
     x, y = to_gk.transform(lon, lat)
     got = sample_dem(dem, np.column_stack([x, y]), "EPSG:4544")
     np.testing.assert_allclose(got, 1000.0 * (lon - lon0), atol=1e-6)
+
+
+def test_the_dem_is_read_in_inputs_once_and_sampled_from_memory(tmp_path):
+    """sc.read_elevation reads the window of cells under the network; the slope code samples that grid."""
+    dem = ramp_dem(tmp_path, 0.08)  # 60 x 20 cells of 10 m over x -100..500, y -100..100
+    grid = sc.read_elevation(dem, bounds=(0.0, -5.0, 200.0, 5.0), bounds_crs="EPSG:4544")
+    assert isinstance(grid, sc.ElevationGrid) and grid.source == str(dem)
+    # x 0..200 is columns 10..30, y -5..5 rows 9..11, widened by 2 cells each way
+    assert (grid.col0, grid.row0, grid.width, grid.height) == (8, 7, 24, 6)
+    assert sc.read_elevation(dem).values.shape == (20, 60)  # no bounds: the whole raster
+    net = network_from_arrays(np.array([[0.0, 0.0], [200.0, 0.0]]), [0], [1], "EPSG:4544")
+    t = edge_terrain(net, grid, structures=None)
+    assert t.n_unknown == 0 and t.source == str(dem)
+    assert t.piece_rise.sum() == pytest.approx(16.0, abs=1e-9)  # 8 % of 200 m
+    # a grid that does not reach the street: every piece unknown, flat, with a warning
+    far = sc.read_elevation(dem, bounds=(5000.0, 5000.0, 5100.0, 5100.0), bounds_crs="EPSG:4544")
+    assert far.values.size == 0
+    with pytest.warns(DataWarning, match="no elevation"):
+        assert edge_terrain(net, far, structures=None).n_unknown > 0
+    with pytest.raises(InputDataError, match="DEM file not found"):
+        sc.read_elevation(tmp_path / "none.tif")
 
 
 def test_nodata_is_unknown_and_flat_with_a_warning(tmp_path):

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the names below are imported when first used (see __getattr
     from .batch import BatchResult, assess_many
     from .inputs import read_boundaries, read_demand, read_facilities, read_layer
     from .inputs.committees import read_committees, read_floor_area_template
-    from .inputs.rasters import PopulationGrid, read_population
+    from .inputs.rasters import ElevationGrid, PopulationGrid, read_elevation, read_population
     from .network import WalkNetwork, download_network, load_network
     from .pipeline import assess_files, run, run_demo, write_floor_area_template
     from .profiles import Profile, list_profiles, load_profile
@@ -50,6 +50,8 @@ _LAZY = {
     "read_layer": "inputs",
     "PopulationGrid": "inputs.rasters",
     "read_population": "inputs.rasters",
+    "ElevationGrid": "inputs.rasters",
+    "read_elevation": "inputs.rasters",
     "WalkNetwork": "network",
     "download_network": "network",
     "load_network": "network",
@@ -96,6 +98,8 @@ __all__ = [
     "read_layer",
     "read_population",
     "PopulationGrid",
+    "read_elevation",
+    "ElevationGrid",
     "Options",
     "Inputs",
     "SitingOptions",

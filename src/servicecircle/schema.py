@@ -326,6 +326,8 @@ COLUMNS: Final[Mapping[str, Column]] = _table(
     ("street_m", REAL, "覆盖道路长度", "Street length served", "m"),
     ("view", TEXT, "视图", "View", ""),
     ("n_demand_changed", INTEGER, "距离变化的需求点", "Demand points whose distance changed", ""),
+    ("n_demand_farther", INTEGER, "距离变远的需求点", "Demand points now farther", ""),
+    ("n_demand_nearer", INTEGER, "距离变近的需求点", "Demand points now nearer", ""),
     ("n_demand_unreachable", INTEGER, "变为不可达的需求点", "Demand points now out of reach", ""),
     ("mean_change_m", REAL, "平均变化", "Mean change", "m"),
     ("max_change_m", REAL, "最大变化", "Largest change", "m"),

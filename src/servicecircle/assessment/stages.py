@@ -524,7 +524,9 @@ def apply_access(network: WalkNetwork, options: Options) -> WalkNetwork:
             f"{network.source or 'memory'!r}",
             fix="load the network from an OSM XML/PBF file (sc.load_network(path)), or leave access_rules off",
         )
-    acc = access_network_from_file(src, network.crs, mode)
+    # the parts cut off from the streets are dropped as the network given dropped its own (one part: largest)
+    keep = options.keep_components or ("largest" if network.info.get("components", 1) == 1 else "all")
+    acc = access_network_from_file(src, network.crs, mode, keep_components=keep)
     i = acc.info
     warn_data(
         "access_rules",
@@ -534,6 +536,16 @@ def apply_access(network: WalkNetwork, options: Options) -> WalkNetwork:
         file=src,
         count=i["closed_ways"] + i["private_ways"] + i["enclosed_ways"] + i["closed_nodes"] + i["private_nodes"],
     )
+    if i.get("cut_off_parts"):
+        warn_data(
+            "access_cut_off",
+            f"{i['cut_off_parts']} parts of the walking network ({i['cut_off_m'] / 1000:.2f} km) are joined to the "
+            "streets by nothing walkable once the access rules apply (behind a closed gate or way, or stray paths "
+            "the access reading brings back): dropped, so the facilities and homes near them snap to the nearest "
+            "connected street",
+            file=src,
+            count=i["cut_off_parts"],
+        )
     return acc.network
 
 
@@ -558,25 +570,41 @@ def access_changes(
                 "category": key,
                 "n_demand": int(np.isfinite(before).sum()),
                 "n_demand_changed": int(moved.sum() + lost.sum()),
+                "n_demand_farther": int((moved & (change > 0)).sum()),
+                "n_demand_nearer": int((moved & (change < 0)).sum()),
                 "n_demand_unreachable": int(lost.sum()),
                 "mean_change_m": float(change[moved].mean()) if moved.any() else 0.0,
                 "max_change_m": float(np.abs(change[moved]).max()) if moved.any() else 0.0,
             }
         )
-    table = pd.DataFrame(
-        rows,
-        columns=["category", "n_demand", "n_demand_changed", "n_demand_unreachable", "mean_change_m", "max_change_m"],
-    )
+    table = pd.DataFrame(rows, columns=list(ACCESS_CHANGE_COLUMNS))
     if len(table):
         n = int(table["n_demand_changed"].sum())
         warn_data(
             "access_changes",
             f"the access rules ({options.access_rules}) changed {n:,} distances of demand points to their nearest "
-            f"facility (by up to {table['max_change_m'].max():,.0f} m; {int(table['n_demand_unreachable'].sum()):,} "
-            "now out of reach): see the access_changes table",
+            f"facility ({int(table['n_demand_farther'].sum()):,} farther, {int(table['n_demand_nearer'].sum()):,} "
+            f"nearer, by up to {table['max_change_m'].max():,.0f} m; {int(table['n_demand_unreachable'].sum()):,} "
+            "now out of reach): see the access_changes table, and the access_rules warning for what was closed",
             count=max(n, 1),
         )
     return table
+
+
+#: The columns of the ``access_changes`` table, per category: the demand points with a distance both before and
+#: after, how many changed (farther; nearer: a home or a facility that snapped onto a closed way now snaps to an
+#: open one), how many lost their every facility, and the mean (signed) and largest (absolute) change of those
+#: that changed.
+ACCESS_CHANGE_COLUMNS = (
+    "category",
+    "n_demand",
+    "n_demand_changed",
+    "n_demand_farther",
+    "n_demand_nearer",
+    "n_demand_unreachable",
+    "mean_change_m",
+    "max_change_m",
+)
 
 
 def check_web_datum(frame: gpd.GeoDataFrame, network: WalkNetwork, max_snap: float) -> None:

@@ -82,8 +82,6 @@ def cut_network(net: WalkNetwork, core: Any, margin: float) -> WalkNetwork:
     """
     hits = np.sort(net.edge_index.query(core, predicate="dwithin", distance=float(margin)))
     nodes = np.unique(np.concatenate([net.edge_u[hits], net.edge_v[hits]]))
-    renumber = np.full(net.n_nodes, -1, dtype=np.int64)
-    renumber[nodes] = np.arange(len(nodes))
     info = {k: v for k, v in net.info.items() if k not in ("cache_key", "cache_folder", "cache_file")}
     info["cut"] = {
         "margin_m": float(margin),
@@ -94,19 +92,7 @@ def cut_network(net: WalkNetwork, core: Any, margin: float) -> WalkNetwork:
         "km": float(net.edge_length[hits].sum() / 1000),
         "km_of": float(net.edge_length.sum() / 1000),
     }
-    return WalkNetwork(
-        crs=net.crs,
-        node_id=net.node_id[nodes],
-        node_xy=net.node_xy[nodes],
-        edge_u=renumber[net.edge_u[hits]],
-        edge_v=renumber[net.edge_v[hits]],
-        edge_length=net.edge_length[hits],
-        edge_geometry=net.edge_geometry[hits],
-        edge_way=net.edge_way[hits],
-        edge_tags={k: v[hits] for k, v in net.edge_tags.items()},
-        source=net.source,
-        info=info,
-    )
+    return net.with_edges(hits, info)
 
 
 def cut_file(whole: str | Path, whole_key: str, core: Any, margin: float) -> Path:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ..network.walking import DEFAULT_GROUP
 from ..profiles import Category
 from ..schema import coverage_column, pass_column, uncovered_column
 from .context import CheckOutcome, Context
@@ -119,6 +120,8 @@ def reach_outcome(
         "weight_kind": weight_kind,
         "confirmed": confirmed,
         "source": source,
+        # a check in metres is the adult view (the group whose metre radii are today's); a time check says its own
+        "group": DEFAULT_GROUP if radius else None,
     }
     scorecard = [
         {

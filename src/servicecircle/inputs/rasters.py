@@ -1,10 +1,14 @@
-"""Reading population rasters: the one place the raster file is opened.
+"""Reading rasters (population, elevation): the one place a raster file is opened.
 
 :func:`read_population` opens a GeoTIFF (or anything GDAL reads), checks its
 band, georeferencing and coordinate system, and reads the window of cells that
 covers a study area into memory as a :class:`PopulationGrid`;
 :func:`servicecircle.population.population_demand` turns that grid into demand
 points without touching the file again.
+
+:func:`read_elevation` does the same for a DEM (SRTM/ASTER-style, any CRS): an
+:class:`ElevationGrid` of metres, nodata as ``nan``, that
+:mod:`servicecircle.network.slope` samples along the streets.
 """
 
 from __future__ import annotations
@@ -21,11 +25,31 @@ from .. import settings
 from ..coords import parse_crs
 from ..errors import CRSError, InputDataError, TooLargeError, warn_data
 
-__all__ = ["PopulationGrid", "read_population"]
+__all__ = ["PopulationGrid", "read_population", "ElevationGrid", "read_elevation"]
 
 
 @dataclass(frozen=True)
-class PopulationGrid:
+class _Cells:
+    """A window of a raster's cells: values, georeferencing, where it came from; ``height`` and ``width``."""
+
+    values: np.ndarray
+    transform: Any
+    crs: pyproj.CRS
+    row0: int
+    col0: int
+    source: str
+
+    @property
+    def height(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.values.shape[1]) if self.values.ndim == 2 else 0
+
+
+@dataclass(frozen=True)
+class PopulationGrid(_Cells):
     """The cells of a population raster that cover a study area, read into memory.
 
     Attributes
@@ -46,21 +70,7 @@ class PopulationGrid:
         The band read (1-based).
     """
 
-    values: np.ndarray
-    transform: Any
-    crs: pyproj.CRS
-    row0: int
-    col0: int
-    source: str
     band: int = 1
-
-    @property
-    def height(self) -> int:
-        return int(self.values.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.values.shape[1]) if self.values.ndim == 2 else 0
 
 
 def _open(path: Path):
@@ -74,6 +84,21 @@ def _open(path: Path):
             file=path,
             fix="check that the file is a complete GeoTIFF (a truncated or half-copied file cannot be read)",
         ) from None
+
+
+def _check_band_and_georeference(src, band: int, path: Path) -> None:
+    if not 1 <= band <= src.count:
+        raise InputDataError(
+            f"the raster has {src.count} band(s), there is no band {band}",
+            file=path,
+            fix=f"pass band= between 1 and {src.count}",
+        )
+    if src.transform.is_identity:
+        raise InputDataError(
+            "the raster has no georeferencing (no geotransform)",
+            file=path,
+            fix="georeference it (gdalwarp) so that each cell has a position",
+        )
 
 
 def _raster_crs(src, crs: Any, path: Path) -> pyproj.CRS:
@@ -130,19 +155,36 @@ def _window(
     return row0, col0, row1 - row0, col1 - col0
 
 
-def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, path: Path) -> np.ndarray:
-    """People per cell of a block of rows: float64, nodata/NaN as ``nan`` (unknown); refuses negative values."""
+def _check_size(height: int, width: int, path: Path, what: str) -> None:
+    """Refuse a window of more than ``settings.max_raster_cells`` cells (before any is read)."""
+    cells = height * width
+    if cells > settings.max_raster_cells:
+        raise TooLargeError(
+            f"{what} has {cells:,} cells ({height:,} × {width:,}), "
+            f"more than the limit of {settings.max_raster_cells:,}",
+            file=path,
+            fix="clip the raster to the study area (gdal_translate -projwin), or raise settings.max_raster_cells",
+        )
+
+
+def _read_window(src, band: int, row0: int, col0: int, nrows: int, width: int, path: Path) -> np.ma.MaskedArray:
+    """A window of one band, masked where the file has no value; a damaged file is one clear error."""
     import rasterio
     from rasterio.windows import Window
 
     try:
-        data = src.read(band, window=Window(col0, row0, width, nrows), masked=True)
+        return src.read(band, window=Window(col0, row0, width, nrows), masked=True)
     except (rasterio.errors.RasterioError, OSError):
         raise InputDataError(
             "cannot read the raster: the file is damaged or incomplete",
             file=path,
             fix="check that the file is complete (a truncated or half-copied file cannot be read)",
         ) from None
+
+
+def _read_rows(src, band: int, row0: int, col0: int, nrows: int, width: int, path: Path) -> np.ndarray:
+    """People per cell of a block of rows: float64, nodata/NaN as ``nan`` (unknown); refuses negative values."""
+    data = _read_window(src, band, row0, col0, nrows, width, path)
     values = np.asarray(data.data, dtype=np.float64)
     scale, offset = src.scales[band - 1], src.offsets[band - 1]
     if scale not in (None, 1) or offset not in (None, 0):
@@ -220,18 +262,7 @@ def read_population(
     if not path.exists():
         raise InputDataError("file not found", file=path, fix="check the path")
     with _open(path) as src:
-        if not 1 <= band <= src.count:
-            raise InputDataError(
-                f"the raster has {src.count} band(s), there is no band {band}",
-                file=path,
-                fix=f"pass band= between 1 and {src.count}",
-            )
-        if src.transform.is_identity:
-            raise InputDataError(
-                "the raster has no georeferencing (no geotransform)",
-                file=path,
-                fix="georeference it (gdalwarp) so that each cell has a position",
-            )
+        _check_band_and_georeference(src, band, path)
         r_crs = _raster_crs(src, crs, path)
         if bounds is None:
             return PopulationGrid(np.zeros((0, 0)), src.transform, r_crs, 0, 0, str(path), band)
@@ -239,13 +270,107 @@ def read_population(
         same = r_crs.equals(a_crs, ignore_axis_order=True)
         to_raster = None if same else pyproj.Transformer.from_crs(a_crs, r_crs, always_xy=True)
         row0, col0, height, width = _window(src, r_crs, to_raster, np.asarray(bounds, dtype=float), path)
-        cells = height * width
-        if cells > settings.max_raster_cells:
-            raise TooLargeError(
-                f"the raster window covering the communities has {cells:,} cells ({height:,} × {width:,}), "
-                f"more than the limit of {settings.max_raster_cells:,}",
-                file=path,
-                fix="clip the raster to the study area (gdal_translate -projwin), or raise settings.max_raster_cells",
-            )
+        _check_size(height, width, path, "the raster window covering the communities")
         values = _read_rows(src, band, row0, col0, height, width, path)
         return PopulationGrid(values, src.transform, r_crs, row0, col0, str(path), band)
+
+
+@dataclass(frozen=True)
+class ElevationGrid(_Cells):
+    """The cells of a DEM that cover an area, read into memory.
+
+    Attributes
+    ----------
+    values
+        Metres, float64, ``height × width``; ``nan`` where the raster has no
+        value (its nodata value, its mask, NaN).
+    transform
+        The whole raster's affine transform (cell → raster CRS).
+    crs
+        The raster's coordinate system.
+    row0, col0
+        Offset of the window in the whole raster.
+    source
+        The file read.
+    nodata
+        The file's nodata value (``None`` when it declares none).
+
+    >>> import affine, pyproj
+    >>> g = ElevationGrid(np.zeros((2, 3)), affine.Affine(30, 0, 0, 0, -30, 60), pyproj.CRS(4544), 0, 0, "x.tif")
+    >>> g.height, g.width
+    (2, 3)
+    """
+
+    nodata: float | None = None
+
+
+def read_elevation(
+    path: str | Path,
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: Any = None,
+    band: int = 1,
+    pad: int = 2,
+) -> ElevationGrid:
+    """Read the cells of a DEM GeoTIFF that cover ``bounds`` (the whole raster without them).
+
+    Parameters
+    ----------
+    path
+        A single-band raster rasterio reads (GeoTIFF), in any CRS, in metres.
+    bounds, bounds_crs
+        ``(minx, miny, maxx, maxy)`` and its CRS: the window of cells under
+        it, widened by ``pad`` cells (bilinear sampling needs the cells around
+        a point). A DEM that does not reach the bounds gives an empty grid
+        (every elevation unknown), not an error.
+    band
+        Band to read (1-based).
+
+    Returns
+    -------
+    ElevationGrid
+
+    Raises
+    ------
+    InputDataError
+        Missing or unreadable file, no such band, no georeferencing, no CRS.
+    TooLargeError
+        The window has more than ``settings.max_raster_cells`` cells.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError("DEM file not found", file=path, fix="check the path given for the elevation raster")
+    with _open(path) as src:
+        _check_band_and_georeference(src, band, path)
+        if src.crs is None:
+            raise InputDataError(
+                "the elevation raster has no coordinate system",
+                file=path,
+                fix="give a DEM with its CRS (e.g. SRTM in EPSG:4326)",
+            )
+        r_crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
+        nodata = None if src.nodata is None else float(src.nodata)
+        row0, col0, height, width = 0, 0, src.height, src.width
+        if bounds is not None:
+            minx, miny, maxx, maxy = (float(v) for v in bounds)
+            if bounds_crs is not None and not r_crs.equals(pyproj.CRS(bounds_crs), ignore_axis_order=True):
+                to_raster = pyproj.Transformer.from_crs(pyproj.CRS(bounds_crs), r_crs, always_xy=True)
+                minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+            inv = ~src.transform
+            xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
+            cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
+            if not (np.isfinite(cols).all() and np.isfinite(rows).all()):
+                return ElevationGrid(np.zeros((0, 0)), src.transform, r_crs, 0, 0, str(path), nodata)
+            col0 = max(math.floor(float(cols.min())) - pad, 0)
+            col1 = min(math.ceil(float(cols.max())) + pad, src.width)
+            row0 = max(math.floor(float(rows.min())) - pad, 0)
+            row1 = min(math.ceil(float(rows.max())) + pad, src.height)
+            if col1 <= col0 or row1 <= row0:
+                return ElevationGrid(np.zeros((0, 0)), src.transform, r_crs, 0, 0, str(path), nodata)
+            height, width = row1 - row0, col1 - col0
+        _check_size(height, width, path, "the elevation raster window")
+        data = _read_window(src, band, row0, col0, height, width, path)
+        values = np.ma.filled(data.astype(np.float64), np.nan)
+        if nodata is not None and not np.isnan(nodata):
+            values[values == nodata] = np.nan
+        return ElevationGrid(values, src.transform, r_crs, row0, col0, str(path), nodata)

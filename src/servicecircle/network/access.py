@@ -62,6 +62,7 @@ __all__ = [
     "read_osm_access",
     "access_network",
     "access_network_from_file",
+    "street_part",
     "gate_links",
     "restrict_costs",
     "metre_costs",
@@ -397,13 +398,20 @@ def _components(a: NDArray[np.int64], b: NDArray[np.int64], n: int) -> NDArray[n
 
 
 def access_network_from_file(
-    path: str | Path, crs: Any, mode: str = "residents", *, keep_components: str = "all"
+    path: str | Path, crs: Any, mode: str = "residents", *, keep_components: str = "largest"
 ) -> AccessNetwork:
     """Read an OSM file's every walkable way (private ones too) and apply access rules.
 
     Barrier nodes and nodes where ways of different access meet stay network
     nodes. The network is not cached (it is built from the file each time).
+    With ``keep_components="largest"`` (the default, as for today's network)
+    the parts the rules leave joined to nothing are dropped (:func:`street_part`).
     """
+    if keep_components not in ("largest", "all"):
+        raise NetworkError(
+            f"keep_components must be 'largest' or 'all', not {keep_components!r}",
+            fix="use keep_components='largest' or 'all'",
+        )
     acc = read_osm_access(path)
     ways = read_walkable_ways(path, RELAXED_FILTER)
     # nodes to keep: classed nodes, and nodes on ways of more than one access class
@@ -419,9 +427,47 @@ def access_network_from_file(
     mixed = np.unique(r_sorted[c_sorted != c_sorted[start]])
     keep_nodes = np.r_[acc.node_id, mixed]
     net = network_from_ways(
-        ways, pyproj.CRS.from_user_input(crs), keep_components=keep_components, source=str(path), keep_nodes=keep_nodes
+        ways, pyproj.CRS.from_user_input(crs), keep_components="all", source=str(path), keep_nodes=keep_nodes
     )
-    return access_network(net, acc, mode)
+    out = access_network(net, acc, mode)
+    return out if keep_components == "all" else street_part(out)
+
+
+def street_part(acc: AccessNetwork) -> AccessNetwork:
+    """``acc`` without the parts the street network cannot be walked to or from: its largest part only.
+
+    The rules cut the network at closed ways and barriers, and the relaxed
+    reading brings back ways osmnx's filter leaves out; parts come off that are
+    joined to the streets by nothing walkable (a path behind a locked gate, a
+    school's or a compound's inner paths with no mapped entrance, a stray
+    footway of the extract). A facility or a home snapped there could reach
+    nothing else, so every such part is dropped, as
+    :func:`~servicecircle.network.load.load_network` drops the unconnected
+    parts of today's network (``keep_components="largest"``): their points snap
+    to the nearest connected street instead, with their straight access leg.
+    The counts are in ``info`` (``cut_off_parts``, ``cut_off_m``).
+
+    A gated compound is *not* cut off: its private layer hangs from the streets
+    by its gates' one-way links.
+    """
+    net = acc.network
+    n = net.n_nodes
+    if not net.n_edges:
+        return acc
+    lab = _components(net.edge_u, net.edge_v, n)
+    length = np.bincount(lab[net.edge_u], weights=net.edge_length, minlength=n)
+    main = int(np.argmax(length))
+    keep_edge = lab[net.edge_u] == main
+    info = {
+        **acc.info,
+        "cut_off_parts": int(len(np.unique(lab[net.edge_u[~keep_edge]]))),
+        "cut_off_m": float(net.edge_length[~keep_edge].sum()),
+    }
+    if keep_edge.all():
+        return replace(acc, info=info)
+    e = np.flatnonzero(keep_edge)
+    kept = net.with_edges(e, {**net.info, "components": 1})
+    return replace(acc, network=kept, edge_private=acc.edge_private[e], link=acc.link[e], info=info)
 
 
 def gate_links(network: WalkNetwork) -> NDArray[np.bool_]:

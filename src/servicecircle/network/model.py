@@ -80,6 +80,33 @@ class WalkNetwork:
         """Sum of edge lengths in metres."""
         return float(self.edge_length.sum())
 
+    def with_edges(self, edges: NDArray[np.int64], info: dict[str, Any] | None = None) -> WalkNetwork:
+        """The network of ``edges`` only (in their order) and their nodes (renumbered, in order).
+
+        >>> import numpy as np, pyproj
+        >>> from servicecircle.network.build import network_from_arrays
+        >>> net = network_from_arrays(np.array([[0.0, 0], [100, 0], [200, 0]]), [0, 1], [1, 2], pyproj.CRS(4544))
+        >>> part = net.with_edges(np.array([1]))
+        >>> part.n_nodes, part.n_edges, float(part.edge_length[0]), part.edge_u.tolist()
+        (2, 1, 100.0, [0])
+        """
+        nodes = np.unique(np.concatenate([self.edge_u[edges], self.edge_v[edges]]))
+        renumber = np.full(self.n_nodes, -1, dtype=np.int64)
+        renumber[nodes] = np.arange(len(nodes))
+        return WalkNetwork(
+            crs=self.crs,
+            node_id=self.node_id[nodes],
+            node_xy=self.node_xy[nodes],
+            edge_u=renumber[self.edge_u[edges]],
+            edge_v=renumber[self.edge_v[edges]],
+            edge_length=self.edge_length[edges],
+            edge_geometry=self.edge_geometry[edges],
+            edge_way=self.edge_way[edges],
+            edge_tags={k: np.asarray(v)[edges] for k, v in self.edge_tags.items()},
+            source=self.source,
+            info=dict(self.info) if info is None else info,
+        )
+
     @cached_property
     def edge_index(self) -> shapely.STRtree:
         """Spatial index over the edge geometries (built on first use)."""

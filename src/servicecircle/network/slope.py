@@ -36,7 +36,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from ..errors import InputDataError, warn_data
+from ..errors import warn_data
+from ..inputs.rasters import ElevationGrid, read_elevation
 from .model import WalkNetwork
 
 __all__ = [
@@ -223,13 +224,15 @@ def _profile(
     )
 
 
-def sample_dem(path: str | Path, xy: NDArray[np.float64], crs: Any) -> NDArray[np.float64]:
-    """Elevation of a DEM GeoTIFF at points ``xy`` (in ``crs``): bilinear, ``nan`` where unknown.
+def sample_dem(dem: str | Path | ElevationGrid, xy: NDArray[np.float64], crs: Any) -> NDArray[np.float64]:
+    """Elevation of a DEM at points ``xy`` (in ``crs``): bilinear, ``nan`` where unknown.
 
     Parameters
     ----------
-    path
-        A single-band raster rasterio can read (GeoTIFF), in any CRS.
+    dem
+        An :class:`~servicecircle.inputs.rasters.ElevationGrid` read with
+        :func:`~servicecircle.inputs.rasters.read_elevation`, or the path of a
+        DEM GeoTIFF (any CRS), read here through it (the cells around ``xy``).
     xy
         ``(n, 2)`` coordinates.
     crs
@@ -238,57 +241,42 @@ def sample_dem(path: str | Path, xy: NDArray[np.float64], crs: Any) -> NDArray[n
     Returns
     -------
     numpy.ndarray
-        Metres (the raster's unit); ``nan`` outside the raster or next to a nodata cell.
-    """
-    import rasterio
-    from rasterio.windows import Window
+        Metres (the raster's unit); ``nan`` outside the grid or next to a nodata cell.
 
+    >>> import affine, pyproj
+    >>> from servicecircle.inputs.rasters import ElevationGrid
+    >>> z = np.array([[0.0, 10.0], [0.0, 10.0]])  # cell centres at x = 5 and 15
+    >>> g = ElevationGrid(z, affine.Affine(10, 0, 0, 0, -10, 20), pyproj.CRS(4544), 0, 0, "hand")
+    >>> sample_dem(g, np.array([[7.5, 10.0], [30.0, 10.0]]), "EPSG:4544").tolist()
+    [2.5, nan]
+    """
     from ..coords import transform_xy
 
-    path = Path(path)
-    if not path.exists():
-        raise InputDataError("DEM file not found", file=path, fix="check the path given for the elevation raster")
     out = np.full(len(xy), np.nan)
     if len(xy) == 0:
         return out
-    try:
-        src = rasterio.open(path)
-    except Exception:
-        raise InputDataError(
-            "cannot read this elevation raster", file=path, fix="give a GeoTIFF DEM (SRTM/ASTER-style, one band)"
-        ) from None
-    with src:
-        if src.crs is None:
-            raise InputDataError(
-                "the elevation raster has no coordinate system",
-                file=path,
-                fix="give a DEM with its CRS (e.g. SRTM in EPSG:4326)",
-            )
-        x, y = transform_xy(xy[:, 0], xy[:, 1], crs, src.crs)
-        inv = ~src.transform
-        x, y = np.asarray(x), np.asarray(y)
-        col = inv.a * x + inv.b * y + inv.c - 0.5  # cell-centre coordinates
-        row = inv.d * x + inv.e * y + inv.f - 0.5
-        ok = np.isfinite(col) & np.isfinite(row)
-        if not ok.any():
-            return out
-        c0 = np.floor(col[ok]).astype(np.int64)
-        r0 = np.floor(row[ok]).astype(np.int64)
-        lo_c, hi_c = max(int(c0.min()), 0), min(int(c0.max()) + 2, src.width)
-        lo_r, hi_r = max(int(r0.min()), 0), min(int(r0.max()) + 2, src.height)
-        if lo_c >= hi_c or lo_r >= hi_r:
-            return out
-        band = src.read(1, window=Window(lo_c, lo_r, hi_c - lo_c, hi_r - lo_r), masked=True)
-        data = np.ma.filled(band.astype(np.float64), np.nan)
-        if src.nodata is not None and not np.isnan(src.nodata):
-            data[data == src.nodata] = np.nan
+    if isinstance(dem, ElevationGrid):
+        grid = dem
+    else:
+        lo, hi = np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)
+        grid = read_elevation(dem, bounds=(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), bounds_crs=crs)
+    if grid.height == 0 or grid.width == 0:
+        return out
+    x, y = transform_xy(xy[:, 0], xy[:, 1], crs, grid.crs)
+    inv = ~grid.transform
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    col = inv.a * x + inv.b * y + inv.c - 0.5 - grid.col0  # cell-centre coordinates in the window
+    row = inv.d * x + inv.e * y + inv.f - 0.5 - grid.row0
+    ok = np.isfinite(col) & np.isfinite(row)
+    c0 = np.floor(col[ok]).astype(np.int64)
+    r0 = np.floor(row[ok]).astype(np.int64)
+    data = np.asarray(grid.values, dtype=np.float64)
     h, w = data.shape
     fc, fr = col[ok] - c0, row[ok] - r0
-    cc, rr = c0 - lo_c, r0 - lo_r
-    inside = (cc >= 0) & (rr >= 0) & (cc + 1 < w) & (rr + 1 < h)
-    val = np.full(len(cc), np.nan)
+    inside = (c0 >= 0) & (r0 >= 0) & (c0 + 1 < w) & (r0 + 1 < h)
+    val = np.full(len(c0), np.nan)
     i = np.flatnonzero(inside)
-    c_, r_, fc_, fr_ = cc[i], rr[i], fc[i], fr[i]
+    c_, r_, fc_, fr_ = c0[i], r0[i], fc[i], fr[i]
     val[i] = (
         data[r_, c_] * (1 - fc_) * (1 - fr_)
         + data[r_, c_ + 1] * fc_ * (1 - fr_)
@@ -340,7 +328,7 @@ def _edge_structure_flags(network: WalkNetwork) -> NDArray[np.bool_] | None:
 
 def edge_terrain(
     network: WalkNetwork,
-    dem: str | Path,
+    dem: str | Path | ElevationGrid,
     *,
     step: float = 10.0,
     structures: Any = "auto",
@@ -352,7 +340,9 @@ def edge_terrain(
     network
         The walking network.
     dem
-        Elevation raster (SRTM/ASTER-style GeoTIFF, any CRS, metres).
+        Elevation: an :class:`~servicecircle.inputs.rasters.ElevationGrid`
+        (:func:`~servicecircle.inputs.rasters.read_elevation`) or the path of a
+        DEM GeoTIFF (SRTM/ASTER-style, any CRS, metres), read through it.
     step
         Metres between sample points along an edge (besides its vertices).
     structures
@@ -380,14 +370,15 @@ def edge_terrain(
 
             if is_osm_file(src):
                 lines = read_structure_lines(src, network.crs)
-    terrain = _profile(network, edge, s, z, xy, lines, _edge_structure_flags(network), str(dem))
+    source = dem.source if isinstance(dem, ElevationGrid) else str(dem)
+    terrain = _profile(network, edge, s, z, xy, lines, _edge_structure_flags(network), source)
     if terrain.n_unknown:
         unknown_m = float(terrain.piece_length[~terrain.piece_known].sum())
         warn_data(
             "dem_unknown",
             f"{terrain.n_unknown:,} pieces of street ({unknown_m / 1000:,.1f} km) have no elevation in the DEM "
             "(nodata or outside it): taken as flat",
-            file=dem,
+            file=source,
             count=terrain.n_unknown,
         )
     return terrain

@@ -763,7 +763,7 @@ def gap_map(
         ).add_to(fg)
         fg.add_to(m)
 
-    n_areas = _service_area_layers(m, a, simplify_m)
+    n_areas = _service_area_layers(m, a, simplify_m) + _catchment_layers(m, a, simplify_m)
 
     n_layers = 2 + len(reach) + len(flagged) + n_areas
     folium.LayerControl(collapsed=n_layers > 10).add_to(m)
@@ -936,6 +936,91 @@ def _service_area_layers(m: folium.Map, a: Assessment, simplify_m: float) -> int
         ).add_to(fg)
         fg.add_to(m)
     return len(rows)
+
+
+#: Fill colours of the catchments: neighbouring facilities' catchments never share one (when 8 suffice).
+_CATCHMENT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4")
+
+
+def _neighbour_colours(geoms: np.ndarray, touch_m: float) -> np.ndarray:
+    """A colour number per polygon, different from every neighbour's (within ``touch_m``) while colours last.
+
+    Greedy, most-connected polygon first (a map of catchments is planar: 8 colours almost always do).
+    """
+    n = len(geoms)
+    out = np.zeros(n, dtype=np.int64)
+    if n < 2:
+        return out
+    usable = geoms.copy()
+    usable[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = None
+    tree = shapely.STRtree(usable)
+    i, j = tree.query(usable, predicate="dwithin", distance=touch_m)
+    pairs = i != j
+    i, j = i[pairs], j[pairs]
+    by = np.lexsort((j, i))
+    i, j = i[by], j[by]
+    degree = np.bincount(i, minlength=n)
+    order = np.argsort(-degree, kind="stable")
+    start = np.searchsorted(i, np.arange(n + 1))
+    done = np.zeros(n, dtype=bool)
+    k = len(_CATCHMENT_COLOURS)
+    for p in order:  # one step per facility of a category: the map, not a distance loop
+        nb = j[start[p] : start[p + 1]]
+        used = set(out[nb[done[nb]]].tolist())
+        free = [c for c in range(k) if c not in used]
+        out[p] = free[0] if free else int(p) % k
+        done[p] = True
+    return out
+
+
+def _catchment_layers(m: folium.Map, a: Assessment, simplify_m: float) -> int:
+    """One hidden layer per check's catchments ("which facility is nearest"), coloured by facility; how many."""
+    import folium
+
+    ca = a.layers.get("catchments")
+    if ca is None or not len(ca) or "facility_index" not in ca.columns:
+        return 0
+    ca = ca.reset_index(drop=True)
+    fac = a.facilities
+    name_col = next((c for c in ("name", "名称", "NAME", "Name") if c in fac.columns), None)
+    checks = list(dict.fromkeys(ca["check"].astype(str)))
+    fill = np.zeros(len(ca), dtype=np.int64)
+    for check in checks:
+        rows = np.flatnonzero((ca["check"].astype(str) == check).to_numpy())
+        fill[rows] = _neighbour_colours(np.asarray(ca.geometry.values[rows], dtype=object), max(simplify_m, 1.0))
+    props = []
+    for r, f in zip(ca.itertuples(index=False), fill):
+        i = int(r.facility_index)
+        name = fac[name_col].iloc[i] if name_col and 0 <= i < len(fac) else None
+        props.append(
+            {
+                "c": checks.index(str(r.check)),
+                # an unnamed facility (many OSM bus stops): its category and row in the facilities layer
+                "fac": _e(name) if not _missing(name) and str(name) else _e(f"未命名 unnamed {r.category} #{i}"),
+                "street": _num(r.street_m) + " m",
+                "area": _ha(r.area_m2),
+                "fill": _CATCHMENT_COLOURS[int(f)],
+            }
+        )
+    data = _feature_collection(_to_wgs84(ca.geometry.values, ca.crs, simplify_m), props, digits=5)
+    store = _SharedData({"catchments": data})
+    store.add_to(m)
+    for k, check in enumerate(checks):
+        view = ca.loc[ca["check"].astype(str) == check, "view"].iloc[0]
+        fg = folium.FeatureGroup(name=_e(f"服务分区 Catchments: {check} · {view}"), show=False)
+        _JsonLayer(
+            store,
+            "catchments",
+            filter=("c", k),
+            fill_key="fill",
+            consts={"check": _e(check), "view": _e(view)},  # the same for every catchment of the layer
+            style={"color": "#222222", "weight": 0.8, "fillOpacity": 0.6},
+            fields=["fac", "check", "view", "street", "area"],
+            aliases=["最近设施 Nearest facility", "检查项 Check", "视图 View", "服务道路 Street served", "面积 Area"],
+            note="范围内各处最近的设施 The facility nearest to every place of this part, within the check's reach",
+        ).add_to(fg)
+        fg.add_to(m)
+    return len(checks)
 
 
 def _name_elements(m: folium.Map) -> None:

@@ -997,6 +997,14 @@ def _score_unit(a: Assessment, o: CheckOutcome) -> str:
     return unit_text(column_labels(score, a)[2]) if score else ""
 
 
+def _group_names(key: str) -> tuple[str, str]:
+    """A walking group's Chinese and English names (its key when the group is unknown)."""
+    from ..network.walking import load_walking_groups
+
+    g = load_walking_groups().get(key)
+    return (g.name_zh, g.name_en) if g is not None else (key, key)
+
+
 def _check_page(page: _Page, ctx: _Context, o: CheckOutcome) -> None:
     a, k = ctx.a, page.k
     zh, en = check_labels(o)
@@ -1010,8 +1018,13 @@ def _check_page(page: _Page, ctx: _Context, o: CheckOutcome) -> None:
     target = _safe(o.target)
     parts_zh, parts_en = [], []
     if o.radius_m:
-        parts_zh.append(f"服务半径 {o.radius_m:g} 米")
-        parts_en.append(f"radius {o.radius_m:g} m")
+        parts_zh.append(f"服务半径 {o.radius_m:g} 米（步行距离）")
+        parts_en.append(f"radius {o.radius_m:g} m (walking distance)")
+    minutes = o.summary.get("minutes")
+    if isinstance(minutes, (int, float)) and minutes == minutes:  # a time check: minutes, for a walking group
+        zh_g, en_g = _group_names(str(o.summary.get("group", "")))
+        parts_zh.append(f"步行 {minutes:g} 分钟（{zh_g}步速）")
+        parts_en.append(f"{minutes:g} min walk at {en_g} speed")
     if target is not None:
         t = _target_text(">=", target, "%" if o.cov_col else unit).replace("\n", " ")
         parts_zh.append(f"目标 {t}")
