@@ -215,3 +215,17 @@ def test_elderly_service_area_with_slope_never_over_reaches(oakland_network):
             cand = np.where(leg <= A + 1e-9, leg / v0 + np.minimum(back, fwd), np.inf)
             best = min(best, float(cand.min()))
         assert best <= budget + 2 * step / v0 + 1e-6, (p, best)
+
+
+def test_a_category_area_is_the_union_of_its_facilities_areas(oakland_network):
+    """The places within reach of some facility are those within reach of the nearest: one search or one per facility."""
+    net = oakland_network
+    rng = np.random.default_rng(7)
+    deg = np.bincount(np.r_[net.edge_u, net.edge_v], minlength=net.n_nodes)
+    fac = snap_points(net, net.node_xy[rng.choice(np.flatnonzero(deg >= 3), 5, replace=False)] + [9.0, -6.0], 100.0)
+    eng = DistanceEngine(net, fac)
+    for r in (150.0, 400.0):
+        together = service_areas(eng, [np.arange(5)], r, A)[0]
+        apart = shapely.union_all(facility_service_areas(eng, np.arange(5), r, A))
+        assert together.area > 0
+        assert shapely.symmetric_difference(together, apart).area < 1e-9 * together.area  # the same polygon
