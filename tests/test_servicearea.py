@@ -218,7 +218,7 @@ def test_elderly_service_area_with_slope_never_over_reaches(oakland_network):
 
 
 def test_a_category_area_is_the_union_of_its_facilities_areas(oakland_network):
-    """The places within reach of some facility are those within reach of the nearest: one search or one per facility."""
+    """The places within reach of some facility are those within reach of the nearest: one search or one each."""
     net = oakland_network
     rng = np.random.default_rng(7)
     deg = np.bincount(np.r_[net.edge_u, net.edge_v], minlength=net.n_nodes)
