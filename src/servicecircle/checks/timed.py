@@ -223,14 +223,24 @@ def add_service_areas(ctx: Context, outcomes: list[CheckOutcome]) -> None:
 
     if not ctx.options.service_areas:
         return
-    for o in outcomes:
-        if o.kind == "lifecircle" and o.category and o.radius_m:
-            members = ctx.members(o.category)
-            if len(members):
-                view = f"adult, {o.radius_m:g} m"
-                o.layers.update(
-                    service_area_layers(ctx, ctx.engine, members, float(o.radius_m), view=view, key=o.key, group=None)
-                )
+    from .._parallel import pmap, workers_for
+
+    todo = [
+        (o, ctx.members(o.category))
+        for o in outcomes
+        if o.kind == "lifecircle" and o.category and o.radius_m and len(ctx.members(o.category))
+    ]
+
+    def one(job: tuple[CheckOutcome, NDArray[np.intp]]) -> dict[str, Any]:
+        o, members = job
+        assert o.radius_m is not None
+        view = f"adult, {o.radius_m:g} m"
+        return service_area_layers(ctx, ctx.engine, members, float(o.radius_m), view=view, key=o.key, group=None)
+
+    # one task per check, in forked processes on a large network when the run may use the cores
+    n_workers = workers_for(ctx.engine.n_graph_nodes * sum(len(m) for _, m in todo), threshold=2e5)
+    for (o, _), layers in zip(todo, pmap(one, todo, n_workers)):
+        o.layers.update(layers)
     for name in ("service_areas", "catchments"):
         parts = [(o, k) for o in outcomes for k in o.layers if k.startswith(name + "/")]
         if not parts:
