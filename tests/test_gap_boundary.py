@@ -44,3 +44,45 @@ def test_gap_on_a_curved_community_stays_inside_and_reaches_its_boundary():
     assert out.sum() > 100 and inn.sum() > 100
     assert (shapely.distance(fitted, pts[out]) < 1e-6).all()
     assert (shapely.distance(fitted, pts[inn]) > 1.0).all()
+
+
+def test_fitting_on_half_cells_equals_fitting_the_traced_polygons():
+    # fit_on_grid (what gap_polygons uses) against fit_to_boundary on the traced gap and reach polygons,
+    # an independent computation with buffers: curved, stretched and neighbouring communities, two
+    # resolutions (one not dividing the street spacing), three radii (some communities all gap, some none)
+    import shapely.affinity
+
+    from servicecircle.checks.gaps import _trace, fit_on_grid, fit_to_boundary
+    from servicecircle.checks.measure import within
+
+    rng = np.random.default_rng(1)
+    n = 12
+    xy = np.array([(x, y) for y in np.arange(n) * 100.0 for x in np.arange(n) * 100.0])
+    xy += rng.uniform(-8, 8, xy.shape)
+    idx = np.arange(n * n).reshape(n, n)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    net = network_from_arrays(xy, u, v, "EPSG:4544")
+    eng = DistanceEngine(net, snap_points(net, xy[[5, 70, 130]]))
+    comms = []
+    for i in range(4):
+        for j in range(4):
+            c = shapely.Point(150 + i * 260 + rng.uniform(-20, 20), 150 + j * 260).buffer(rng.uniform(90, 170))
+            comms.append(shapely.affinity.scale(c, 1.3, 0.8) if (i + j) % 2 else c)
+    comms_a = np.array(comms, dtype=object)
+    which = np.arange(len(comms))
+    compared = 0
+    for res in (20.0, 13.7):
+        grid = GapGrid(eng, comms_a, which, res, 250.0)
+        cell_dist = grid.distances(eng.node_distances([0, 1, 2]))
+        for r in (150.0, 250.0, 400.0):
+            out = ~within(cell_dist, r)
+            ref = fit_to_boundary(_trace(grid, out, which), _trace(grid, ~out, which), comms_a, grid.res)
+            got = fit_on_grid(grid, out, which, comms_a)
+            for a, b in zip(ref, got):
+                assert (a is None) == (b is None)
+                if a is not None:
+                    assert b.is_valid and b.geom_type in ("Polygon", "MultiPolygon")
+                    assert shapely.symmetric_difference(a, b).area < 1e-6 * max(a.area, 1.0)
+                    compared += 1
+    assert compared > 80
