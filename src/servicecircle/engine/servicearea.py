@@ -248,7 +248,7 @@ def piece_shapes(engine: DistanceEngine, pieces: ReachedPieces, quad_segs: int =
         ],
         axis=1,
     )
-    hulls: NDArray[np.object_] = shapely.convex_hull(shapely.multipoints(pts))
+    hulls: NDArray[np.object_] = shapely.convex_hull(shapely.linestrings(pts))  # a line: no point objects
     return hulls
 
 
