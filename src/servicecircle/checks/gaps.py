@@ -174,58 +174,36 @@ def fit_on_grid(
     which = np.asarray(which)
     if not len(which) or not len(grid.cells):
         return result
-    pos = np.full(max(int(grid.cell_comm.max()), int(which.max())) + 2, -1, dtype=np.intp)
+    comm_id, lo_r, hi_r, lo_c, hi_c, colour = _fit_windows(grid)
+    wid = np.full(max(int(comm_id.max()), int(which.max())) + 2, -1, dtype=np.intp)
+    wid[comm_id] = np.arange(len(comm_id))
+    pos = np.full(len(wid), -1, dtype=np.intp)
     pos[which] = np.arange(len(which))
+    # the cells of the communities asked for that have any gap cell
     p = pos[grid.cell_comm]
-    sel = np.flatnonzero(p >= 0)
-    sel = sel[np.argsort(p[sel], kind="stable")]
-    ps = p[sel]
-    rows, cols, gap = grid.cells[sel] // grid.nx, grid.cells[sel] % grid.nx, out[sel]
-    starts = np.flatnonzero(run_starts(ps))
-    ends = np.r_[starts[1:], len(ps)]
-    has = np.add.reduceat(gap.astype(np.intp), starts) > 0 if len(starts) else np.zeros(0, dtype=bool)
-    if not has.any():
+    has_gap = np.zeros(len(pos), dtype=bool)
+    has_gap[grid.cell_comm[out & (p >= 0)]] = True
+    sel = np.flatnonzero((p >= 0) & has_gap[grid.cell_comm])
+    if not len(sel):
         return result
-    pad, half = 2, grid.res / 2.0
-    # each community's window: its cells' bounding rows and columns, two cells more on every side
-    lo_r = np.minimum.reduceat(rows, starts)[has] - pad
-    hi_r = np.maximum.reduceat(rows, starts)[has] + pad + 1
-    lo_c = np.minimum.reduceat(cols, starts)[has] - pad
-    hi_c = np.maximum.reduceat(cols, starts)[has] + pad + 1
-    comm_k = ps[starts[has]]
-    # communities whose windows overlap are grown on different rasters (colours): within one,
-    # a community's growth (at most two cells) never meets another's
-    boxes = shapely.box(lo_c, lo_r, hi_c - 0.5, hi_r - 0.5)
-    a, b = shapely.STRtree(boxes).query(boxes, predicate="intersects")
-    keep = a != b
-    a, b = a[keep], b[keep]
-    order = np.argsort(a, kind="stable")
-    a, b = a[order], b[order]
-    nb_start = np.searchsorted(a, np.arange(len(boxes) + 1))
-    colour = np.full(len(boxes), -1, dtype=np.intp)
-    for i in range(len(boxes)):
-        used = colour[b[nb_start[i] : nb_start[i + 1]]]
-        c = 0
-        while (used == c).any():
-            c += 1
-        colour[i] = c
-    R0, C0 = int(lo_r.min()), int(lo_c.min())
-    shape = (int(hi_r.max()) - R0, int(hi_c.max()) - C0)
-    win = np.repeat(np.arange(len(boxes)), (ends - starts)[has])  # window of each kept cell
-    kept = np.repeat(has, ends - starts)
-    rr, cc, oo = rows[kept] - R0, cols[kept] - C0, gap[kept]
-    t = grid.transform
+    w = wid[grid.cell_comm[sel]]
+    rows, cols, gap = grid.cells[sel] // grid.nx, grid.cells[sel] % grid.nx, out[sel]
+    used = np.unique(w)
+    R0, C0 = int(lo_r[used].min()), int(lo_c[used].min())
+    shape = (int(hi_r[used].max()) - R0, int(hi_c[used].max()) - C0)
+    rr, cc, cw = rows - R0, cols - C0, colour[w]
+    half, t = grid.res / 2.0, grid.transform
     tw = Affine(half, 0.0, t.c + C0 * grid.res, 0.0, -half, t.f - R0 * grid.res)
     coords: list[Any] = []
     ring_len: list[int] = []
     poly_of: list[int] = []
     part_comm: list[int] = []
-    for col in range(int(colour.max()) + 1):
-        in_col = colour[win] == col
+    for col in np.unique(cw).tolist():
+        in_col = cw == col
         g = np.zeros(shape, dtype=bool)
         q = np.zeros(shape, dtype=bool)
-        g[rr[in_col & oo], cc[in_col & oo]] = True
-        q[rr[in_col & ~oo], cc[in_col & ~oo]] = True
+        g[rr[in_col & gap], cc[in_col & gap]] = True
+        q[rr[in_col & ~gap], cc[in_col & ~gap]] = True
         g = g.repeat(2, axis=0).repeat(2, axis=1)
         q = q.repeat(2, axis=0).repeat(2, axis=1)
         won = g.copy()  # step 0: the gap's own cells (never reached ones)
@@ -233,7 +211,7 @@ def fit_on_grid(
             g, q = _grow(g), _grow(q)
             won |= g & ~q
         label = np.zeros(won.shape, dtype=np.int32)
-        for j in np.flatnonzero(colour == col).tolist():
+        for j in used[colour[used] == col].tolist():
             label[2 * (lo_r[j] - R0) : 2 * (hi_r[j] - R0), 2 * (lo_c[j] - C0) : 2 * (hi_c[j] - C0)] = j + 1
         label[~won] = 0
         for geom, v in shapes(label, mask=won, connectivity=4, transform=tw):
@@ -241,7 +219,7 @@ def fit_on_grid(
                 coords.extend(ring)
                 ring_len.append(len(ring))
                 poly_of.append(len(part_comm))
-            part_comm.append(int(comm_k[int(v) - 1]))
+            part_comm.append(int(pos[comm_id[int(v) - 1]]))
     if not part_comm:
         return result
     rings = shapely.linearrings(np.asarray(coords, dtype=float), indices=np.repeat(np.arange(len(ring_len)), ring_len))
@@ -254,6 +232,49 @@ def fit_on_grid(
     fitted = shapely.intersection(won_geom, boundaries[ks])
     result[ks] = np.array([_areal(x) for x in fitted], dtype=object)
     return result
+
+
+def _fit_windows(grid: GapGrid) -> tuple[NDArray[np.intp], ...]:
+    """Every community's window on the grid and its colour (computed once per grid).
+
+    A window is the community's cells' bounding rows and columns, two cells more
+    on every side; communities whose windows overlap get different colours and
+    are grown on different rasters, so that within one, a community's growth (at
+    most two cells) never meets another's.
+
+    Returns
+    -------
+    tuple
+        Community positions, first and after-last window row, first and after-last
+        window column, colour; parallel arrays.
+    """
+    if grid.fit_windows is not None:
+        return grid.fit_windows
+    pad = 2
+    order = np.argsort(grid.cell_comm, kind="stable")
+    k = grid.cell_comm[order]
+    rows, cols = grid.cells[order] // grid.nx, grid.cells[order] % grid.nx
+    starts = np.flatnonzero(run_starts(k))
+    lo_r = np.minimum.reduceat(rows, starts) - pad
+    hi_r = np.maximum.reduceat(rows, starts) + pad + 1
+    lo_c = np.minimum.reduceat(cols, starts) - pad
+    hi_c = np.maximum.reduceat(cols, starts) + pad + 1
+    boxes = shapely.box(lo_c, lo_r, hi_c - 0.5, hi_r - 0.5)
+    a, b = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    keep = a != b
+    a, b = a[keep], b[keep]
+    by = np.argsort(a, kind="stable")
+    a, b = a[by], b[by]
+    nb_start = np.searchsorted(a, np.arange(len(boxes) + 1)).tolist()
+    colour = np.full(len(boxes), -1, dtype=np.intp)
+    for i in range(len(boxes)):  # greedy: the smallest colour none of its neighbours has
+        taken = set(colour[b[nb_start[i] : nb_start[i + 1]]].tolist())
+        c = 0
+        while c in taken:
+            c += 1
+        colour[i] = c
+    grid.fit_windows = (k[starts].astype(np.intp), lo_r, hi_r, lo_c, hi_c, colour)
+    return grid.fit_windows
 
 
 def _areal(geom: Any) -> Any:
