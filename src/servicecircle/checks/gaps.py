@@ -357,10 +357,18 @@ def trace_gaps(ctx: Context, outcomes: list[CheckOutcome]) -> None:
     pending = [(o, o.pending_gaps) for o in outcomes if o.pending_gaps]
     if not pending:
         return
+    from .._parallel import pmap, workers_for
+
     failing = np.unique(np.concatenate([p["fail"] for _, p in pending]))
     grid = gap_grid(ctx, failing)
-    for o, p in pending:
-        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"], ctx.comm_geom[p["fail"]])
+    _fit_windows(grid)  # once, before any fork: the children inherit it
+
+    def one(p: dict[str, Any]) -> NDArray[np.object_]:
+        return gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"], ctx.comm_geom[p["fail"]])
+
+    # the checks' gaps are independent: forked over the cores for a large grid (as settings.workers says)
+    traced = pmap(one, [p for _, p in pending], workers_for(len(grid.cells) * len(pending)))
+    for (o, p), polys in zip(pending, traced):
         areas = shapely.area(polys)
         for k, poly, area in zip(p["fail"], polys, areas):
             o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area), "geometry": poly})
