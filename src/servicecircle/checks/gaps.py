@@ -189,21 +189,25 @@ def fit_on_grid(
     w = wid[grid.cell_comm[sel]]
     rows, cols, gap = grid.cells[sel] // grid.nx, grid.cells[sel] % grid.nx, out[sel]
     used = np.unique(w)
-    R0, C0 = int(lo_r[used].min()), int(lo_c[used].min())
-    shape = (int(hi_r[used].max()) - R0, int(hi_c[used].max()) - C0)
-    rr, cc, cw = rows - R0, cols - C0, colour[w]
+    cw = colour[w]
     half, t = grid.res / 2.0, grid.transform
-    tw = Affine(half, 0.0, t.c + C0 * grid.res, 0.0, -half, t.f - R0 * grid.res)
     coords: list[Any] = []
     ring_len: list[int] = []
     poly_of: list[int] = []
     part_comm: list[int] = []
     for col in np.unique(cw).tolist():
+        # one raster per colour, over that colour's windows only
+        js = used[colour[used] == col]
+        R0, C0 = int(lo_r[js].min()), int(lo_c[js].min())
+        shape = (int(hi_r[js].max()) - R0, int(hi_c[js].max()) - C0)
+        tw = Affine(half, 0.0, t.c + C0 * grid.res, 0.0, -half, t.f - R0 * grid.res)
         in_col = cw == col
+        rr, cc = rows[in_col] - R0, cols[in_col] - C0
+        o = gap[in_col]
         g = np.zeros(shape, dtype=bool)
         q = np.zeros(shape, dtype=bool)
-        g[rr[in_col & gap], cc[in_col & gap]] = True
-        q[rr[in_col & ~gap], cc[in_col & ~gap]] = True
+        g[rr[o], cc[o]] = True
+        q[rr[~o], cc[~o]] = True
         g = g.repeat(2, axis=0).repeat(2, axis=1)
         q = q.repeat(2, axis=0).repeat(2, axis=1)
         won = g.copy()  # step 0: the gap's own cells (never reached ones)
@@ -211,7 +215,7 @@ def fit_on_grid(
             g, q = _grow(g), _grow(q)
             won |= g & ~q
         label = np.zeros(won.shape, dtype=np.int32)
-        for j in used[colour[used] == col].tolist():
+        for j in js.tolist():
             label[2 * (lo_r[j] - R0) : 2 * (hi_r[j] - R0), 2 * (lo_c[j] - C0) : 2 * (hi_c[j] - C0)] = j + 1
         label[~won] = 0
         for geom, v in shapes(label, mask=won, connectivity=4, transform=tw):

@@ -123,6 +123,7 @@ def street_file(network: Any, crs: Any, *, version: str = "1.2") -> Path | None:
     key, folder = network.info.get("cache_key"), network.info.get("cache_folder")
     if not settings.use_cache or not key or not folder:
         return None
+    # layer=1: the form of street_layer's output; raise it when street_layer changes what it writes
     part = cache_key(
         network=key, crs=CRS.from_user_input(crs).to_wkt(), version=version, tolerance=STREET_TOLERANCE_M, layer=1
     )
