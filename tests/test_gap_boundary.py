@@ -50,6 +50,8 @@ def test_fitting_on_half_cells_equals_fitting_the_traced_polygons():
     # fit_on_grid (what gap_polygons uses) against fit_to_boundary on the traced gap and reach polygons,
     # an independent computation with buffers: curved, stretched and neighbouring communities, two
     # resolutions (one not dividing the street spacing), three radii (some communities all gap, some none)
+    import shapely.affinity
+
     from servicecircle.checks.gaps import _trace, fit_on_grid, fit_to_boundary
     from servicecircle.checks.measure import within
 

@@ -230,16 +230,25 @@ def reached_pieces(
 
 def piece_shapes(engine: DistanceEngine, pieces: ReachedPieces, quad_segs: int = QUAD_SEGS) -> NDArray[np.object_]:
     """The hull of each piece's two end discs (a polygon inscribed in the exact shape)."""
+    if not len(pieces.edge):
+        return np.empty(0, dtype=object)
     geoms = engine.network.edge_geometry[pieces.edge]
-    p0 = shapely.line_interpolate_point(geoms, pieces.s0)
-    p1 = shapely.line_interpolate_point(geoms, pieces.s1)
-    d0 = shapely.buffer(p0, pieces.radius0, quad_segs=quad_segs)
-    d1 = shapely.buffer(p1, pieces.radius1, quad_segs=quad_segs)
-    both = shapely.union(
-        shapely.union(d0, d1),
-        shapely.multipoints(np.stack([shapely.get_coordinates(p0), shapely.get_coordinates(p1)], axis=1)),
+    xy0 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, pieces.s0))
+    xy1 = shapely.get_coordinates(shapely.line_interpolate_point(geoms, pieces.s1))
+    # the discs' vertices as GEOS's point buffer places them (4 * quad_segs on the circle), and the two
+    # centres: the hull of these points is the hull of the discs' union, with no buffer or union built
+    ang = -np.arange(4 * quad_segs) * (np.pi / (2 * quad_segs))
+    ring = np.column_stack([np.cos(ang), np.sin(ang)])
+    pts = np.concatenate(
+        [
+            xy0[:, None, :] + np.asarray(pieces.radius0, dtype=float)[:, None, None] * ring,
+            xy1[:, None, :] + np.asarray(pieces.radius1, dtype=float)[:, None, None] * ring,
+            xy0[:, None, :],
+            xy1[:, None, :],
+        ],
+        axis=1,
     )
-    hulls: NDArray[np.object_] = shapely.convex_hull(both)
+    hulls: NDArray[np.object_] = shapely.convex_hull(shapely.linestrings(pts))  # a line: no point objects
     return hulls
 
 

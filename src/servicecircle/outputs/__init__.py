@@ -21,7 +21,7 @@ from .. import settings
 from .._parallel import Background, workers_for
 from ..errors import OutputError
 from .gapmap import embed_assets, gap_map
-from .geopackage import set_last_change, street_layer, write_geopackage
+from .geopackage import set_last_change, street_file, street_layer, write_geopackage
 from .layers import assessment_layers, register_summary_rows
 from .tables import write_csv
 
@@ -133,11 +133,15 @@ def save_assessment(
 
     def geopackage() -> None:
         layers = assessment_layers(assessment)
-        if getattr(assessment, "network", None) is not None and "streets" not in layers:
-            # the street context of the QGIS project, after the other spatial layers
-            spatial = {k: v for k, v in layers.items() if isinstance(v, gpd.GeoDataFrame)}
-            layers = {**spatial, "streets": street_layer(assessment.network), **layers}
-        write_geopackage(layers, staged["geopackage"], crs, version=gpkg_version)
+        start = None
+        network = getattr(assessment, "network", None)
+        if network is not None and "streets" not in layers:
+            # the street context of the QGIS project: written once for a cached network, then copied
+            start = street_file(network, crs, version=gpkg_version)
+            if start is None:  # after the other spatial layers
+                spatial = {k: v for k, v in layers.items() if isinstance(v, gpd.GeoDataFrame)}
+                layers = {**spatial, "streets": street_layer(network), **layers}
+        write_geopackage(layers, staged["geopackage"], crs, version=gpkg_version, start=start)
         if styles:
             from .qgis_project import write_qgis_project
             from .qgis_styles import add_qgis_styles

@@ -13,7 +13,10 @@ Layers (listed by :func:`servicecircle.outputs.layers.assessment_layers`; see
     the uncovered part of each community per failed check;
 ``streets``
     the walking network as simplified lines (:func:`street_layer`), the street
-    context the QGIS project draws in light grey (written by ``save_assessment``);
+    context the QGIS project draws in light grey (written by ``save_assessment``;
+    for a cached network the layer is written once, into a GeoPackage beside the
+    network's cache file, which later runs copy and add their layers to:
+    :func:`street_file`);
 
 and attribute tables ``summary`` (one row per check), ``scorecard``, ``checks``
 (every threshold used and its source), ``warnings``, ``fields`` (every column's
@@ -31,6 +34,8 @@ warn about a version they do not know. ``version="1.4"`` asks for the newest.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +52,15 @@ from .codes import codes_as_text
 from .gdal import gdal_config, gpkg_time
 from .layers import clean_for_export
 
-__all__ = ["write_geopackage", "gpkg_time", "set_last_change", "street_layer", "GPKG_VERSIONS", "STREET_TOLERANCE_M"]
+__all__ = [
+    "write_geopackage",
+    "gpkg_time",
+    "set_last_change",
+    "street_layer",
+    "street_file",
+    "GPKG_VERSIONS",
+    "STREET_TOLERANCE_M",
+]
 
 #: The GeoPackage versions :func:`write_geopackage` writes (GDAL's ``VERSION`` creation option).
 GPKG_VERSIONS = ("1.2", "1.3", "1.4")
@@ -86,6 +99,47 @@ def street_layer(network: Any, tolerance: float = STREET_TOLERANCE_M) -> gpd.Geo
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=network.crs), crs=network.crs)
 
 
+def street_file(network: Any, crs: Any, *, version: str = "1.2") -> Path | None:
+    """A GeoPackage holding only the ``streets`` layer of a cached network, written once.
+
+    Everything in it derives from the network, the output CRS and the
+    GeoPackage version, so it is kept beside the network's cache file (keyed by
+    the network's cache key and those) and :func:`write_geopackage` starts from
+    a copy of it (``start=``) instead of reprojecting, simplifying and writing
+    the streets again: for a million-node network most of the GeoPackage's time.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``None`` when the cache is off or the network did not come through the
+        cache (nothing stable to key the file by): the layer is then written
+        with the others.
+    """
+    from pyproj import CRS
+
+    from .. import settings
+    from ..network.cache import cache_key
+
+    key, folder = network.info.get("cache_key"), network.info.get("cache_folder")
+    if not settings.use_cache or not key or not folder:
+        return None
+    # layer=1: the form of street_layer's output; raise it when street_layer changes what it writes
+    part = cache_key(
+        network=key, crs=CRS.from_user_input(crs).to_wkt(), version=version, tolerance=STREET_TOLERANCE_M, layer=1
+    )
+    path = Path(folder) / f"{key}.streets-{part[:16]}.gpkg"
+    if not path.exists():
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            write_geopackage({"streets": street_layer(network)}, tmp, crs, version=version)
+            os.replace(tmp, path)  # whole or not at all: another run never reads half a file
+        except (OSError, OutputError):
+            return None  # a cache folder that cannot be written to: the layer goes with the others
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path
+
+
 def set_last_change(path: str | Path, when: datetime | None = None) -> None:
     """Set every table's ``gpkg_contents.last_change`` to ``when`` (default the output timestamp).
 
@@ -108,7 +162,9 @@ def set_last_change(path: str | Path, when: datetime | None = None) -> None:
         ) from None
 
 
-def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any, *, version: str = "1.2") -> Path:
+def write_geopackage(
+    layers: dict[str, pd.DataFrame], path: str | Path, crs: Any, *, version: str = "1.2", start: Path | None = None
+) -> Path:
     """Write layers (GeoDataFrames reprojected to ``crs``) and tables to one GeoPackage.
 
     ``gpkg_contents.last_change`` is ``settings.output_timestamp`` (through GDAL's
@@ -125,6 +181,9 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
     version
         The GeoPackage version, one of :data:`GPKG_VERSIONS` (default 1.2: read
         without a warning by GDAL 3.6 and QGIS 3.22).
+    start
+        A GeoPackage of the same version whose layers come first (a copy of
+        it is written to, e.g. :func:`street_file`); ``None``: a new file.
 
     Returns
     -------
@@ -144,6 +203,8 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
     dataset = {"VERSION": version}  # used when the first layer creates the file
     if path.exists():
         path.unlink()
+    if start is not None:
+        shutil.copyfile(start, path)
     with gdal_config({"OGR_CURRENT_DATE": stamp}):
         for name, frame in layers.items():
             data = clean_for_export(codes_as_text(frame))  # administrative codes stay text
@@ -171,4 +232,6 @@ def write_geopackage(layers: dict[str, pd.DataFrame], path: str | Path, crs: Any
                     file=path,
                     fix="check free disk space and that the folder is writable",
                 ) from None
+    if start is not None:
+        set_last_change(path)  # the copied layers were registered when they were written
     return path
