@@ -168,7 +168,7 @@ class Context:
     unit_names: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the residential compounds (小区), metric CRS, with ``community`` (position, -1: none), or None
     compounds: Any = None
-    #: why a check or target of this run gave no result, by its key (the register reports it)
+    #: why an indicator or target of this run gave no result, by its output key (the register reports it)
     not_assessed: dict[str, str] = field(default_factory=dict)
     _types_warned: bool = field(default=False, repr=False)
 

@@ -141,6 +141,8 @@ def _outcome(
 
 
 def _not_computed(ctx: Context, ind: Indicator, why: str) -> None:
+    """Record why indicator ``ind`` gave no result (the register reports it) and warn."""
+    ctx.not_assessed[indicator_column(ind.key)] = why
     file, layer = source_of(ctx.facilities)
     warn_data(
         "indicator_not_computed", f"indicator {ind.key} ({ind.name_en}) was not computed: {why}", file=file, layer=layer
@@ -162,8 +164,8 @@ def _attribute_per_resident(ctx: Context, ind: Indicator) -> CheckOutcome | None
         _not_computed(
             ctx,
             ind,
-            f"the facilities have no {what} column"
-            + (f" {col!r}" if col else f" (name it with {_COLUMN_OPTION[ind.attribute]})"),
+            f"the facilities have no {what} column (name it with {_COLUMN_OPTION[ind.attribute]})"
+            + (f"; looked for {col!r}" if col else ""),
         )
         return None
     members = ctx.members(ind.categories)
@@ -229,7 +231,7 @@ def _community_size(ctx: Context, ind: Indicator) -> CheckOutcome | None:
     word = "households" if households else "residents"
     known = np.isfinite(value)
     if not known.any():
-        _not_computed(ctx, ind, f"no community has a {word} count")
+        _not_computed(ctx, ind, f"no community has a {'household' if households else 'resident'} count")
         return None
     ok = meets(ind, value)
     passed = nullable(ok, known)

@@ -41,9 +41,6 @@ from .context import CheckOutcome, Context
 
 __all__ = ["register_table", "register_counts"]
 
-_COLUMN_OPTION = {"floor_area": "floor_area_column=", "places": "places_column=", "area": "area_column="}
-_ATTRIBUTE_TEXT = {"floor_area": "floor area", "places": "places", "area": "site area"}
-
 
 def _missing(x: Any) -> bool:
     if x is None or x is pd.NA:
@@ -81,28 +78,13 @@ def _why_no_result(row: RegisterRow, profile: Profile, ctx: Context | None) -> s
         return "the floor-area check did not run (see the warnings table)"
     if key == "six_ones" or key in {six_ones_column(i.key) for i in profile.six_ones}:
         return "the 6个1 check did not run (see the warnings table)"
-    for ind in profile.indicators.values():
-        if indicator_column(ind.key) != key:
-            continue
-        if ind.measure is None:
-            return f"indicator {ind.key} gives no measure in the profile: it is listed, not computed"
-        cats = ", ".join(ind.categories)
-        if ind.measure == "attribute_per_resident" and ind.attribute is not None:
-            what = _ATTRIBUTE_TEXT[ind.attribute]
-            if ctx is not None and ctx.facility_values(ind.attribute) is None:
-                return f"the facilities have no {what} column (name it with {_COLUMN_OPTION[ind.attribute]})"
-            if ctx is not None and len(ctx.members(ind.categories)) == 0:
-                return f"no facility of {cats} in the input"
-            return f"no facility of {cats} has a {what} value"
-        if ind.measure == "nearest_distance":
-            if ctx is not None and len(ctx.members(ind.categories)) == 0:
-                return f"no facility of {cats} in the input"
-            return f"no facility of {', '.join(ind.to_categories)} in the input to measure the distance to"
-        word = "household" if ind.measure == "community_households" else "resident"
-        return f"no community has a {word} count"
+    ind = next((i for i in profile.indicators.values() if indicator_column(i.key) == key), None)
+    if ind is not None and ind.measure is None:
+        return f"indicator {ind.key} gives no measure in the profile: it is listed, not computed"
     target = profile.targets.get(key) or profile.targets.get(by.partition(".")[2])
-    if target is not None and ctx is not None and target.key in ctx.not_assessed:
-        return ctx.not_assessed[target.key]  # what the target's own check found
+    found = indicator_column(ind.key) if ind is not None else target.key if target is not None else None
+    if found is not None and ctx is not None and found in ctx.not_assessed:
+        return ctx.not_assessed[found]  # what the indicator's or target's own check found
     return f"the {by} check did not run (see the warnings table)"
 
 
