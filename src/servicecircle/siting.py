@@ -210,10 +210,7 @@ def _coverage_matrix(
         st.options.max_snap or assessment.parameters["max_snap_m"],
     )
     engine = DistanceEngine(net, c_snap)
-    from .engine.snapping import Snapped
-
-    sub = Snapped(d_snap.edge[todo], d_snap.offset[todo], d_snap.access[todo], d_snap.xy[todo], d_snap.max_snap)
-    att = engine.attach(sub)
+    att = engine.attach(d_snap.take(todo))
     s_idx, t_idx, _ = engine.within(np.arange(len(cands)), att, radius)
     a = sp.csr_matrix((np.ones(len(s_idx), dtype=np.int8), (t_idx, s_idx)), shape=(len(todo), len(cands)))
     return todo, w[todo], a, c_snap

@@ -292,9 +292,7 @@ class Context:
         from ..errors import feature_label, source_of, warn_data
 
         node_dist = self.engine.node_distances(dst, settings.max_distance)
-        s = self.fac_snap
-        sub = Snapped(edge=s.edge[src], offset=s.offset[src], access=s.access[src], xy=s.xy[src], max_snap=s.max_snap)
-        dist: NDArray[np.float64] = self.engine.point_distances(node_dist, self.engine.attach(sub))
+        dist: NDArray[np.float64] = self.engine.point_distances(node_dist, self.engine.attach(self.fac_snap.take(src)))
         bad = np.isnan(dist)
         if bad.any():
             file, layer = source_of(self.facilities)

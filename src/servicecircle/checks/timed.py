@@ -225,11 +225,12 @@ def add_service_areas(ctx: Context, outcomes: list[CheckOutcome]) -> None:
         return
     from .._parallel import pmap, workers_for
 
-    todo = [
-        (o, ctx.members(o.category))
-        for o in outcomes
-        if o.kind == "lifecircle" and o.category and o.radius_m and len(ctx.members(o.category))
-    ]
+    todo: list[tuple[CheckOutcome, NDArray[np.intp]]] = []
+    for o in outcomes:
+        if o.kind == "lifecircle" and o.category and o.radius_m:
+            members = ctx.members(o.category)
+            if len(members):
+                todo.append((o, members))
 
     def one(job: tuple[CheckOutcome, NDArray[np.intp]]) -> dict[str, Any]:
         o, members = job

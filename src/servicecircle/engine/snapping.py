@@ -57,6 +57,11 @@ class Snapped:
     def __len__(self) -> int:
         return len(self.edge)
 
+    def take(self, idx: ArrayLike) -> Snapped:
+        """The points at positions ``idx`` (an index or boolean array), in that order."""
+        i = np.asarray(idx)
+        return Snapped(self.edge[i], self.offset[i], self.access[i], self.xy[i], self.max_snap)
+
 
 def _as_points(points: Any) -> NDArray[np.object_]:
     if hasattr(points, "geometry"):

@@ -915,21 +915,22 @@ def _register_rows(a: Assessment) -> list[tuple[list[str], str]]:
     return out
 
 
-def _register_chunks(a: Assessment) -> list[list[int]]:
-    """The register rows of each register page (none without a register)."""
-    chunks: list[list[int]] = []
+def _register_chunks(a: Assessment) -> list[list[tuple[list[str], str]]]:
+    """The register rows (cells, result colour) of each register page (none without a register)."""
+    chunks: list[list[tuple[list[str], str]]] = []
     used = float(_REG_LINES_PAGE)
-    for i, (cells, _) in enumerate(_register_rows(a)):
+    for row in _register_rows(a):
+        cells = row[0]
         n = max(c.count("\n") + 1 for c in cells) + 0.4  # a row's lines and its padding
         if used + n > _REG_LINES_PAGE:
             chunks.append([])
             used = 0.0
-        chunks[-1].append(i)
+        chunks[-1].append(row)
         used += n
     return chunks
 
 
-def _register(page: _Page, ctx: _Context, chunk: list[int]) -> None:
+def _register(page: _Page, ctx: _Context, chunk: list[tuple[list[str], str]]) -> None:
     a = ctx.a
     reg = _register_frame(a)
     assert reg is not None  # a register page is planned only with a register
@@ -949,9 +950,8 @@ def _register(page: _Page, ctx: _Context, chunk: list[int]) -> None:
         color="#444444",
     )
     y += 5.0
-    rows = _register_rows(a)
-    cells = [rows[i][0] for i in chunk]
-    colours = [[None, None, None, None, _tint(rows[i][1]), None] for i in chunk]
+    cells = [c for c, _ in chunk]
+    colours = [[None, None, None, None, _tint(colour), None] for _, colour in chunk]
     y = page.table(
         _MARGIN,
         y,
