@@ -160,13 +160,7 @@ def _attribute_per_resident(ctx: Context, ind: Indicator) -> CheckOutcome | None
     cats = ", ".join(ind.categories)
     values = ctx.facility_values(ind.attribute)
     if values is None:
-        col = ctx.fac_columns.get(ind.attribute)
-        _not_computed(
-            ctx,
-            ind,
-            f"the facilities have no {what} column (name it with {_COLUMN_OPTION[ind.attribute]})"
-            + (f"; looked for {col!r}" if col else ""),
-        )
+        _not_computed(ctx, ind, f"the facilities have no {what} column (name it with {_COLUMN_OPTION[ind.attribute]})")
         return None
     members = ctx.members(ind.categories)
     if len(members) == 0:
