@@ -11,15 +11,15 @@ import pytest
 import shapely
 
 from servicecircle.engine import DistanceEngine, snap_points
-from servicecircle.engine.servicearea import catchments, facility_service_areas, service_areas
+from servicecircle.engine.servicearea import QUAD_SEGS, catchments, facility_service_areas, service_areas
 from servicecircle.engine.weighted import CostEngine
 from servicecircle.errors import DataWarning
 from servicecircle.network import network_from_arrays
 from servicecircle.network.walking import edge_times, load_walking_groups
 
 A = 50.0
-#: the disc of radius A as the areas draw it: a regular 64-gon inscribed in the circle
-P = 2 * 16 * A**2 * math.sin(math.pi / 32)
+#: the disc of radius A as the areas draw it: a regular polygon of 4 QUAD_SEGS sides inscribed in the circle
+P = 2 * QUAD_SEGS * A**2 * math.sin(math.pi / (2 * QUAD_SEGS))
 
 
 def sample_inside(area, rng, n, keep):
@@ -218,7 +218,8 @@ def test_elderly_service_area_with_slope_never_over_reaches(oakland_network):
 
 
 def test_a_category_area_is_the_union_of_its_facilities_areas(oakland_network):
-    """The places within reach of some facility are those within reach of the nearest: one search or one each."""
+    """The places within reach of some facility are those within reach of the nearest: one search, one each, or the
+    catchments."""
     net = oakland_network
     rng = np.random.default_rng(7)
     deg = np.bincount(np.r_[net.edge_u, net.edge_v], minlength=net.n_nodes)
@@ -229,3 +230,8 @@ def test_a_category_area_is_the_union_of_its_facilities_areas(oakland_network):
         apart = shapely.union_all(facility_service_areas(eng, np.arange(5), r, A))
         assert together.area > 0
         assert shapely.symmetric_difference(together, apart).area < 1e-9 * together.area  # the same polygon
+        # and the union of the catchments (how the checks build a category's area) is that polygon too
+        fac, _, parts = catchments(eng, np.arange(5), r, A)
+        assert len(fac) == 5
+        by_catchment = shapely.union_all(parts)
+        assert shapely.symmetric_difference(together, by_catchment).area < 1e-9 * together.area

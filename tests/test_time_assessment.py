@@ -12,11 +12,12 @@ import pytest
 import shapely
 
 import servicecircle as sc
+from servicecircle.engine.servicearea import QUAD_SEGS
 from servicecircle.network import network_from_arrays
 from servicecircle.network.walking import load_walking_groups
 
 CRS = "EPSG:4544"
-P = 2 * 16 * 50.0**2 * math.sin(math.pi / 32)  # the 64-gon of radius 50 m the areas draw
+P = 2 * QUAD_SEGS * 50.0**2 * math.sin(math.pi / (2 * QUAD_SEGS))  # the inscribed disc of radius 50 m the areas draw
 
 
 def frame(geoms, **cols):

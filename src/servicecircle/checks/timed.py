@@ -172,13 +172,12 @@ def service_area_layers(
 
     allowance = float(ctx.options.access_allowance)
     minutes = budget / 60.0 if group is not None else np.nan
-    # each facility's own area, then the category's as their union: the places within the budget of some
-    # facility are those within it of the nearest (the same set as service_areas(engine, [members], ...)),
-    # and a union of one polygon per facility is far cheaper than one of every reached piece
     own = facility_service_areas(engine, members, budget, allowance)
-    some = own[~shapely.is_empty(own)] if len(own) else own
-    area = shapely.union_all(some) if len(some) else shapely.Polygon()
     fac, lines, polys = catchments(engine, members, budget, allowance)
+    # the category's area is the union of the catchments: they are built from the same reached pieces as
+    # service_areas(engine, [members], ...), split by nearest facility, so they barely overlap and their union
+    # is far cheaper than one of the facilities' own (overlapping) areas
+    area = shapely.union_all(polys) if len(polys) else shapely.Polygon()
     common = {
         "check": key,
         "category": ctx.fac_key[members[0]] if len(members) else key,
