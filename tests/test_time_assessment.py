@@ -7,6 +7,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -126,3 +127,55 @@ def test_every_output_says_metres_or_minutes_and_for_whom(run, tmp_path):
     group = load_walking_groups()["parent_child"]
     assert f"5 min walk at {group.name_en} speed" in text and f"{group.name_zh}步速" in text
     assert "radius 300 m (walking distance)" in text
+
+
+def test_service_areas_shared_out_among_workers_are_each_facilitys_own():
+    """40 kindergartens on a 2 km grid, the areas built in one process and in two (chunks handed out largest
+    first): the same rows in the same order, and each facility's own area holds that facility and reaches exactly
+    as far along its street as the budget allows (by hand: a facility on a node of a 100 m grid, 300 m)."""
+    n = 21  # 21 x 21 nodes, 100 m apart
+    xy = np.array([(x * 100.0, y * 100.0) for y in range(n) for x in range(n)])
+    u = [i for i in range(n * n) if i % n < n - 1] + [i for i in range(n * n - n)]
+    v = [i + 1 for i in range(n * n) if i % n < n - 1] + [i + n for i in range(n * n - n)]
+    street = network_from_arrays(xy, u, v, CRS)
+    rng = np.random.default_rng(3)
+    nodes = rng.choice(
+        np.flatnonzero((xy[:, 0] >= 400) & (xy[:, 0] <= 1600) & (xy[:, 1] >= 400) & (xy[:, 1] <= 1600)),
+        40,
+        replace=False,
+    )
+    fac = frame(
+        [shapely.Point(*xy[i]) for i in nodes], category=["kindergarten"] * 40, name=[f"k{i}" for i in range(40)]
+    )
+    comm = frame([shapely.box(0, 0, 2000, 2000)], code=["A"], households=[400])
+    got = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for workers in (1, 2):
+            a = sc.assess(
+                comm,
+                fac,
+                street,
+                id_column="code",
+                progress=False,
+                time_checks=True,
+                service_areas=True,
+                workers=workers,
+            )
+            got[workers] = a.layers["service_areas"], a.layers["catchments"]
+    for one, two in zip(got[1], got[2]):
+        assert len(one) == len(two)
+        cols = [c for c in one.columns if c != "geometry"]
+        pd.testing.assert_frame_equal(pd.DataFrame(one[cols]), pd.DataFrame(two[cols]))
+        assert shapely.equals(one.geometry.values, two.geometry.values).all()
+    areas = got[2][0]
+    adult = areas[(areas["check"] == "kindergarten") & (areas["facility_index"] >= 0)]
+    assert len(adult) == 40
+    for i, geom in zip(adult["facility_index"], adult.geometry):
+        x, y = xy[nodes[i]]
+        assert geom.contains(shapely.Point(x, y))
+        # along the street east: 300 m, where the allowance has shrunk to nothing; 250 m out, 50 m to the side
+        assert geom.contains(shapely.Point(x + 299.0, y)) and not geom.contains(shapely.Point(x + 301.0, y))
+        assert geom.contains(shapely.Point(x + 250.0, y + 49.0)) and not geom.contains(
+            shapely.Point(x + 250.0, y + 51.0)
+        )

@@ -103,6 +103,8 @@ class CheckOutcome:
     applies: NDArray[np.bool_] | None = None
     #: gaps still to trace (see :func:`servicecircle.checks.gaps.trace_gaps`)
     pending_gaps: PendingGaps | None = None
+    #: service areas still to build (see :func:`servicecircle.checks.timed.add_service_areas`)
+    pending_service_areas: Any = None
     level: str = ""
     level_name_zh: str = ""
     level_name_en: str = ""

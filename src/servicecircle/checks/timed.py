@@ -20,6 +20,7 @@ view) and per time check (minutes, its group's view).
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from .context import CheckOutcome, Context
     from .grid import GapGrid
 
-__all__ = ["time_checks", "group_engine", "service_area_layers"]
+__all__ = ["time_checks", "group_engine", "ServiceAreaJob", "service_area_layers", "add_service_areas"]
 
 _TERRAIN: weakref.WeakKeyDictionary[WalkNetwork, dict[str, Terrain]] = weakref.WeakKeyDictionary()
 
@@ -121,17 +122,9 @@ def time_checks(ctx: Context) -> list[CheckOutcome]:
         )
         _say_minutes(out, tc.minutes, group)
         out.demand_columns[time_column(tc.key)] = seconds / 60.0
-        if ctx.options.service_areas:
-            out.layers.update(
-                service_area_layers(
-                    ctx,
-                    engine,
-                    members,
-                    budget,
-                    view=f"{group.name_en}, {tc.minutes:g} minutes",
-                    key=tc.key,
-                    group=group,
-                )
+        if ctx.options.service_areas:  # built with the other checks' (add_service_areas)
+            out.pending_service_areas = ServiceAreaJob(
+                engine, members, budget, view=f"{group.name_en}, {tc.minutes:g} minutes", group=group
             )
         outcomes.append(out)
     return outcomes
@@ -157,31 +150,64 @@ def _say_minutes(out: CheckOutcome, minutes: float, group: WalkingGroup) -> None
             row["group"] = group.key
 
 
+@dataclass(frozen=True)
+class ServiceAreaJob:
+    """The service areas one check asks for: its category's members within ``budget`` on ``engine``."""
+
+    engine: DistanceEngine
+    members: NDArray[np.intp]
+    budget: float
+    view: str
+    group: WalkingGroup | None
+
+
+#: facilities per task when a check's own areas are shared out among worker processes
+_CHUNK = 16
+
+
+def _tasks(jobs: list[ServiceAreaJob]) -> list[tuple[int, str, int, NDArray[np.intp]]]:
+    """The jobs cut into tasks (each job's catchments, its facilities' own areas by chunks), largest first.
+
+    A task's cost grows with its facilities and the area a budget reaches;
+    handing out the largest first keeps the workers evenly busy to the end.
+    """
+    tasks: list[tuple[float, int, str, int, NDArray[np.intp]]] = []
+    for i, job in enumerate(jobs):
+        reach = (job.budget * (job.group.flat_speed if job.group is not None else 1.0)) ** 2
+        tasks.append((len(job.members) * reach * 0.5, i, "catchments", 0, job.members))
+        for j, chunk in enumerate(np.array_split(job.members, max(1, -(-len(job.members) // _CHUNK)))):
+            tasks.append((len(chunk) * reach, i, "own", j, chunk))
+    tasks.sort(key=lambda t: -t[0])
+    return [t[1:] for t in tasks]
+
+
 def service_area_layers(
     ctx: Context,
-    engine: DistanceEngine,
-    members: NDArray[np.intp],
-    budget: float,
-    *,
-    view: str,
+    job: ServiceAreaJob,
     key: str,
-    group: WalkingGroup | None,
+    own: NDArray[np.object_],
+    catchment: tuple[NDArray[np.int64], NDArray[np.object_], NDArray[np.object_]],
 ) -> dict[str, Any]:
-    """The category's service area, each facility's, and the facilities' catchments (rows of the two layers)."""
+    """The rows of the ``service_areas`` and ``catchments`` layers of one check.
+
+    ``own`` is each member's own area (:func:`facility_service_areas`),
+    ``catchment`` the members' :func:`catchments`. The category's area is the
+    union of the catchments: they are built from the same reached pieces as
+    ``service_areas(engine, [members], ...)``, split by nearest facility, so
+    they barely overlap, and their union is far cheaper than one of the
+    facilities' own (overlapping) areas.
+    """
     import geopandas as gpd
 
+    members, budget, group = job.members, job.budget, job.group
     allowance = float(ctx.options.access_allowance)
     minutes = budget / 60.0 if group is not None else np.nan
-    own = facility_service_areas(engine, members, budget, allowance)
-    fac, lines, polys = catchments(engine, members, budget, allowance)
-    # the category's area is the union of the catchments: they are built from the same reached pieces as
-    # service_areas(engine, [members], ...), split by nearest facility, so they barely overlap and their union
-    # is far cheaper than one of the facilities' own (overlapping) areas
+    fac, lines, polys = catchment
     area = shapely.union_all(polys) if len(polys) else shapely.Polygon()
     common = {
         "check": key,
         "category": ctx.fac_key[members[0]] if len(members) else key,
-        "view": view,
+        "view": job.view,
         "group": group.key if group is not None else DEFAULT_GROUP,
         "budget": budget,
         "budget_unit": "s" if group is not None else "m",
@@ -213,9 +239,11 @@ def service_area_layers(
 
 
 def add_service_areas(ctx: Context, outcomes: list[CheckOutcome]) -> None:
-    """With ``options.service_areas``: the metre (adult) areas of the life-circle checks, and one layer each.
+    """With ``options.service_areas``: the areas of the life-circle checks (metres, adult) and the time checks'.
 
-    The time checks left theirs already (:func:`time_checks`); every area and
+    The time checks left theirs pending (:func:`time_checks`). Every job is cut
+    into tasks (catchments, own areas by chunks of facilities), shared out
+    among worker processes when the run may fork, and every area and
     catchment row goes into the ``service_areas`` and ``catchments`` layers.
     """
     import pandas as pd
@@ -224,23 +252,39 @@ def add_service_areas(ctx: Context, outcomes: list[CheckOutcome]) -> None:
         return
     from .._parallel import pmap, workers_for
 
-    todo: list[tuple[CheckOutcome, NDArray[np.intp]]] = []
+    todo: list[tuple[CheckOutcome, ServiceAreaJob]] = []
     for o in outcomes:
         if o.kind == "lifecircle" and o.category and o.radius_m:
             members = ctx.members(o.category)
             if len(members):
-                todo.append((o, members))
+                view = f"adult, {o.radius_m:g} m"
+                todo.append((o, ServiceAreaJob(ctx.engine, members, float(o.radius_m), view=view, group=None)))
+        elif o.pending_service_areas is not None:
+            todo.append((o, o.pending_service_areas))
+            o.pending_service_areas = None
+    jobs = [job for _, job in todo]
+    tasks = _tasks(jobs)
+    allowance = float(ctx.options.access_allowance)
 
-    def one(job: tuple[CheckOutcome, NDArray[np.intp]]) -> dict[str, Any]:
-        o, members = job
-        assert o.radius_m is not None
-        view = f"adult, {o.radius_m:g} m"
-        return service_area_layers(ctx, ctx.engine, members, float(o.radius_m), view=view, key=o.key, group=None)
+    def one(task: tuple[int, str, int, NDArray[np.intp]]) -> Any:
+        i, kind, _, members = task
+        job = jobs[i]
+        if kind == "own":
+            return facility_service_areas(job.engine, members, job.budget, allowance)
+        return catchments(job.engine, members, job.budget, allowance)
 
-    # one task per check, in forked processes on a large network when the run may use the cores
-    n_workers = workers_for(ctx.engine.n_graph_nodes * sum(len(m) for _, m in todo), threshold=2e5)
-    for (o, _), layers in zip(todo, pmap(one, todo, n_workers)):
-        o.layers.update(layers)
+    # in forked processes on a large network when the run may use the cores
+    n_workers = workers_for(ctx.engine.n_graph_nodes * sum(len(j.members) for j in jobs), threshold=2e5)
+    own: list[dict[int, NDArray[np.object_]]] = [{} for _ in jobs]
+    caught: list[Any] = [None] * len(jobs)
+    for (i, kind, j, _), got in zip(tasks, pmap(one, tasks, n_workers)):
+        if kind == "own":
+            own[i][j] = got
+        else:
+            caught[i] = got
+    for i, (o, job) in enumerate(todo):
+        areas = np.concatenate([own[i][j] for j in sorted(own[i])])  # the chunks back in the members' order
+        o.layers.update(service_area_layers(ctx, job, o.key, areas, caught[i]))
     for name in ("service_areas", "catchments"):
         parts = [(o, k) for o in outcomes for k in o.layers if k.startswith(name + "/")]
         if not parts:
