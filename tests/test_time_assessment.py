@@ -108,6 +108,23 @@ def test_slope_from_a_dem_in_a_whole_run(tmp_path):
     assert a.demand["dist_kindergarten"].tolist() == pytest.approx([100.0, 250.0, 350.0])
     with pytest.raises(sc.errors.InputDataError, match="DEM file not found"):
         sc.assess(comm, fac, street, demand=dem_pts, weight_column="hh", dem=str(tmp_path / "none.tif"))
+    # the DEM read already (a notebook's grid, no file named in the options): the same minutes, in a scenario too
+    grid = sc.read_elevation(dem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = sc.assess(
+            comm, fac, street, demand=dem_pts, weight_column="hh", progress=False, time_checks=True, elevation=grid
+        )
+        top = frame([shapely.Point(400.0, 0.0)], category=["kindergarten"])
+        moved = sc.scenario.scenario(b, add=top, remove=[0])
+    np.testing.assert_allclose(b.demand["min_kindergarten_parent_child_5min"], want, rtol=1e-6)
+    # the kindergarten moved to the top of the street: uphill from 300, 150 and 50 m below it
+    up = np.array([300.0, 150.0, 50.0]) / tobler(0.08, v) / 60
+    np.testing.assert_allclose(moved.demand["min_kindergarten_parent_child_5min"], up, rtol=1e-6)
+    with pytest.raises(sc.errors.OptionError, match="elevation= takes an elevation grid"):
+        sc.assess(comm, fac, street, demand=dem_pts, weight_column="hh", elevation=str(dem))
+    with pytest.raises(sc.errors.OptionError, match="both elevation= and dem="):
+        sc.assess(comm, fac, street, demand=dem_pts, weight_column="hh", elevation=grid, dem=str(dem))
 
 
 def test_every_output_says_metres_or_minutes_and_for_whom(run, tmp_path):

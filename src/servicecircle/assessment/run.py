@@ -11,6 +11,7 @@ from .. import settings
 from .._parallel import use_workers
 from ..checks.register import register_table
 from ..errors import OptionError, collect_warnings
+from ..inputs.rasters import ElevationGrid
 from ..network.model import WalkNetwork
 from ..options import Options, setting_or
 from ..population import PopulationGrid
@@ -40,6 +41,7 @@ def assess(
     residential: gpd.GeoDataFrame | None = None,
     greenspace: gpd.GeoDataFrame | None = None,
     entrances: gpd.GeoDataFrame | None = None,
+    elevation: ElevationGrid | None = None,
     lattice_store: Any = None,
     **changes: Any,
 ) -> Assessment:
@@ -74,6 +76,10 @@ def assess(
     greenspace, entrances
         Green-space polygons for the green and park reach checks, and
         optionally their mapped entrances (see :mod:`servicecircle.checks.greenspace`).
+    elevation
+        Optional elevation grid (:func:`servicecircle.read_elevation`) for the
+        slope of the checks in minutes and their service areas, read already
+        (the ``dem`` option names a file instead; give one or the other).
     lattice_store
         Where the snapped gap-grid cells of this network are kept between runs
         (:func:`servicecircle.network.cache.lattice_store`); ``None`` snaps
@@ -101,6 +107,13 @@ def assess(
             "population= takes a population grid, not a file name",
             fix="read the raster first: sc.read_population(path, study_area=communities)",
         )
+    if elevation is not None and not isinstance(elevation, ElevationGrid):
+        raise OptionError(
+            "elevation= takes an elevation grid, not a file name",
+            fix="read the DEM first (sc.read_elevation(path)), or give its file as dem=path",
+        )
+    if elevation is not None and opts.dem is not None:
+        raise OptionError("both elevation= and dem= were given", fix="give the DEM once: elevation=grid or dem=path")
     prof = opts.profile if isinstance(opts.profile, Profile) else load_profile(opts.profile)
     _check_search_bound(prof)
     timings: dict[str, float] = {}
@@ -123,6 +136,7 @@ def assess(
             demand_source=demand,
             greenspace=greenspace,
             entrances=entrances,
+            elevation=elevation,
             lattice_store=None if network is not original else lattice_store,
         )
         if network is not original and result.state is not None:
@@ -159,6 +173,7 @@ def _snap_to_frames(
     demand_source: gpd.GeoDataFrame | None = None,
     greenspace: gpd.GeoDataFrame | None = None,
     entrances: gpd.GeoDataFrame | None = None,
+    elevation: Any = None,
     lattice_store: Any = None,
     reuse: RunState | None = None,
     reused_outcomes: list[stages.CheckOutcome] | None = None,
@@ -194,6 +209,7 @@ def _snap_to_frames(
         greenspace=greenspace,
         entrances=entrances,
         lattice_store=lattice_store,
+        elevation=elevation,
         reuse=reuse,
         reused_outcomes=reused_outcomes,
     )
@@ -211,6 +227,7 @@ def _snap_to_frames(
         greenspace=greenspace,
         entrances=entrances,
         lattice_store=lattice_store,
+        elevation=elevation,
     )
     return _finish(network, prof, opts, state, snapping, outcomes, ctx, timings, t)
 
@@ -318,6 +335,7 @@ def rerun(
             facilities_input=facilities,
             greenspace=st.greenspace,
             entrances=st.entrances,
+            elevation=st.elevation,
             lattice_store=st.lattice_store,
             reuse=st,
             reused_outcomes=base.checks,

@@ -764,6 +764,7 @@ def run_checks(
     greenspace: gpd.GeoDataFrame | None = None,
     entrances: gpd.GeoDataFrame | None = None,
     lattice_store: Any = None,
+    elevation: Any = None,
     reuse: Any = None,
     reused_outcomes: list[CheckOutcome] | None = None,
 ) -> tuple[list[CheckOutcome], Context, frozenset[str]]:
@@ -812,6 +813,7 @@ def run_checks(
         grid=reuse.gap_grid if reuse is not None else None,
         lattice_store=lattice_store,
         options=options,
+        elevation=elevation,
         comm_type=prepared.types.types if prepared.types is not None else None,
         comm_units=dict(prepared.units.codes) if prepared.units is not None else {},
         unit_names=dict(prepared.units.names) if prepared.units is not None else {},

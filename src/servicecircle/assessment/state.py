@@ -110,3 +110,4 @@ class RunState:
     greenspace: gpd.GeoDataFrame | None = None
     entrances: gpd.GeoDataFrame | None = None
     lattice_store: Any = None
+    elevation: Any = None  # inputs.rasters.ElevationGrid given to assess, or None

@@ -162,6 +162,9 @@ class Context:
     lattice_store: LatticeStore | None = None
     #: every option of the run (a check reads its own knobs here: ``ctx.options.<name>``)
     options: Options = field(default_factory=Options)
+    #: the elevation read already (an ``inputs.rasters.ElevationGrid``, given as ``sc.assess(elevation=...)``);
+    #: None: ``options.dem``'s file, if any
+    elevation: Any = None
     #: per community "urban" | "town" | "rural" | None (unknown) (see :mod:`servicecircle.inputs.units`)
     comm_type: NDArray[np.object_] | None = None
     #: per unit level ("township", "county", "city") the unit code (text) of each community, None unknown

@@ -19,6 +19,7 @@ view) and per time check (minutes, its group's view).
 
 from __future__ import annotations
 
+import os
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,20 +45,22 @@ if TYPE_CHECKING:
 
 __all__ = ["time_checks", "group_engine", "ServiceAreaJob", "service_area_layers", "add_service_areas"]
 
-_TERRAIN: weakref.WeakKeyDictionary[WalkNetwork, dict[str, Terrain]] = weakref.WeakKeyDictionary()
+#: the terrain of each network, by DEM file or elevation grid (with the file name or grid it came from)
+_TERRAIN: weakref.WeakKeyDictionary[WalkNetwork, dict[str, tuple[Any, Terrain]]] = weakref.WeakKeyDictionary()
 
 
 def _terrain(network: WalkNetwork, dem: Any) -> Terrain | None:
-    """The network's terrain from ``dem`` (sampled once per network and file)."""
+    """The network's terrain from ``dem``, a DEM file or an elevation grid (sampled once per network and DEM)."""
     if dem is None:
         return None
     from ..network.slope import edge_terrain
 
     kept = _TERRAIN.setdefault(network, {})
-    key = str(dem)
+    # a grid is kept with its terrain, so no other object can take its id while the key stands
+    key = str(dem) if isinstance(dem, (str, os.PathLike)) else f"grid {id(dem)}"
     if key not in kept:
-        kept[key] = edge_terrain(network, dem)
-    return kept[key]
+        kept[key] = (dem, edge_terrain(network, dem))
+    return kept[key][1]
 
 
 def _group(key: str, where: str) -> WalkingGroup:
@@ -71,10 +74,11 @@ def _group(key: str, where: str) -> WalkingGroup:
 
 
 def group_engine(ctx: Context, group: WalkingGroup) -> CostEngine:
-    """The run's facilities in seconds for ``group`` (slope from ``ctx.options.dem``, the run's access rules)."""
+    """The run's facilities in seconds for ``group`` (slope from the run's DEM, the run's access rules)."""
     cache: dict[str, CostEngine] = ctx.__dict__.setdefault("_group_engines", {})
     if group.key not in cache:
-        costs = edge_times(ctx.network, group, _terrain(ctx.network, ctx.options.dem))
+        dem = ctx.elevation if ctx.elevation is not None else ctx.options.dem
+        costs = edge_times(ctx.network, group, _terrain(ctx.network, dem))
         cache[group.key] = CostEngine(ctx.network, ctx.fac_snap, restrict_costs(ctx.network, costs))
     return cache[group.key]
 
