@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "servicecircle"
 LAYERS: list[tuple[str, set[str]]] = [
     (
         "foundation",
-        {"_version", "settings", "errors", "_arrays", "_progress", "_parallel", "coords", "options", "schema"},
+        {"_version", "settings", "errors", "_arrays", "_progress", "_parallel", "_text", "coords", "options", "schema"},
     ),
     ("profiles", {"profiles"}),
     ("inputs", {"inputs"}),

@@ -13,6 +13,7 @@ import sys
 import warnings
 
 from . import settings
+from ._text import counted
 from ._version import __version__
 from .errors import DataWarning, ServiceCircleError
 from .options import (
@@ -82,7 +83,7 @@ def _print_units(a) -> None:  # an Assessment
         parts = []
         for lv in levels:
             n, (one, many) = len(layers[f"units_{lv}"]), names[lv]
-            parts.append(f"{n} {one if n == 1 else many}")
+            parts.append(counted(n, one, many))
         print(f"单元 Units: {', '.join(parts)} (GeoPackage: units_<level>)")
 
 

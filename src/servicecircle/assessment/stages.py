@@ -19,6 +19,7 @@ import shapely
 
 from .._parallel import pmap, workers_for
 from .._progress import bar
+from .._text import counted
 from ..checks import CHECK_KINDS, CheckOutcome, Context, lifecircle_checks, within
 from ..checks.gaps import trace_gaps
 from ..checks.greenspace import greenspace_checks
@@ -117,7 +118,7 @@ def _match_categories(
         )
         warn_data(
             "category_normalised",
-            f"{n} {'facility has a category' if n == 1 else 'facilities have categories'} that "
+            f"{counted(n, 'facility has a category', 'facilities have categories')} that "
             f"match{'es' if n == 1 else ''} profile '{profile.key}' only once invisible or look-alike characters "
             f"are dropped or replaced (invisible ones shown escaped): {listed}{' ...' if len(normalised) > 8 else ''}; "
             "correct the category column if that is not what was meant",
@@ -875,7 +876,7 @@ def community_frame(
         n_nd = int(nodata.sum())
         warn_data(
             "no_demand",
-            f"{n_nd} {'community has' if n_nd == 1 else 'communities have'} no demand data "
+            f"{counted(n_nd, 'community has', 'communities have')} no demand data "
             "(no households/residents or no demand point) and get no pass/fail",
             file=file,
             layer=layer,
@@ -1046,7 +1047,7 @@ def facility_frame(
         n_out = int(outside.sum())
         warn_data(
             "facility_outside",
-            f"{n_out} {'facility lies' if n_out == 1 else 'facilities lie'} outside "
+            f"{counted(n_out, 'facility lies', 'facilities lie')} outside "
             f"every community boundary; {'it still serves' if n_out == 1 else 'they still serve'} the "
             f"communities {'it' if n_out == 1 else 'they'} can reach",
             file=file,

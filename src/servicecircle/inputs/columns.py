@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from .._text import word
 from ..errors import source_of, warn_data
 
 __all__ = ["RESERVED_COLUMNS", "INPUT_PREFIX", "keep_input_columns"]
@@ -72,7 +73,7 @@ def keep_input_columns(
         listed = ", ".join(f"'{old}' → '{new}'" for old, new in list(renames.items())[:6])
         warn_data(
             "column_renamed",
-            f"{n} input {'column shares its name' if n == 1 else 'columns share their names'} (ignoring case) with "
+            f"{n} input {word(n, 'column shares its name', 'columns share their names')} (ignoring case) with "
             f"a column servicecircle writes, a reserved name or another input column, and "
             f"{'is' if n == 1 else 'are'} kept under a new name: {listed}{' ...' if n > 6 else ''}",
             file=file,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._text import counted
 from ..errors import InputDataError, feature_label, source_of, warn_data
 
 __all__ = ["prepare_boundaries", "prepare_facilities", "prepare_points", "numeric_column", "require_column"]
@@ -53,13 +54,8 @@ def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def _count(n: int, one: str, many: str) -> str:
-    """``1 boundary was`` / ``3 boundaries were``."""
-    return f"{n} {one if n == 1 else many}"
-
-
 def _noun(n: int, plural: str) -> str:
-    return f"{n} {_SINGULAR.get(plural, plural) if n == 1 else plural}"
+    return counted(n, _SINGULAR.get(plural, plural), plural)
 
 
 def _invalid_kind(geom) -> str:
@@ -115,7 +111,7 @@ def _check_overlaps(gdf, metric: np.ndarray, id_column: str | None, file, layer)
     first = f"{feature_label(gdf, int(ab[k, 0]), id_column)} and {feature_label(gdf, int(ab[k, 1]), id_column)}"
     warn_data(
         "overlapping_boundaries",
-        f"{_count(n, 'pair', 'pairs')} of community boundaries overlap by more than {OVERLAP_MIN_M2:g} m² "
+        f"{counted(n, 'pair', 'pairs')} of community boundaries overlap by more than {OVERLAP_MIN_M2:g} m² "
         f"(first: {first}, {area[k]:,.0f} m²); what lies in an overlap may be counted for both "
         "communities",
         file=file,
@@ -149,7 +145,7 @@ def _check_gaps(metric: np.ndarray, laea, file, layer) -> None:
     lon, lat = pyproj.Transformer.from_crs(laea, 4326, always_xy=True).transform(centre.x, centre.y)
     warn_data(
         "boundary_gaps",
-        f"the community boundaries leave {_count(n, 'gap', 'gaps')} between communities larger than "
+        f"the community boundaries leave {counted(n, 'gap', 'gaps')} between communities larger than "
         f"{GAP_MIN_M2:g} m² ("
         + (
             f"{area[largest]:,.0f} m², near"
@@ -306,7 +302,7 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
         n = int(repaired.sum())
         warn_data(
             "repaired_geometry",
-            f"{_count(n, 'boundary was', 'boundaries were')} invalid and repaired "
+            f"{counted(n, 'boundary was', 'boundaries were')} invalid and repaired "
             f"({'the first' if n > 1 else 'it'} {problems[first]}); check the repaired "
             f"{'shapes' if n > 1 else 'shape'}",
             file=file,
@@ -324,7 +320,7 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
         )
         warn_data(
             "zero_area_community",
-            f"{_count(n, 'boundary has', 'boundaries have')} zero area ({'the first' if n > 1 else 'it'} {why}); "
+            f"{counted(n, 'boundary has', 'boundaries have')} zero area ({'the first' if n > 1 else 'it'} {why}); "
             f"{'it is' if n == 1 else 'they are'} kept in the outputs with no results",
             file=file,
             layer=layer,
@@ -336,7 +332,7 @@ def prepare_boundaries(gdf: gpd.GeoDataFrame, *, id_column: str | None = None) -
         n = int(missing.sum())
         warn_data(
             "empty_geometry",
-            f"{_count(n, 'boundary has', 'boundaries have')} no geometry; "
+            f"{counted(n, 'boundary has', 'boundaries have')} no geometry; "
             f"{'it is' if n == 1 else 'they are'} kept in the outputs with no results",
             file=file,
             layer=layer,

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .._text import word
 from ..errors import InputDataError, OptionError, feature_label, source_of, warn_data
 from .register import CODE_RE, CodeRegister, normalise_code, unit_kind, vocabulary
 
@@ -70,10 +71,6 @@ _FIX_TYPE = (
     "write 城市社区/集镇社区/农村社区 (or urban/town/rural) in the type column, or leave it empty to type the "
     "community from its code"
 )
-
-
-def _noun(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
 
 
 def _norm(text: str) -> str:
@@ -336,7 +333,7 @@ def community_types(
         n_unknown = len(unknown)
         warn_data(
             "community_type_unknown",
-            f"{n_unknown} of {n} {_noun(n, 'community', 'communities')} {'has' if n_unknown == 1 else 'have'} "
+            f"{n_unknown} of {n} {word(n, 'community', 'communities')} {'has' if n_unknown == 1 else 'have'} "
             f"no type (urban/town/rural): {rules[first]}; rules that depend on the type treat "
             f"{'it' if n_unknown == 1 else 'them'} as unknown. Fix: name a type column (type_column=), give the "
             "12-digit codes and a code register (code_column=, code_register=) or type them with type_overrides=",
