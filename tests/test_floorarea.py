@@ -373,11 +373,18 @@ def test_no_floor_area_data_is_no_data_not_zero_and_not_a_fail():
     no_data_columns(o, [500.0, 1200.0, pytest.approx(np.nan, nan_ok=True)])
     msg = [str(w) for w in warned if w.code == "floor_area_no_data"]
     assert len(msg) == 1 and "no floor area column" in msg[0] and "'no data' for every community" in msg[0]
+    # the register's reason for the floor-area rows is the check's own, with its fix
+    assert (
+        ctx.not_assessed["floor_area"] == "the facilities have no floor area column (name it with floor_area_column=)"
+    )
     # no facility of the rule's categories (a kindergarten's floor area does not count)
     ctx = make_ctx(boxes(0, 500, 1000), [{"x": 250, "category": "幼儿园", "floor_area_m2": 500.0}], households=hh[:2])
     o, warned = only(ctx)
     no_data_columns(o, [500.0, 1200.0])
     assert any("no facility of community_service_station, neighbourhood_centre" in str(w) for w in warned)
+    assert (
+        ctx.not_assessed["floor_area"] == "no facility of community_service_station, neighbourhood_centre in the input"
+    )
     # facilities of the categories, every floor area empty (an unfilled template)
     ctx = make_ctx(boxes(0, 500, 1000), [station(250, np.nan), station(750, np.nan, "改建")], households=hh[:2])
     o, warned = only(ctx)

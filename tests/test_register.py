@@ -353,7 +353,10 @@ def test_the_demo_run_reports_every_row(demo):
     why = reg.set_index("key")["not_assessed"]
     # (whether the check then did not run or ran without a citywide value)
     # the demo's service centres stand at the residents' committees, floor area unknown (no data, never 0)
-    no_floor_area = "no facility has a floor-area value (write the template with servicecircle floor-area-template"
+    no_floor_area = (
+        "none of the 69 facilities of community_service_station, neighbourhood_centre has a floor area value "
+        "(write the template with servicecircle floor-area-template"
+    )
     assert why["service_floor_area_per_100hh"].startswith(no_floor_area)
     no_places = "the facilities have no places column (name it with places_column=)"
     assert why["childcare_places_per_1000"].startswith(no_places)

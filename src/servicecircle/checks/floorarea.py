@@ -150,15 +150,21 @@ def floor_area_checks(ctx: Context) -> list[CheckOutcome]:
     area_all = ctx.facility_values("floor_area")
     area = np.full(len(members), np.nan) if area_all is None else area_all[members]
     has_value = np.isfinite(area)
-    no_data_why = ""
+    no_data_why = fix = ""
     if area_all is None:
         col = ctx.fac_columns.get("floor_area")
         no_data_why = f"the facilities have no floor area column{f' {col!r}' if col else ''}"
+        fix = " (name it with floor_area_column=)"
     elif len(members) == 0:
         no_data_why = f"no facility of {cat_text} in the input"
     elif not has_value.any():
         no_data_why = f"none of the {len(members)} facilities of {cat_text} has a floor area value"
+        fix = (
+            " (write the template with servicecircle floor-area-template, fill it in, give it back with "
+            "--service-centres)"
+        )
     if no_data_why:
+        ctx.not_assessed["floor_area"] = no_data_why + fix  # the register's reason for the floor-area rows
         warn_data(
             "floor_area_no_data",
             f"the floor-area check ({rule.name_en}): provided floor area is 'no data' for every community "

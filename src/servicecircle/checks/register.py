@@ -66,15 +66,8 @@ def _why_no_result(row: RegisterRow, profile: Profile, ctx: Context | None) -> s
     if (rule is not None and rule in profile.green) or key == "park_area_per_resident":
         return "no green-space layer was given (greenspace=), or it holds no green space the rule counts"
     if key in ("floor_area", "floor_area_total"):
-        if profile.floor_area is not None and ctx is not None:
-            values = ctx.facility_values("floor_area")
-            if values is None:
-                return "the facilities have no floor-area column (name it with floor_area_column=)"
-            if not np.isfinite(values).any():
-                return (
-                    "no facility has a floor-area value (write the template with servicecircle "
-                    "floor-area-template, fill it in, give it back with --service-centres)"
-                )
+        if ctx is not None and "floor_area" in ctx.not_assessed:
+            return ctx.not_assessed["floor_area"]  # what the floor-area check found
         return "the floor-area check did not run (see the warnings table)"
     if key == "six_ones" or key in {six_ones_column(i.key) for i in profile.six_ones}:
         return "the 6个1 check did not run (see the warnings table)"
