@@ -107,8 +107,12 @@ class GapGrid:
         self.centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
         self.snapped = snap_lattice(engine.network, ix, iy, res, max_snap, store=store)
         self._attachments: dict[int, tuple[DistanceEngine, Attachment]] = {}
-        #: the communities' windows and colours for fitting gaps (checks.gaps._fit_windows), once per grid
+        #: the community polygons (the ``areas`` given)
+        self.areas = areas
+        #: the communities' windows for fitting gaps (checks.gaps._fit_windows), once per grid
         self.fit_windows: tuple[NDArray[np.intp], ...] | None = None
+        #: every community's cells grown by two cells, and whether they cover it (checks.gaps._whole_gaps)
+        self.whole_gaps: tuple[NDArray[np.object_], NDArray[np.bool_]] | None = None
         self.engine = engine
 
     def inside(self, polygons: ArrayLike) -> NDArray[np.bool_]:
