@@ -191,7 +191,11 @@ def fit_on_grid(
     whole = (n_gap > 0) & (n_reach == 0)
     if whole.any():
         whole[whole] = _covered(grid, which[whole], boundaries[whole])
-        result[whole] = boundaries[whole]
+        own = boundaries[whole]
+        # as an intersection gives it: a MultiPolygon of one part is that Polygon
+        one = (shapely.get_type_id(own) == 6) & (shapely.get_num_geometries(own) == 1)
+        own[one] = shapely.get_geometry(own[one], 0)
+        result[whole] = own
     rest = np.flatnonzero((n_gap > 0) & ~whole)
     if len(rest):
         won = _won(grid, out, wid[which[rest]], 2)
@@ -458,14 +462,22 @@ def trace_gaps(ctx: Context, outcomes: list[CheckOutcome]) -> None:
     failing = np.unique(np.concatenate([p["fail"] for _, p in pending]))
     grid = gap_grid(ctx, failing)
     _whole_gaps(grid)  # once, before any fork: the children inherit it
+    # the checks' gaps are independent: forked over the cores for a large grid (as settings.workers says)
+    workers = workers_for(len(grid.cells) * len(pending))
 
     def one(p: dict[str, Any]) -> NDArray[np.object_]:
-        return gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"], ctx.comm_geom[p["fail"]])
+        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"], ctx.comm_geom[p["fail"]])
+        # from a worker as WKB: bytes travel at once, pickled shapes one at a time
+        return shapely.to_wkb(polys) if workers > 1 else polys
 
-    # the checks' gaps are independent: forked over the cores for a large grid (as settings.workers says)
-    traced = pmap(one, [p for _, p in pending], workers_for(len(grid.cells) * len(pending)))
+    traced = pmap(one, [p for _, p in pending], workers)
     for (o, p), polys in zip(pending, traced):
-        areas = shapely.area(polys)
-        for k, poly, area in zip(p["fail"], polys, areas):
-            o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area), "geometry": poly})
+        polys = shapely.from_wkb(polys) if workers > 1 else polys
+        areas = np.where(shapely.is_missing(polys), 0.0, shapely.area(polys))
+        rows, fail = p["rows"], p["fail"].tolist()
+        for k, poly, area in zip(fail, polys.tolist(), areas.tolist()):
+            row = rows[k]  # the check's own row: completed in place
+            row["gap_area_m2"] = area
+            row["geometry"] = poly
+        o.gaps.extend(rows[k] for k in fail)
         o.pending_gaps = None
