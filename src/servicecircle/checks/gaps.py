@@ -69,14 +69,21 @@ def gap_polygons(
     numpy.ndarray
         Object array parallel to ``which`` of (Multi)Polygons or ``None``.
     """
+    out = _out_of_reach(grid, cell_dist, radius)
+    if boundaries is None:
+        return _trace(grid, out, which)
+    return fit_on_grid(grid, out, which, np.asarray(boundaries, dtype=object))
+
+
+def _out_of_reach(
+    grid: GapGrid, cell_dist: NDArray[np.float64], radius: float | NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """Per grid cell: farther than the radius (one, or one per community by position)."""
     # one radius, or one per community (by position) where it depends on the community's type
     r: float | NDArray[np.float64] = (
         radius if isinstance(radius, float | int) else np.asarray(radius, dtype=float)[np.maximum(grid.cell_comm, 0)]
     )
-    out = ~within(cell_dist, r)
-    if boundaries is None:
-        return _trace(grid, out, which)
-    return fit_on_grid(grid, out, which, np.asarray(boundaries, dtype=object))
+    return ~within(cell_dist, r)
 
 
 def fit_to_boundary(
@@ -174,10 +181,17 @@ def fit_on_grid(
     numpy.ndarray
         Object array parallel to ``which`` of (Multi)Polygons or ``None``.
     """
+    return _fit(grid, out, which, boundaries)[0]
+
+
+def _fit(
+    grid: GapGrid, out: NDArray[np.bool_], which: NDArray[np.intp], boundaries: NDArray[np.object_]
+) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """:func:`fit_on_grid`, and which communities are all gap (their gap is :func:`_whole_gap` of their polygon)."""
     result: NDArray[np.object_] = np.full(len(which), None, dtype=object)
     which = np.asarray(which, dtype=np.intp)
     if not len(which) or not len(grid.cells):
-        return result
+        return result, np.zeros(len(which), dtype=bool)
     boundaries = np.asarray(boundaries, dtype=object)
     comm_id = _fit_windows(grid)[0]
     n = max(int(comm_id.max()), int(which.max())) + 2
@@ -191,16 +205,27 @@ def fit_on_grid(
     whole = (n_gap > 0) & (n_reach == 0)
     if whole.any():
         whole[whole] = _covered(grid, which[whole], boundaries[whole])
-        own = boundaries[whole]
-        # as an intersection gives it: a MultiPolygon of one part is that Polygon
-        one = (shapely.get_type_id(own) == 6) & (shapely.get_num_geometries(own) == 1)
-        own[one] = shapely.get_geometry(own[one], 0)
-        result[whole] = own
+        result[whole] = _whole_gap(boundaries[whole])
     rest = np.flatnonzero((n_gap > 0) & ~whole)
     if len(rest):
         won = _won(grid, out, wid[which[rest]], 2)
         result[rest] = _areal_all(shapely.intersection(won, boundaries[rest]))
-    return result
+    return result, whole
+
+
+def _whole_gap(polygons: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Community polygons as the gaps of communities all out of reach: as an intersection would give them.
+
+    A MultiPolygon of one part is that Polygon.
+
+    >>> import shapely
+    >>> [g.geom_type for g in _whole_gap(np.array([shapely.MultiPolygon([shapely.box(0, 0, 1, 1)])]))]
+    ['Polygon']
+    """
+    own = np.asarray(polygons, dtype=object).copy()
+    one = (shapely.get_type_id(own) == 6) & (shapely.get_num_geometries(own) == 1)
+    own[one] = shapely.get_geometry(own[one], 0)
+    return own
 
 
 def _won(grid: GapGrid, out: NDArray[np.bool_], wins: NDArray[np.intp], scale: int) -> NDArray[np.object_]:
@@ -465,14 +490,19 @@ def trace_gaps(ctx: Context, outcomes: list[CheckOutcome]) -> None:
     # the checks' gaps are independent: forked over the cores for a large grid (as settings.workers says)
     workers = workers_for(len(grid.cells) * len(pending))
 
-    def one(p: dict[str, Any]) -> NDArray[np.object_]:
-        polys = gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"], ctx.comm_geom[p["fail"]])
-        # from a worker as WKB: bytes travel at once, pickled shapes one at a time
-        return shapely.to_wkb(polys) if workers > 1 else polys
+    def one(p: dict[str, Any]) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+        out = _out_of_reach(grid, p["cell_dist"](grid), p["radius"])
+        polys, whole = _fit(grid, out, p["fail"], ctx.comm_geom[p["fail"]])
+        if workers > 1:  # from a worker as WKB (bytes travel at once, pickled shapes one at a time)
+            polys[whole] = None  # and the whole communities as a mask: the parent has their polygons
+            polys = shapely.to_wkb(polys)
+        return polys, whole
 
     traced = pmap(one, [p for _, p in pending], workers)
-    for (o, p), polys in zip(pending, traced):
-        polys = shapely.from_wkb(polys) if workers > 1 else polys
+    for (o, p), (polys, whole) in zip(pending, traced):
+        if workers > 1:
+            polys = shapely.from_wkb(polys)
+            polys[whole] = _whole_gap(ctx.comm_geom[p["fail"][whole]])
         areas = np.where(shapely.is_missing(polys), 0.0, shapely.area(polys))
         rows, fail = p["rows"], p["fail"].tolist()
         for k, poly, area in zip(fail, polys.tolist(), areas.tolist()):
