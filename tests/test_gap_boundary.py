@@ -128,3 +128,16 @@ def test_a_community_all_out_of_reach_is_its_polygon_where_its_grown_cells_cover
         assert shapely.symmetric_difference(got[1], ref[1]).area < 1e-6 * ref[1].area
         # the tail is cut two cells past the last cell whose centre is in the community (x = 690 m)
         assert abs(got[1].area - (tailed.area - 2.0 * (897.0 - 740.0))) < 1e-6
+
+
+def test_a_grid_without_cells_traces_no_gap():
+    # a community smaller than a cell holds no cell centre: the grid has no cell, and its gap is None
+    from servicecircle.checks.gaps import _whole_gaps, fit_on_grid
+
+    net = network_from_arrays(np.array([[0.0, 0.0], [1000.0, 0.0]]), [0], [1], "EPSG:4544")
+    eng = DistanceEngine(net, snap_points(net, np.array([[0.0, 0.0]])))
+    comms = np.array([shapely.box(101.0, 101.0, 105.0, 105.0)], dtype=object)
+    grid = GapGrid(eng, comms, [0], RES, 250.0)
+    assert len(grid.cells) == 0
+    assert len(_whole_gaps(grid)[0]) == 0
+    assert fit_on_grid(grid, np.zeros(0, dtype=bool), np.array([0]), comms).tolist() == [None]

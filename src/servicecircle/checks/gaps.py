@@ -240,6 +240,9 @@ def _won(grid: GapGrid, out: NDArray[np.bool_], wins: NDArray[np.intp], scale: i
     from rasterio.features import shapes
     from rasterio.transform import Affine
 
+    result: NDArray[np.object_] = np.full(len(wins), None, dtype=object)
+    if not len(wins):
+        return result
     comm_id, lo_r, hi_r, lo_c, hi_c = _fit_windows(grid)
     lr, lc = lo_r[wins], lo_c[wins]
     oy, ox, shape = _atlas(scale * (hi_r[wins] - lr), scale * (hi_c[wins] - lc))
@@ -283,7 +286,6 @@ def _won(grid: GapGrid, out: NDArray[np.bool_], wins: NDArray[np.intp], scale: i
             ring_len.append(len(ring))
             poly_of.append(len(part_slot))
         part_slot.append(int(v) - 1)
-    result: NDArray[np.object_] = np.full(len(wins), None, dtype=object)
     if not part_slot:
         return result
     # from atlas pixels to the grid's coordinates (the same as tracing each window where it lies)
