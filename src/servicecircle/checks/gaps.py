@@ -338,13 +338,15 @@ def _atlas(
 
 
 def _covered(grid: GapGrid, which: NDArray[np.intp], boundaries: NDArray[np.object_]) -> NDArray[np.bool_]:
-    """Whether each community's polygon is covered by its cells grown by two cells (all gap, it is all gap)."""
+    """Whether each community's polygon is covered by its cells grown by two cells (:func:`_whole_gaps`).
+
+    Known for the grid's own polygons (the very objects); computed for any other.
+    """
     comm_id = _fit_windows(grid)[0]
     won, cover = _whole_gaps(grid)
     wid = np.full(max(int(comm_id.max()), int(which.max())) + 2, -1, dtype=np.intp)
     wid[comm_id] = np.arange(len(comm_id))
     w = wid[which]
-    # known for the grid's own polygons; computed for any other
     same = np.fromiter((a is b for a, b in zip(boundaries, grid.areas[which])), dtype=bool, count=len(which))
     got = cover[w]
     if not same.all():
