@@ -86,3 +86,58 @@ def test_fitting_on_half_cells_equals_fitting_the_traced_polygons():
                     assert shapely.symmetric_difference(a, b).area < 1e-6 * max(a.area, 1.0)
                     compared += 1
     assert compared > 80
+
+
+def test_atlas_places_every_window_apart_and_inside():
+    from servicecircle.checks.gaps import _atlas
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 17, 300):
+        h = rng.integers(1, 40, n)
+        w = rng.integers(1, 90, n)
+        y, x, shape = _atlas(h, w)
+        count = np.zeros(shape, dtype=int)
+        for yi, xi, hi, wi in zip(y, x, h, w):  # brute force: paint every rectangle
+            assert yi >= 0 and xi >= 0 and yi + hi <= shape[0] and xi + wi <= shape[1]
+            count[yi : yi + hi, xi : xi + wi] += 1
+        assert count.max() == 1  # no two overlap
+        assert count.sum() == (h * w).sum()
+
+
+def test_a_community_all_out_of_reach_is_its_polygon_where_its_grown_cells_cover_it():
+    # all out of reach (radius 1 m): a square's gap is the square itself; a square with a 2 m wide tail
+    # reaching 200 m past it (farther than two cells from any of its cells) is not covered, and its gap is
+    # fitted as before: the square and the tail's first two cells, as fit_to_boundary computes it
+    from servicecircle.checks.gaps import _trace, _whole_gaps, fit_on_grid, fit_to_boundary
+
+    net = network_from_arrays(np.array([[0.0, 0.0], [1000.0, 0.0]]), [0], [1], "EPSG:4544")
+    eng = DistanceEngine(net, snap_points(net, np.array([[0.0, 0.0]])))
+    square = shapely.box(103.0, 101.0, 297.0, 299.0)
+    tailed = shapely.union(shapely.box(503.0, 101.0, 697.0, 299.0), shapely.box(697.0, 191.0, 897.0, 193.0))
+    comms = np.array([square, tailed], dtype=object)
+    grid = GapGrid(eng, comms, [0, 1], RES, 250.0)
+    cover = _whole_gaps(grid)[1]
+    assert cover.tolist() == [True, False]
+    out = np.ones(len(grid.cells), dtype=bool)
+    which = np.array([0, 1])
+    ref = fit_to_boundary(_trace(grid, out, which), _trace(grid, ~out, which), comms, grid.res)
+    copies = np.array([shapely.from_wkb(shapely.to_wkb(g)) for g in comms], dtype=object)  # not the grid's own
+    for given in (comms, copies):
+        got = fit_on_grid(grid, out, which, given)
+        assert shapely.equals(got[0], square)
+        assert shapely.symmetric_difference(got[1], ref[1]).area < 1e-6 * ref[1].area
+        # the tail is cut two cells past the last cell whose centre is in the community (x = 690 m)
+        assert abs(got[1].area - (tailed.area - 2.0 * (897.0 - 740.0))) < 1e-6
+
+
+def test_a_grid_without_cells_traces_no_gap():
+    # a community smaller than a cell holds no cell centre: the grid has no cell, and its gap is None
+    from servicecircle.checks.gaps import _whole_gaps, fit_on_grid
+
+    net = network_from_arrays(np.array([[0.0, 0.0], [1000.0, 0.0]]), [0], [1], "EPSG:4544")
+    eng = DistanceEngine(net, snap_points(net, np.array([[0.0, 0.0]])))
+    comms = np.array([shapely.box(101.0, 101.0, 105.0, 105.0)], dtype=object)
+    grid = GapGrid(eng, comms, [0], RES, 250.0)
+    assert len(grid.cells) == 0
+    assert len(_whole_gaps(grid)[0]) == 0
+    assert fit_on_grid(grid, np.zeros(0, dtype=bool), np.array([0]), comms).tolist() == [None]

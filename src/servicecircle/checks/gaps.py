@@ -21,6 +21,7 @@ points, not from the grid.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -68,14 +69,21 @@ def gap_polygons(
     numpy.ndarray
         Object array parallel to ``which`` of (Multi)Polygons or ``None``.
     """
+    out = _out_of_reach(grid, cell_dist, radius)
+    if boundaries is None:
+        return _trace(grid, out, which)
+    return fit_on_grid(grid, out, which, np.asarray(boundaries, dtype=object))
+
+
+def _out_of_reach(
+    grid: GapGrid, cell_dist: NDArray[np.float64], radius: float | NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """Per grid cell: farther than the radius (one, or one per community by position)."""
     # one radius, or one per community (by position) where it depends on the community's type
     r: float | NDArray[np.float64] = (
         radius if isinstance(radius, float | int) else np.asarray(radius, dtype=float)[np.maximum(grid.cell_comm, 0)]
     )
-    out = ~within(cell_dist, r)
-    if boundaries is None:
-        return _trace(grid, out, which)
-    return fit_on_grid(grid, out, which, np.asarray(boundaries, dtype=object))
+    return ~within(cell_dist, r)
 
 
 def fit_to_boundary(
@@ -151,6 +159,12 @@ def fit_on_grid(
     the community cut by the half cells that the gap reaches (within two cells)
     strictly before the reach does, the gap's own cells included.
 
+    A community with no reached cell whose polygon its cells grown by two cells
+    cover (:func:`_whole_gaps`, once per grid) is all gap: its gap is its
+    polygon, with no tracing and no intersection. The others are grown on one
+    raster holding their windows side by side (:func:`_atlas`) and traced with
+    one call of ``rasterio.features.shapes``.
+
     Parameters
     ----------
     grid
@@ -167,90 +181,205 @@ def fit_on_grid(
     numpy.ndarray
         Object array parallel to ``which`` of (Multi)Polygons or ``None``.
     """
+    return _fit(grid, out, which, boundaries)[0]
+
+
+def _fit(
+    grid: GapGrid, out: NDArray[np.bool_], which: NDArray[np.intp], boundaries: NDArray[np.object_]
+) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """:func:`fit_on_grid`, and which communities are all gap (their gap is :func:`_whole_gap` of their polygon)."""
+    result: NDArray[np.object_] = np.full(len(which), None, dtype=object)
+    which = np.asarray(which, dtype=np.intp)
+    if not len(which) or not len(grid.cells):
+        return result, np.zeros(len(which), dtype=bool)
+    boundaries = np.asarray(boundaries, dtype=object)
+    comm_id = _fit_windows(grid)[0]
+    n = max(int(comm_id.max()), int(which.max())) + 2
+    wid = np.full(n, -1, dtype=np.intp)
+    wid[comm_id] = np.arange(len(comm_id))
+    asked = np.zeros(n, dtype=bool)
+    asked[which] = True
+    mine = asked[grid.cell_comm]
+    n_gap = np.bincount(grid.cell_comm[mine & out], minlength=n)[which]
+    n_reach = np.bincount(grid.cell_comm[mine & ~out], minlength=n)[which]
+    whole = (n_gap > 0) & (n_reach == 0)
+    if whole.any():
+        whole[whole] = _covered(grid, which[whole], boundaries[whole])
+        result[whole] = _whole_gap(boundaries[whole])
+    rest = np.flatnonzero((n_gap > 0) & ~whole)
+    if len(rest):
+        won = _won(grid, out, wid[which[rest]], 2)
+        result[rest] = _areal_all(shapely.intersection(won, boundaries[rest]))
+    return result, whole
+
+
+def _whole_gap(polygons: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Community polygons as the gaps of communities all out of reach: as an intersection would give them.
+
+    A MultiPolygon of one part is that Polygon.
+
+    >>> import shapely
+    >>> [g.geom_type for g in _whole_gap(np.array([shapely.MultiPolygon([shapely.box(0, 0, 1, 1)])]))]
+    ['Polygon']
+    """
+    own = np.asarray(polygons, dtype=object).copy()
+    one = (shapely.get_type_id(own) == 6) & (shapely.get_num_geometries(own) == 1)
+    own[one] = shapely.get_geometry(own[one], 0)
+    return own
+
+
+def _won(grid: GapGrid, out: NDArray[np.bool_], wins: NDArray[np.intp], scale: int) -> NDArray[np.object_]:
+    """Per window of ``wins``, the pixels the gap cells win (:func:`fit_on_grid`), as a (Multi)Polygon.
+
+    ``scale`` pixels a cell side: 2 (half cells), or 1 for the cells grown by
+    two cells where there is no reached cell. The windows lie side by side on
+    one raster (:func:`_atlas`): a community's growth (two cells at most) stays in
+    its own window, which has two cells more than its cells on every side, so the
+    windows never meet. ``None`` for a window without a gap cell.
+    """
     from rasterio.features import shapes
     from rasterio.transform import Affine
 
-    result: NDArray[np.object_] = np.full(len(which), None, dtype=object)
-    which = np.asarray(which)
-    if not len(which) or not len(grid.cells):
+    result: NDArray[np.object_] = np.full(len(wins), None, dtype=object)
+    if not len(wins):
         return result
-    comm_id, lo_r, hi_r, lo_c, hi_c, colour = _fit_windows(grid)
-    wid = np.full(max(int(comm_id.max()), int(which.max())) + 2, -1, dtype=np.intp)
-    wid[comm_id] = np.arange(len(comm_id))
-    pos = np.full(len(wid), -1, dtype=np.intp)
-    pos[which] = np.arange(len(which))
-    # the cells of the communities asked for that have any gap cell
-    p = pos[grid.cell_comm]
-    has_gap = np.zeros(len(pos), dtype=bool)
-    has_gap[grid.cell_comm[out & (p >= 0)]] = True
-    sel = np.flatnonzero((p >= 0) & has_gap[grid.cell_comm])
-    if not len(sel):
-        return result
-    w = wid[grid.cell_comm[sel]]
-    rows, cols, gap = grid.cells[sel] // grid.nx, grid.cells[sel] % grid.nx, out[sel]
-    used = np.unique(w)
-    cw = colour[w]
-    half, t = grid.res / 2.0, grid.transform
+    comm_id, lo_r, hi_r, lo_c, hi_c = _fit_windows(grid)
+    lr, lc = lo_r[wins], lo_c[wins]
+    oy, ox, shape = _atlas(scale * (hi_r[wins] - lr), scale * (hi_c[wins] - lc))
+    # the cells of those windows' communities, at their atlas pixels
+    wid = np.full(int(grid.cell_comm.max()) + 2, -1, dtype=np.intp)
+    wid[comm_id[wins]] = np.arange(len(wins))
+    slot = wid[grid.cell_comm]
+    sel = np.flatnonzero(slot >= 0)
+    s = slot[sel]
+    r = oy[s] + scale * (grid.cells[sel] // grid.nx - lr[s])
+    c = ox[s] + scale * (grid.cells[sel] % grid.nx - lc[s])
+    gap = out[sel]
+    g = np.zeros(shape, dtype=bool)
+    q = np.zeros(shape, dtype=bool)
+    for dr in range(scale):
+        for dc in range(scale):
+            g[r[gap] + dr, c[gap] + dc] = True
+            q[r[~gap] + dr, c[~gap] + dc] = True
+    won = g.copy()  # step 0: the gap's own cells (never reached ones)
+    for _ in range(2 * scale):  # a pixel at a time, up to two cells
+        g, q = _grow(g), _grow(q)
+        won |= g & ~q
+    # every won pixel is in its own window: looked up by its shelf (row) and column
+    shelf_y, shelf_of = np.unique(oy, return_inverse=True)
+    row_shelf = np.repeat(np.arange(len(shelf_y)), np.diff(np.r_[shelf_y, shape[0]]))
+    ww = scale * (hi_c[wins] - lc)
+    at = np.zeros((len(shelf_y), shape[1]), dtype=np.int32)
+    at[np.repeat(shelf_of, ww), np.repeat(ox, ww) + (np.arange(ww.sum()) - np.repeat(np.cumsum(ww) - ww, ww))] = (
+        np.repeat(np.arange(1, len(wins) + 1, dtype=np.int32), ww)
+    )
+    flat = np.flatnonzero(won)
+    label = np.zeros(shape, dtype=np.int32)
+    label.flat[flat] = at[row_shelf[flat // shape[1]], flat % shape[1]]
     coords: list[Any] = []
     ring_len: list[int] = []
     poly_of: list[int] = []
-    part_comm: list[int] = []
-    for col in np.unique(cw).tolist():
-        # one raster per colour, over that colour's windows only
-        js = used[colour[used] == col]
-        R0, C0 = int(lo_r[js].min()), int(lo_c[js].min())
-        shape = (int(hi_r[js].max()) - R0, int(hi_c[js].max()) - C0)
-        tw = Affine(half, 0.0, t.c + C0 * grid.res, 0.0, -half, t.f - R0 * grid.res)
-        in_col = cw == col
-        rr, cc = rows[in_col] - R0, cols[in_col] - C0
-        o = gap[in_col]
-        g = np.zeros(shape, dtype=bool)
-        q = np.zeros(shape, dtype=bool)
-        g[rr[o], cc[o]] = True
-        q[rr[~o], cc[~o]] = True
-        g = g.repeat(2, axis=0).repeat(2, axis=1)
-        q = q.repeat(2, axis=0).repeat(2, axis=1)
-        won = g.copy()  # step 0: the gap's own cells (never reached ones)
-        for _ in range(4):  # half a cell at a time, up to two cells
-            g, q = _grow(g), _grow(q)
-            won |= g & ~q
-        label = np.zeros(won.shape, dtype=np.int32)
-        for j in js.tolist():
-            label[2 * (lo_r[j] - R0) : 2 * (hi_r[j] - R0), 2 * (lo_c[j] - C0) : 2 * (hi_c[j] - C0)] = j + 1
-        label[~won] = 0
-        for geom, v in shapes(label, mask=won, connectivity=4, transform=tw):
-            for ring in geom["coordinates"]:
-                coords.extend(ring)
-                ring_len.append(len(ring))
-                poly_of.append(len(part_comm))
-            part_comm.append(int(pos[comm_id[int(v) - 1]]))
-    if not part_comm:
+    part_slot: list[int] = []
+    for geom, v in shapes(label, mask=won, connectivity=4, transform=Affine.identity()):
+        for ring in geom["coordinates"]:
+            coords.extend(ring)
+            ring_len.append(len(ring))
+            poly_of.append(len(part_slot))
+        part_slot.append(int(v) - 1)
+    if not part_slot:
         return result
-    rings = shapely.linearrings(np.asarray(coords, dtype=float), indices=np.repeat(np.arange(len(ring_len)), ring_len))
+    # from atlas pixels to the grid's coordinates (the same as tracing each window where it lies)
+    xy = np.asarray(coords, dtype=float)
+    of = np.asarray(part_slot)[np.repeat(np.asarray(poly_of), ring_len)]
+    step = grid.res / scale
+    xy[:, 0] = grid.transform.c + (scale * lc[of] + (xy[:, 0] - ox[of])) * step
+    xy[:, 1] = grid.transform.f - (scale * lr[of] + (xy[:, 1] - oy[of])) * step
+    rings = shapely.linearrings(xy, indices=np.repeat(np.arange(len(ring_len)), ring_len))
     polys: NDArray[np.object_] = shapely.polygons(rings, indices=np.asarray(poly_of))
-    labels = np.asarray(part_comm)
-    # parts of one community's won cells touch at corners at most: a valid MultiPolygon
+    labels = np.asarray(part_slot)
+    # parts of one window's won pixels touch at corners at most: a valid MultiPolygon
     by = np.argsort(labels, kind="stable")
     ks, part_of = np.unique(labels[by], return_inverse=True)
-    won_geom = shapely.multipolygons(polys[by], indices=part_of)
-    fitted = shapely.intersection(won_geom, boundaries[ks])
-    result[ks] = np.array([_areal(x) for x in fitted], dtype=object)
+    result[ks] = shapely.multipolygons(polys[by], indices=part_of)
     return result
 
 
+def _atlas(
+    heights: NDArray[np.intp], widths: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp], tuple[int, int]]:
+    """Places for rectangles side by side on one raster, none overlapping: (rows, columns, raster shape).
+
+    Shelf packing: the rectangles, tallest first, laid left to right in rows
+    (shelves) about as wide as the raster is high; a shelf is as high as its
+    tallest rectangle.
+
+    Examples
+    --------
+    >>> y, x, shape = _atlas(np.array([2, 3, 1]), np.array([4, 2, 3]))
+    >>> y.tolist(), x.tolist(), shape
+    ([0, 0, 3], [2, 0, 0], (4, 6))
+    """
+    h = np.asarray(heights, dtype=np.intp)
+    w = np.asarray(widths, dtype=np.intp)
+    if not len(h):
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), (0, 0)
+    order = np.argsort(-h, kind="stable")
+    ws = w[order]
+    span = max(int(ws.max()), math.ceil(math.sqrt(float((h * w).sum()))))
+    start = np.cumsum(ws) - ws  # on one long strip
+    first = run_starts(start // span)
+    shelf = np.cumsum(first) - 1
+    x = start - start[first][shelf]
+    shelf_h = h[order][first]
+    shelf_y = np.cumsum(shelf_h) - shelf_h
+    ys, xs = np.empty_like(h), np.empty_like(w)
+    ys[order], xs[order] = shelf_y[shelf], x
+    return ys, xs, (int(shelf_h.sum()), int((x + ws).max()))
+
+
+def _covered(grid: GapGrid, which: NDArray[np.intp], boundaries: NDArray[np.object_]) -> NDArray[np.bool_]:
+    """Whether each community's polygon is covered by its cells grown by two cells (:func:`_whole_gaps`).
+
+    Known for the grid's own polygons (the very objects); computed for any other.
+    """
+    comm_id = _fit_windows(grid)[0]
+    won, cover = _whole_gaps(grid)
+    wid = np.full(max(int(comm_id.max()), int(which.max())) + 2, -1, dtype=np.intp)
+    wid[comm_id] = np.arange(len(comm_id))
+    w = wid[which]
+    same = np.fromiter((a is b for a, b in zip(boundaries, grid.areas[which])), dtype=bool, count=len(which))
+    got = cover[w]
+    if not same.all():
+        got[~same] = shapely.covers(won[w[~same]], boundaries[~same])
+    return got
+
+
+def _whole_gaps(grid: GapGrid) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """Every community's cells grown by two cells, and whether that covers its polygon (once per grid).
+
+    Where a community has no reached cell its fitted gap is its polygon cut by
+    this growth (:func:`fit_on_grid`): the polygon itself where it is covered.
+    """
+    if grid.whole_gaps is None:
+        comm_id = _fit_windows(grid)[0]
+        won = _won(grid, np.ones(len(grid.cells), dtype=bool), np.arange(len(comm_id)), 1)
+        cover = shapely.covers(won, grid.areas[comm_id])
+        grid.whole_gaps = (won, np.asarray(cover, dtype=bool))
+    return grid.whole_gaps
+
+
 def _fit_windows(grid: GapGrid) -> tuple[NDArray[np.intp], ...]:
-    """Every community's window on the grid and its colour (computed once per grid).
+    """Every community's window on the grid (computed once per grid).
 
     A window is the community's cells' bounding rows and columns, two cells more
-    on every side; communities whose windows overlap get different colours and
-    are grown on different rasters, so that within one, a community's growth (at
-    most two cells) never meets another's.
+    on every side: a community's growth when fitting (two cells at most) stays
+    inside it.
 
     Returns
     -------
     tuple
         Community positions, first and after-last window row, first and after-last
-        window column, colour; parallel arrays.
+        window column; parallel arrays.
     """
     if grid.fit_windows is not None:
         return grid.fit_windows
@@ -263,22 +392,18 @@ def _fit_windows(grid: GapGrid) -> tuple[NDArray[np.intp], ...]:
     hi_r = np.maximum.reduceat(rows, starts) + pad + 1
     lo_c = np.minimum.reduceat(cols, starts) - pad
     hi_c = np.maximum.reduceat(cols, starts) + pad + 1
-    boxes = shapely.box(lo_c, lo_r, hi_c - 0.5, hi_r - 0.5)
-    a, b = shapely.STRtree(boxes).query(boxes, predicate="intersects")
-    keep = a != b
-    a, b = a[keep], b[keep]
-    by = np.argsort(a, kind="stable")
-    a, b = a[by], b[by]
-    nb_start = np.searchsorted(a, np.arange(len(boxes) + 1)).tolist()
-    colour = np.full(len(boxes), -1, dtype=np.intp)
-    for i in range(len(boxes)):  # greedy: the smallest colour none of its neighbours has
-        taken = set(colour[b[nb_start[i] : nb_start[i + 1]]].tolist())
-        c = 0
-        while c in taken:
-            c += 1
-        colour[i] = c
-    grid.fit_windows = (k[starts].astype(np.intp), lo_r, hi_r, lo_c, hi_c, colour)
+    grid.fit_windows = (k[starts].astype(np.intp), lo_r, hi_r, lo_c, hi_c)
     return grid.fit_windows
+
+
+def _areal_all(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+    """:func:`_areal` of every geometry (Polygons and MultiPolygons kept as they are)."""
+    out: NDArray[np.object_] = np.asarray(geoms, dtype=object).copy()
+    kind = shapely.get_type_id(out)
+    keep = np.isin(kind, (3, 6)) & ~shapely.is_empty(out)
+    for i in np.flatnonzero(~keep).tolist():
+        out[i] = _areal(out[i])
+    return out
 
 
 def _areal(geom: Any) -> Any:
@@ -365,15 +490,28 @@ def trace_gaps(ctx: Context, outcomes: list[CheckOutcome]) -> None:
 
     failing = np.unique(np.concatenate([p["fail"] for _, p in pending]))
     grid = gap_grid(ctx, failing)
-    _fit_windows(grid)  # once, before any fork: the children inherit it
-
-    def one(p: dict[str, Any]) -> NDArray[np.object_]:
-        return gap_polygons(grid, p["cell_dist"](grid), p["radius"], p["fail"], ctx.comm_geom[p["fail"]])
-
+    _whole_gaps(grid)  # once, before any fork: the children inherit it
     # the checks' gaps are independent: forked over the cores for a large grid (as settings.workers says)
-    traced = pmap(one, [p for _, p in pending], workers_for(len(grid.cells) * len(pending)))
-    for (o, p), polys in zip(pending, traced):
-        areas = shapely.area(polys)
-        for k, poly, area in zip(p["fail"], polys, areas):
-            o.gaps.append({**p["rows"][int(k)], "gap_area_m2": 0.0 if poly is None else float(area), "geometry": poly})
+    workers = workers_for(len(grid.cells) * len(pending))
+
+    def one(p: dict[str, Any]) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+        out = _out_of_reach(grid, p["cell_dist"](grid), p["radius"])
+        polys, whole = _fit(grid, out, p["fail"], ctx.comm_geom[p["fail"]])
+        if workers > 1:  # from a worker as WKB (bytes travel at once, pickled shapes one at a time)
+            polys[whole] = None  # and the whole communities as a mask: the parent has their polygons
+            polys = shapely.to_wkb(polys)
+        return polys, whole
+
+    traced = pmap(one, [p for _, p in pending], workers)
+    for (o, p), (polys, whole) in zip(pending, traced):
+        if workers > 1:
+            polys = shapely.from_wkb(polys)
+            polys[whole] = _whole_gap(ctx.comm_geom[p["fail"][whole]])
+        areas = np.where(shapely.is_missing(polys), 0.0, shapely.area(polys))
+        rows, fail = p["rows"], p["fail"].tolist()
+        for k, poly, area in zip(fail, polys.tolist(), areas.tolist()):
+            row = rows[k]  # the check's own row: completed in place
+            row["gap_area_m2"] = area
+            row["geometry"] = poly
+        o.gaps.extend(rows[k] for k in fail)
         o.pending_gaps = None

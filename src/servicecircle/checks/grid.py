@@ -8,7 +8,7 @@ It depends on the engine only (no other check module), so the checks' shared
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -90,7 +90,7 @@ class GapGrid:
         # first listed community wins on a shared edge
         order = self.covers[::-1]
         self.labels: NDArray[np.int32] = rasterize(
-            ((areas[k], int(k) + 1) for k in order),
+            zip(_geojson(areas[order]), (order + 1).tolist()),
             out_shape=(self.ny, self.nx),
             transform=self.transform,
             all_touched=False,
@@ -107,8 +107,12 @@ class GapGrid:
         self.centres = np.column_stack([(ix + 0.5) * res, (iy + 0.5) * res])
         self.snapped = snap_lattice(engine.network, ix, iy, res, max_snap, store=store)
         self._attachments: dict[int, tuple[DistanceEngine, Attachment]] = {}
-        #: the communities' windows and colours for fitting gaps (checks.gaps._fit_windows), once per grid
+        #: the community polygons (the ``areas`` given)
+        self.areas = areas
+        #: the communities' windows for fitting gaps (checks.gaps._fit_windows), once per grid
         self.fit_windows: tuple[NDArray[np.intp], ...] | None = None
+        #: every community's cells grown by two cells, and whether they cover it (checks.gaps._whole_gaps)
+        self.whole_gaps: tuple[NDArray[np.object_], NDArray[np.bool_]] | None = None
         self.engine = engine
 
     def inside(self, polygons: ArrayLike) -> NDArray[np.bool_]:
@@ -139,3 +143,36 @@ class GapGrid:
         """Distance of every cell centre, from node distances of ``engine`` (default: the grid's)."""
         engine = engine or self.engine
         return engine.point_distances(node_dist, self.attachment_for(engine))
+
+
+def _geojson(polygons: NDArray[np.object_]) -> list[dict[str, Any]]:
+    """GeoJSON-like mappings of (Multi)Polygons, built from their coordinate arrays.
+
+    What rasterio reads, made a ring at a time rather than a point at a time
+    (shapely's ``__geo_interface__``): the same coordinates. A mix of Polygons and
+    MultiPolygons gives MultiPolygons throughout; any other geometry, its own
+    ``__geo_interface__``.
+
+    Examples
+    --------
+    >>> ring = shapely.box(0, 0, 4, 4).exterior.coords[:]
+    >>> _geojson(np.array([shapely.Polygon(ring, [[(1, 1), (2, 1), (2, 2), (1, 1)]])], dtype=object))
+    [{'type': 'Polygon', 'coordinates': [[[4.0, 0.0], [4.0, 4.0], [0.0, 4.0], [0.0, 0.0], [4.0, 0.0]], \
+[[1.0, 1.0], [2.0, 1.0], [2.0, 2.0], [1.0, 1.0]]]}]
+    >>> [d["type"] for d in _geojson(np.array([shapely.box(0, 0, 1, 1), shapely.MultiPolygon()], dtype=object))]
+    ['MultiPolygon', 'MultiPolygon']
+    >>> [d["type"] for d in _geojson(np.array([shapely.box(0, 0, 1, 1), shapely.Point(0, 0)], dtype=object))]
+    ['Polygon', 'Point']
+    """
+    geoms = np.asarray(polygons, dtype=object)
+    if not np.isin(shapely.get_type_id(geoms), (3, 6)).all():
+        return [g.__geo_interface__ for g in geoms]
+    _, xy, offsets = shapely.to_ragged_array(geoms)
+    cut = offsets[0].tolist()
+    rings = [xy[a:b].tolist() for a, b in zip(cut[:-1], cut[1:])]
+    if len(offsets) == 2:
+        by = offsets[1].tolist()
+        return [{"type": "Polygon", "coordinates": rings[a:b]} for a, b in zip(by[:-1], by[1:])]
+    parts_at, by = offsets[1].tolist(), offsets[2].tolist()
+    parts = [rings[a:b] for a, b in zip(parts_at[:-1], parts_at[1:])]
+    return [{"type": "MultiPolygon", "coordinates": parts[a:b]} for a, b in zip(by[:-1], by[1:])]
