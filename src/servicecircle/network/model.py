@@ -129,7 +129,7 @@ class WalkNetwork:
         if len(coords) == 2 * self.n_edges and (np.bincount(owner, minlength=self.n_edges) == 2).all():
             # every edge is one straight piece already (e.g. a synthetic grid)
             two = coords.reshape(-1, 2, 2)
-            return two[:, 0].copy(), two[:, 1].copy(), np.arange(self.n_edges), np.zeros(self.n_edges)
+            return two[:, 0], two[:, 1], np.arange(self.n_edges), np.zeros(self.n_edges)
         same = owner[1:] == owner[:-1]
         a, b = coords[:-1][same], coords[1:][same]
         edge = owner[:-1][same]
