@@ -112,7 +112,8 @@ def servicecircle_engine(rec: Recorder, P: Problem, ref) -> dict:
     fac_nodes = np.concatenate(P.fac_nodes)
     owner = np.concatenate([np.full(len(f), k) for k, f in enumerate(P.fac_nodes)])
     with rec.stage(m, "snapping", "facilities + demand to nearest edge, split graph, attach"):
-        P.net.__dict__.pop("segments", None)  # the segment index is part of snapping: build it here
+        for index in ("segments", "segment_ends", "segment_grid"):  # the snapping index is part of snapping: built here
+            P.net.__dict__.pop(index, None)
         fs = snap_points(P.net, P.net.node_xy[fac_nodes])
         ds = snap_points(P.net, P.demand_xy)
         eng = DistanceEngine(P.net, fs)

@@ -48,7 +48,7 @@ def main(argv=None) -> dict:
     base = CASES["grid200k"]
     spec = CaseSpec(base.name, args.nodes, base.demand, base.categories, description=base.description)
     P = grid_problem(spec, Path(args.cache))
-    P.net.segments  # noqa: B018 - the snapping index, built once for every variant
+    P.net.segment_grid  # noqa: B018 - the snapping index, built once for every variant
     from servicecircle.engine import DistanceEngine
 
     out: dict = {"nodes": P.n, "edges": int(P.net.n_edges), "categories": len(P.categories)}

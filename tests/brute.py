@@ -46,6 +46,48 @@ def snap_brute(edge_geometry, points_xy, max_snap):
     return best_e, best_off, best_d
 
 
+def edge_pieces(edge_geometry):
+    """Every straight piece of every edge, one edge at a time: (a, b, edge, start along the edge)."""
+    a, b, edge, start = [], [], [], []
+    for e, geom in enumerate(edge_geometry):
+        c = shapely.get_coordinates(geom)
+        along = 0.0
+        for k in range(len(c) - 1):
+            a.append(c[k])
+            b.append(c[k + 1])
+            edge.append(e)
+            start.append(along)
+            along += float(np.hypot(*(c[k + 1] - c[k])))
+    return np.array(a).reshape(-1, 2), np.array(b).reshape(-1, 2), np.array(edge, dtype=int), np.array(start)
+
+
+def snap_brute_geos(edge_geometry, points_xy, max_snap):
+    """Nearest piece by shapely.distance from every point to every piece of every edge.
+
+    Returns (edge, offset, access, xy) as ``Snapped`` has them, without a
+    spatial index: ties (exactly equal distances) go to the first piece in edge
+    order, i.e. the lowest edge; beyond ``max_snap`` edge = -1, offset and xy
+    nan, access the distance to the nearest piece.
+    """
+    a, b, edge, start = edge_pieces(edge_geometry)
+    pieces = shapely.linestrings(np.stack([a, b], axis=1))
+    pts = shapely.points(points_xy)
+    n = len(points_xy)
+    best = np.zeros(n, dtype=int)
+    access = np.full(n, np.inf)
+    for i in range(0, n, 500):  # a block of points against every piece
+        d = shapely.distance(pts[i : i + 500, None], pieces[None, :])
+        best[i : i + 500] = np.argmin(d, axis=1)  # the first of equal minima
+        access[i : i + 500] = d.min(axis=1)
+    ok = access <= max_snap
+    e = np.where(ok, edge[best], -1)
+    along = shapely.line_locate_point(pieces[best], pts)
+    offset = np.where(ok, start[best] + along, np.nan)
+    xy = shapely.get_coordinates(shapely.line_interpolate_point(pieces[best], along))
+    xy[~ok] = np.nan
+    return e, offset, access, xy
+
+
 def node_distance_matrix(edge_u, edge_v, edge_length, n_nodes):
     """All-pairs shortest path lengths between nodes (networkx Dijkstra)."""
     g = nx.Graph()

@@ -230,3 +230,120 @@ def test_parallel_snapping_equals_serial_for_coordinates_and_geometries(oakland_
         np.testing.assert_array_equal(par.offset, want.offset)
         np.testing.assert_array_equal(par.access, want.access)
     assert serial.edge[3] == -1 and serial.edge[77] == -1 and (~serial.ok).sum() > 2
+
+
+# ------------------------------------------- snapping: exact, against brute force
+def assert_snaps_equal(s, want, *, tol=1e-9):
+    """The same edge for every point; offset, access and xy to ``tol`` metres; the same points unsnapped."""
+    e, off, acc, xy = want
+    assert s.edge.tolist() == e.tolist()
+    np.testing.assert_allclose(s.offset, off, atol=tol, rtol=0)
+    np.testing.assert_allclose(s.access, acc, atol=tol, rtol=0)
+    np.testing.assert_allclose(s.xy, xy, atol=tol, rtol=0)
+
+
+def test_snapping_equals_a_brute_force_over_every_piece_on_real_osm(oakland_network):
+    """Thousands of points, each against every straight piece of every edge (shapely.distance, no index)."""
+    from .brute import edge_pieces, snap_brute_geos
+
+    net = oakland_network
+    a, b, _, _ = edge_pieces(net.edge_geometry)
+    rng = np.random.default_rng(15)
+    t = rng.random(len(a))[:, None]
+    pts = np.vstack(
+        [
+            near_network(net, 3000, 150.0, 21),  # around the streets, some beyond max_snap
+            net.node_xy,  # on nodes: every edge meeting there is 0 m away, the lowest wins
+            a,  # on every vertex
+            (a + b) / 2,  # on every piece's middle
+            a + t * (b - a),  # somewhere on every piece
+            np.round(near_network(net, 1000, 40.0, 22)),  # whole metres: more exact ties
+        ]
+    )
+    for max_snap in (120.0, 30.0):
+        want = snap_brute_geos(net.edge_geometry, pts, max_snap)
+        s = snap_points(net, pts, max_snap)
+        assert_snaps_equal(s, want)
+        assert (s.edge < 0).sum() > 50 and (s.edge >= 0).sum() > 3000  # both kinds were exercised
+        np.testing.assert_array_equal(s.access, want[2])  # the same GEOS distances, to the last bit
+        far = snap_points(net, pts, max_snap, report_far=False)
+        assert far.edge.tolist() == s.edge.tolist()
+        assert np.isnan(far.access[s.edge < 0]).all()
+        np.testing.assert_array_equal(far.access[s.edge >= 0], s.access[s.edge >= 0])
+
+
+def test_segment_grid_finds_the_nearest_segment_whatever_the_cell_size():
+    """Random segments (long and short, some of zero length) and points, against shapely.distance."""
+    from servicecircle.network.segindex import SegmentGrid
+
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0, 2000, (400, 2)) + [5.0e5, 3.4e6]
+    b = a + rng.normal(0, 1, (400, 1)) * rng.choice([5.0, 80.0, 900.0], (400, 1)) * rng.normal(0, 1, (400, 2))
+    b[:10] = a[:10]  # zero-length pieces
+    b[10:20] = a[10:20] + [300.0, 0.0]  # axis-parallel, in pairs 10 m apart: exact ties half-way
+    a[15:20], b[15:20] = a[10:15] + [0.0, 10.0], b[10:15] + [0.0, 10.0]
+    pts = np.vstack([rng.uniform(-500, 2500, (1500, 2)) + [5.0e5, 3.4e6], a[:20], (a[10:15] + b[10:15]) / 2 + [0, 5]])
+    d = shapely.distance(shapely.points(pts)[:, None], shapely.linestrings(np.stack([a, b], 1))[None, :])
+    want_d = d.min(axis=1)
+    want_s = np.argmin(d, axis=1)
+    assert (d == want_d[:, None]).sum(axis=1).max() > 1  # some points have tied segments
+    for cell in (None, 1.0, 7.0, 60.0, 5000.0):
+        g = SegmentGrid.build(a, b, cell)
+        for limit in (25.0, 300.0, np.inf):
+            seg, dist = g.nearest(pts, limit)
+            ok = want_d <= limit
+            assert seg.tolist() == np.where(ok, want_s, -1).tolist(), (cell, limit)
+            np.testing.assert_array_equal(dist, np.where(ok, want_d, np.inf))
+    empty = SegmentGrid.build(np.zeros((0, 2)), np.zeros((0, 2)))
+    assert empty.nearest(pts[:3], 100.0)[0].tolist() == [-1, -1, -1]
+
+
+def test_snapping_hand_cases_ties_nodes_vertices_and_far_points():
+    # edge 0: y = 10 from x = 0 to 100; edge 1: y = 0 from x = 100 to 0 (drawn the other way);
+    # edge 2: a bent street (0, 0) -> (0, -50) -> (40, -80) (a vertex at (0, -50)); edge 3: 10 km long
+    xy = np.array([[0, 10], [100, 10], [100, 0], [0, 0], [40, -80], [10_000, 0]], dtype=float)
+    geom = [
+        shapely.LineString([(0, 10), (100, 10)]),
+        shapely.LineString([(100, 0), (0, 0)]),
+        shapely.LineString([(0, 0), (0, -50), (40, -80)]),
+        shapely.LineString([(100, 0), (10_000, 0)]),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # edge 0 is a part of its own
+        net = network_from_arrays(xy, [0, 2, 3, 2], [1, 3, 4, 5], CRS, geometry=np.array(geom), keep_components="all")
+    pts = np.array(
+        [
+            [30.0, 5.0],  # half-way between the parallel streets 0 and 1: a tie, edge 0 (the lower index)
+            [30.0, 4.0],  # nearer street 1 (y = 0), which runs from x = 100: 70 m along it
+            [0.0, 0.0],  # on node 3, where edges 1 and 2 meet: edge 1, at its far end (100 m)
+            [0.0, -50.0],  # on the vertex of edge 2: 50 m along it
+            [20.0, -65.0],  # on edge 2's second piece (3-4-5 triangle): 50 + 25 m along it, 0 m off
+            [5_000.0, 7.0],  # 7 m off the middle of the 10 km street: 4900 m along it
+            [5_000.0, 400.0],  # 400 m from every street: unsnapped, 400 m reported
+            [100.0, 5.0],  # equidistant from node 1, node 2 and edge 3's start... 5 m from edges 0, 1, 3
+        ]
+    )
+    s = snap_points(net, pts, 250.0)
+    assert s.edge.tolist() == [0, 1, 1, 2, 2, 3, -1, 0]
+    np.testing.assert_allclose(s.offset[:6], [30.0, 70.0, 100.0, 50.0, 75.0, 4_900.0], atol=1e-9, rtol=0)
+    np.testing.assert_allclose(s.access, [5.0, 4.0, 0.0, 0.0, 0.0, 7.0, 400.0, 5.0], atol=1e-9, rtol=0)
+    np.testing.assert_allclose(s.xy[:6], [[30, 10], [30, 0], [0, 0], [0, -50], [20, -65], [5_000, 0]], atol=1e-9)
+    assert np.isnan(s.offset[6]) and np.isnan(s.xy[6]).all()
+    assert s.offset[7] == pytest.approx(100.0, abs=1e-9)  # edge 0's end, (100, 10)
+    # exactly at the limit still snaps; a hair beyond does not
+    at = snap_points(net, np.array([[5_000.0, 250.0], [5_000.0, 250.000001]]), 250.0)
+    assert at.edge.tolist() == [3, -1]
+
+
+def test_snapping_empty_missing_and_non_finite_points_stay_unsnapped():
+    net = line_net(100.0)
+    geoms = np.array([shapely.Point(30, 4), None, shapely.Point(), shapely.Point(np.nan, 5), shapely.Point(60, -2)])
+    s = snap_points(net, geoms)
+    assert s.edge.tolist() == [0, -1, -1, -1, 0]
+    assert np.isnan(s.access[1:4]).all() and np.isnan(s.offset[1:4]).all()
+    np.testing.assert_allclose(s.offset[[0, 4]], [30.0, 60.0])
+    c = snap_points(net, np.array([[30.0, 4.0], [np.nan, np.nan], [np.inf, 0.0]]))
+    assert c.edge.tolist() == [0, -1, -1] and np.isnan(c.access[1:]).all()
+    assert len(snap_points(net, np.zeros((0, 2)))) == 0
+    with pytest.raises(ValueError, match="position 1 is a LineString"):
+        snap_points(net, np.array([shapely.Point(1, 1), shapely.LineString([(0, 1), (5, 1)])]))

@@ -636,7 +636,7 @@ def check_web_datum(frame: gpd.GeoDataFrame, network: WalkNetwork, max_snap: flo
     cap = 2 * max_snap
 
     def distances(points_xy: np.ndarray) -> np.ndarray:
-        d = snap_points(network, points_xy, cap).access
+        d = snap_points(network, points_xy, cap, report_far=False).access  # nan beyond the cap: counted as the cap
         return np.where(np.isfinite(d), np.minimum(d, cap), cap)
 
     d_declared = distances(xy)

@@ -16,8 +16,11 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from .. import settings
-from .._arrays import run_starts
 from ..network.model import WalkNetwork
+
+#: Fewer points than this are snapped in one process when the number of workers is automatic: snapping
+#: takes about 3 µs a point, so below a million points starting the worker processes costs more than it saves
+PARALLEL_POINTS = 1_000_000
 
 __all__ = ["Snapped", "snap_points", "snap_points_parallel", "snap_lattice", "LatticeStore", "lattice_keys"]
 
@@ -63,15 +66,27 @@ class Snapped:
         return Snapped(self.edge[i], self.offset[i], self.access[i], self.xy[i], self.max_snap)
 
 
-def _as_points(points: Any) -> NDArray[np.object_]:
+def _coordinates(points: Any) -> tuple[NDArray[np.object_] | None, NDArray[np.float64], NDArray[np.bool_]]:
+    """``(geometries or None, (n, 2) coordinates, usable)`` of point input.
+
+    Empty, missing and non-finite points are not usable (their coordinates are
+    ``nan``); anything but points is refused.
+    """
     if hasattr(points, "geometry"):
         points = points.geometry
     arr = np.asarray(points)
     if arr.dtype != object:
-        arr = np.asarray(arr, dtype=np.float64).reshape(-1, 2)
-        made: NDArray[np.object_] = shapely.points(arr)
-        return made
-    return arr
+        xy = np.asarray(arr, dtype=np.float64).reshape(-1, 2)
+        return None, xy, np.asarray(np.isfinite(xy).all(axis=1))
+    geoms: NDArray[np.object_] = arr.reshape(-1)
+    xy = np.full((len(geoms), 2), np.nan)
+    usable = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    other = usable & (shapely.get_type_id(geoms) != 0)
+    if other.any():
+        i = int(np.argmax(other))
+        raise ValueError(f"snap_points snaps points; the geometry at position {i} is a {geoms[i].geom_type}")
+    xy[usable] = shapely.get_coordinates(geoms[usable])
+    return geoms, xy, usable & np.isfinite(xy).all(axis=1)
 
 
 def snap_points(
@@ -112,39 +127,81 @@ def snap_points(
     (30.0, 4.0)
     """
     max_snap = settings.max_snap if max_snap is None else float(max_snap)
-    pts = _as_points(points)
-    n = len(pts)
+    geoms, pxy, usable = _coordinates(points)
+    n = len(pxy)
     edge = np.full(n, -1, dtype=np.int64)
     offset = np.full(n, np.nan)
     access = np.full(n, np.nan)
     xy = np.full((n, 2), np.nan)
-    usable = ~(shapely.is_empty(pts) | shapely.is_missing(pts))
     if n == 0 or network.n_edges == 0 or not usable.any():
         return Snapped(edge, offset, access, xy, max_snap)
 
-    seg_geom, seg_edge, seg_start, tree = network.segments
     cand = np.flatnonzero(usable)
-    (p_idx, s_idx), dist = tree.query_nearest(pts[cand], max_distance=max_snap, return_distance=True, all_matches=True)
-    order = np.lexsort((s_idx, p_idx))  # lowest edge (then piece) first among ties
-    p_idx, s_idx, dist = p_idx[order], s_idx[order], dist[order]
-    first = run_starts(p_idx)
-    p_idx, s_idx, dist = p_idx[first], s_idx[first], dist[first]
-    within = dist <= max_snap
-    p_idx, s_idx, dist = p_idx[within], s_idx[within], dist[within]
-    rows = cand[p_idx]
+    a, b, seg_edge, seg_start = network.segment_ends
+    s_idx, dist = network.segment_grid.nearest(pxy[cand], max_snap)
+    hit = s_idx >= 0
+    rows, s_idx, dist = cand[hit], s_idx[hit], dist[hit]
     e_idx = seg_edge[s_idx]
     edge[rows] = e_idx
     access[rows] = dist
-    off = seg_start[s_idx] + shapely.line_locate_point(seg_geom[s_idx], pts[rows])
+    off = seg_start[s_idx] + _locate(a[s_idx], b[s_idx], pxy[rows])
     offset[rows] = np.clip(off, 0.0, network.edge_length[e_idx])
-    xy[rows] = shapely.get_coordinates(shapely.line_interpolate_point(seg_geom[s_idx], off - seg_start[s_idx]))
+    xy[rows] = _interpolate(a[s_idx], b[s_idx], off - seg_start[s_idx])
 
-    far = usable & (edge < 0)
-    if report_far and far.any():  # how far the nearest street is, for points left unsnapped
-        far_rows = np.flatnonzero(far)
-        (fp, _), far_dist = tree.query_nearest(pts[far_rows], return_distance=True, all_matches=False)
-        access[far_rows[fp]] = far_dist
+    far_rows = cand[~hit]
+    if report_far and len(far_rows):  # how far the nearest street is, for points left unsnapped
+        far_geoms = geoms[far_rows] if geoms is not None else shapely.points(pxy[far_rows])
+        access[far_rows] = far_access(network, far_geoms)
     return Snapped(edge, offset, access, xy, max_snap)
+
+
+def far_access(network: WalkNetwork, points: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Metres from each point to the nearest street, however far (``nan`` where unknown).
+
+    An unbounded nearest search (GEOS, over :attr:`WalkNetwork.segments`, whose
+    index is built on first use), for the few points :func:`snap_points` leaves
+    unsnapped.
+    """
+    out = np.full(len(points), np.nan)
+    if not len(points) or network.n_edges == 0:
+        return out
+    tree = network.segments[3]
+    (fp, _), far_dist = tree.query_nearest(points, return_distance=True, all_matches=False)
+    out[fp] = far_dist
+    return out
+
+
+def _locate(a: NDArray[np.float64], b: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Distance along each segment ``a``-``b`` to the point of it nearest ``p``.
+
+    GEOS's operations (``LengthIndexedLine::project`` on a two-point line), so the
+    result is ``shapely.line_locate_point``'s to the last bit.
+    """
+    dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    len2 = dx * dx + dy * dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = ((p[:, 0] - a[:, 0]) * dx + (p[:, 1] - a[:, 1]) * dy) / len2
+    r = np.where((p == a).all(axis=1), 0.0, np.where((p == b).all(axis=1), 1.0, r))
+    length = np.sqrt(len2)
+    out: NDArray[np.float64] = np.where(r <= 0.0, 0.0, np.where(r <= 1.0, r * length, length))
+    return out
+
+
+def _interpolate(a: NDArray[np.float64], b: NDArray[np.float64], along: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The point ``along`` metres from ``a`` towards ``b`` on each segment (clamped to its ends).
+
+    GEOS's operations (``LengthIndexedLine::extractPoint`` on a two-point line),
+    so the result is ``shapely.line_interpolate_point``'s to the last bit.
+    """
+    out = np.empty((len(a), 2))
+    d = b - a
+    length = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = along / length
+    for k in (0, 1):
+        on = np.where(frac <= 0.0, a[:, k], np.where(frac >= 1.0, b[:, k], d[:, k] * frac + a[:, k]))
+        out[:, k] = np.where(along <= 0.0, a[:, k], np.where(length > along, on, b[:, k]))
+    return out
 
 
 def snap_points_parallel(
@@ -157,23 +214,25 @@ def snap_points_parallel(
     """
     from .._parallel import pmap, workers_for
 
-    if hasattr(xy, "geometry"):
-        xy = xy.geometry
-    xy = np.asarray(xy)
-    if xy.dtype != object:
-        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    n = workers if workers is not None else workers_for(len(xy), threshold=50_000)
+    geoms, pxy, usable = _coordinates(xy)
+    n = workers if workers is not None else workers_for(len(pxy), threshold=PARALLEL_POINTS)
     if n <= 1:
-        return snap_points(network, xy, max_snap, report_far=report_far)
-    network.segments  # noqa: B018 - build the index once, before the children share it
-    parts = list(pmap(lambda c: snap_points(network, c, max_snap, report_far=report_far), np.array_split(xy, 4 * n), n))
-    return Snapped(
+        return snap_points(network, xy if geoms is None else geoms, max_snap, report_far=report_far)
+    network.segment_grid  # noqa: B018 - build the index once, before the children share it
+    # the children snap coordinates (unusable points are nan there); the parent measures the far ones
+    parts = list(pmap(lambda c: snap_points(network, c, max_snap, report_far=False), np.array_split(pxy, 4 * n), n))
+    out = Snapped(
         np.concatenate([p.edge for p in parts]),
         np.concatenate([p.offset for p in parts]),
         np.concatenate([p.access for p in parts]),
         np.vstack([p.xy for p in parts]),
         parts[0].max_snap,
     )
+    far_rows = np.flatnonzero(usable & (out.edge < 0))
+    if report_far and len(far_rows):
+        far_geoms = geoms[far_rows] if geoms is not None else shapely.points(pxy[far_rows])
+        out.access[far_rows] = far_access(network, far_geoms)
+    return out
 
 
 def lattice_keys(ix: ArrayLike, iy: ArrayLike) -> NDArray[np.int64]:

@@ -17,6 +17,8 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from .segindex import SegmentGrid
+
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import networkx as nx
@@ -113,29 +115,55 @@ class WalkNetwork:
         return shapely.STRtree(self.edge_geometry)
 
     @cached_property
+    def segment_ends(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+        """The straight pieces of every edge, as coordinates (computed on first use).
+
+        Returns
+        -------
+        a, b, edge, start
+            ``(m, 2)`` start and end of each two-point piece, in edge order and
+            along each edge from its ``u`` end; the edge each belongs to; metres
+            along that edge where it starts.
+        """
+        coords, owner = shapely.get_coordinates(self.edge_geometry, return_index=True)
+        if len(coords) == 2 * self.n_edges and (np.bincount(owner, minlength=self.n_edges) == 2).all():
+            # every edge is one straight piece already (e.g. a synthetic grid)
+            two = coords.reshape(-1, 2, 2)
+            return two[:, 0], two[:, 1], np.arange(self.n_edges), np.zeros(self.n_edges)
+        same = owner[1:] == owner[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        edge = owner[:-1][same]
+        if not len(edge):
+            return a, b, edge, np.zeros(0)
+        piece = np.hypot(*(b - a).T)
+        cum = np.cumsum(piece)
+        first = np.r_[True, edge[1:] != edge[:-1]]
+        before = np.r_[0.0, cum[:-1]]
+        start = before - np.maximum.accumulate(np.where(first, before, 0.0))
+        return a, b, edge, start
+
+    @cached_property
+    def segment_grid(self) -> SegmentGrid:
+        """The pieces of :attr:`segment_ends` bucketed for exact nearest-piece searches (built on first use)."""
+        a, b, _, _ = self.segment_ends
+        return SegmentGrid.build(a, b)
+
+    @cached_property
     def segments(self) -> tuple[NDArray[np.object_], NDArray[np.int64], NDArray[np.float64], shapely.STRtree]:
-        """The straight pieces of every edge, indexed (built on first use).
+        """The straight pieces of every edge as geometries, indexed (built on first use).
 
         Returns
         -------
         geometry, edge, start, index
-            Two-point LineStrings; the edge each belongs to; metres along that
-            edge where it starts; an STRtree over them. Searching pieces rather
-            than whole (often long and curved) edges keeps the nearest-edge query
-            tight.
+            Two-point LineStrings (the pieces of :attr:`segment_ends`); the edge
+            each belongs to; metres along that edge where it starts; an STRtree
+            over them. Searching pieces rather than whole (often long and
+            curved) edges keeps a nearest-edge query tight.
         """
         if (shapely.get_num_coordinates(self.edge_geometry) == 2).all():
             # every edge is one straight piece already (e.g. a synthetic grid): no copies
             return (self.edge_geometry, np.arange(self.n_edges), np.zeros(self.n_edges), self.edge_index)
-        coords, owner = shapely.get_coordinates(self.edge_geometry, return_index=True)
-        same = owner[1:] == owner[:-1]
-        a, b = coords[:-1][same], coords[1:][same]
-        edge = owner[:-1][same]
-        piece = np.hypot(*(b - a).T)
-        cum = np.cumsum(piece)
-        first = np.r_[True, edge[1:] != edge[:-1]] if len(edge) else np.zeros(0, bool)
-        before = np.r_[0.0, cum[:-1]]
-        start = before - np.maximum.accumulate(np.where(first, before, 0.0)) if len(edge) else before
+        a, b, edge, start = self.segment_ends
         geoms = shapely.linestrings(np.stack([a, b], axis=1)) if len(edge) else np.zeros(0, object)
         return geoms, edge, start, shapely.STRtree(geoms)
 
