@@ -159,6 +159,9 @@ def test_cache_is_reused_and_invalidated(oakland_osm, tmp_path):
     assert "cache_file" in second.info  # came from the cache, not the OSM parser
     assert np.array_equal(second.edge_length, first.edge_length)
     assert all(shapely.equals_exact(second.edge_geometry, first.edge_geometry, 0))
+    # the straight pieces snapping uses, taken from the coordinates read: those of the geometries, exactly
+    assert all(np.array_equal(x, y) for x, y in zip(second.segment_ends, first.segment_ends))
+    assert len(first.segment_ends[0]) > first.n_edges  # curved edges: more pieces than edges
     # another CRS is another entry
     other = load_network(path, crs="EPSG:32610")
     assert "cache_file" not in other.info and other.crs.to_epsg() == 32610

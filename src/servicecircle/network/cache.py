@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from .. import settings
 from ..errors import warn_data
-from .model import WalkNetwork
+from .model import WalkNetwork, segment_pieces
 
 __all__ = [
     "BUILDER_VERSION",
@@ -101,10 +101,11 @@ def load_cached_network(path: str | Path) -> WalkNetwork | None:
         with np.load(path, allow_pickle=False) as z:
             counts = z["coord_counts"]
             index = np.repeat(np.arange(len(counts)), counts)
-            geometry = shapely.linestrings(z["coords"], indices=index)
+            coords = z["coords"]
+            geometry = shapely.linestrings(coords, indices=index)
             meta = json.loads(str(z["meta"]))
             tags = {k[4:]: z[k].astype(object) for k in z.files if k.startswith("tag_")}
-            return WalkNetwork(
+            net = WalkNetwork(
                 crs=pyproj.CRS.from_wkt(str(z["crs_wkt"])),
                 node_id=z["node_id"],
                 node_xy=z["node_xy"],
@@ -117,6 +118,9 @@ def load_cached_network(path: str | Path) -> WalkNetwork | None:
                 source=meta["source"],
                 info={**meta["info"], "cache_file": str(path)},
             )
+            # the straight pieces (for snapping) from the coordinates read, not extracted from the geometries again
+            net.__dict__["segment_ends"] = segment_pieces(coords, index, net.n_edges)
+            return net
     except Exception as exc:  # a damaged cache entry is rebuilt, never trusted
         warn_data("network_cache_unreadable", f"ignored a damaged cache entry ({exc})", file=path)
         return None

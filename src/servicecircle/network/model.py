@@ -126,21 +126,7 @@ class WalkNetwork:
             along that edge where it starts.
         """
         coords, owner = shapely.get_coordinates(self.edge_geometry, return_index=True)
-        if len(coords) == 2 * self.n_edges and (np.bincount(owner, minlength=self.n_edges) == 2).all():
-            # every edge is one straight piece already (e.g. a synthetic grid)
-            two = coords.reshape(-1, 2, 2)
-            return two[:, 0], two[:, 1], np.arange(self.n_edges), np.zeros(self.n_edges)
-        same = owner[1:] == owner[:-1]
-        a, b = coords[:-1][same], coords[1:][same]
-        edge = owner[:-1][same]
-        if not len(edge):
-            return a, b, edge, np.zeros(0)
-        piece = np.hypot(*(b - a).T)
-        cum = np.cumsum(piece)
-        first = np.r_[True, edge[1:] != edge[:-1]]
-        before = np.r_[0.0, cum[:-1]]
-        start = before - np.maximum.accumulate(np.where(first, before, 0.0))
-        return a, b, edge, start
+        return segment_pieces(coords, owner, self.n_edges)
 
     @cached_property
     def segment_grid(self) -> SegmentGrid:
@@ -227,3 +213,29 @@ class WalkNetwork:
             attrs.update({k: v[e] for k, v in tag_items})
             g.add_edge(int(self.node_id[self.edge_u[e]]), int(self.node_id[self.edge_v[e]]), **attrs)
         return g
+
+
+def segment_pieces(
+    coords: NDArray[np.float64], owner: NDArray[np.int64], n_edges: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """:attr:`WalkNetwork.segment_ends` from the edges' coordinates and the edge of each (in edge order).
+
+    >>> a, b, edge, start = segment_pieces(np.array([[0.0, 0], [3, 4], [3, 10]]), np.array([0, 0, 0]), 1)
+    >>> b.tolist(), edge.tolist(), start.tolist()
+    ([[3.0, 4.0], [3.0, 10.0]], [0, 0], [0.0, 5.0])
+    """
+    if len(coords) == 2 * n_edges and (np.bincount(owner, minlength=n_edges) == 2).all():
+        # every edge is one straight piece already (e.g. a synthetic grid)
+        two = coords.reshape(-1, 2, 2)
+        return two[:, 0], two[:, 1], np.arange(n_edges), np.zeros(n_edges)
+    same = owner[1:] == owner[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    edge = owner[:-1][same]
+    if not len(edge):
+        return a, b, edge, np.zeros(0)
+    piece = np.hypot(*(b - a).T)
+    cum = np.cumsum(piece)
+    first = np.r_[True, edge[1:] != edge[:-1]]
+    before = np.r_[0.0, cum[:-1]]
+    start = before - np.maximum.accumulate(np.where(first, before, 0.0))
+    return a, b, edge, start
