@@ -1059,9 +1059,20 @@ def facility_frame(
 
 
 def gap_frame(outcomes: list[CheckOutcome], crs: Any) -> gpd.GeoDataFrame:
-    """One row per failed check and community, with the uncovered part as its geometry."""
-    rows = [row for o in outcomes for row in o.gaps]
-    return gpd.GeoDataFrame(rows, columns=[*GAP_COLUMNS, "geometry"], geometry="geometry", crs=crs)
+    """One row per failed check and community, with the uncovered part as its geometry.
+
+    Each check leaves its gaps as columns (:func:`servicecircle.checks.gaps.trace_gaps`): one value for
+    all its rows, or an array.
+    """
+    cols = [*GAP_COLUMNS, "geometry"]
+    parts = [
+        pd.DataFrame({c: t.get(c, np.nan) for c in cols}, index=pd.RangeIndex(len(t["geometry"])))
+        for o in outcomes
+        for t in o.gaps
+        if len(t["geometry"])
+    ]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    return gpd.GeoDataFrame(frame, columns=cols, geometry="geometry", crs=crs)
 
 
 def scorecard_table(outcomes: list[CheckOutcome]) -> pd.DataFrame:

@@ -39,8 +39,9 @@ class PendingGaps(TypedDict):
     cell_dist: Callable[[GapGrid], NDArray[np.float64]]
     #: metres: one radius, or one per community (position) when it depends on the community's type
     radius: float | NDArray[np.float64]
-    #: the gap row of each failing community (by position), without area and geometry
-    rows: dict[int, dict[str, Any]]
+    #: the gap rows of the failing communities, without area and geometry: column -> one value for all of them,
+    #: or an array parallel to ``fail``
+    rows: dict[str, Any]
 
 
 @dataclass
@@ -66,7 +67,8 @@ class CheckOutcome:
     scorecard
         Rows for the citywide scorecard (one per target).
     gaps
-        Rows for the ``gaps`` layer (with a ``geometry``).
+        Rows for the ``gaps`` layer, as tables: column -> one value for every
+        row, or an array (a ``geometry`` array gives the number of rows).
     layers
         Extra output layers (name → GeoDataFrame), e.g. ``greenspace``.
     demand_columns

@@ -507,11 +507,7 @@ def trace_gaps(ctx: Context, outcomes: list[CheckOutcome]) -> None:
         if workers > 1:
             polys = shapely.from_wkb(polys)
             polys[whole] = _whole_gap(ctx.comm_geom[p["fail"][whole]])
-        areas = np.where(shapely.is_missing(polys), 0.0, shapely.area(polys))
-        rows, fail = p["rows"], p["fail"].tolist()
-        for k, poly, area in zip(fail, polys.tolist(), areas.tolist()):
-            row = rows[k]  # the check's own row: completed in place
-            row["gap_area_m2"] = area
-            row["geometry"] = poly
-        o.gaps.extend(rows[k] for k in fail)
+        # the check's own columns, completed in place: one row per failing community
+        p["rows"].update(gap_area_m2=np.where(shapely.is_missing(polys), 0.0, shapely.area(polys)), geometry=polys)
+        o.gaps.append(p["rows"])
         o.pending_gaps = None

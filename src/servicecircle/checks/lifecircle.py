@@ -170,22 +170,19 @@ def reach_outcome(
             "fail": fail,
             "cell_dist": cell_dist,
             "radius": radius if radii is None else radii,
-            "rows": {
-                int(k): {
-                    "community_id": ctx.comm_ids[k],
-                    "check": key,
-                    "category": category or key,
-                    "name_zh": name_zh,
-                    "name_en": name_en,
-                    "level": level,
-                    "radius_m": radius if radii is None else float(radii[k]),
-                    "coverage_pct": share[k],
-                    "target_pct": target,
-                    "uncovered_weight": total[k] - covered[k],
-                    "weight_kind": weight_kind,
-                    "community_area_m2": float(ctx.comm_area[k]),
-                }
-                for k in fail
+            "rows": {  # a column each: one value for all, or one per failing community (in ``fail``'s order)
+                "community_id": np.asarray(ctx.comm_ids, dtype=object)[fail],
+                "check": key,
+                "category": category or key,
+                "name_zh": name_zh,
+                "name_en": name_en,
+                "level": level,
+                "radius_m": radius if radii is None else np.asarray(radii, dtype=float)[fail],
+                "coverage_pct": np.asarray(share, dtype=float)[fail],
+                "target_pct": target,
+                "uncovered_weight": (np.asarray(total, dtype=float) - np.asarray(covered, dtype=float))[fail],
+                "weight_kind": weight_kind,
+                "community_area_m2": np.asarray(ctx.comm_area, dtype=float)[fail],
             },
         }
     return out

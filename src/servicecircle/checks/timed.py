@@ -148,10 +148,7 @@ def _say_minutes(out: CheckOutcome, minutes: float, group: WalkingGroup) -> None
             f"≤ {minutes:g} min at the speed of: {group.label}"
         )
     if out.pending_gaps is not None:
-        for row in out.pending_gaps["rows"].values():
-            row["radius_m"] = np.nan
-            row["minutes"] = minutes
-            row["group"] = group.key
+        out.pending_gaps["rows"].update(radius_m=np.nan, minutes=minutes, group=group.key)
 
 
 @dataclass(frozen=True)
