@@ -31,6 +31,9 @@ def test_ctrl_c_gives_one_line(delay, tmp_path):
         text=True,
         env=env,
         cwd=Path(__file__).resolve().parents[1],
+        # Ctrl-C as a terminal delivers it: a shell running the tests in the background ignores SIGINT, and a
+        # child would inherit that (Python then installs no handler and the signal is lost: the test would skip)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
