@@ -112,7 +112,7 @@ def servicecircle_engine(rec: Recorder, P: Problem, ref) -> dict:
     fac_nodes = np.concatenate(P.fac_nodes)
     owner = np.concatenate([np.full(len(f), k) for k, f in enumerate(P.fac_nodes)])
     with rec.stage(m, "snapping", "facilities + demand to nearest edge, split graph, attach"):
-        for index in ("segments", "segment_ends", "segment_grid"):  # the snapping index is part of snapping: built here
+        for index in ("edge_index", "segment_ends", "segment_grid"):  # snapping indexes belong to snapping: built here
             P.net.__dict__.pop(index, None)
         fs = snap_points(P.net, P.net.node_xy[fac_nodes])
         ds = snap_points(P.net, P.demand_xy)

@@ -148,27 +148,30 @@ def snap_points(
     offset[rows] = np.clip(off, 0.0, network.edge_length[e_idx])
     xy[rows] = _interpolate(a[s_idx], b[s_idx], off - seg_start[s_idx])
 
-    far_rows = cand[~hit]
-    if report_far and len(far_rows):  # how far the nearest street is, for points left unsnapped
-        far_geoms = geoms[far_rows] if geoms is not None else shapely.points(pxy[far_rows])
-        access[far_rows] = far_access(network, far_geoms)
+    if report_far:  # how far the nearest street is, for points left unsnapped
+        _far_access(network, geoms, pxy, cand[~hit], access)
     return Snapped(edge, offset, access, xy, max_snap)
 
 
-def far_access(network: WalkNetwork, points: NDArray[np.object_]) -> NDArray[np.float64]:
-    """Metres from each point to the nearest street, however far (``nan`` where unknown).
+def _far_access(
+    network: WalkNetwork,
+    geoms: NDArray[np.object_] | None,
+    pxy: NDArray[np.float64],
+    rows: NDArray[np.int64],
+    access: NDArray[np.float64],
+) -> None:
+    """``access[rows]``: metres from those points to the nearest street, however far (``nan`` where unknown).
 
-    An unbounded nearest search (GEOS, over :attr:`WalkNetwork.segments`, whose
-    index is built on first use), for the few points :func:`snap_points` leaves
-    unsnapped.
+    An unbounded nearest search (GEOS, over :attr:`WalkNetwork.edge_index`, built
+    on first use), for the few points :func:`snap_points` leaves unsnapped: the
+    distance to an edge is the distance to the nearest of its pieces. ``geoms``
+    are the input points (``None``: they came as the coordinates ``pxy``).
     """
-    out = np.full(len(points), np.nan)
-    if not len(points) or network.n_edges == 0:
-        return out
-    tree = network.segments[3]
-    (fp, _), far_dist = tree.query_nearest(points, return_distance=True, all_matches=False)
-    out[fp] = far_dist
-    return out
+    if not len(rows) or network.n_edges == 0:
+        return
+    points = geoms[rows] if geoms is not None else shapely.points(pxy[rows])
+    (fp, _), far_dist = network.edge_index.query_nearest(points, return_distance=True, all_matches=False)
+    access[rows[fp]] = far_dist
 
 
 def _locate(a: NDArray[np.float64], b: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -228,10 +231,8 @@ def snap_points_parallel(
         np.vstack([p.xy for p in parts]),
         parts[0].max_snap,
     )
-    far_rows = np.flatnonzero(usable & (out.edge < 0))
-    if report_far and len(far_rows):
-        far_geoms = geoms[far_rows] if geoms is not None else shapely.points(pxy[far_rows])
-        out.access[far_rows] = far_access(network, far_geoms)
+    if report_far:
+        _far_access(network, geoms, pxy, np.flatnonzero(usable & (out.edge < 0)), out.access)
     return out
 
 

@@ -134,25 +134,6 @@ class WalkNetwork:
         a, b, _, _ = self.segment_ends
         return SegmentGrid.build(a, b)
 
-    @cached_property
-    def segments(self) -> tuple[NDArray[np.object_], NDArray[np.int64], NDArray[np.float64], shapely.STRtree]:
-        """The straight pieces of every edge as geometries, indexed (built on first use).
-
-        Returns
-        -------
-        geometry, edge, start, index
-            Two-point LineStrings (the pieces of :attr:`segment_ends`); the edge
-            each belongs to; metres along that edge where it starts; an STRtree
-            over them. Searching pieces rather than whole (often long and
-            curved) edges keeps a nearest-edge query tight.
-        """
-        if (shapely.get_num_coordinates(self.edge_geometry) == 2).all():
-            # every edge is one straight piece already (e.g. a synthetic grid): no copies
-            return (self.edge_geometry, np.arange(self.n_edges), np.zeros(self.n_edges), self.edge_index)
-        a, b, edge, start = self.segment_ends
-        geoms = shapely.linestrings(np.stack([a, b], axis=1)) if len(edge) else np.zeros(0, object)
-        return geoms, edge, start, shapely.STRtree(geoms)
-
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of the nodes, in the network CRS."""
