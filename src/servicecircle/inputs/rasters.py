@@ -123,28 +123,44 @@ def _raster_crs(src, crs: Any, path: Path) -> pyproj.CRS:
     return parsed
 
 
+def _cell_range(
+    src, to_raster: pyproj.Transformer | None, bounds: Any, pad: int, eps: float = 0.0
+) -> tuple[int, int, int, int] | None:
+    """``(row0, col0, row1, col1)`` of the raster cells under ``bounds``, widened by ``pad`` cells, within the raster.
+
+    ``bounds`` are in their own CRS (``to_raster`` takes them into the
+    raster's; ``None``: they are in it already); ``eps`` keeps a bound on a
+    cell edge from taking the next cell. ``None`` where the bounds cannot be
+    placed in the raster (not finite there); an empty range where they miss it.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    if to_raster is not None:
+        minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+    inv = ~src.transform
+    xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
+    cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
+    if not (np.isfinite(cols).all() and np.isfinite(rows).all()):
+        return None
+    col0 = max(math.floor(float(cols.min()) + eps) - pad, 0)
+    col1 = min(math.ceil(float(cols.max()) - eps) + pad, src.width)
+    row0 = max(math.floor(float(rows.min()) + eps) - pad, 0)
+    row1 = min(math.ceil(float(rows.max()) - eps) + pad, src.height)
+    return row0, col0, row1, col1
+
+
 def _window(
     src, raster_crs: pyproj.CRS, to_raster: pyproj.Transformer | None, bounds: np.ndarray, path: Path
 ) -> tuple[int, int, int, int]:
     """(row_off, col_off, height, width) of the cells that cover ``bounds`` (areas CRS)."""
-    minx, miny, maxx, maxy = (float(v) for v in bounds)
-    if to_raster is not None:
-        minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
-        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
-            raise CRSError(
-                f"the communities cannot be placed in the raster's coordinate system ({raster_crs.name})",
-                file=path,
-                fix="check the raster's coordinate system (crs=)",
-            )
-    inv = ~src.transform
-    xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
-    cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
-    eps = 1e-9
-    pad = 0 if to_raster is None else 1  # cover curvature of the reprojected bounds
-    col0 = max(math.floor(min(cols) + eps) - pad, 0)
-    col1 = min(math.ceil(max(cols) - eps) + pad, src.width)
-    row0 = max(math.floor(min(rows) + eps) - pad, 0)
-    row1 = min(math.ceil(max(rows) - eps) + pad, src.height)
+    # one cell more around reprojected bounds: they curve
+    cells = _cell_range(src, to_raster, bounds, pad=0 if to_raster is None else 1, eps=1e-9)
+    if cells is None:
+        raise CRSError(
+            f"the communities cannot be placed in the raster's coordinate system ({raster_crs.name})",
+            file=path,
+            fix="check the raster's coordinate system (crs=)",
+        )
+    row0, col0, row1, col1 = cells
     if col1 <= col0 or row1 <= row0:
         rb = ", ".join(f"{v:.6g}" for v in src.bounds)
         raise InputDataError(
@@ -352,21 +368,13 @@ def read_elevation(
         nodata = None if src.nodata is None else float(src.nodata)
         row0, col0, height, width = 0, 0, src.height, src.width
         if bounds is not None:
-            minx, miny, maxx, maxy = (float(v) for v in bounds)
+            to_raster = None
             if bounds_crs is not None and not r_crs.equals(pyproj.CRS(bounds_crs), ignore_axis_order=True):
                 to_raster = pyproj.Transformer.from_crs(pyproj.CRS(bounds_crs), r_crs, always_xy=True)
-                minx, miny, maxx, maxy = to_raster.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
-            inv = ~src.transform
-            xs, ys = np.array([minx, minx, maxx, maxx]), np.array([miny, maxy, miny, maxy])
-            cols, rows = inv.a * xs + inv.b * ys + inv.c, inv.d * xs + inv.e * ys + inv.f
-            if not (np.isfinite(cols).all() and np.isfinite(rows).all()):
+            cells = _cell_range(src, to_raster, bounds, pad)
+            if cells is None or cells[3] <= cells[1] or cells[2] <= cells[0]:  # not under the DEM: all unknown
                 return ElevationGrid(np.zeros((0, 0)), src.transform, r_crs, 0, 0, str(path), nodata)
-            col0 = max(math.floor(float(cols.min())) - pad, 0)
-            col1 = min(math.ceil(float(cols.max())) + pad, src.width)
-            row0 = max(math.floor(float(rows.min())) - pad, 0)
-            row1 = min(math.ceil(float(rows.max())) + pad, src.height)
-            if col1 <= col0 or row1 <= row0:
-                return ElevationGrid(np.zeros((0, 0)), src.transform, r_crs, 0, 0, str(path), nodata)
+            row0, col0, row1, col1 = cells
             height, width = row1 - row0, col1 - col0
         _check_size(height, width, path, "the elevation raster window")
         data = _read_window(src, band, row0, col0, height, width, path)
