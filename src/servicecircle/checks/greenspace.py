@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
@@ -47,6 +46,7 @@ from ..errors import warn_data
 from ..schema import count_column, distance_column, flag_column, green_check_key, pass_column
 from .context import CheckOutcome, Context
 from .lifecircle import reach_outcome
+from .measure import nullable
 
 if TYPE_CHECKING:
     from ..network.model import WalkNetwork
@@ -366,8 +366,7 @@ def greenspace_checks(
     city_res = float(np.nansum(residents[known]))
     city = city_area / city_res if city_res > 0 else np.nan
     if target:
-        passed = pd.array(np.where(np.isnan(ratio), False, ratio >= target), dtype="boolean")
-        passed[np.isnan(ratio)] = pd.NA
+        passed = nullable(ratio >= target, ~np.isnan(ratio))
         per = CheckOutcome(
             key="park_area_per_resident",
             kind="indicator",

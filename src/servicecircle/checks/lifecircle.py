@@ -30,7 +30,7 @@ from ..network.walking import DEFAULT_GROUP
 from ..profiles import Category
 from ..schema import coverage_column, pass_column, uncovered_column
 from .context import CheckOutcome, Context
-from .measure import WITHIN_TOLERANCE, coverage, within
+from .measure import WITHIN_TOLERANCE, coverage, nullable, within
 
 if TYPE_CHECKING:
     from .gaps import GapGrid
@@ -39,9 +39,7 @@ __all__ = ["WITHIN_TOLERANCE", "within", "coverage", "reach_outcome", "lifecircl
 
 
 def _passed(share: NDArray[np.float64], target: float) -> pd.arrays.BooleanArray:
-    passed = pd.array(np.where(np.isnan(share), False, share >= target - 1e-9), dtype="boolean")
-    passed[np.isnan(share)] = pd.NA
-    return passed
+    return nullable(share >= target - 1e-9, ~np.isnan(share))
 
 
 def reach_outcome(
