@@ -119,3 +119,68 @@ def test_floor_area_proposals_go_where_the_shortfall_is_largest():
     assert props["shortfall_m2"].tolist() == [600.0, 500.0]
     assert props["proposed_m2"].tolist() == [600.0, 500.0]  # both at least the 500 m² of a new build
     assert props["placed_on"].tolist() == ["street", "street"]
+
+
+def _floor_area_case():
+    """Four communities in a row with shortfalls 500, 200, 600 and 100 m² (the last off the street)."""
+    net = network_from_arrays(np.array([[0.0, 0.0], [1800.0, 0.0]]), [0], [1], CRS)
+    comm = gpd.GeoDataFrame(
+        {"code": ["A", "B", "C", "D"], "households": [2000.0, 1250.0, 1500.0, 250.0]},
+        geometry=[
+            shapely.box(0, -50, 600, 50),
+            shapely.box(600, -50, 1200, 50),
+            shapely.box(1200, -50, 1800, 50),
+            shapely.box(0, 2000, 600, 2400),  # 2 km from the only street: nothing to snap to
+        ],
+        crs=CRS,
+    )
+    # A needs 800 and has 300 (short 500); B needs max(500, 500) and has 300 (short 200);
+    # C needs 600 and has none (short 600); D needs the minimum 500... and has 400 (short 100)
+    fac = gpd.GeoDataFrame(
+        {
+            "category": ["community_service_station"] * 3,
+            "floor_area_m2": [300.0, 300.0, 400.0],
+            "build_type": ["新建"] * 3,
+        },
+        geometry=[shapely.Point(100, 0), shapely.Point(700, 0), shapely.Point(300, 2200)],
+        crs=CRS,
+    )
+    return quiet(sc.assess, comm, fac, net, id_column="code")
+
+
+def test_floor_area_proposals_take_the_largest_parcel_and_else_the_street():
+    a = _floor_area_case()
+    short = dict(zip(a.communities["code"], a.communities["fa_shortfall_m2"]))
+    assert short == {"A": 500.0, "B": 200.0, "C": 600.0, "D": 100.0}
+    parcels = gpd.GeoDataFrame(
+        {"name": ["a-small", "a-large", "a-large-twin", "astride-B-C"]},
+        geometry=[
+            shapely.box(10, 10, 20, 20),  # 100 m² in A
+            shapely.box(100, 10, 130, 40),  # 900 m² in A: the largest there
+            shapely.box(200, 10, 230, 40),  # 900 m² in A too: the first given wins the tie
+            shapely.box(1190, 10, 1230, 30),  # 800 m², across the B/C line: in both
+        ],
+        crs=CRS,
+    )
+    props = propose_floor_area(a, parcels=parcels)
+    assert props["community_id"].tolist() == ["C", "A", "B", "D"]
+    assert props["rank"].tolist() == [1, 2, 3, 4]
+    assert props["shortfall_m2"].tolist() == [600.0, 500.0, 200.0, 100.0]
+    assert props["proposed_m2"].tolist() == [600.0, 500.0, 500.0, 500.0]
+    assert props["placed_on"].tolist() == ["parcel", "parcel", "parcel", "street"]
+    inside = [parcels.geometry[3], parcels.geometry[1], parcels.geometry[3]]
+    for point, parcel in zip(props.geometry[:3], inside):
+        assert parcel.contains(point)
+    # D has no parcel and no street within max_snap: its own point inside it
+    assert a.communities.geometry[3].contains(props.geometry[3])
+
+
+def test_floor_area_proposals_without_parcels_stand_on_the_street_by_hand():
+    a = _floor_area_case()
+    props = propose_floor_area(a)
+    assert props["placed_on"].tolist() == ["street"] * 4
+    # a box's point on surface is its centre; the street is y = 0, so each lands straight below it
+    xy = shapely.get_coordinates(props.geometry.values)
+    np.testing.assert_allclose(xy[:3], [[1500.0, 0.0], [300.0, 0.0], [900.0, 0.0]], atol=1e-9)
+    np.testing.assert_allclose(xy[3], [300.0, 2200.0], atol=1e-9)
+    assert props.crs == a.network.crs

@@ -596,36 +596,33 @@ def propose_floor_area(assessment: Assessment, *, parcels: gpd.GeoDataFrame | No
         )
     rule = assessment.profile.floor_area
     short = pd.to_numeric(comm["fa_shortfall_m2"], errors="coerce").to_numpy(dtype=float)
-    order = [i for i in np.argsort(-np.nan_to_num(short, nan=-1), kind="stable") if short[i] > 0]
+    order = np.argsort(-np.nan_to_num(short, nan=-1), kind="stable")
+    picked = order[short[order] > 0]
     crs = assessment.network.crs
-    geoms = np.asarray(comm.geometry.values, dtype=object)
-    par = np.asarray(to_crs(parcels, crs).geometry.values, dtype=object) if parcels is not None else None
-    rows = []
-    for rank, i in enumerate(order, start=1):
-        where, point = "street", None
-        if par is not None:
-            inside = par[shapely.intersects(par, geoms[i])]
-            if len(inside):
-                best = inside[int(np.argmax(shapely.area(inside)))]
-                point, where = shapely.point_on_surface(best), "parcel"
-        if point is None:
-            inner = shapely.point_on_surface(geoms[i])
-            s = snap_points(assessment.network, np.array([inner], dtype=object))
-            point = shapely.Point(s.xy[0]) if s.ok[0] else inner
-        minimum = (rule.min_new_m2 or 0.0) if rule is not None else 0.0
-        rows.append(
-            {
-                "rank": rank,
-                "community_id": comm[assessment.id_column].iloc[i] if assessment.id_column in comm else i + 1,
-                "shortfall_m2": short[i],
-                "proposed_m2": max(short[i], minimum),
-                "placed_on": where,
-                "geometry": point,
-            }
-        )
-    return gpd.GeoDataFrame(
-        rows,
-        columns=["rank", "community_id", "shortfall_m2", "proposed_m2", "placed_on", "geometry"],
-        geometry="geometry",
-        crs=crs,
-    )
+    geoms = np.asarray(comm.geometry.values, dtype=object)[picked]
+    points = np.empty(len(picked), dtype=object)
+    on_parcel = np.zeros(len(picked), dtype=bool)
+    if parcels is not None and len(picked):
+        par = np.asarray(to_crs(parcels, crs).geometry.values, dtype=object)
+        hit_c, hit_p = shapely.STRtree(par).query(geoms, predicate="intersects")
+        # each community's largest parcel (the first given among equals)
+        first = np.lexsort((hit_p, -shapely.area(par[hit_p]), hit_c))
+        hit_c, hit_p = hit_c[first], hit_p[first]
+        lead = np.r_[True, hit_c[1:] != hit_c[:-1]] if len(hit_c) else np.zeros(0, dtype=bool)
+        points[hit_c[lead]] = shapely.point_on_surface(par[hit_p[lead]])
+        on_parcel[hit_c[lead]] = True
+    street = np.flatnonzero(~on_parcel)
+    if len(street):  # the street position nearest a point inside the community, or that point if off the network
+        inner = shapely.point_on_surface(geoms[street])
+        s = snap_points(assessment.network, inner)
+        points[street] = np.where(s.ok, shapely.points(s.xy), inner)
+    minimum = (rule.min_new_m2 or 0.0) if rule is not None else 0.0
+    ids = comm[assessment.id_column].iloc[picked].to_numpy() if assessment.id_column in comm else picked + 1
+    rows = {
+        "rank": np.arange(1, len(picked) + 1),
+        "community_id": ids,
+        "shortfall_m2": short[picked],
+        "proposed_m2": np.maximum(short[picked], minimum),
+        "placed_on": np.where(on_parcel, "parcel", "street"),
+    }
+    return gpd.GeoDataFrame(rows, geometry=points, crs=crs)
