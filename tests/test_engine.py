@@ -107,6 +107,22 @@ def test_facility_exactly_at_radius_is_within():
     assert len(s) == 1
 
 
+def test_distances_from_a_worker_are_remembered_for_the_same_search():
+    net = line_net(1000.0)
+    fac = snap_points(net, np.array([[100.0, 0.0], [900.0, 0.0], [500.0, 999.0]]), max_snap=50.0)
+    eng = DistanceEngine(net, fac)  # facility 2 is off the network: a search from [0, 1, 2] is one from [0, 1]
+    fresh = DistanceEngine(net, fac).node_distances([0, 1], 600.0)
+    # node 0 at x=0, node 1 at x=1000; split nodes at 100 and 900
+    assert fresh.tolist() == pytest.approx([100.0, 100.0, 0.0, 0.0])
+    eng.remember([0, 1, 2], 600.0, fresh.copy())
+    kept = eng.node_distances(np.array([True, True, False]), 600.0)
+    assert kept.tolist() == fresh.tolist()
+    assert eng.node_distances([0, 1], 600.0) is kept  # found, not searched again
+    assert eng.node_distances([0, 1], None) is not kept  # another limit is another search
+    with pytest.raises(ValueError, match="2 nodes"):
+        eng.remember([0], None, np.zeros(2))
+
+
 def test_facility_at_a_node_and_parallel_edges():
     # two parallel edges between the same nodes: one straight (100 m), one bent (~141 m)
     xy = np.array([[0, 0], [100, 0]], dtype=float)

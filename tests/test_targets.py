@@ -182,6 +182,43 @@ def test_colocation_counts_the_access_legs():
         assert bool(layer["passed"].iloc[0]) is ok
 
 
+def test_colocation_in_worker_processes_uses_the_workers_distances(monkeypatch):
+    """With two workers the day cares' distances come back from a worker, and the colocation target reads
+    them instead of searching again; the figures are the hand-computed ones either way (100 m and 200 m)."""
+    import geopandas as gpd
+    import shapely
+
+    import servicecircle as sc
+    from servicecircle.engine.distance import DistanceEngine
+
+    from .test_floorarea import CRS
+
+    comm = gpd.GeoDataFrame({"code": ["A", "B"], "households": [1000, 1200]}, geometry=boxes(0, 500, 1000), crs=CRS)
+    where = [(100, "社区卫生服务中心"), (200, "日间照料中心"), (600, "社区卫生服务中心"), (800, "日间照料中心")]
+    fac = gpd.GeoDataFrame(
+        {"category": [c for _, c in where]}, geometry=[shapely.Point(x, 0) for x, _ in where], crs=CRS
+    )
+    searched = DistanceEngine.node_distances
+    asked: list[tuple[list[int], bool]] = []
+
+    def spy(self, sources, limit=None):
+        idx = self._snapped_sources(sources)
+        asked.append((idx.tolist(), self._cache_key(idx, limit) in self._cache))
+        return searched(self, sources, limit)
+
+    monkeypatch.setattr(DistanceEngine, "node_distances", spy)
+    for workers in (1, 2):
+        asked.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = sc.assess(comm, fac, street(1000), id_column="code", progress=False, workers=workers)
+        layer = a.layers["tgt_health_next_to_elderly_care"]
+        assert layer["nearest_m"].tolist() == pytest.approx([100.0, 200.0])
+        assert list(layer["passed"]) == [True, False]
+        day_cares = [found for idx, found in asked if idx == [1, 3]]
+        assert day_cares and all(day_cares[-1:])  # the target's search was already there
+
+
 # --------------------------------------------------------------------------- #
 # attribute share
 # --------------------------------------------------------------------------- #

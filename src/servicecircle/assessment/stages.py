@@ -749,6 +749,8 @@ def compute_distances(
     for key, (nd, dist, counts) in zip(todo, results):
         out.nodes[key], out.demand[key] = nd, dist
         out.counts.update(counts)
+        if n_workers > 1:  # computed in a worker: later checks that ask for the same search find it
+            engine.remember(np.flatnonzero(key_arr == key), limit, nd)
     return out
 
 

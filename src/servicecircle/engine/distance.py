@@ -36,6 +36,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from .._arrays import run_ends, run_starts
 from ..network.model import WalkNetwork
+from .pointgrid import PointGrid
 from .snapping import Snapped
 
 __all__ = ["Attachment", "DistanceEngine"]
@@ -162,9 +163,9 @@ class DistanceEngine:
             else np.zeros((0, 2))
         )
         self.node_xy = np.vstack([network.node_xy, split_xy])
-        self._node_tree: shapely.STRtree | None = None
+        self._node_grid: PointGrid | None = None
         self._cache: dict[bytes, NDArray[np.float64]] = {}
-        self._targets: tuple[int, shapely.STRtree, Attachment] | None = None
+        self._targets: tuple[int, PointGrid, Attachment] | None = None
 
     def _build_graph(
         self,
@@ -260,11 +261,8 @@ class DistanceEngine:
         numpy.ndarray
             ``float64`` of length ``n_graph_nodes``; ``inf`` where unreachable.
         """
-        idx = np.asarray(sources)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        idx = idx[self.source_node[idx] >= 0]
-        key = idx.tobytes() + repr(limit).encode()
+        idx = self._snapped_sources(sources)
+        key = self._cache_key(idx, limit)
         if key in self._cache:
             return self._cache[key]
         N = self.n_graph_nodes
@@ -286,6 +284,24 @@ class DistanceEngine:
             dist = dijkstra(full, directed=True, indices=N, limit=np.inf if limit is None else limit)[:N]
         self._cache[key] = dist
         return dist
+
+    def _snapped_sources(self, sources: ArrayLike) -> NDArray[np.intp]:
+        """Facility indices (from indices or a mask), those on the network only."""
+        idx = np.asarray(sources)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        snapped: NDArray[np.intp] = idx[self.source_node[idx] >= 0].astype(np.intp, copy=False)
+        return snapped
+
+    @staticmethod
+    def _cache_key(idx: NDArray[np.intp], limit: float | None) -> bytes:
+        return idx.tobytes() + b"|" + repr(limit).encode()
+
+    def remember(self, sources: ArrayLike, limit: float | None, node_dist: NDArray[np.float64]) -> None:
+        """Keep ``node_dist``, computed elsewhere (a worker process), as :meth:`node_distances` of ``sources``."""
+        if len(node_dist) != self.n_graph_nodes:
+            raise ValueError(f"node distances for {len(node_dist)} nodes; the engine has {self.n_graph_nodes}")
+        self._cache[self._cache_key(self._snapped_sources(sources), limit)] = node_dist
 
     @staticmethod
     def point_distances(node_dist: NDArray[np.float64], targets: Attachment) -> NDArray[np.float64]:
@@ -315,15 +331,15 @@ class DistanceEngine:
 
     def prepare_within(self, targets: Attachment | None = None) -> None:
         """Build the indexes :meth:`within` uses (before forking workers that share them)."""
-        if self._node_tree is None:
-            self._node_tree = shapely.STRtree(shapely.points(self.node_xy))
+        if self._node_grid is None:
+            self._node_grid = PointGrid.build(self.node_xy)
         if targets is not None:
-            self._target_tree(targets, np.flatnonzero(targets.ok))
+            self._target_grid(targets, np.flatnonzero(targets.ok))
 
-    def _target_tree(self, targets: Attachment, rows: NDArray[np.int64]) -> shapely.STRtree:
-        """Spatial index of the snapped targets (kept for the last targets seen)."""
+    def _target_grid(self, targets: Attachment, rows: NDArray[np.int64]) -> PointGrid:
+        """Box index of the snapped targets (kept for the last targets seen)."""
         if self._targets is None or self._targets[0] != id(targets):
-            self._targets = (id(targets), shapely.STRtree(shapely.points(targets.xy[rows])), targets)
+            self._targets = (id(targets), PointGrid.build(targets.xy[rows]), targets)
         return self._targets[1]
 
     def within(
@@ -357,9 +373,9 @@ class DistanceEngine:
         t_ok = np.flatnonzero(targets.ok)
         if len(idx) and len(t_ok):
             self.prepare_within()
-            node_tree = self._node_tree
-            assert node_tree is not None  # built by prepare_within
-            t_tree = self._target_tree(targets, t_ok)
+            node_grid = self._node_grid
+            assert node_grid is not None  # built by prepare_within
+            t_grid = self._target_grid(targets, t_ok)
             g = self.graph
             local_of = np.full(self.n_graph_nodes, -1, dtype=np.int64)
             src_xy = self.node_xy[self.source_node[idx]]
@@ -378,8 +394,7 @@ class DistanceEngine:
                 fac = idx[members]
                 lo = src_xy[members].min(axis=0) - reach
                 hi = src_xy[members].max(axis=0) + reach
-                box = shapely.box(lo[0], lo[1], hi[0], hi[1])
-                local = np.sort(node_tree.query(box))
+                local = node_grid.query(lo[0], lo[1], hi[0], hi[1])
                 local_of[local] = np.arange(len(local))
                 starts, ends = g.indptr[local], g.indptr[local + 1]
                 counts = ends - starts
@@ -394,7 +409,7 @@ class DistanceEngine:
                     (g.data[flat][keep], cols[keep].astype(np.int32), indptr), shape=(len(local), len(local))
                 )
                 d = dijkstra(sub, directed=True, indices=local_of[self.source_node[fac]], limit=radius)
-                near = t_ok[np.sort(t_tree.query(box))]
+                near = t_ok[t_grid.query(lo[0], lo[1], hi[0], hi[1])]
                 li = local_of[targets.left[near]]
                 ri = local_of[targets.right[near]]
                 dl = np.where(li >= 0, d[:, np.maximum(li, 0)], np.inf) + targets.left_cost[near]
