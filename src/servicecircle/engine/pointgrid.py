@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = ["PointGrid"]
 
 #: points per cell on average, when the points fill their extent evenly
-POINTS_PER_CELL = 64
+POINTS_PER_CELL = 256
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,12 @@ class PointGrid:
 
     Attributes
     ----------
-    xy
-        The points (``n × 2``), in the order given.
+    n
+        Points given (those with a ``nan`` coordinate are in no cell).
     order
         Point indices sorted by cell (row-major: row, then column).
+    x, y
+        The points' coordinates in that order (a box reads them as contiguous slices).
     starts
         ``starts[k]:starts[k + 1]`` are the positions in ``order`` of cell ``k``'s points.
     x0, y0, cell
@@ -47,8 +49,10 @@ class PointGrid:
         Columns and rows of cells.
     """
 
-    xy: NDArray[np.float64]
+    n: int
     order: NDArray[np.int64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
     starts: NDArray[np.int64]
     x0: float
     y0: float
@@ -84,7 +88,9 @@ class PointGrid:
         sort = np.argsort(keys, kind="stable")
         order = inside[sort]
         starts = np.searchsorted(keys[sort], np.arange(nx * ny + 1))
-        return cls(pts, order.astype(np.int64), starts.astype(np.int64), float(lo[0]), float(lo[1]), cell, nx, ny)
+        sx, sy = np.ascontiguousarray(pts[order, 0]), np.ascontiguousarray(pts[order, 1])
+        corner = float(lo[0]), float(lo[1])
+        return cls(len(pts), order.astype(np.int64), sx, sy, starts.astype(np.int64), *corner, cell, nx, ny)
 
     @staticmethod
     def _cells(
@@ -96,7 +102,7 @@ class PointGrid:
         return ix, iy
 
     def __len__(self) -> int:
-        return len(self.xy)
+        return self.n
 
     def query(self, xmin: float, ymin: float, xmax: float, ymax: float) -> NDArray[np.int64]:
         """Indices (ascending) of the points with ``xmin <= x <= xmax`` and ``ymin <= y <= ymax``."""
@@ -106,12 +112,10 @@ class PointGrid:
         (c0, c1), (r0, r1) = self._cells(corners, self.x0, self.y0, self.cell, self.nx, self.ny)
         rows = np.arange(r0, r1 + 1) * self.nx
         lo, hi = self.starts[rows + c0], self.starts[rows + c1 + 1]  # a row's cells c0..c1 are one slice
-        counts = hi - lo
-        total = int(counts.sum())
-        if not total:
-            return np.zeros(0, dtype=np.int64)
-        offsets = np.repeat(lo - np.r_[0, np.cumsum(counts)[:-1]], counts)
-        cand = self.order[offsets + np.arange(total)]
-        x, y = self.xy[cand, 0], self.xy[cand, 1]
-        keep = (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
-        return np.sort(cand[keep])
+        parts = []
+        for a, b in zip(lo.tolist(), hi.tolist()):  # a loop over the box's rows of cells, not its points
+            x, y = self.x[a:b], self.y[a:b]
+            parts.append(self.order[a:b][(x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)])
+        found = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        found.sort()
+        return found
