@@ -36,3 +36,20 @@ def run_ends(*keys: np.ndarray) -> np.ndarray:
         out[:-1] = starts[1:]
         out[-1] = True
     return out
+
+
+def ragged_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])`` without the loop.
+
+    >>> ragged_ranges(np.array([5, 0, 9]), np.array([2, 0, 3])).tolist()
+    [5, 6, 9, 10, 11]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    out: np.ndarray = np.arange(total, dtype=np.int64) + np.repeat(
+        np.asarray(starts, dtype=np.int64) - (ends - counts), counts
+    )
+    return out

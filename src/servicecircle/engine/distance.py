@@ -34,7 +34,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import dijkstra
 
-from .._arrays import run_ends, run_starts
+from .._arrays import ragged_ranges, run_ends, run_starts
 from ..network.model import WalkNetwork
 from .pointgrid import PointGrid
 from .snapping import Snapped
@@ -363,10 +363,8 @@ class DistanceEngine:
         source, target, distance : numpy.ndarray
             Parallel arrays, sorted by target then source.
         """
-        idx = np.asarray(sources)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        idx = idx[(self.source_node[idx] >= 0) & (self.source_access[idx] <= radius)]
+        idx = self._snapped_sources(sources)
+        idx = idx[self.source_access[idx] <= radius]
         out_s: list[NDArray[np.int64]] = []
         out_t: list[NDArray[np.int64]] = []
         out_d: list[NDArray[np.float64]] = []
@@ -398,7 +396,7 @@ class DistanceEngine:
                 local_of[local] = np.arange(len(local))
                 starts, ends = g.indptr[local], g.indptr[local + 1]
                 counts = ends - starts
-                flat = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(counts.sum())
+                flat = ragged_ranges(starts, counts)
                 cols = local_of[g.indices[flat]]
                 rows = np.repeat(np.arange(len(local)), counts)
                 keep = cols >= 0

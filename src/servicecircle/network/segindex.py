@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .._arrays import ragged_ranges
+
 __all__ = ["SegmentGrid", "point_segment_distance"]
 
 #: at most this many point-piece pairs are measured at a time (memory stays bounded)
@@ -72,16 +74,6 @@ def point_segment_distance(
     to_b = np.sqrt(wx * wx + wy * wy)
     out: NDArray[np.float64] = np.where(r <= 0.0, to_a, np.where(r >= 1.0, to_b, inner))
     return np.where((ax == bx) & (ay == by), to_a, out)
-
-
-def _ragged(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])`` without the loop."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(counts)
-    out: NDArray[np.int64] = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - counts), counts)
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +166,7 @@ class SegmentGrid:
         if len(long):
             kl = k[long]
             cut = np.repeat(long, kl)
-            t = (_ragged(np.zeros(len(long), np.int64), kl) + 0.5) / np.repeat(kl, kl)
+            t = (ragged_ranges(np.zeros(len(long), np.int64), kl) + 0.5) / np.repeat(kl, kl)
             one = k == 1
             seg = np.concatenate([seg[one], cut])
             mx = np.concatenate([mx[one], ax[cut] + t * dx[cut]])
@@ -236,7 +228,7 @@ class SegmentGrid:
         ncol = np.maximum(hix - lox + 1, 0)
         ncol[hiy < loy] = 0
         point = np.repeat(np.arange(len(x), dtype=np.int64), ncol)
-        col = _ragged(lox, ncol)
+        col = ragged_ranges(lox, ncol)
         start = self.ptr[col * self.ny + loy[point]]
         count = self.ptr[col * self.ny + hiy[point] + 1] - start
         return point, start, count, cover
@@ -265,7 +257,7 @@ class SegmentGrid:
         for g in range(len(cuts) - 1):
             r0, r1 = run_cut[g], run_cut[g + 1]
             cnt = count[r0:r1]
-            pair_seg = self.members[_ragged(start[r0:r1], cnt)]
+            pair_seg = self.members[ragged_ranges(start[r0:r1], cnt)]
             pair_pt = np.repeat(point[r0:r1], cnt)
             if not len(pair_pt):
                 continue
